@@ -1,0 +1,171 @@
+#include "common.h"
+
+namespace hc {
+
+static void finalizeBox(Napi::Env env, TensorBox* box) {
+  disposeBox(box, env);
+  delete box;
+}
+
+void disposeBox(TensorBox* box, Napi::Env env) {
+  if (box->reportedBytes != 0) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, -box->reportedBytes);
+    box->reportedBytes = 0;
+  }
+  box->tensor.reset();
+}
+
+Napi::Value wrap(Napi::Env env, at::Tensor tensor) {
+  auto* box = new TensorBox();
+  if (tensor.defined() && tensor.device().is_cpu()) {
+    box->reportedBytes = static_cast<int64_t>(tensor.numel() * tensor.element_size());
+    if (box->reportedBytes > 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->reportedBytes);
+  }
+  box->tensor = std::move(tensor);
+  return Napi::External<TensorBox>::New(env, box, finalizeBox);
+}
+
+at::Tensor& unwrap(const Napi::Value& value, const char* what) {
+  if (!value.IsExternal()) {
+    throw Napi::TypeError::New(value.Env(), std::string("expected a tensor for ") + what);
+  }
+  auto* box = value.As<Napi::External<TensorBox>>().Data();
+  if (!box->tensor.defined()) {
+    throw Napi::Error::New(value.Env(), std::string("tensor used after dispose (") + what + ")");
+  }
+  return box->tensor;
+}
+
+c10::optional<at::Tensor> unwrapOptional(const Napi::Value& value) {
+  if (value.IsNull() || value.IsUndefined()) return c10::nullopt;
+  return unwrap(value);
+}
+
+std::vector<at::Tensor> unwrapList(const Napi::Value& value) {
+  if (!value.IsArray()) throw Napi::TypeError::New(value.Env(), "expected an array of tensors");
+  auto array = value.As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  out.reserve(array.Length());
+  for (uint32_t i = 0; i < array.Length(); i++) out.push_back(unwrap(array.Get(i), "list element"));
+  return out;
+}
+
+Napi::Value wrapList(Napi::Env env, const std::vector<at::Tensor>& tensors) {
+  auto array = Napi::Array::New(env, tensors.size());
+  for (size_t i = 0; i < tensors.size(); i++) array.Set(static_cast<uint32_t>(i), wrap(env, tensors[i]));
+  return array;
+}
+
+std::vector<int64_t> intList(const Napi::Value& value, const char* what) {
+  if (value.IsNumber()) return {value.As<Napi::Number>().Int64Value()};
+  if (!value.IsArray()) throw Napi::TypeError::New(value.Env(), std::string("expected an array of integers for ") + what);
+  auto array = value.As<Napi::Array>();
+  std::vector<int64_t> out(array.Length());
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value v = array.Get(i);
+    if (!v.IsNumber()) throw Napi::TypeError::New(value.Env(), std::string("expected integers in ") + what);
+    out[i] = v.As<Napi::Number>().Int64Value();
+  }
+  return out;
+}
+
+c10::optional<std::vector<int64_t>> optionalIntList(const Napi::Value& value, const char* what) {
+  if (value.IsNull() || value.IsUndefined()) return c10::nullopt;
+  return intList(value, what);
+}
+
+// Codes shared with src/engine/dtype.ts.
+at::ScalarType scalarType(int code) {
+  switch (code) {
+    case 0: return at::kFloat;
+    case 1: return at::kLong;
+    case 2: return at::kBool;
+    case 3: return at::kHalf;
+    case 4: return at::kBFloat16;
+    case 5: return at::kInt;
+    case 6: return at::kByte;
+    case 7: return at::kDouble;
+  }
+  throw std::runtime_error("unknown dtype code " + std::to_string(code));
+}
+
+int dtypeCode(at::ScalarType type) {
+  switch (type) {
+    case at::kFloat: return 0;
+    case at::kLong: return 1;
+    case at::kBool: return 2;
+    case at::kHalf: return 3;
+    case at::kBFloat16: return 4;
+    case at::kInt: return 5;
+    case at::kByte: return 6;
+    case at::kDouble: return 7;
+    default: return -1;
+  }
+}
+
+double num(const Napi::Value& value, const char* what) {
+  if (!value.IsNumber()) throw Napi::TypeError::New(value.Env(), std::string("expected a number for ") + what);
+  return value.As<Napi::Number>().DoubleValue();
+}
+
+int64_t int64(const Napi::Value& value, const char* what) {
+  if (!value.IsNumber()) throw Napi::TypeError::New(value.Env(), std::string("expected an integer for ") + what);
+  return value.As<Napi::Number>().Int64Value();
+}
+
+bool flag(const Napi::Value& value) { return value.ToBoolean().Value(); }
+
+void registerFn(Napi::Env env, Napi::Object exports, const char* name, Fn fn) {
+  exports.Set(name, Napi::Function::New(env, fn, name));
+}
+
+HC_FN(dispose) {
+  HC_GUARD_BEGIN
+  if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "expected a tensor");
+  disposeBox(info[0].As<Napi::External<TensorBox>>().Data(), info.Env());
+  return info.Env().Undefined();
+  HC_GUARD_END
+}
+
+HC_FN(isDisposed) {
+  if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "expected a tensor");
+  return Napi::Boolean::New(info.Env(), !info[0].As<Napi::External<TensorBox>>().Data()->tensor.defined());
+}
+
+HC_FN(setNumThreads) {
+  HC_GUARD_BEGIN
+  at::set_num_threads(static_cast<int>(int64(info[0], "threads")));
+  return info.Env().Undefined();
+  HC_GUARD_END
+}
+
+HC_FN(getNumThreads) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
+
+HC_FN(cudaAvailable) { return Napi::Boolean::New(info.Env(), torch::cuda::is_available()); }
+
+HC_FN(cudaDeviceCount) { return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count())); }
+
+HC_FN(version) {
+  return Napi::String::New(info.Env(), std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                                           std::to_string(TORCH_VERSION_PATCH));
+}
+
+HC_FN(parallelInfo) { return Napi::String::New(info.Env(), at::get_parallel_info()); }
+
+}  // namespace hc
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  hc::registerFn(env, exports, "dispose", hc::dispose);
+  hc::registerFn(env, exports, "isDisposed", hc::isDisposed);
+  hc::registerFn(env, exports, "setNumThreads", hc::setNumThreads);
+  hc::registerFn(env, exports, "getNumThreads", hc::getNumThreads);
+  hc::registerFn(env, exports, "cudaAvailable", hc::cudaAvailable);
+  hc::registerFn(env, exports, "cudaDeviceCount", hc::cudaDeviceCount);
+  hc::registerFn(env, exports, "version", hc::version);
+  hc::registerFn(env, exports, "parallelInfo", hc::parallelInfo);
+  hc::initOps(env, exports);
+  hc::initAutogradOptim(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(hyperclip_torch, Init)

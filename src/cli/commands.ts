@@ -1,0 +1,7 @@
+// The table of CLI commands: each lives in its own file under commands/.
+import type { Command } from 'commander';
+import { registerInfo } from './commands/info.js';
+
+export function registerCommands(program: Command): void {
+  registerInfo(program);
+}

@@ -1,0 +1,131 @@
+// Module: a tree of named parameters, buffers and child modules, found by
+// walking the module's own fields in declaration order (as PyTorch does).
+import { keep } from '../scope.js';
+import { native } from '../native.js';
+import type { Tensor, Device } from '../tensor.js';
+import { noGrad } from '../runtime.js';
+
+export type StateDict = Map<string, Tensor>;
+
+export class Module {
+  training = true;
+
+  /** Marks a tensor as a trainable parameter of this module and keeps it alive outside tidy(). */
+  protected parameter(t: Tensor): Tensor {
+    keep(t);
+    t.role = 'parameter';
+    t.requiresGrad = true;
+    return t;
+  }
+
+  /** Marks a tensor as state that is saved but not trained (running statistics). */
+  protected buffer(t: Tensor): Tensor {
+    keep(t);
+    t.role = 'buffer';
+    return t;
+  }
+
+  /** Child modules by field name (arrays of modules are named field.0, field.1, ...). */
+  *namedChildren(): Generator<[string, Module]> {
+    for (const [key, value] of Object.entries(this)) {
+      if (value instanceof Module) yield [key, value];
+      else if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (value[i] instanceof Module) yield [`${key}.${i}`, value[i] as Module];
+      }
+    }
+  }
+
+  private *ownTensors(role: 'parameter' | 'buffer'): Generator<[string, Tensor]> {
+    for (const [key, value] of Object.entries(this)) {
+      if (value !== null && typeof value === 'object' && 'role' in value && (value as Tensor).role === role) yield [key, value as Tensor];
+    }
+  }
+
+  *namedParameters(prefix = ''): Generator<[string, Tensor]> {
+    for (const [name, t] of this.ownTensors('parameter')) yield [prefix + name, t];
+    for (const [name, child] of this.namedChildren()) yield* child.namedParameters(`${prefix}${name}.`);
+  }
+
+  *namedBuffers(prefix = ''): Generator<[string, Tensor]> {
+    for (const [name, t] of this.ownTensors('buffer')) yield [prefix + name, t];
+    for (const [name, child] of this.namedChildren()) yield* child.namedBuffers(`${prefix}${name}.`);
+  }
+
+  *namedModules(prefix = ''): Generator<[string, Module]> {
+    yield [prefix.replace(/\.$/, ''), this];
+    for (const [name, child] of this.namedChildren()) yield* child.namedModules(`${prefix}${name}.`);
+  }
+
+  parameters(): Tensor[] {
+    return [...this.namedParameters()].map(([, t]) => t);
+  }
+
+  parameterCount(): number {
+    return this.parameters().reduce((n, t) => n + t.numel, 0);
+  }
+
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Parameters and buffers by dotted name. The tensors are the module's own, not copies. */
+  stateDict(): StateDict {
+    const out: StateDict = new Map();
+    for (const [name, t] of this.namedParameters()) out.set(name, t);
+    for (const [name, t] of this.namedBuffers()) out.set(name, t);
+    return out;
+  }
+
+  /** Copies values into the module's tensors; strict mode reports every missing, unexpected or mis-shaped entry. */
+  loadStateDict(state: Map<string, Tensor>, strict = true): void {
+    const own = this.stateDict();
+    const problems: string[] = [];
+    for (const [name, t] of own) {
+      const source = state.get(name);
+      if (source === undefined) {
+        if (strict) problems.push(`missing ${name}`);
+        continue;
+      }
+      if (source.shape.join() !== t.shape.join()) {
+        problems.push(`${name} has shape [${source.shape}] in the file but [${t.shape}] in the model`);
+      }
+    }
+    if (strict) for (const name of state.keys()) if (!own.has(name)) problems.push(`unexpected ${name}`);
+    if (problems.length > 0) {
+      const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
+      throw new Error(`state dict does not match the model: ${shown}`);
+    }
+    noGrad(() => {
+      for (const [name, t] of own) {
+        const source = state.get(name);
+        if (source === undefined) continue;
+        if (source.dtype === t.dtype) t.copy_(source);
+        else {
+          const converted = source.to(t.dtype);
+          t.copy_(converted);
+          converted.dispose();
+        }
+      }
+    });
+  }
+
+  /** Moves every parameter and buffer to a device, in place. */
+  to(device: Device): this {
+    for (const t of this.stateDict().values()) {
+      const grad = t.requiresGrad;
+      t.replaceHandle(native().to(t.handle, device));
+      if (grad) t.requiresGrad = true;
+    }
+    return this;
+  }
+
+  /** Releases the native memory of every parameter and buffer. */
+  dispose(): void {
+    for (const t of this.stateDict().values()) t.dispose();
+  }
+}

@@ -1,0 +1,40 @@
+// Process-wide engine settings: gradient mode, random seed and state, threads, devices.
+import { availableParallelism } from 'node:os';
+import { native } from './native.js';
+
+/** Runs fn without recording autograd history. */
+export function noGrad<T>(fn: () => T): T {
+  const previous = native().setGradEnabled(false) as boolean;
+  try {
+    return fn();
+  } finally {
+    native().setGradEnabled(previous);
+  }
+}
+
+export const isGradEnabled = (): boolean => native().isGradEnabled();
+
+export function manualSeed(seed: number): void {
+  if (!Number.isInteger(seed) || seed < 0) throw new Error(`seed must be a non-negative integer, got ${seed}`);
+  native().manualSeed(seed);
+}
+
+/** The CPU generator's state, to save in a checkpoint. */
+export const getRngState = (): Uint8Array => new Uint8Array(native().getRngState());
+export const setRngState = (state: Uint8Array): void => native().setRngState(state);
+
+export function setNumThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
+  native().setNumThreads(threads);
+}
+export const getNumThreads = (): number => native().getNumThreads();
+/** Sets libtorch's intra-op threads to every core unless HYPERCLIP_THREADS says otherwise. */
+export function useAllCores(): number {
+  const threads = Number(process.env.HYPERCLIP_THREADS ?? availableParallelism());
+  setNumThreads(threads);
+  return threads;
+}
+
+export const cudaAvailable = (): boolean => native().cudaAvailable();
+export const libtorchVersion = (): string => native().version();
+export const parallelInfo = (): string => native().parallelInfo();
