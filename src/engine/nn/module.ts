@@ -2,7 +2,7 @@
 // walking the module's own fields in declaration order (as PyTorch does).
 import { keep } from '../scope.js';
 import { native } from '../native.js';
-import type { Tensor, Device } from '../tensor.js';
+import type { Tensor, Device, MemoryFormat } from '../tensor.js';
 import { noGrad } from '../runtime.js';
 
 export type StateDict = Map<string, Tensor>;
@@ -121,6 +121,24 @@ export class Module {
       t.replaceHandle(native().to(t.handle, device));
       if (grad) t.requiresGrad = true;
     }
+    return this;
+  }
+
+  /**
+   * Re-lays out every 4-D parameter and buffer in a memory format, in place
+   * (as PyTorch's module.to(memory_format=...)); parameters stay leaves.
+   * Create optimisers after this call so that their state matches the layout.
+   */
+  toMemoryFormat(format: MemoryFormat): this {
+    const code = format === 'channels-last' ? 1 : 0;
+    noGrad(() => {
+      for (const t of this.stateDict().values()) {
+        if (t.ndim !== 4) continue;
+        const grad = t.requiresGrad;
+        t.replaceHandle(native().contiguous(t.handle, code));
+        if (grad) t.requiresGrad = true;
+      }
+    });
     return this;
   }
 

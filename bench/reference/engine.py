@@ -1,0 +1,178 @@
+"""PyTorch side of `npm run bench:engine`: the same models, data and loop as
+bench/engine.ts, timed the same way. Prints one JSON object on stdout.
+
+Run with Debian's python (/usr/bin/python3, python3-torch 1.13):
+  /usr/bin/python3 bench/reference/engine.py --threads 2 --warmup 3 --steps 10
+"""
+import argparse
+import json
+import math
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+BLOCKS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 3, 2), (6, 96, 3, 1)]
+
+
+def conv_bn(cin, cout, kernel, stride=1, groups=1, act=True):
+    layers = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+    if act:
+        layers.append(nn.ReLU6())
+    return nn.Sequential(*layers)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin, cout, stride, expand):
+        super().__init__()
+        hidden = cin * expand
+        layers = [conv_bn(cin, hidden, 1)] if expand != 1 else []
+        layers += [conv_bn(hidden, hidden, 3, stride, groups=hidden), conv_bn(hidden, cout, 1, act=False)]
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+class MobileNetV2(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        layers = [conv_bn(3, 32, 3)]
+        cin = 32
+        for t, c, n, s in BLOCKS:
+            for i in range(n):
+                layers.append(InvertedResidual(cin, c, s if i == 0 else 1, t))
+                cin = c
+        layers.append(conv_bn(cin, 1280, 1))
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(1280, classes)
+
+    def forward(self, x):
+        x = self.features(x)  # [B, 1280, 4, 4]
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)  # [B, 1280]
+        return self.head(x)
+
+
+class Block(nn.Module):
+    def __init__(self, width, heads, ffn):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+        self.ln2 = nn.LayerNorm(width)
+        self.up = nn.Linear(width, ffn)
+        self.down = nn.Linear(ffn, width)
+
+    def attention(self, x, mask):
+        b, t, d = x.shape
+        hd = d // self.heads
+        qkv = self.qkv(x).reshape(b, t, 3, self.heads, hd).permute(2, 0, 3, 1, 4)  # [3, B, H, T, hd]
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        scores = q.matmul(k.transpose(-2, -1)).mul(1 / math.sqrt(hd)).add(mask)  # [B, H, T, T]
+        out = scores.softmax(-1).matmul(v)  # [B, H, T, hd]
+        return self.proj(out.transpose(1, 2).reshape(b, t, d))
+
+    def forward(self, x, mask):
+        x = x + self.attention(self.ln1(x), mask)
+        return x + self.down(F.gelu(self.up(self.ln2(x))))
+
+
+class Transformer(nn.Module):
+    def __init__(self, vocab, seq, width=256, heads=4, ffn=1024, layers=4):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width)
+        self.positions = nn.Parameter(torch.randn(seq, width) * 0.02)
+        self.blocks = nn.ModuleList([Block(width, heads, ffn) for _ in range(layers)])
+        self.ln = nn.LayerNorm(width)
+        self.head = nn.Linear(width, vocab)
+        self.register_buffer('mask', torch.full((seq, seq), float('-inf')).triu(1))
+
+    def forward(self, ids):
+        x = self.tokens(ids) + self.positions  # [B, T, D]
+        for block in self.blocks:
+            x = block(x, self.mask)
+        return self.head(self.ln(x))  # [B, T, V]
+
+
+def time_training(model, inputs, targets, loss_fn, warmup, steps):
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        loss = step()
+        times.append(time.perf_counter() - start)
+    return {'step_seconds': times, 'loss': loss.item()}
+
+
+def bench_cnn(args, channels_last):
+    torch.manual_seed(0)
+    model = MobileNetV2()
+    images = torch.randn(args.batch, 3, 32, 32)
+    labels = torch.randint(0, 10, (args.batch,))
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)
+    return time_training(model, images, labels, F.cross_entropy, args.warmup, args.steps)
+
+
+def bench_transformer(args):
+    torch.manual_seed(0)
+    model = Transformer(args.vocab, args.seq)
+    ids = torch.randint(0, args.vocab, (args.batch, args.seq))
+    targets = torch.randint(0, args.vocab, (args.batch * args.seq,))
+    loss_fn = lambda logits, t: F.cross_entropy(logits.reshape(-1, args.vocab), t)
+    return time_training(model, ids, targets, loss_fn, args.warmup, args.steps)
+
+
+def bench_dispatch(iterations):
+    a, b = torch.ones(1), torch.ones(1)
+    for _ in range(1000):
+        c = a + b
+    start = time.perf_counter()
+    for _ in range(iterations):
+        c = a + b
+        del c
+    return (time.perf_counter() - start) / iterations * 1e6
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--threads', type=int, required=True)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument('--batch', type=int, default=128)
+    parser.add_argument('--seq', type=int, default=16)
+    parser.add_argument('--vocab', type=int, default=512)
+    parser.add_argument('--dispatch-iterations', type=int, default=100000)
+    parser.add_argument('--only', default='cnn_contiguous,cnn_channels_last,transformer,dispatch')
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    only = set(args.only.split(','))
+    result = {'threads': torch.get_num_threads(), 'torch': torch.__version__}
+    if 'cnn_contiguous' in only:
+        result['cnn_contiguous'] = bench_cnn(args, False)
+    if 'cnn_channels_last' in only:
+        result['cnn_channels_last'] = bench_cnn(args, True)
+    if 'transformer' in only:
+        result['transformer'] = bench_transformer(args)
+    if 'dispatch' in only:
+        result['dispatch_us'] = bench_dispatch(args.dispatch_iterations)
+    print(json.dumps(result))
+
+
+if __name__ == '__main__':
+    main()
