@@ -1,0 +1,56 @@
+// Where a sample's caption (and label) comes from: real captions (Flickr8k:
+// .json {captions: [...]}, one drawn at random each time, .txt fallback) or
+// a class index (.cls) turned into a caption through prompt templates.
+import { createRng, randomIndex } from './random.js';
+import type { RawSample } from './webdataset/reader.js';
+import type { SkipReason } from './webdataset/skip-counter.js';
+
+export type CaptionSource =
+  | { kind: 'text' }
+  | { kind: 'label'; classnames: string[]; templates: string[] };
+
+export interface Annotation { caption: string; label: number }
+
+export const SIMPLE_TEMPLATES = ['a photo of a {}.'];
+
+function textCaption(sample: RawSample, seed: number): Annotation | SkipReason {
+  const json = sample.members.get('json');
+  if (json) {
+    try {
+      const captions = (JSON.parse(json.toString('utf8')) as { captions?: unknown }).captions;
+      if (Array.isArray(captions)) {
+        const usable = captions.filter((c): c is string => typeof c === 'string' && c.trim() !== '');
+        if (usable.length > 0) return { caption: usable[randomIndex(createRng(seed ^ 0x2c1b3c6d), usable.length)], label: -1 };
+      }
+    } catch {
+      // Fall through to the .txt member.
+    }
+  }
+  const txt = sample.members.get('txt')?.toString('utf8').trim();
+  return txt ? { caption: txt, label: -1 } : 'missing_caption';
+}
+
+function labelCaption(sample: RawSample, classnames: string[], templates: string[], seed: number): Annotation | SkipReason {
+  const cls = sample.members.get('cls');
+  if (!cls) return 'missing_label';
+  const label = Number(cls.toString('utf8').trim());
+  if (!Number.isInteger(label) || label < 0 || label >= classnames.length) return 'bad_annotation';
+  const template = templates[randomIndex(createRng(seed ^ 0x5bd1e995), templates.length)];
+  return { caption: template.replaceAll('{}', classnames[label]), label };
+}
+
+/** The caption and label of a sample (label -1 when the source has none), or why it is skipped. */
+export function annotate(sample: RawSample, source: CaptionSource, seed: number): Annotation | SkipReason {
+  return source.kind === 'text' ? textCaption(sample, seed) : labelCaption(sample, source.classnames, source.templates, seed);
+}
+
+export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'tif', 'tiff', 'gif'];
+
+/** The encoded image of a sample: the first member with an image extension. */
+export function imageMember(sample: RawSample): Buffer | undefined {
+  for (const extension of IMAGE_EXTENSIONS) {
+    const data = sample.members.get(extension);
+    if (data) return data;
+  }
+  return undefined;
+}

@@ -1,0 +1,96 @@
+// Named datasets under the data root (../shared/data from the project root,
+// or $HYPERCLIP_DATA): their shards, caption sources and class names.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SIMPLE_TEMPLATES, type CaptionSource } from './captions.js';
+
+export const DATASETS = {
+  flickr8k: { splits: ['train', 'val', 'test'], promptKey: null },
+  cifar10: { splits: ['train', 'test'], promptKey: 'CIFAR10' },
+  cifar100: { splits: ['train', 'test'], promptKey: 'CIFAR100' },
+} as const;
+
+export type DatasetName = keyof typeof DATASETS;
+
+export interface DatasetSource {
+  name: DatasetName;
+  split: string;
+  shards: string[];
+  caption: CaptionSource;
+  /** Class names, for labelled datasets. */
+  classnames: string[] | null;
+}
+
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the project root (no package.json above src/data)');
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The data root: $HYPERCLIP_DATA, else ../shared/data relative to the project root. */
+export function dataRoot(): string {
+  const fromEnv = process.env.HYPERCLIP_DATA;
+  return fromEnv ? resolve(fromEnv) : resolve(projectRoot(), '..', 'shared', 'data');
+}
+
+function readJson(path: string): unknown {
+  if (!existsSync(path)) throw new Error(`missing ${path}: set HYPERCLIP_DATA to the folder holding flickr8k/, cifar10/, cifar100/ and prompts/`);
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+
+/** The CLIP prompt templates and class names for a dataset key of prompts/clip_prompts_by_dataset.json (e.g. 'CIFAR10'). */
+export function clipPrompts(key: string): { classes: string[]; templates: string[] } {
+  const all = readJson(join(dataRoot(), 'prompts', 'clip_prompts_by_dataset.json')) as Record<string, { classes: string[]; templates: string[] }>;
+  const entry = all[key];
+  if (!entry) throw new Error(`no CLIP prompts for "${key}"; known: ${Object.keys(all).join(', ')}`);
+  return entry;
+}
+
+function datasetClassnames(name: DatasetName, folder: string): string[] {
+  const raw = readJson(join(folder, 'classnames.json')) as string[];
+  const key = DATASETS[name].promptKey;
+  if (key) {
+    // The prompt file spells names for captions ("aquarium fish", not "aquarium_fish").
+    const prompted = clipPrompts(key).classes;
+    if (prompted.length === raw.length) return prompted;
+  }
+  return raw.map((n) => n.replaceAll('_', ' '));
+}
+
+export function shardsOfSplit(folder: string, split: string): string[] {
+  const pattern = new RegExp(`^${split}-\\d+\\.tar(\\.gz)?$`);
+  return existsSync(folder) ? readdirSync(folder).filter((f) => pattern.test(f)).sort().map((f) => join(folder, f)) : [];
+}
+
+/**
+ * Resolves a named dataset split, e.g. ('cifar10', 'train'). `templates`:
+ * 'simple' = "a photo of a {}.", 'clip' = the dataset's CLIP templates.
+ */
+export function resolveDataset(name: string, split: string, templates: 'simple' | 'clip' = 'clip'): DatasetSource {
+  if (!(name in DATASETS)) throw new Error(`unknown dataset "${name}"; known: ${Object.keys(DATASETS).join(', ')}`);
+  const datasetName = name as DatasetName;
+  const known: readonly string[] = DATASETS[datasetName].splits;
+  if (!known.includes(split)) throw new Error(`unknown split "${split}" of ${name}; known: ${known.join(', ')}`);
+  const folder = join(dataRoot(), name);
+  const shards = shardsOfSplit(folder, split);
+  if (shards.length === 0) {
+    throw new Error(`no shards ${split}-*.tar(.gz) in ${folder}: set HYPERCLIP_DATA to the folder holding ${name}/`);
+  }
+  if (datasetName === 'flickr8k') return { name: datasetName, split, shards, caption: { kind: 'text' }, classnames: null };
+  const classnames = datasetClassnames(datasetName, folder);
+  const key = DATASETS[datasetName].promptKey as string;
+  const chosen = templates === 'clip' ? clipPrompts(key).templates : SIMPLE_TEMPLATES;
+  return { name: datasetName, split, shards, caption: { kind: 'label', classnames, templates: chosen }, classnames };
+}
+
+/** "cifar10:train" -> resolveDataset('cifar10', 'train'). */
+export function resolveDatasetSpec(spec: string, templates: 'simple' | 'clip' = 'clip'): DatasetSource {
+  const [name, split] = spec.split(':');
+  if (!split) throw new Error(`expected a dataset as NAME:SPLIT (e.g. cifar10:train), received "${spec}"`);
+  return resolveDataset(name, split, templates);
+}

@@ -1,0 +1,204 @@
+// The batch loader: a seeded, resumable sample stream -> captions and labels
+// -> images decoded by a worker pool -> float32 NCHW batches, prefetched.
+// Batches come out in a fixed order whatever the worker timing, so a run
+// resumed from state() sees exactly the batches it would have seen.
+import { availableParallelism } from 'node:os';
+import { annotate, imageMember, type CaptionSource } from './captions.js';
+import { DecodePool } from './decode-pool.js';
+import type { DecodedChunk, DecodeJob } from './decode-chunk.js';
+import type { PreprocessSpec } from './preprocess.js';
+import { assertShardsExist, expandShards } from './webdataset/shards.js';
+import { SkipCounter } from './webdataset/skip-counter.js';
+import { SampleStream, type StreamState } from './webdataset/stream.js';
+
+export interface Batch {
+  images: Float32Array; // [N, 3, H, W]
+  size: number;
+  height: number;
+  width: number;
+  captions: string[];
+  /** Class indices (-1 for samples of unlabelled sources); null when no source is labelled. */
+  labels: Int32Array | null;
+  keys: string[];
+}
+
+export interface LoaderSource {
+  shards: string | string[];
+  caption: CaptionSource;
+  weight?: number;
+}
+
+export interface LoaderOptions {
+  sources: LoaderSource[];
+  batchSize: number;
+  preprocess: PreprocessSpec;
+  seed?: number;
+  /** Shuffled and repeating (training) by default; false: one pass in stored order (evaluation). */
+  shuffle?: boolean;
+  shuffleBuffer?: number;
+  /** Passes over each source; default Infinity when shuffling, else 1. */
+  epochs?: number;
+  /** Decoding threads; default one per core, 0 = decode in this thread. */
+  workers?: number;
+  /** Batches decoded ahead of the consumer. */
+  prefetch?: number;
+  /** Drop a final partial batch (default: keep it). */
+  dropLast?: boolean;
+  /** A position saved by state(), to resume. */
+  state?: LoaderState;
+  skipCounter?: SkipCounter;
+}
+
+export type LoaderState = StreamState;
+
+interface Prepared { key: string; caption: string; label: number; stateAfter: StreamState }
+
+interface Decoded { pixels: Float32Array; meta: Prepared }
+
+interface Chunk { meta: Prepared[]; result: Promise<DecodedChunk> }
+
+export class DataLoader implements AsyncIterable<Batch> {
+  readonly skips: SkipCounter;
+  private readonly stream: SampleStream;
+  private readonly pool: DecodePool;
+  private readonly sources: LoaderSource[];
+  private readonly labelled: boolean;
+  private readonly chunkSize: number;
+  private readonly capacity: number;
+  private readonly queue: Chunk[] = [];
+  private ready: Decoded[] = [];
+  private queued = 0;
+  private ended = false;
+  private failure: Error | null = null;
+  private wake: (() => void) | null = null;
+  private position: LoaderState;
+  private pumping: Promise<void> | null = null;
+
+  constructor(private readonly options: LoaderOptions) {
+    const { batchSize, sources } = options;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`expected a batch size >= 1, received ${batchSize}`);
+    if (sources.length === 0) throw new Error('no data sources given: pass at least one shard list or dataset');
+    const shardLists = sources.map((s) => expandShards(s.shards));
+    assertShardsExist(shardLists.flat());
+    this.skips = options.skipCounter ?? new SkipCounter();
+    this.sources = sources;
+    this.labelled = sources.some((s) => s.caption.kind === 'label');
+    this.stream = new SampleStream({
+      sources: shardLists.map((shards, i) => ({ shards, weight: sources[i].weight })),
+      seed: options.seed, shuffle: options.shuffle, bufferSize: options.shuffleBuffer,
+      epochs: options.epochs, skipCounter: this.skips, state: options.state,
+    });
+    this.position = this.stream.state;
+    const workers = options.workers ?? availableParallelism();
+    this.pool = new DecodePool(workers);
+    this.chunkSize = Math.max(4, Math.min(64, Math.ceil(batchSize / Math.max(1, 2 * workers))));
+    this.capacity = Math.max(1, options.prefetch ?? 4) * batchSize;
+  }
+
+  /** The position after the last batch handed out: pass it as options.state to resume. */
+  state(): LoaderState {
+    return structuredClone(this.position);
+  }
+
+  /** Reads raw samples into decode chunks while fewer than `capacity` samples wait. */
+  private async pump(): Promise<void> {
+    try {
+      while (!this.ended) {
+        if (this.queued >= this.capacity) {
+          await new Promise<void>((resolve) => { this.resumePump = resolve; });
+          continue;
+        }
+        const meta: Prepared[] = [];
+        const jobs: DecodeJob[] = [];
+        while (jobs.length < this.chunkSize) {
+          const item = await this.stream.next();
+          if (!item) { this.ended = true; break; }
+          const image = imageMember(item.sample);
+          const annotation = annotate(item.sample, this.sources[item.source].caption, item.seed);
+          const where = `${item.sample.shard}:${item.sample.key}`;
+          if (!image) { this.skips.add('missing_image', where); continue; }
+          if (typeof annotation === 'string') { this.skips.add(annotation, where); continue; }
+          jobs.push({ image, seed: item.seed });
+          meta.push({ key: item.sample.key, caption: annotation.caption, label: annotation.label, stateAfter: item.stateAfter });
+        }
+        if (jobs.length > 0) {
+          this.queue.push({ meta, result: this.pool.decode(jobs, this.options.preprocess) });
+          this.queued += jobs.length;
+        }
+        this.notify();
+      }
+    } catch (error) {
+      this.failure = error as Error;
+      this.ended = true;
+    }
+    this.notify();
+  }
+
+  private resumePump: (() => void) | null = null;
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  /** Takes decoded samples in stream order until a batch is full or the data ends. */
+  private async collect(count: number): Promise<void> {
+    while (this.ready.length < count) {
+      if (this.failure) throw this.failure;
+      const head = this.queue.shift();
+      if (!head) {
+        if (this.ended) return;
+        await new Promise<void>((resolve) => { this.wake = resolve; });
+        continue;
+      }
+      this.queued -= head.meta.length;
+      const resume = this.resumePump;
+      this.resumePump = null;
+      resume?.();
+      const { pixels, errors } = await head.result;
+      const perImage = pixels.length / head.meta.length;
+      head.meta.forEach((meta, i) => {
+        if (errors[i] !== null) this.skips.add('corrupt_image', `${meta.key}: ${errors[i]}`);
+        else this.ready.push({ pixels: pixels.subarray(i * perImage, (i + 1) * perImage), meta });
+      });
+    }
+  }
+
+  /** The next batch, or null at the end of the data. */
+  async next(): Promise<Batch | null> {
+    this.pumping ??= this.pump();
+    const { batchSize, preprocess, dropLast = false } = this.options;
+    await this.collect(batchSize);
+    const taken = this.ready.splice(0, batchSize);
+    if (taken.length === 0 || (dropLast && taken.length < batchSize)) return null;
+    const size = preprocess.size;
+    const perImage = 3 * size * size;
+    const images = new Float32Array(taken.length * perImage); // [N, 3, H, W]
+    taken.forEach((d, i) => images.set(d.pixels, i * perImage));
+    this.position = taken[taken.length - 1].meta.stateAfter;
+    return {
+      images, size: taken.length, height: size, width: size,
+      captions: taken.map((d) => d.meta.caption),
+      labels: this.labelled ? Int32Array.from(taken, (d) => d.meta.label) : null,
+      keys: taken.map((d) => d.meta.key),
+    };
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    for (let batch = await this.next(); batch; batch = await this.next()) yield batch;
+  }
+
+  /** Stops reading and ends the worker threads. */
+  async close(): Promise<void> {
+    this.ended = true;
+    this.resumePump?.();
+    await this.pumping?.catch(() => undefined);
+    await this.stream.close();
+    await this.pool.close();
+  }
+}
+
+export function createLoader(options: LoaderOptions): DataLoader {
+  return new DataLoader(options);
+}

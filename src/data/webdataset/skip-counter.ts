@@ -1,0 +1,47 @@
+// Bad data never stops a run: every skipped sample or shard is counted here
+// by reason, and the summary is reported at the end.
+
+export type SkipReason =
+  | 'truncated_shard' | 'unreadable_shard' | 'corrupt_image' | 'missing_image'
+  | 'missing_caption' | 'missing_label' | 'bad_annotation';
+
+export class SkipCounter {
+  readonly counts = new Map<SkipReason, number>();
+  /** A few examples per reason, to say where the bad data is. */
+  readonly examples = new Map<SkipReason, string[]>();
+
+  add(reason: SkipReason, detail?: string, count = 1): void {
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + count);
+    if (detail === undefined) return;
+    const list = this.examples.get(reason) ?? [];
+    if (list.length < 3) list.push(detail);
+    this.examples.set(reason, list);
+  }
+
+  get total(): number {
+    let sum = 0;
+    for (const n of this.counts.values()) sum += n;
+    return sum;
+  }
+
+  merge(other: SkipCounter): void {
+    for (const [reason, n] of other.counts) {
+      this.add(reason, undefined, n);
+      for (const example of other.examples.get(reason) ?? []) this.add(reason, example, 0);
+    }
+  }
+
+  toJSON(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+
+  /** One line, e.g. "skipped 3: corrupt_image 2 (e.g. a.tar:key), truncated_shard 1". */
+  summary(): string {
+    if (this.total === 0) return 'skipped 0';
+    const parts = [...this.counts].sort((a, b) => b[1] - a[1]).map(([reason, n]) => {
+      const example = this.examples.get(reason)?.[0];
+      return example ? `${reason} ${n} (e.g. ${example})` : `${reason} ${n}`;
+    });
+    return `skipped ${this.total}: ${parts.join(', ')}`;
+  }
+}
