@@ -4,6 +4,7 @@ import { keep } from '../scope.js';
 import { native } from '../native.js';
 import type { Tensor, Device, MemoryFormat } from '../tensor.js';
 import { noGrad } from '../runtime.js';
+import { dtypeCode, type DType } from '../dtype.js';
 
 export type StateDict = Map<string, Tensor>;
 
@@ -114,13 +115,21 @@ export class Module {
     });
   }
 
-  /** Moves every parameter and buffer to a device, in place. */
-  to(device: Device): this {
-    for (const t of this.stateDict().values()) {
-      const grad = t.requiresGrad;
-      t.replaceHandle(native().to(t.handle, device));
-      if (grad) t.requiresGrad = true;
-    }
+  /**
+   * Moves every parameter and buffer to a device, or converts it to a dtype,
+   * in place. Without noGrad the copies would be non-leaf tensors whose .grad
+   * stays empty after backward.
+   */
+  to(target: Device | DType): this {
+    const isDevice = target === 'cpu' || target.startsWith('cuda');
+    const arg = isDevice ? target : dtypeCode(target as DType);
+    noGrad(() => {
+      for (const t of this.stateDict().values()) {
+        const grad = t.requiresGrad;
+        t.replaceHandle(native().to(t.handle, arg));
+        if (grad) t.requiresGrad = true;
+      }
+    });
     return this;
   }
 
