@@ -1,7 +1,9 @@
 // The table of CLI commands: each lives in its own file under commands/.
 import type { Command } from 'commander';
 import { registerInfo } from './commands/info.js';
+import { registerTokenizer } from './commands/tokenizer.js';
 
 export function registerCommands(program: Command): void {
   registerInfo(program);
+  registerTokenizer(program);
 }
