@@ -32,7 +32,7 @@ abstract class Optimizer {
   }
 
   protected slots(count: number): Tensor[][][] {
-    return this.groups.map((g) => g.params.map((p) => Array.from({ length: count }, () => keep(zeros(p.shape, { device: p.device })))));
+    return this.groups.map((g) => g.params.map((p) => Array.from({ length: count }, () => keep(zeros(p.shape, { dtype: p.dtype, device: p.device })))));
   }
 
   /** Drops every gradient (as set_to_none in PyTorch). */
