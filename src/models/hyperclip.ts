@@ -1,0 +1,155 @@
+// HyperCLIP: text encoder + small image encoder + hypernetwork, trained
+// jointly with the SigLIP loss. With config.hypernet = null the same class is
+// the SigLIP (or CLIP) baseline: identical encoders, no hypernetwork.
+import { BatchNorm2d, F, Linear, Module, noGrad, tensor, type Tensor } from '../engine/index.js';
+import type { ModelConfig } from './config.js';
+import { Hypernetwork } from './hypernet.js';
+import type { NormOverrides } from './image/blocks.js';
+import { createImageEncoder, type ImageEncoder } from './image/encoder.js';
+import { clipLoss, sameGroupMask, siglipLoss } from './losses.js';
+import { TextEncoder } from './text/text-encoder.js';
+
+/** Generated norm parameters by layer name: scale and shift [G, C], one row per task. */
+export type NormParams = NormOverrides;
+
+/** Everything a deployed zero-shot classifier needs. */
+export interface ZeroShotClassifier {
+  classEmbeddings: Tensor; // [K, E], L2-normalised
+  normParams: NormParams | null; // [1, C] per generated layer; null for the baseline
+  logitScale: number; // t, already exponentiated
+  logitBias: number; // 0 for the CLIP loss
+}
+
+export class HyperClip extends Module {
+  readonly imageEncoder: ImageEncoder;
+  readonly imageProjection: Linear;
+  readonly textEncoder: TextEncoder;
+  readonly hypernet: Hypernetwork | null;
+  readonly logitScale: Tensor; // [] log t
+  readonly logitBias: Tensor; // []
+  private normsByName: Map<string, BatchNorm2d> | null = null;
+
+  constructor(readonly config: ModelConfig) {
+    super();
+    this.imageEncoder = createImageEncoder(config.image);
+    this.imageProjection = new Linear(this.imageEncoder.featureDim, config.embedDim, false);
+    this.textEncoder = new TextEncoder(config.text, config.embedDim);
+    this.hypernet = config.hypernet === null ? null : new Hypernetwork(config.hypernet, config.embedDim, this.imageEncoder.normLayers());
+    this.logitScale = this.parameter(tensor(config.loss.logitScaleInit));
+    this.logitBias = this.parameter(tensor(config.loss.logitBiasInit));
+  }
+
+  /** ids int64 [B, T] -> text embeddings [B, E] (not normalised). */
+  encodeText(ids: Tensor, endPositions?: Tensor): Tensor {
+    return this.textEncoder.forward(ids, endPositions);
+  }
+
+  /**
+   * textEmbeddings [G, S, E]: G tasks of S texts each -> for every generated
+   * norm layer, scale = base weight + delta and shift = base bias + delta,
+   * [G, C]. The baseline has no hypernetwork and refuses.
+   */
+  generateNormParams(textEmbeddings: Tensor): NormParams {
+    if (this.hypernet === null) throw new Error(`model ${this.config.name} has no hypernetwork: it cannot generate norm parameters`);
+    const deltas = this.hypernet.forward(textEmbeddings);
+    const norms = this.normModulesByName();
+    const params: NormParams = new Map();
+    for (const [name, delta] of deltas) {
+      const norm = norms.get(name)!;
+      params.set(name, { scale: delta.scale.add(norm.weight), shift: delta.shift.add(norm.bias) }); // [G, C]
+    }
+    return params;
+  }
+
+  /**
+   * images [N, 3, H, W] -> image embeddings [N, E] (not normalised). With
+   * normParams of G rows, images are G consecutive equal blocks, block g
+   * conditioned on row g (G = 1: every image on the same task).
+   */
+  encodeImage(images: Tensor, normParams?: NormParams): Tensor {
+    const overrides = normParams === undefined ? undefined : expandToSamples(normParams, images.size(0));
+    return this.imageProjection.forward(this.imageEncoder.forward(images, overrides)); // [N, E]
+  }
+
+  /**
+   * The pre-training loss of a batch of B image-caption pairs. The batch is
+   * split into B / groupSize tasks of groupSize consecutive pairs; each
+   * task's captions condition the image encoder for that task's images.
+   *
+   * The loss then spans the WHOLE batch (loss.span = 'batch', the default):
+   * every image against every caption. Why: (1) B - 1 negatives per image
+   * instead of groupSize - 1, the signal that makes contrastive training work;
+   * (2) it is exactly the baseline's loss, so HyperCLIP and SigLIP differ only
+   * by the hypernetwork; (3) at deployment the conditioning set (the class
+   * prompts) contains the true class, just as in training each image's own
+   * caption is in its conditioning set. loss.span = 'group' compares pairs
+   * within a task only (fewer, harder-to-learn-from negatives).
+   */
+  trainingLoss(images: Tensor, ids: Tensor, groupSize = this.config.hypernet?.groupSize ?? 1): Tensor {
+    const batch = images.size(0);
+    if (ids.size(0) !== batch) throw new Error(`batch has ${batch} images but ${ids.size(0)} captions`);
+    if (!Number.isInteger(groupSize) || groupSize < 1 || batch % groupSize !== 0) {
+      throw new Error(`batch size ${batch} is not divisible by the task group size ${groupSize}`);
+    }
+    const texts = this.encodeText(ids); // [B, E]
+    const normParams = this.hypernet === null ? undefined
+      : this.generateNormParams(texts.reshape([batch / groupSize, groupSize, this.config.embedDim])); // [B/G, C] per layer
+    const imageEmbeddings = F.normalize(this.encodeImage(images, normParams), -1); // [B, E]
+    const textEmbeddings = F.normalize(texts, -1); // [B, E]
+    const mask = this.config.loss.span === 'group' ? sameGroupMask(batch, groupSize, images.device) : null; // [B, B]
+    return this.config.loss.kind === 'siglip'
+      ? siglipLoss(imageEmbeddings, textEmbeddings, this.logitScale, this.logitBias, mask)
+      : clipLoss(imageEmbeddings, textEmbeddings, this.logitScale, mask);
+  }
+
+  /**
+   * classPromptIds int64 [K, T] (one prompt per class) or [K, P, T] (P
+   * templates, averaged) -> the normalised class embeddings, the norm
+   * parameters generated from the whole set of K classes (one task), and the
+   * learned scale and bias. Runs without gradients; call eval() first.
+   */
+  zeroShotClassifier(classPromptIds: Tensor): ZeroShotClassifier {
+    if (classPromptIds.ndim !== 2 && classPromptIds.ndim !== 3) {
+      throw new Error(`class prompts must be token ids [classes, T] or [classes, templates, T], got [${classPromptIds.shape}]`);
+    }
+    return noGrad(() => {
+      const [K, P, T] = classPromptIds.ndim === 3 ? classPromptIds.shape as [number, number, number] : [classPromptIds.size(0), 1, classPromptIds.size(1)];
+      const perPrompt = F.normalize(this.encodeText(classPromptIds.reshape([K * P, T])), -1); // [K*P, E]
+      const classEmbeddings = F.normalize(perPrompt.reshape([K, P, this.config.embedDim]).mean(1), -1); // [K, E]
+      const normParams = this.hypernet === null ? null : this.generateNormParams(classEmbeddings.unsqueeze(0)); // [1, C] per layer
+      const logitBias = this.config.loss.kind === 'siglip' ? this.logitBias.item() : 0;
+      return { classEmbeddings, normParams, logitScale: Math.exp(this.logitScale.item()), logitBias };
+    });
+  }
+
+  /** Image logits against class embeddings: t * <x, y_k> + b, [N, K]. */
+  classify(images: Tensor, classifier: ZeroShotClassifier): Tensor {
+    const features = F.normalize(this.encodeImage(images, classifier.normParams ?? undefined), -1); // [N, E]
+    return features.matmul(classifier.classEmbeddings.transpose(0, 1)).mul(classifier.logitScale).add(classifier.logitBias);
+  }
+
+  private normModulesByName(): Map<string, BatchNorm2d> {
+    if (this.normsByName === null) {
+      this.normsByName = new Map();
+      for (const [path, m] of this.imageEncoder.namedModules()) if (m instanceof BatchNorm2d) this.normsByName.set(path, m);
+    }
+    return this.normsByName;
+  }
+}
+
+/** [G, C] task rows -> [N, C] sample rows (G consecutive blocks of N / G); [1, C] broadcasts as is. */
+function expandToSamples(params: NormParams, samples: number): NormOverrides {
+  const out: NormOverrides = new Map();
+  for (const [name, { scale, shift }] of params) {
+    const [tasks, channels] = scale.shape as [number, number];
+    if (tasks === 1 || tasks === samples) {
+      out.set(name, { scale, shift });
+      continue;
+    }
+    if (samples % tasks !== 0) throw new Error(`${samples} images cannot be split evenly into ${tasks} tasks`);
+    const perTask = samples / tasks;
+    const expand = (t: Tensor) => t.unsqueeze(1).expand([tasks, perTask, channels]).reshape([samples, channels]); // [N, C]
+    out.set(name, { scale: expand(scale), shift: expand(shift) });
+  }
+  return out;
+}

@@ -1,0 +1,153 @@
+// The building blocks shared by the CNN families: conv + norm + activation,
+// squeeze-excitation, and the inverted-residual (MBConv) block. Every norm
+// layer is addressed by its module path so that a hypernetwork can replace
+// its scale and bias per sample.
+import { BatchNorm2d, Conv2d, F, Module, noGrad, keep, rand, type Tensor } from '../../engine/index.js';
+
+export type Activation = 'silu' | 'hardswish' | 'relu' | 'none';
+export type Gate = 'sigmoid' | 'hardsigmoid';
+
+/** Per-sample scale and shift for a norm layer: [N, C] (or [1, C] for all samples). */
+export interface NormOverride {
+  scale: Tensor;
+  shift: Tensor;
+}
+export type NormOverrides = Map<string, NormOverride>;
+
+export interface NormLayerInfo {
+  name: string;
+  channels: number;
+  /** 0 for the stem, 1..S for the body stages, S+1 for the head. */
+  stage: number;
+}
+
+export function activate(x: Tensor, act: Activation): Tensor {
+  switch (act) {
+    case 'silu': return x.silu();
+    case 'hardswish': return F.hardswish(x);
+    case 'relu': return x.relu();
+    case 'none': return x;
+  }
+}
+
+/** Rounds channels to a multiple of 8, never below 90% of the request (as the MobileNet/EfficientNet papers' code). */
+export function makeDivisible(value: number, divisor = 8): number {
+  const rounded = Math.max(divisor, Math.floor(value + divisor / 2) - (Math.floor(value + divisor / 2) % divisor));
+  return rounded < 0.9 * value ? rounded + divisor : rounded;
+}
+
+export class ConvNormAct extends Module {
+  readonly conv: Conv2d;
+  readonly norm: BatchNorm2d;
+  /** The norm layer's path in the encoder; set by the encoder after construction. */
+  normName = '';
+
+  constructor(inC: number, outC: number, kernel: number, readonly act: Activation, readonly stage: number,
+    options: { stride?: number; groups?: number } = {}) {
+    super();
+    this.conv = new Conv2d(inC, outC, kernel, { stride: options.stride ?? 1, groups: options.groups ?? 1, bias: false });
+    this.norm = new BatchNorm2d(outC);
+  }
+
+  forward(x: Tensor, overrides?: NormOverrides): Tensor {
+    const y = this.conv.forward(x); // [N, outC, H', W']
+    const o = overrides?.get(this.normName);
+    const normed = o === undefined ? this.norm.forward(y) : this.norm.forward(y, o.scale, o.shift);
+    return activate(normed, this.act);
+  }
+}
+
+export class SqueezeExcite extends Module {
+  readonly reduce: Conv2d;
+  readonly expand: Conv2d;
+
+  constructor(channels: number, reduced: number, readonly act: Activation, readonly gate: Gate) {
+    super();
+    this.reduce = new Conv2d(channels, reduced, 1, { bias: true });
+    this.expand = new Conv2d(reduced, channels, 1, { bias: true });
+  }
+
+  forward(x: Tensor): Tensor {
+    const pooled = x.mean([2, 3], true); // [N, C, 1, 1]
+    const hidden = activate(this.reduce.forward(pooled), this.act); // [N, R, 1, 1]
+    const logits = this.expand.forward(hidden); // [N, C, 1, 1]
+    const weights = this.gate === 'sigmoid' ? logits.sigmoid() : F.hardsigmoid(logits);
+    return x.mul(weights);
+  }
+}
+
+export interface MBConvSpec {
+  inC: number;
+  midC: number;
+  outC: number;
+  kernel: number;
+  stride: number;
+  act: Activation;
+  /** Squeeze-excitation hidden channels, or 0 for none. */
+  seChannels: number;
+  seAct: Activation;
+  seGate: Gate;
+  dropPath: number;
+  stage: number;
+}
+
+/** Inverted residual: 1x1 expand, depthwise kxk, squeeze-excitation, 1x1 project, residual with stochastic depth. */
+export class MBConv extends Module {
+  readonly expandConv: ConvNormAct | null;
+  readonly depthwise: ConvNormAct;
+  readonly se: SqueezeExcite | null;
+  readonly project: ConvNormAct;
+  readonly residual: boolean;
+  readonly dropPath: number;
+
+  constructor(s: MBConvSpec) {
+    super();
+    this.expandConv = s.midC === s.inC ? null : new ConvNormAct(s.inC, s.midC, 1, s.act, s.stage);
+    this.depthwise = new ConvNormAct(s.midC, s.midC, s.kernel, s.act, s.stage, { stride: s.stride, groups: s.midC });
+    this.se = s.seChannels > 0 ? new SqueezeExcite(s.midC, s.seChannels, s.seAct, s.seGate) : null;
+    this.project = new ConvNormAct(s.midC, s.outC, 1, 'none', s.stage);
+    this.residual = s.stride === 1 && s.inC === s.outC;
+    this.dropPath = s.dropPath;
+  }
+
+  forward(x: Tensor, overrides?: NormOverrides): Tensor {
+    let h = this.expandConv === null ? x : this.expandConv.forward(x, overrides); // [N, mid, H, W]
+    h = this.depthwise.forward(h, overrides); // [N, mid, H/s, W/s]
+    if (this.se !== null) h = this.se.forward(h);
+    h = this.project.forward(h, overrides); // [N, out, H/s, W/s]
+    if (!this.residual) return h;
+    return x.add(this.training && this.dropPath > 0 ? dropSamples(h, this.dropPath) : h);
+  }
+}
+
+/** Stochastic depth: zeroes whole samples of a residual branch with probability p, rescaling the rest. */
+function dropSamples(x: Tensor, p: number): Tensor {
+  const keepMask = rand([x.size(0), 1, 1, 1], { device: x.device }).ge(p).to('float32'); // [N, 1, 1, 1]
+  return x.mul(keepMask.div(1 - p));
+}
+
+/** Names every ConvNormAct's norm by its module path and lists them in forward order. */
+export function registerNormLayers(encoder: Module): NormLayerInfo[] {
+  const out: NormLayerInfo[] = [];
+  for (const [path, m] of encoder.namedModules()) {
+    if (m instanceof ConvNormAct) {
+      m.normName = `${path}.norm`;
+      out.push({ name: m.normName, channels: m.norm.channels, stage: m.stage });
+    }
+  }
+  return out;
+}
+
+/**
+ * Converts a module's 4-d weights to channels-last in place, once, so that
+ * convolutions on channels-last activations need no per-step layout change.
+ */
+export function convertWeightsToChannelsLast(module: Module): void {
+  for (const [, t] of module.namedParameters()) {
+    if (t.ndim !== 4 || t.isContiguous('channels-last')) continue;
+    const converted = keep(noGrad(() => t.contiguous('channels-last')));
+    // t takes over the converted storage; `converted` is an alias that is never disposed.
+    t.replaceHandle(converted.handle);
+    t.requiresGrad = true;
+  }
+}

@@ -1,0 +1,56 @@
+// EfficientNet (Tan & Le 2019): MBConv stages with squeeze-excitation and
+// SiLU. Width and depth multipliers scale B0's table, so B0/B1/B2-like and
+// tiny CPU sizes come from this one definition (resolution is the config's
+// imageSize).
+import { F, Module, type Tensor } from '../../engine/index.js';
+import type { EfficientNetConfig } from '../config.js';
+import { ConvNormAct, MBConv, convertWeightsToChannelsLast, makeDivisible, registerNormLayers, type NormLayerInfo, type NormOverrides } from './blocks.js';
+import type { ImageEncoder } from './encoder.js';
+
+export class EfficientNet extends Module implements ImageEncoder {
+  readonly stem: ConvNormAct;
+  readonly blocks: MBConv[];
+  readonly head: ConvNormAct;
+  readonly featureDim: number;
+  private readonly norms: NormLayerInfo[];
+
+  constructor(c: EfficientNetConfig, readonly channelsLast: boolean) {
+    super();
+    const width = (ch: number) => makeDivisible(ch * c.widthMultiplier);
+    const stemC = width(c.stemChannels);
+    this.stem = new ConvNormAct(3, stemC, 3, 'silu', 0, { stride: 2 });
+    const plan = c.stages.map((s) => ({ ...s, repeats: Math.ceil(s.repeats * c.depthMultiplier) }));
+    const total = plan.reduce((n, s) => n + s.repeats, 0);
+    this.blocks = [];
+    let inC = stemC;
+    plan.forEach((s, stageIndex) => {
+      const outC = width(s.channels);
+      for (let r = 0; r < s.repeats; r++) {
+        const midC = inC * s.expand;
+        this.blocks.push(new MBConv({
+          inC, midC, outC, kernel: s.kernel, stride: r === 0 ? s.stride : 1, act: 'silu',
+          seChannels: c.seRatio > 0 ? Math.max(1, Math.floor(inC * c.seRatio)) : 0, seAct: 'silu', seGate: 'sigmoid',
+          dropPath: (c.dropPath * this.blocks.length) / total, stage: stageIndex + 1,
+        }));
+        inC = outC;
+      }
+    });
+    this.featureDim = width(c.headChannels);
+    this.head = new ConvNormAct(inC, this.featureDim, 1, 'silu', plan.length + 1);
+    this.norms = registerNormLayers(this);
+    if (channelsLast) convertWeightsToChannelsLast(this);
+  }
+
+  normLayers(): NormLayerInfo[] {
+    return this.norms.map((n) => ({ ...n }));
+  }
+
+  /** images [N, 3, H, W] -> pooled features [N, featureDim]. */
+  forward(images: Tensor, normOverrides?: NormOverrides): Tensor {
+    let x = this.channelsLast ? images.contiguous('channels-last') : images;
+    x = this.stem.forward(x, normOverrides); // [N, stem, H/2, W/2]
+    for (const block of this.blocks) x = block.forward(x, normOverrides);
+    x = this.head.forward(x, normOverrides); // [N, D, H/32, W/32]
+    return F.adaptiveAvgPool2d(x, 1).flatten(1); // [N, D]
+  }
+}

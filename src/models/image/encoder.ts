@@ -1,0 +1,25 @@
+// The face every image encoder shows to the rest of the models, and the
+// factory that builds one from its config.
+import type { Module, Tensor } from '../../engine/index.js';
+import type { ImageEncoderConfig } from '../config.js';
+import type { NormLayerInfo, NormOverrides } from './blocks.js';
+import { EfficientNet } from './efficientnet.js';
+import { MobileNetV3 } from './mobilenetv3.js';
+
+export interface ImageEncoder extends Module {
+  /** Size of the pooled features that forward() returns. */
+  readonly featureDim: number;
+  /** Every batch-norm layer in forward order, by name, with its channels and stage. */
+  normLayers(): NormLayerInfo[];
+  /**
+   * images [N, 3, H, W] -> features [N, featureDim]. normOverrides replaces
+   * the scale and bias of the named norm layers with [N, C] (or [1, C])
+   * tensors; batch statistics still span the whole batch.
+   */
+  forward(images: Tensor, normOverrides?: NormOverrides): Tensor;
+}
+
+export function createImageEncoder(config: ImageEncoderConfig): ImageEncoder {
+  if (config.family === 'efficientnet') return new EfficientNet(config, config.channelsLast);
+  return new MobileNetV3(config, config.channelsLast);
+}

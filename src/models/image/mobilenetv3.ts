@@ -1,0 +1,74 @@
+// MobileNetV3 (Howard et al. 2019): inverted residuals with hardswish and
+// squeeze-excitation gated by hardsigmoid; small and large layouts, scaled
+// by a width multiplier.
+import { F, Module, type Tensor } from '../../engine/index.js';
+import type { MobileNetV3Config } from '../config.js';
+import { ConvNormAct, MBConv, convertWeightsToChannelsLast, makeDivisible, registerNormLayers, type Activation, type NormLayerInfo, type NormOverrides } from './blocks.js';
+import type { ImageEncoder } from './encoder.js';
+
+// kernel, expanded channels, output channels, squeeze-excitation, activation, stride (the paper's tables 1 and 2).
+type Row = [number, number, number, boolean, 'RE' | 'HS', number];
+const LARGE: Row[] = [
+  [3, 16, 16, false, 'RE', 1], [3, 64, 24, false, 'RE', 2], [3, 72, 24, false, 'RE', 1],
+  [5, 72, 40, true, 'RE', 2], [5, 120, 40, true, 'RE', 1], [5, 120, 40, true, 'RE', 1],
+  [3, 240, 80, false, 'HS', 2], [3, 200, 80, false, 'HS', 1], [3, 184, 80, false, 'HS', 1], [3, 184, 80, false, 'HS', 1],
+  [3, 480, 112, true, 'HS', 1], [3, 672, 112, true, 'HS', 1],
+  [5, 672, 160, true, 'HS', 2], [5, 960, 160, true, 'HS', 1], [5, 960, 160, true, 'HS', 1],
+];
+const SMALL: Row[] = [
+  [3, 16, 16, true, 'RE', 2], [3, 72, 24, false, 'RE', 2], [3, 88, 24, false, 'RE', 1],
+  [5, 96, 40, true, 'HS', 2], [5, 240, 40, true, 'HS', 1], [5, 240, 40, true, 'HS', 1],
+  [5, 120, 48, true, 'HS', 1], [5, 144, 48, true, 'HS', 1],
+  [5, 288, 96, true, 'HS', 2], [5, 576, 96, true, 'HS', 1], [5, 576, 96, true, 'HS', 1],
+];
+const LAST_CONV = { large: 960, small: 576 } as const;
+
+export class MobileNetV3 extends Module implements ImageEncoder {
+  readonly stem: ConvNormAct;
+  readonly blocks: MBConv[];
+  readonly head: ConvNormAct;
+  readonly featureDim: number;
+  private readonly norms: NormLayerInfo[];
+
+  constructor(c: MobileNetV3Config, readonly channelsLast: boolean) {
+    super();
+    const width = (ch: number) => makeDivisible(ch * c.widthMultiplier);
+    const rows = c.variant === 'large' ? LARGE : SMALL;
+    let inC = width(16);
+    this.stem = new ConvNormAct(3, inC, 3, 'hardswish', 0, { stride: 2 });
+    this.blocks = [];
+    // A new stage starts wherever the output width changes.
+    let stage = 0;
+    let previousOut = -1;
+    rows.forEach(([kernel, expanded, out, se, act, stride], i) => {
+      const outC = width(out);
+      const midC = width(expanded);
+      if (outC !== previousOut) stage++;
+      previousOut = outC;
+      const activation: Activation = act === 'RE' ? 'relu' : 'hardswish';
+      this.blocks.push(new MBConv({
+        inC, midC, outC, kernel, stride, act: activation,
+        seChannels: se ? makeDivisible(midC / 4) : 0, seAct: 'relu', seGate: 'hardsigmoid',
+        dropPath: (c.dropPath * i) / rows.length, stage,
+      }));
+      inC = outC;
+    });
+    this.featureDim = width(LAST_CONV[c.variant]);
+    this.head = new ConvNormAct(inC, this.featureDim, 1, 'hardswish', stage + 1);
+    this.norms = registerNormLayers(this);
+    if (channelsLast) convertWeightsToChannelsLast(this);
+  }
+
+  normLayers(): NormLayerInfo[] {
+    return this.norms.map((n) => ({ ...n }));
+  }
+
+  /** images [N, 3, H, W] -> pooled features [N, featureDim]. */
+  forward(images: Tensor, normOverrides?: NormOverrides): Tensor {
+    let x = this.channelsLast ? images.contiguous('channels-last') : images;
+    x = this.stem.forward(x, normOverrides); // [N, 16w, H/2, W/2]
+    for (const block of this.blocks) x = block.forward(x, normOverrides);
+    x = this.head.forward(x, normOverrides); // [N, D, H/32, W/32]
+    return F.adaptiveAvgPool2d(x, 1).flatten(1); // [N, D]
+  }
+}

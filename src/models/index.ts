@@ -1,0 +1,13 @@
+// The models library: what src/train, src/eval and src/deploy import.
+export * from './config.js';
+export { HyperClip, type NormParams, type ZeroShotClassifier } from './hyperclip.js';
+export { Hypernetwork, selectNormLayers, type NormDelta } from './hypernet.js';
+export { siglipLoss, clipLoss, sameGroupMask } from './losses.js';
+export { saveModel, loadModel, WEIGHTS_FILE, CONFIG_FILE, type SavedModel } from './io.js';
+export { createImageEncoder, type ImageEncoder } from './image/encoder.js';
+export { EfficientNet } from './image/efficientnet.js';
+export { MobileNetV3 } from './image/mobilenetv3.js';
+export { ConvNormAct, MBConv, SqueezeExcite, type NormLayerInfo, type NormOverride, type NormOverrides } from './image/blocks.js';
+export { TextEncoder } from './text/text-encoder.js';
+export { initTokenEmbeddingFromPrior, type WordPrior } from './text/word-prior.js';
+export { Transformer, TransformerBlock, MultiHeadAttention, causalMask } from './transformer.js';

@@ -1,0 +1,56 @@
+// Saving and loading a model: model.safetensors (weights and batch-norm
+// statistics) beside config.json (the resolved config and caller's extras).
+// Both writes are atomic, so a crash leaves the old files or the new ones.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadSafetensors, saveSafetensors, writeFileAtomic } from '../engine/index.js';
+import { validateConfig, type ModelConfig } from './config.js';
+import { HyperClip } from './hyperclip.js';
+
+const FORMAT = 'hyperclip-model';
+const VERSION = 1;
+export const WEIGHTS_FILE = 'model.safetensors';
+export const CONFIG_FILE = 'config.json';
+
+export interface SavedModel {
+  model: HyperClip;
+  config: ModelConfig;
+  extra: Record<string, unknown>;
+}
+
+export function saveModel(dir: string, model: HyperClip, config: ModelConfig = model.config, extra: Record<string, unknown> = {}): void {
+  mkdirSync(dir, { recursive: true });
+  saveSafetensors(path.join(dir, WEIGHTS_FILE), model.stateDict(), { format: FORMAT, config: config.name });
+  const json = JSON.stringify({ format: FORMAT, version: VERSION, config, extra }, null, 2) + '\n';
+  writeFileAtomic(path.join(dir, CONFIG_FILE), [json]);
+}
+
+export function loadModel(dir: string): SavedModel {
+  const configFile = path.join(dir, CONFIG_FILE);
+  const weightsFile = path.join(dir, WEIGHTS_FILE);
+  for (const f of [configFile, weightsFile]) {
+    if (!existsSync(f)) throw new Error(`cannot load a model from ${dir}: ${path.basename(f)} is missing (save one with saveModel)`);
+  }
+  let parsed: { format?: string; version?: number; config?: ModelConfig; extra?: Record<string, unknown> };
+  try {
+    parsed = JSON.parse(readFileSync(configFile, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot load a model from ${dir}: ${CONFIG_FILE} is not valid JSON (${(err as Error).message})`);
+  }
+  if (parsed.format !== FORMAT || parsed.config === undefined) {
+    throw new Error(`cannot load a model from ${dir}: ${CONFIG_FILE} is not a hyperclip model config`);
+  }
+  if (parsed.version !== VERSION) throw new Error(`cannot load a model from ${dir}: format version ${parsed.version}, this build reads ${VERSION}`);
+  const config = validateConfig(parsed.config);
+  const model = new HyperClip(config);
+  const { tensors } = loadSafetensors(weightsFile);
+  try {
+    model.loadStateDict(tensors);
+  } catch (err) {
+    model.dispose();
+    throw new Error(`cannot load ${weightsFile}: ${(err as Error).message}`);
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+  return { model, config, extra: parsed.extra ?? {} };
+}
