@@ -62,6 +62,8 @@ test('special tokens, padding and the end index', () => {
   assert.equal(tok.endIndex(ids), 3);
   assert.ok(Array.from(ids.subarray(4)).every((id) => id === 0));
   assert.equal(tok.decode(ids), 'low low');
+  const batch = tok.encodeBatch(['', 'low low', 'low '.repeat(20)]);
+  assert.deepEqual(Array.from(tok.endIndices(batch)), [1, 3, 7]);
 });
 
 test('truncation keeps the end token', () => {

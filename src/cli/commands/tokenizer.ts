@@ -5,6 +5,7 @@ import {
   loadWordPrior, priorPathFor, resolveTokenizerPath, saveTokenizer, saveWordPrior, Tokenizer, trainBpe, wholeWordOf,
 } from '../../data/tokenizer/index.js';
 import { readTrainingCorpus } from '../../data/tokenizer/training-corpus.js';
+import { expandShards } from '../../data/webdataset/shards.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -20,14 +21,15 @@ function kilobytes(file: string): string {
   return `${(statSync(file).size / 1024).toFixed(0)} KB`;
 }
 
-interface TrainOptions { vocabSize: number; contextLength: number; minFrequency: number; name?: string; out?: string }
+interface TrainOptions { vocabSize: number; contextLength: number; minFrequency: number; name?: string; out?: string; captions?: string }
 
 async function train(options: TrainOptions): Promise<void> {
   const name = options.name ?? (options.out ? path.basename(options.out, '.json') : `flickr8k-${Math.round(options.vocabSize / 1024)}k`);
   const out = options.out ?? resolveTokenizerPath(name);
   const started = performance.now();
-  log('reading Flickr8k train captions and CIFAR-10/100 + ImageNet class names ...');
-  const corpus = await readTrainingCorpus((images) => log(`  ${images} images`));
+  const shards = options.captions === undefined ? undefined : expandShards(options.captions);
+  log(`reading ${shards ? `${shards.length} caption shard(s)` : 'Flickr8k train captions'} and CIFAR-10/100 + ImageNet class names ...`);
+  const corpus = await readTrainingCorpus({ shards, onProgress: (images) => log(`  ${images} images`) });
   if (corpus.skipped.total > 0) log(`  ${corpus.skipped.summary()}`);
   const readSeconds = (performance.now() - started) / 1000;
   const trainStart = performance.now();
@@ -43,8 +45,9 @@ async function train(options: TrainOptions): Promise<void> {
   const tooLong = corpus.captions.filter((c) => tokenizer.countTokens(c) > options.contextLength).length;
   file.training = {
     ...file.training,
-    command: `hyperclip tokenizer train --vocab-size ${options.vocabSize} --context-length ${options.contextLength} --min-frequency ${options.minFrequency} --name ${name}`,
-    corpus: 'flickr8k train captions (5 per image) + CIFAR-10, CIFAR-100, ImageNet class names and CLIP templates',
+    command: `hyperclip tokenizer train --vocab-size ${options.vocabSize} --context-length ${options.contextLength} --min-frequency ${options.minFrequency} --name ${name}` +
+      (options.captions ? ` --captions ${options.captions}` : ''),
+    corpus: `${shards ? shards.join(', ') : 'flickr8k train'} captions (all per image) + CIFAR-10, CIFAR-100, ImageNet class names and CLIP templates`,
     captions: corpus.captions.length,
     images: corpus.images,
     promptTexts: corpus.promptTexts.length,
@@ -95,7 +98,10 @@ function prior(options: { tokenizer: string; out?: string }): void {
 }
 
 export function registerTokenizer(program: Command): void {
-  const group = program.command('tokenizer').description('train, inspect and use the byte-level BPE tokenizer');
+  const group = program
+    .command('tokenizer')
+    .description('train, inspect and use the byte-level BPE tokenizer')
+    .addHelpText('after', '\nExamples:\n  hyperclip tokenizer train --name flickr8k-4k\n  hyperclip tokenizer encode "a photo of a dog."');
   group
     .command('train')
     .description('train a BPE vocabulary on Flickr8k train captions plus CIFAR-10/100 and ImageNet class names')
@@ -104,6 +110,7 @@ export function registerTokenizer(program: Command): void {
     .option('--min-frequency <n>', 'never merge a pair seen fewer times', positiveInt('--min-frequency', 1), 2)
     .option('--name <name>', 'tokenizer name (default flickr8k-<vocab/1024>k)')
     .option('--out <file>', 'output path (default models/tokenizers/<name>.json)')
+    .option('--captions <shards>', 'caption shards to learn from instead of Flickr8k train (.json {"captions": [...]} or .txt members)')
     .addHelpText('after', '\nExample:\n  hyperclip tokenizer train --vocab-size 4096 --context-length 32 --name flickr8k-4k')
     .action((options: TrainOptions) => train(options));
   group

@@ -90,6 +90,13 @@ export class Tokenizer {
     return -1;
   }
 
+  /** End-token positions of every row of an encodeBatch result: [n]. */
+  endIndices(batch: { ids: Int32Array; n: number; contextLength: number }): Int32Array {
+    const out = new Int32Array(batch.n);
+    for (let i = 0; i < batch.n; i++) out[i] = this.endIndex(batch.ids.subarray(i * batch.contextLength, (i + 1) * batch.contextLength));
+    return out;
+  }
+
   /** The string of one token id, e.g. "dog</w>". */
   token(id: number): string {
     const token = this.vocab[id];

@@ -17,7 +17,7 @@ export interface TrainingCorpus {
   skipped: SkipCounter;
 }
 
-/** All captions of the given caption shards (default: Flickr8k train); onProgress(images read so far). */
+/** All captions of the given caption shards; onProgress(images read so far). */
 export async function readCaptions(
   shards: string[],
   skipped: SkipCounter,
@@ -79,11 +79,13 @@ function withoutSlot(template: string): string {
   return template.replaceAll('{}', ' ');
 }
 
-/** Everything `hyperclip tokenizer train` learns from. */
-export async function readTrainingCorpus(onProgress?: (images: number) => void): Promise<TrainingCorpus> {
+/** Everything `hyperclip tokenizer train` learns from; caption shards default to Flickr8k train. */
+export async function readTrainingCorpus(
+  options: { shards?: string[]; onProgress?: (images: number) => void } = {},
+): Promise<TrainingCorpus> {
   const skipped = new SkipCounter();
   const promptList = promptTexts();
-  const { shards } = resolveDataset('flickr8k', 'train');
-  const { captions, images } = await readCaptions(shards, skipped, onProgress);
+  const shards = options.shards ?? resolveDataset('flickr8k', 'train').shards;
+  const { captions, images } = await readCaptions(shards, skipped, options.onProgress);
   return { captions, promptTexts: promptList, images, skipped };
 }
