@@ -9,6 +9,17 @@ interface Pending { resolve: (chunk: DecodedChunk) => void; reject: (error: Erro
 
 interface PoolWorker { worker: Worker; busy: number }
 
+/** Images that own their whole ArrayBuffer move to the worker instead of being copied. */
+function ownedBuffers(jobs: DecodeJob[]): ArrayBuffer[] {
+  const seen = new Set<ArrayBufferLike>();
+  for (const { image } of jobs) {
+    const owned = image.byteOffset === 0 && image.byteLength === image.buffer.byteLength && image.buffer instanceof ArrayBuffer;
+    if (!owned || seen.has(image.buffer)) return [];
+    seen.add(image.buffer);
+  }
+  return [...seen] as ArrayBuffer[];
+}
+
 export class DecodePool {
   private readonly workers: PoolWorker[] = [];
   private readonly pending = new Map<number, Pending>();
@@ -46,7 +57,7 @@ export class DecodePool {
     if (target.busy++ === 0) target.worker.ref();
     return new Promise<DecodedChunk>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      target.worker.postMessage({ id, jobs, spec });
+      target.worker.postMessage({ id, jobs, spec }, ownedBuffers(jobs));
     });
   }
 

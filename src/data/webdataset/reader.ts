@@ -40,10 +40,18 @@ function openTarStream(path: string): tar.Extract {
   return extract;
 }
 
+/**
+ * A member's bytes in a buffer of their own: the stream's chunks are views of
+ * 16 KB blocks, and a shuffle buffer holding views would keep every block alive.
+ */
 async function readEntry(entry: AsyncIterable<Buffer>): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of entry) chunks.push(chunk);
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  let length = 0;
+  for await (const chunk of entry) { chunks.push(chunk); length += chunk.length; }
+  const out = Buffer.allocUnsafeSlow(length);
+  let offset = 0;
+  for (const chunk of chunks) { chunk.copy(out, offset); offset += chunk.length; }
+  return out;
 }
 
 /** The samples of one shard, in stored order. */

@@ -1,0 +1,16 @@
+// The data side's public face (the tokenizer has its own: ./tokenizer/index.js).
+export { iterateSamples, readShard, splitMemberName, type RawSample, type ReadOptions } from './webdataset/reader.js';
+export { expandShards, assertShardsExist } from './webdataset/shards.js';
+export { SkipCounter, type SkipReason } from './webdataset/skip-counter.js';
+export { SampleStream, type StreamOptions, type StreamState, type StreamItem, type SourcePosition, type SourceOptions } from './webdataset/stream.js';
+export {
+  CLIP_MEAN, CLIP_STD, evalPreprocess, trainPreprocess, resolvePreprocess, centerCropBox, randomResizedCropBox,
+  chooseAugmentation, hwcToNormalizedChw, type PreprocessSpec, type CropBox, type CropMode, type ResizeKernel, type Augmentation,
+} from './preprocess.js';
+export { decodeImage } from './images.js';
+export { DecodePool } from './decode-pool.js';
+export { decodeChunk, type DecodeJob, type DecodedChunk } from './decode-chunk.js';
+export { annotate, imageMember, SIMPLE_TEMPLATES, IMAGE_EXTENSIONS, type CaptionSource, type Annotation } from './captions.js';
+export { DATASETS, dataRoot, clipPrompts, resolveDataset, resolveDatasetSpec, shardsOfSplit, type DatasetName, type DatasetSource } from './datasets.js';
+export { DataLoader, createLoader, type Batch, type LoaderOptions, type LoaderSource, type LoaderState } from './loader.js';
+export { hash32, hashUniform, createRng, shuffled, type Rng } from './random.js';
