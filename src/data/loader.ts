@@ -122,7 +122,10 @@ export class DataLoader implements AsyncIterable<Batch> {
           meta.push({ key: item.sample.key, caption: annotation.caption, label: annotation.label, stateAfter: item.stateAfter });
         }
         if (jobs.length > 0) {
-          this.queue.push({ meta, result: this.pool.decode(jobs, this.options.preprocess) });
+          const result = this.pool.decode(jobs, this.options.preprocess);
+          // Awaited later by collect(); a failure before then must not count as unhandled.
+          result.catch(() => undefined);
+          this.queue.push({ meta, result });
           this.queued += jobs.length;
         }
         this.notify();
