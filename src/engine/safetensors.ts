@@ -54,24 +54,36 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): Safeten
   } catch {
     return fail('header is not JSON');
   }
+  if (header === null || typeof header !== 'object' || Array.isArray(header as unknown)) fail('header is not a JSON object');
   const dataStart = 8 + headerLength;
-  const tensors = new Map<string, Tensor>();
   const metadata: Record<string, string> = header.__metadata__ ?? {};
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const dtype = DTYPES[entry.dtype];
-    if (dtype === undefined) fail(`tensor ${name} has unsupported dtype ${entry.dtype}`);
-    const [begin, end] = entry.data_offsets as [number, number];
-    const numel = (entry.shape as number[]).reduce((a, b) => a * b, 1);
-    if (end - begin !== numel * BYTES_PER_ELEMENT[dtype!] || dataStart + end > bytes.byteLength) {
-      fail(`tensor ${name} has inconsistent offsets`);
-    }
+  // Check every entry before creating any tensor, so a bad file leaks nothing.
+  const entries = Object.entries(header).filter(([name]) => name !== '__metadata__')
+    .map(([name, entry]) => checkEntry(name, entry, bytes.byteLength - dataStart, fail));
+  const tensors = new Map<string, Tensor>();
+  for (const { name, dtype, shape, begin, end } of entries) {
     // Copy into an aligned buffer: typed arrays need aligned offsets.
     const slice = new Uint8Array(end - begin);
     slice.set(bytes.subarray(dataStart + begin, dataStart + end));
-    tensors.set(name, new Tensor(native().fromBuffer(slice, entry.shape, dtypeCode(dtype!))));
+    tensors.set(name, new Tensor(native().fromBuffer(slice, shape, dtypeCode(dtype))));
   }
   return { tensors, metadata };
+}
+
+interface Entry { name: string; dtype: DType; shape: number[]; begin: number; end: number }
+
+function checkEntry(name: string, entry: any, dataBytes: number, fail: (why: string) => never): Entry {
+  const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+  if (entry === null || typeof entry !== 'object') fail(`tensor ${name} has a malformed entry`);
+  const dtype = DTYPES[entry.dtype];
+  if (dtype === undefined) fail(`tensor ${name} has unsupported dtype ${entry.dtype}`);
+  const { shape, data_offsets: offsets } = entry;
+  if (!Array.isArray(shape) || !shape.every(isCount)) fail(`tensor ${name} has a malformed shape`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) fail(`tensor ${name} has malformed data_offsets`);
+  const [begin, end] = offsets as [number, number];
+  const numel = (shape as number[]).reduce((a, b) => a * b, 1);
+  if (end - begin !== numel * BYTES_PER_ELEMENT[dtype!] || end > dataBytes) fail(`tensor ${name} has inconsistent offsets`);
+  return { name, dtype: dtype!, shape, begin, end };
 }
 
 export function loadSafetensors(file: string): SafetensorsFile {
