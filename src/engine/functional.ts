@@ -87,6 +87,11 @@ const REDUCTION: Record<Reduction, number> = { none: 0, mean: 1, sum: 2 };
 export function crossEntropy(logits: Tensor, targets: Tensor, options: { labelSmoothing?: number; reduction?: Reduction } = {}): Tensor {
   const labelSmoothing = options.labelSmoothing ?? 0;
   const reduction = options.reduction ?? 'mean';
+  const targetType = targets.dtype;
+  if (targetType !== 'int64' && !(targetType.startsWith('float') && targets.ndim === logits.ndim)) {
+    throw new Error(`crossEntropy: targets must be int64 class indices (or float probabilities shaped like the logits ` +
+      `[${logits.shape}]), got ${targetType} [${targets.shape}]; convert with .to('int64')`);
+  }
   return emit('crossEntropy', [logits, targets], { labelSmoothing, reduction },
     native().crossEntropy(logits.handle, targets.handle, labelSmoothing, REDUCTION[reduction]));
 }

@@ -292,7 +292,14 @@ export class Tensor {
     return emit('to', [this], { target }, native().to(this.handle, arg));
   }
   matmul(other: Tensor): Tensor {
-    return emit('matmul', [this, other], {}, native().matmul(this.handle, other.handle));
+    let handle: Handle;
+    try {
+      handle = native().matmul(this.handle, other.handle);
+    } catch (err) {
+      // libtorch's message for some rank combinations is cryptic ("size mismatch, got 2, 2x2,3"): name both shapes.
+      throw new Error(`matmul: cannot multiply [${this.shape}] by [${other.shape}]: ${(err as Error).message}`);
+    }
+    return emit('matmul', [this, other], {}, handle);
   }
 
   // ---- in place (never recorded by autograd or tracing) ----

@@ -191,3 +191,10 @@ test('normalize divides by the L2 norm and keeps zero vectors finite', () => {
   assertTensor(F.normalize(tensor([[3, 4], [0, 0]])), [2, 2], [0.6, 0.8, 0, 0]);
   assertTensor(F.normalize(tensor([[3, 0], [4, 0]]), 0), [2, 2], [0.6, 0, 0.8, 0]);
 });
+
+test('crossEntropy accepts class probabilities shaped like the logits', () => {
+  const logits = f64([[1, 2, 3], [0, 1, 0]]);
+  const hard = F.crossEntropy(logits, idx([2, 1]));
+  const soft = F.crossEntropy(logits, f64([[0, 0, 1], [0, 1, 0]]));
+  assertClose(soft.item(), hard.item(), 1e-12);
+});
