@@ -2,7 +2,7 @@
 // squeeze-excitation, and the inverted-residual (MBConv) block. Every norm
 // layer is addressed by its module path so that a hypernetwork can replace
 // its scale and bias per sample.
-import { BatchNorm2d, Conv2d, F, Module, noGrad, keep, rand, type Tensor } from '../../engine/index.js';
+import { BatchNorm2d, Conv2d, F, Module, init, noGrad, keep, rand, type Tensor } from '../../engine/index.js';
 
 export type Activation = 'silu' | 'hardswish' | 'relu' | 'none';
 export type Gate = 'sigmoid' | 'hardsigmoid';
@@ -46,6 +46,8 @@ export class ConvNormAct extends Module {
     options: { stride?: number; groups?: number } = {}) {
     super();
     this.conv = new Conv2d(inC, outC, kernel, { stride: options.stride ?? 1, groups: options.groups ?? 1, bias: false });
+    // He init over fan-out, as the EfficientNet and MobileNet references: keeps activations at scale without BN's help.
+    init.kaimingNormal_(this.conv.weight, 'fanOut');
     this.norm = new BatchNorm2d(outC);
   }
 

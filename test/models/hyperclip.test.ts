@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AdamW, tidy } from '../../src/engine/index.js';
+import { perturbHead, randomBatch, tinyModel } from './helpers.js';
+
+test('training loss is a finite scalar; bad group sizes are clear errors', () => {
+  const { model, config } = tinyModel();
+  tidy(() => {
+    const { images, ids } = randomBatch(config, 8);
+    const loss = model.trainingLoss(images, ids, 4);
+    assert.deepEqual(loss.shape, []);
+    assert.ok(Number.isFinite(loss.item()));
+    assert.throws(() => model.trainingLoss(images, ids, 3), /batch size 8 is not divisible by the task group size 3/);
+    assert.throws(() => model.trainingLoss(images, ids.narrow(0, 0, 4), 4), /batch has 8 images but 4 captions/);
+  });
+  model.dispose();
+});
+
+test('gradients reach the text encoder through the hypernetwork alone', () => {
+  const { model, config } = tinyModel();
+  // At step 0 the zero head blocks every gradient upstream of it (its
+  // weights are 0); give it the small weights it has after a first update.
+  perturbHead(model);
+  tidy(() => {
+    const { images, ids } = randomBatch(config, 8);
+    const texts = model.encodeText(ids).reshape([2, 4, config.embedDim]); // [tasks, G, E]
+    // A loss on the image side only: the text enters only via the generated norm params.
+    const features = model.encodeImage(images, model.generateNormParams(texts));
+    features.square().mean().backward();
+    const textGrads = [...model.textEncoder.namedParameters()].map(([name, p]) => [name, p.grad?.abs().sum().item() ?? 0] as const);
+    const reached = textGrads.filter(([, g]) => g > 0);
+    assert.equal(reached.length, textGrads.length, `text encoder params without gradient: ${textGrads.filter(([, g]) => g === 0).map(([n]) => n)}`);
+    assert.ok((model.textEncoder.tokenEmbedding.weight.grad?.abs().sum().item() ?? 0) > 0);
+  });
+  model.dispose();
+});
+
+test('the baseline has no hypernetwork and refuses to generate', () => {
+  const { model, config } = tinyModel({ hypernet: null });
+  assert.equal(model.hypernet, null);
+  tidy(() => {
+    const { images, ids } = randomBatch(config, 8);
+    assert.ok(Number.isFinite(model.trainingLoss(images, ids, 4).item()));
+    assert.throws(() => model.generateNormParams(model.encodeText(ids).unsqueeze(0)), /has no hypernetwork/);
+  });
+  model.dispose();
+});
+
+for (const variant of ['hyperclip', 'siglip', 'clip loss, group span'] as const) {
+  test(`a few AdamW steps reduce the loss on a fixed batch (${variant})`, () => {
+    const overrides = variant === 'siglip' ? { hypernet: null } : variant === 'hyperclip' ? {} : { loss: { kind: 'clip' as const, span: 'group' as const, logitScaleInit: Math.log(10) } };
+    const { model, config } = tinyModel(overrides, 3);
+    const { images, ids } = randomBatch(config, 16);
+    const optimizer = new AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0 });
+    const losses: number[] = [];
+    for (let step = 0; step < 12; step++) {
+      losses.push(tidy(() => {
+        optimizer.zeroGrad();
+        const loss = model.trainingLoss(images, ids, 4);
+        loss.backward();
+        optimizer.step();
+        return loss.item();
+      }));
+    }
+    assert.ok(losses.at(-1)! < losses[0]! * 0.8, `loss went ${losses[0]} -> ${losses.at(-1)}`);
+    model.dispose();
+  });
+}
+
+test('zero-shot classifier: normalised class embeddings, one task of norm params, scale and bias', () => {
+  const { model, config } = tinyModel();
+  perturbHead(model);
+  model.eval();
+  tidy(() => {
+    const { images, ids } = randomBatch(config, 6);
+    const prompts = ids.reshape([3, 2, config.text.contextLength]); // [K=3, P=2, T]
+    const classifier = model.zeroShotClassifier(prompts);
+    assert.deepEqual(classifier.classEmbeddings.shape, [3, config.embedDim]);
+    const norms = classifier.classEmbeddings.norm(2, 1).toArray();
+    for (const n of norms) assert.ok(Math.abs(n - 1) < 1e-5);
+    assert.ok(classifier.normParams !== null && [...classifier.normParams.values()].every((p) => p.scale.size(0) === 1));
+    assert.ok(Math.abs(classifier.logitScale - 10) < 1e-4);
+    assert.ok(Math.abs(classifier.logitBias + 10) < 1e-4);
+    const logits = model.classify(images, classifier);
+    assert.deepEqual(logits.shape, [6, 3]);
+    // Order of classes only permutes the logits' columns: the generated encoder is the same.
+    const reversed = model.zeroShotClassifier(prompts.flip([0]));
+    const flipped = model.classify(images, reversed).flip([1]);
+    assert.ok(logits.sub(flipped).abs().amax().item() < 1e-4);
+  });
+  model.dispose();
+});

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { manualSeed, noGrad, ones, randn, tidy, zeros, F } from '../../src/engine/index.js';
+import { createImageEncoder, resolveConfig, type ImageEncoderConfig } from '../../src/models/index.js';
+import { maxAbsDiff } from './helpers.js';
+
+const efficient = (): ImageEncoderConfig => resolveConfig('test-tiny').image;
+const mobile = (): ImageEncoderConfig => resolveConfig({ preset: 'test-tiny', image: { family: 'mobilenetv3', variant: 'small', widthMultiplier: 0.25 } }).image;
+
+for (const [label, makeConfig] of [['EfficientNet', efficient], ['MobileNetV3', mobile]] as const) {
+  test(`${label}: [N, 3, H, W] -> [N, featureDim], norm layers named and staged`, () => {
+    manualSeed(0);
+    const encoder = createImageEncoder(makeConfig());
+    tidy(() => {
+      const out = encoder.forward(randn([3, 3, 32, 32]));
+      assert.deepEqual(out.shape, [3, encoder.featureDim]);
+      const layers = encoder.normLayers();
+      assert.equal(new Set(layers.map((l) => l.name)).size, layers.length);
+      assert.equal(layers[0]!.stage, 0);
+      assert.ok(layers.every((l, i) => i === 0 || l.stage >= layers[i - 1]!.stage), 'stages ascend in forward order');
+      const names = new Set([...encoder.namedModules()].map(([n]) => n));
+      for (const l of layers) assert.ok(names.has(l.name), `${l.name} is a module path`);
+    });
+    encoder.dispose();
+  });
+}
+
+test('a per-sample norm override changes only its own sample (eval mode: running statistics)', () => {
+  manualSeed(1);
+  const encoder = createImageEncoder(efficient());
+  const layer = encoder.normLayers().at(-1)!;
+  tidy(() => noGrad(() => {
+    const images = randn([2, 3, 32, 32]);
+    for (let i = 0; i < 30; i++) encoder.forward(randn([8, 3, 32, 32])); // running statistics
+    encoder.eval();
+    const base = encoder.forward(images);
+    // Sample 0 gets scale 2, sample 1 keeps the identity affine.
+    const scale = F.cat([ones([1, layer.channels]).mul(2), ones([1, layer.channels])], 0);
+    const shift = zeros([2, layer.channels]);
+    const changed = encoder.forward(images, new Map([[layer.name, { scale, shift }]]));
+    assert.ok(maxAbsDiff(base.narrow(0, 0, 1), changed.narrow(0, 0, 1)) > 1e-4);
+    assert.ok(maxAbsDiff(base.narrow(0, 1, 1), changed.narrow(0, 1, 1)) < 1e-6);
+  }));
+  encoder.dispose();
+});
+
+test('channels-last and contiguous encoders compute the same function', () => {
+  manualSeed(2);
+  const a = createImageEncoder({ ...efficient(), channelsLast: true });
+  manualSeed(2);
+  const b = createImageEncoder({ ...efficient(), channelsLast: false });
+  assert.ok(a.parameters().some((p) => p.ndim === 4 && p.isContiguous('channels-last') && !p.isContiguous()));
+  tidy(() => {
+    const images = randn([4, 3, 32, 32]);
+    assert.ok(maxAbsDiff(a.forward(images), b.forward(images)) < 1e-4);
+  });
+  a.dispose();
+  b.dispose();
+});
