@@ -15,13 +15,24 @@ void disposeBox(TensorBox* box, Napi::Env env) {
   box->tensor.reset();
 }
 
+// While a tidy() scope is open, new tensors are released deterministically by
+// that scope, so their memory is not reported to V8: reporting hundreds of MB
+// of short-lived activations every step made V8 run a full GC several times
+// per training step. Tensors that leave every scope are reported then
+// (reportExternal), so the GC backstop still sees what it alone will free.
+static int scopeDepth = 0;
+
+void reportToV8(TensorBox* box, Napi::Env env) {
+  const auto& t = box->tensor;
+  if (box->reportedBytes != 0 || !t.defined() || !t.device().is_cpu()) return;
+  box->reportedBytes = static_cast<int64_t>(t.numel() * t.element_size());
+  if (box->reportedBytes > 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->reportedBytes);
+}
+
 Napi::Value wrap(Napi::Env env, at::Tensor tensor) {
   auto* box = new TensorBox();
-  if (tensor.defined() && tensor.device().is_cpu()) {
-    box->reportedBytes = static_cast<int64_t>(tensor.numel() * tensor.element_size());
-    if (box->reportedBytes > 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->reportedBytes);
-  }
   box->tensor = std::move(tensor);
+  if (scopeDepth == 0) reportToV8(box, env);
   return Napi::External<TensorBox>::New(env, box, finalizeBox);
 }
 
@@ -132,6 +143,21 @@ HC_FN(isDisposed) {
   return Napi::Boolean::New(info.Env(), !info[0].As<Napi::External<TensorBox>>().Data()->tensor.defined());
 }
 
+HC_FN(setScopeDepth) {
+  HC_GUARD_BEGIN
+  scopeDepth = static_cast<int>(int64(info[0], "scope depth"));
+  return info.Env().Undefined();
+  HC_GUARD_END
+}
+
+HC_FN(reportExternal) {
+  HC_GUARD_BEGIN
+  if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "expected a tensor");
+  reportToV8(info[0].As<Napi::External<TensorBox>>().Data(), info.Env());
+  return info.Env().Undefined();
+  HC_GUARD_END
+}
+
 HC_FN(setNumThreads) {
   HC_GUARD_BEGIN
   at::set_num_threads(static_cast<int>(int64(info[0], "threads")));
@@ -157,6 +183,8 @@ HC_FN(parallelInfo) { return Napi::String::New(info.Env(), at::get_parallel_info
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hc::registerFn(env, exports, "dispose", hc::dispose);
   hc::registerFn(env, exports, "isDisposed", hc::isDisposed);
+  hc::registerFn(env, exports, "setScopeDepth", hc::setScopeDepth);
+  hc::registerFn(env, exports, "reportExternal", hc::reportExternal);
   hc::registerFn(env, exports, "setNumThreads", hc::setNumThreads);
   hc::registerFn(env, exports, "getNumThreads", hc::getNumThreads);
   hc::registerFn(env, exports, "cudaAvailable", hc::cudaAvailable);

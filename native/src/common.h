@@ -22,6 +22,7 @@ c10::optional<at::Tensor> unwrapOptional(const Napi::Value& value);
 std::vector<at::Tensor> unwrapList(const Napi::Value& value);
 Napi::Value wrapList(Napi::Env env, const std::vector<at::Tensor>& tensors);
 void disposeBox(TensorBox* box, Napi::Env env);
+void reportToV8(TensorBox* box, Napi::Env env);
 
 std::vector<int64_t> intList(const Napi::Value& value, const char* what);
 c10::optional<std::vector<int64_t>> optionalIntList(const Napi::Value& value, const char* what);

@@ -107,6 +107,13 @@ HC_FN(arange) {
   HC_GUARD_END
 }
 
+// Zeros with the shape, dtype, device and memory layout (e.g. channels-last) of x.
+HC_FN(zerosLike) {
+  HC_GUARD_BEGIN
+  return wrap(info.Env(), at::zeros_like(unwrap(info[0]), at::MemoryFormat::Preserve));
+  HC_GUARD_END
+}
+
 HC_FN(rand) {
   HC_GUARD_BEGIN
   return wrap(info.Env(), at::rand(intList(info[0], "shape"), optionsFor(info[1], info[2])));
@@ -563,7 +570,7 @@ HC_FN(interpolate) {
 void initOps(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Fn> table[] = {
       {"fromBuffer", fromBuffer}, {"toBuffer", toBuffer}, {"item", item}, {"meta", meta}, {"shape", shape}, {"dtype", dtype},
-      {"zeros", zeros}, {"ones", ones}, {"full", full}, {"arange", arange}, {"rand", rand}, {"randn", randn},
+      {"zeros", zeros}, {"ones", ones}, {"full", full}, {"zerosLike", zerosLike}, {"arange", arange}, {"rand", rand}, {"randn", randn},
       {"randint", randint}, {"randperm", randperm}, {"to", to}, {"unary", unary}, {"binary", binary}, {"clamp", clamp},
       {"where", where}, {"maskedFill", maskedFill}, {"reduce", reduce}, {"argmax", argmax}, {"topk", topk}, {"norm", norm},
       {"variance", variance}, {"cumsum", cumsum}, {"reshape", reshape}, {"permute", permute}, {"transpose", transpose},

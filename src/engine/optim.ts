@@ -1,7 +1,7 @@
 // Optimisers over parameter groups. Their state (moments, step) is ordinary
 // tensors and numbers, so a checkpoint saves and restores it exactly.
 import { native } from './native.js';
-import { zeros, type Tensor } from './tensor.js';
+import { zerosLike, type Tensor } from './tensor.js';
 import { keep } from './scope.js';
 
 export interface ParamGroup {
@@ -32,7 +32,7 @@ abstract class Optimizer {
   }
 
   protected slots(count: number): Tensor[][][] {
-    return this.groups.map((g) => g.params.map((p) => Array.from({ length: count }, () => keep(zeros(p.shape, { dtype: p.dtype, device: p.device })))));
+    return this.groups.map((g) => g.params.map((p) => Array.from({ length: count }, () => keep(zerosLike(p)))));
   }
 
   /** Drops every gradient (as set_to_none in PyTorch). */

@@ -3,7 +3,7 @@
 // tracer (see trace.ts); the engine's users never touch the addon.
 import { native, type Handle } from './native.js';
 import { BYTES_PER_ELEMENT, dtypeCode, dtypeFromCode, dtypeOfArray, typedArrayFor, type DType, type TypedArray } from './dtype.js';
-import { track } from './scope.js';
+import { onScopeDepth, track } from './scope.js';
 import { activeTracer, type TraceInput } from './trace.js';
 
 export type MemoryFormat = 'contiguous' | 'channels-last';
@@ -44,6 +44,8 @@ export function emitMany(op: string, inputs: TraceInput[], attrs: Record<string,
   return outs;
 }
 
+onScopeDepth((depth) => native().setScopeDepth(depth));
+
 const handleOf = (x: Operand): Handle | number => (typeof x === 'number' ? x : x.handle);
 
 export class Tensor {
@@ -77,6 +79,11 @@ export class Tensor {
 
   get disposed(): boolean {
     return this.isDisposed;
+  }
+
+  /** Called by the scopes when this tensor outlives them: its memory is then reported to V8 for the GC backstop. */
+  escape(): void {
+    if (!this.isDisposed) native().reportExternal(this.nativeHandle);
   }
 
   dispose(): void {
@@ -402,5 +409,6 @@ export function randint(low: number, high: number, shape: number[], options: Pic
 export function randperm(n: number, options: Pick<CreateOptions, 'device'> = {}): Tensor {
   return new Tensor(native().randperm(n, options.device));
 }
-export const zerosLike = (t: Tensor): Tensor => zeros(t.shape, { dtype: t.dtype, device: t.device });
+/** Zeros with t's shape, dtype, device and memory layout (channels-last stays channels-last). */
+export const zerosLike = (t: Tensor): Tensor => emit('constant', [], {}, native().zerosLike(t.handle));
 export const onesLike = (t: Tensor): Tensor => ones(t.shape, { dtype: t.dtype, device: t.device });
