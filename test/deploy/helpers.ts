@@ -21,13 +21,27 @@ export const CHECKER_SKIP = `${PYTHON} lacks the onnx module (apt install python
 
 /** Runs onnx.checker.check_model(full_check=True) on the bytes; returns its error text, or null when it passes. */
 export function onnxCheckerError(bytes: Uint8Array): string | null {
+  return onnxCheckerErrors({ model: bytes }).model ?? null;
+}
+
+/** The checker over several models in one Python process: the error text of each failing model by name. */
+export function onnxCheckerErrors(models: Record<string, Uint8Array>): Record<string, string> {
   const dir = mkdtempSync(path.join(tmpdir(), 'hyperclip-onnx-'));
-  const file = path.join(dir, 'model.onnx');
   try {
-    writeFileSync(file, bytes);
-    const script = 'import sys, onnx\nonnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)';
-    const run = spawnSync(PYTHON, ['-c', script, file], { encoding: 'utf8' });
-    return run.status === 0 ? null : (run.stderr || run.stdout || `exit ${run.status}`).trim().split('\n').slice(-3).join(' | ');
+    const names = Object.keys(models);
+    names.forEach((name, i) => writeFileSync(path.join(dir, `${i}.onnx`), models[name]!));
+    const script = [
+      'import sys, json, onnx',
+      'errors = {}',
+      'for i, f in enumerate(sys.argv[1:]):',
+      '    try: onnx.checker.check_model(onnx.load(f), full_check=True)',
+      '    except Exception as e: errors[i] = str(e).strip().splitlines()[-1][:400]',
+      'print(json.dumps(errors))',
+    ].join('\n');
+    const run = spawnSync(PYTHON, ['-c', script, ...names.map((_, i) => path.join(dir, `${i}.onnx`))], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`ONNX checker did not run: ${run.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+    const byIndex = JSON.parse(run.stdout) as Record<string, string>;
+    return Object.fromEntries(Object.entries(byIndex).map(([i, message]) => [names[Number(i)]!, message]));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

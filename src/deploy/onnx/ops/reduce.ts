@@ -9,6 +9,8 @@ const REDUCE: Record<string, string> = {
   sum: 'ReduceSum', mean: 'ReduceMean', amax: 'ReduceMax', amin: 'ReduceMin', logsumexp: 'ReduceLogSumExp', prod: 'ReduceProd',
 };
 
+const ONE_DIM_ONLY = new Set(['all', 'any', 'prod']);
+
 const axesOf = (call: OpCall, x: Value): number[] | null => {
   const dims = call.attrs.dims as number[] | null;
   return dims === null ? null : dims.map((d) => normAxis(d, x.rank));
@@ -26,6 +28,10 @@ const reduce: Converter = (call, g) => {
   const out = call.outputs[0]!;
   const x = castTo(g, tensorAt(call, 0), out.dtype === 'bool' ? 'int64' : out.dtype);
   const axes = axesOf(call, x);
+  if (axes !== null && axes.length > 1 && ONE_DIM_ONLY.has(call.op)) {
+    // The engine (libtorch 1.13 all/any/prod) reduces only the first of several dims; refuse rather than guess.
+    throw unsupported(call.op, `over several dims [${axes}] reduces only dim ${axes[0]} in the engine; reduce one dim at a time`);
+  }
   const keepdim = call.attrs.keepdim as boolean;
   const spec = outSpec(call, batchAxisAfterReduce(x, axes, keepdim));
   if (call.op === 'all' || call.op === 'any') {
