@@ -5,7 +5,7 @@ export { SkipCounter, type SkipReason } from './webdataset/skip-counter.js';
 export { SampleStream, type StreamOptions, type StreamState, type StreamItem, type SourcePosition, type SourceOptions } from './webdataset/stream.js';
 export {
   CLIP_MEAN, CLIP_STD, evalPreprocess, trainPreprocess, resolvePreprocess, centerCropBox, randomResizedCropBox,
-  chooseAugmentation, hwcToNormalizedChw, type PreprocessSpec, type CropBox, type CropMode, type ResizeKernel, type Augmentation,
+  chooseAugmentation, hwcToNormalizedChw, cropResizeNormalize, type RawImage, type PreprocessSpec, type CropBox, type CropMode, type ResizeKernel, type Augmentation,
 } from './preprocess.js';
 export { decodeImage } from './images.js';
 export { DecodePool } from './decode-pool.js';

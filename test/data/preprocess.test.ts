@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  CLIP_MEAN, CLIP_STD, centerCropBox, chooseAugmentation, evalPreprocess, hwcToNormalizedChw,
-  randomResizedCropBox, resolvePreprocess, trainPreprocess,
+  CLIP_MEAN, CLIP_STD, centerCropBox, chooseAugmentation, cropResizeNormalize, evalPreprocess, hwcToNormalizedChw,
+  randomResizedCropBox, resolvePreprocess, trainPreprocess, type RawImage,
 } from '../../src/data/preprocess.js';
 import { createRng } from '../../src/data/random.js';
 
@@ -56,4 +56,44 @@ test('specs fill defaults, stay JSON-serialisable and reject bad values with the
   assert.throws(() => resolvePreprocess({ size: 0 }), /expected an integer size between 1 and 4096 but received 0/);
   assert.throws(() => trainPreprocess(64, { scale: [0.8, 0.2] }), /expected scale \[lo, hi\] with 0 < lo <= hi <= 1 but received \[0.8,0.2\]/);
   assert.throws(() => evalPreprocess(64, { std: [1, 0, 1] }), /std of 3 positive numbers/);
+});
+
+const unit = { mean: [0, 0, 0] as [number, number, number], std: [1 / 255, 1 / 255, 1 / 255] as [number, number, number] };
+
+function image(width: number, height: number, channels: number, value: (x: number, y: number, c: number) => number): RawImage {
+  const data = new Uint8Array(width * height * channels);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < channels; c++) data[(y * width + x) * channels + c] = value(x, y, c);
+  return { data, width, height, channels };
+}
+
+const full = (w: number, h: number) => ({ left: 0, top: 0, width: w, height: h });
+
+test('crop-resize at scale 1 is exactly the plain HWC -> CHW conversion, for every kernel', () => {
+  const img = image(5, 5, 3, (x, y, c) => (x * 40 + y * 7 + c * 90) % 256);
+  const plain = hwcToNormalizedChw(img.data, 5, 5, 3, CLIP_MEAN, CLIP_STD);
+  for (const kernel of ['box', 'linear', 'cubic'] as const) {
+    const out = cropResizeNormalize(img, { box: full(5, 5), flip: false }, evalPreprocess(5, { kernel }));
+    out.forEach((v, i) => assert.ok(Math.abs(v - plain[i]) < 1e-5, `${kernel} value ${i}: ${v} vs ${plain[i]}`));
+  }
+});
+
+test('crop-resize: box downscaling averages blocks, crops pick the region, flip mirrors', () => {
+  const img = image(4, 4, 1, (x, y) => (x < 2 ? 0 : 200) + (y < 2 ? 0 : 40));
+  const half = cropResizeNormalize(img, { box: full(4, 4), flip: false }, evalPreprocess(2, { ...unit, kernel: 'box' }));
+  assert.deepEqual([...half.subarray(0, 4)].map(Math.round), [0, 200, 40, 240]);
+  assert.deepEqual([...half.subarray(4, 8)].map(Math.round), [0, 200, 40, 240], 'grey repeats into every channel');
+  const corner = cropResizeNormalize(img, { box: { left: 2, top: 2, width: 2, height: 2 }, flip: false }, evalPreprocess(1, { ...unit, kernel: 'linear' }));
+  assert.equal(Math.round(corner[0]), 240);
+  const mirrored = cropResizeNormalize(img, { box: full(4, 4), flip: true }, evalPreprocess(2, { ...unit, kernel: 'box' }));
+  assert.deepEqual([...mirrored.subarray(0, 4)].map(Math.round), [200, 0, 240, 40]);
+});
+
+test('crop-resize: upscaling a flat image stays flat, cubic overshoot is clamped, bad boxes are refused', () => {
+  const flat = cropResizeNormalize(image(3, 3, 3, () => 77), { box: full(3, 3), flip: false }, evalPreprocess(8, { ...unit, kernel: 'cubic' }));
+  assert.ok(flat.every((v) => Math.abs(v - 77) < 1e-3));
+  const edge = image(8, 1, 3, (x) => (x < 4 ? 0 : 255));
+  const up = cropResizeNormalize(edge, { box: full(8, 1), flip: false }, evalPreprocess(16, { ...unit, kernel: 'cubic' }));
+  assert.ok(up.every((v) => v >= 0 && v <= 255));
+  assert.throws(() => cropResizeNormalize(edge, { box: { left: 4, top: 0, width: 8, height: 1 }, flip: false }, evalPreprocess(4)),
+    /crop box \{"left":4,"top":0,"width":8,"height":1\} is outside the 8x1 image/);
 });
