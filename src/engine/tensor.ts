@@ -390,8 +390,10 @@ export function full(shape: number[], value: number, options: CreateOptions = {}
   checkShape(shape, 'full');
   return emit('constant', [], {}, native().full(shape, value, dtypeCode(options.dtype ?? 'float32'), options.device));
 }
+/** start, start + step, ... below end: int64 when all three are integers, else float32 (as PyTorch). */
 export function arange(start: number, end: number, step = 1, options: CreateOptions = {}): Tensor {
-  return emit('constant', [], {}, native().arange(start, end, step, dtypeCode(options.dtype ?? 'int64'), options.device));
+  const dtype = options.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int64' : 'float32');
+  return emit('constant', [], {}, native().arange(start, end, step, dtypeCode(dtype), options.device));
 }
 export function rand(shape: number[], options: CreateOptions = {}): Tensor {
   checkShape(shape, 'rand');

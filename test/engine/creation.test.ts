@@ -47,9 +47,13 @@ test('arange: int64 by default, float steps on request', () => {
   assert.equal(a.dtype, 'int64');
   assert.deepEqual(a.toArray(), [0, 1, 2, 3, 4]);
   assert.deepEqual(arange(2, -3, -2).toArray(), [2, 0, -2]);
-  const f = arange(0, 1, 0.25, { dtype: 'float32' });
-  assert.equal(f.dtype, 'float32');
+  const f = arange(0, 1, 0.25, { dtype: 'float64' });
+  assert.equal(f.dtype, 'float64');
   assert.deepEqual(f.toArray(), [0, 0.25, 0.5, 0.75]);
+  const inferred = arange(0.5, 2);
+  assert.equal(inferred.dtype, 'float32', 'a fractional bound or step gives float32');
+  assert.deepEqual(inferred.toArray(), [0.5, 1.5]);
+  assert.deepEqual(arange(0, 1, 0.25).toArray(), [0, 0.25, 0.5, 0.75]);
 });
 
 test('every integer and float dtype stores and returns its values exactly', () => {
