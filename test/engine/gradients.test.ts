@@ -185,3 +185,11 @@ test('the checker itself fails on a wrong gradient and on a gradient that does n
   assert.throws(() => gradcheck('detach', (a) => a.detach().mul(a), [spread([3])]), /analytic .* finite difference/);
   assert.throws(() => gradcheck('no flow', (a) => a.mul(0).add(1), [spread([3])]), /all zero/);
 });
+
+test('gradients in channels-last layout: conv2d, batchNorm, pooling', () => {
+  const x = spread([2, 4, 3, 3]).contiguous('channels-last');
+  const w = spread([4, 2, 3, 3], 5).contiguous('channels-last');
+  gradcheck('conv2d channels-last', (a, k) => F.conv2d(a, k, null, { padding: 1, groups: 2 }), [x, w]);
+  gradcheck('batchNorm channels-last', (a, g, b) => F.batchNorm(a, null, null, g, b, { training: true }), [x, spread([4], 1), spread([4], 2)]);
+  gradcheck('adaptiveAvgPool2d channels-last', (a) => F.adaptiveAvgPool2d(a, 1), [x]);
+});

@@ -175,3 +175,21 @@ test('optimisers reject bad settings', () => {
   assert.throws(() => new AdamW([param([1])], { lr: -1 }), /non-negative learning rate/);
   assert.throws(() => new SGD([], { lr: 0.1 }), /no parameters/);
 });
+
+test('AdamW on a channels-last parameter matches the contiguous one', () => {
+  const values = Array.from({ length: 16 }, (_, i) => Math.sin(i));
+  const grads = Array.from({ length: 16 }, (_, i) => Math.cos(3 * i));
+  const plain = tensor(values, [1, 4, 2, 2], { dtype: 'float64' });
+  const last = plain.contiguous('channels-last');
+  const results = [plain, last].map((p) => {
+    p.requiresGrad = true;
+    const opt = new AdamW([p], { lr: 0.1 });
+    for (let i = 0; i < 2; i++) {
+      p.grad = tensor(grads, [1, 4, 2, 2], { dtype: 'float64' });
+      opt.step();
+    }
+    return p.toArray();
+  });
+  assert.ok(last.isContiguous('channels-last'), 'the step keeps the layout');
+  assert.deepEqual(results[1], results[0]);
+});
