@@ -6,22 +6,35 @@ import { chooseAugmentation, cropResizeNormalize, type PreprocessSpec, type RawI
 // Decoded tiles are not reused, so libvips' operation cache only costs memory.
 sharp.cache(false);
 
+// Training crops of large photos only need a fraction of their pixels: such
+// files are shrunk while decoding (JPEG DCT scaling), down to a shorter side
+// that still oversamples the smallest crop twice. Evaluation never shrinks,
+// so it stays exactly the browser's computation.
+const LARGE_FILE_BYTES = 32 * 1024;
+
+function trainingShortSide(spec: PreprocessSpec): number {
+  return Math.ceil((2 * spec.size) / Math.sqrt(spec.scale[0]));
+}
+
+function decoder(encoded: Uint8Array, spec: PreprocessSpec, shrinkTo: number | null) {
+  const image = sharp(encoded, { failOn: 'error' }).rotate();
+  if (shrinkTo) image.resize({ width: shrinkTo, height: shrinkTo, fit: 'outside', withoutEnlargement: true, kernel: 'linear' });
+  return image.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+}
+
 /**
  * Decodes one encoded image (upright, sRGB, 8 bit) and writes its
  * [3, size, size] tensor into `out` at `offset` (a new array when omitted).
- * sharp only decodes; crop, resize, flip and normalisation are the pure code
- * of preprocess.ts, shared with the browser. Throws on corrupt input; the
+ * sharp decodes; crop, resize, flip and normalisation are the pure code of
+ * preprocess.ts, shared with the browser. Throws on corrupt input; the
  * caller counts and skips.
  */
 export async function decodeImage(
   encoded: Uint8Array, spec: PreprocessSpec, seed: number,
   out?: Float32Array, offset = 0,
 ): Promise<Float32Array> {
-  const { data, info } = await sharp(encoded, { failOn: 'error' })
-    .rotate()
-    .toColourspace('srgb')
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
+  const shrink = spec.crop === 'random-resized' && encoded.length > LARGE_FILE_BYTES;
+  const { data, info } = await decoder(encoded, spec, shrink ? trainingShortSide(spec) : null);
   const image: RawImage = { data, width: info.width, height: info.height, channels: info.channels };
   const augmentation = chooseAugmentation(spec, image.width, image.height, seed);
   return cropResizeNormalize(image, augmentation, spec, out, offset);

@@ -49,3 +49,15 @@ test('corrupt and non-image bytes are rejected with an error, not a crash', asyn
   await assert.rejects(decodeImage(await corruptJpeg(), evalPreprocess(8), 0));
   await assert.rejects(decodeImage(Buffer.from('not an image'), evalPreprocess(8), 0));
 });
+
+test('a large photo (shrunk while decoding for training) gives the same shapes and value ranges', async () => {
+  const big = await sharp({ create: { width: 600, height: 400, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 30 } } }).jpeg().toBuffer();
+  assert.ok(big.length > 32 * 1024, `${big.length} bytes`);
+  for (const spec of [trainPreprocess(32, plain), evalPreprocess(32, plain)]) {
+    const out = await decodeImage(big, spec, 1);
+    assert.equal(out.length, 3 * 32 * 32);
+    assert.ok(out.every((v) => v >= 0 && v <= 1));
+    const mean = out.reduce((a, b) => a + b, 0) / out.length;
+    assert.ok(Math.abs(mean - 0.5) < 0.05, `mean ${mean}`);
+  }
+});
