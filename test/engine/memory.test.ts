@@ -130,3 +130,17 @@ test('1000 training steps keep resident memory flat', (t) => {
   assert.ok(growth < 20 * 2 ** 20, `resident memory grew by ${mb(growth)} MB between steps 200 and 1000`);
   assert.ok(losses[999]! < losses[0]! * 0.5, 'the model trains (memorises one batch)');
 });
+
+test('tensors that are never disposed are freed by the garbage collector (the backstop)', async (t) => {
+  const start = process.memoryUsage().rss;
+  let peak = start;
+  const steps = 400, bytesPerStep = 2 * 512 * 1024 * 4; // two 2 MB float32 tensors per step
+  for (let i = 0; i < steps; i++) {
+    ones([512, 1024]).add(1); // neither tensor is disposed or scoped
+    peak = Math.max(peak, process.memoryUsage().rss);
+    if (i % 10 === 0) await new Promise((resolve) => setImmediate(resolve)); // let finalizers run
+  }
+  const mb = (b: number): string => (b / 2 ** 20).toFixed(0);
+  t.diagnostic(`allocated ${mb(steps * bytesPerStep)} MB without dispose; peak resident growth ${mb(peak - start)} MB`);
+  assert.ok(peak - start < (steps * bytesPerStep) / 3, `resident memory grew by ${mb(peak - start)} MB: finalizers did not free`);
+});
