@@ -35,7 +35,7 @@ export function onnxCheckerErrors(models: Record<string, Uint8Array>): Record<st
       'errors = {}',
       'for i, f in enumerate(sys.argv[1:]):',
       '    try: onnx.checker.check_model(onnx.load(f), full_check=True)',
-      '    except Exception as e: errors[i] = str(e).strip().splitlines()[-1][:400]',
+      '    except Exception as e: errors[i] = " ".join(str(e).split())[:600]',
       'print(json.dumps(errors))',
     ].join('\n');
     const run = spawnSync(PYTHON, ['-c', script, ...names.map((_, i) => path.join(dir, `${i}.onnx`))], { encoding: 'utf8' });

@@ -48,7 +48,11 @@ const indexSelect: Converter = (call, g) => {
   const [x, index] = [tensorAt(call, 0), tensorAt(call, 1)];
   const axis = normAxis(call.attrs.dim as number, x.rank);
   if (index.rank !== 1) throw unsupported('indexSelect', `needs a 1-D index, got shape [${index.shape}]`);
-  const batchAxis = x.batchAxis === axis ? (index.batchAxis === null ? null : axis) : x.batchAxis;
+  if (x.batchAxis === axis && index.batchAxis === null) {
+    throw unsupported('indexSelect', `picks fixed positions [${index.shape}] along the dynamic batch axis, which would not follow the batch size; `
+      + 'gather with an index computed from the input, or export without dynamicBatch');
+  }
+  const batchAxis = x.batchAxis === axis ? axis : x.batchAxis;
   return [g.node('Gather', [x, index], { axis: int(axis) }, outSpec(call, batchAxis))];
 };
 
