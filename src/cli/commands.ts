@@ -2,8 +2,12 @@
 import type { Command } from 'commander';
 import { registerInfo } from './commands/info.js';
 import { registerTokenizer } from './commands/tokenizer.js';
+import { registerTrain } from './commands/train.js';
+import { registerEval } from './commands/eval.js';
 
 export function registerCommands(program: Command): void {
   registerInfo(program);
   registerTokenizer(program);
+  registerTrain(program);
+  registerEval(program);
 }

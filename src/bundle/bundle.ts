@@ -1,0 +1,72 @@
+// A trained model folder: weights + config (src/models/io.ts), the tokenizer
+// it was trained with, the evaluation preprocessing and a model card. It is
+// what train writes and what eval, generate and the web app read.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Tokenizer, saveTokenizer, readTokenizerFile } from '../data/tokenizer/index.js';
+import { evalPreprocess, type PreprocessSpec } from '../data/preprocess.js';
+import { loadModel, saveModel, type HyperClip, type ModelConfig } from '../models/index.js';
+
+export const TOKENIZER_FILE = 'tokenizer.json';
+export const CARD_FILE = 'MODEL_CARD.md';
+
+export interface Bundle {
+  dir: string;
+  model: HyperClip;
+  config: ModelConfig;
+  tokenizer: Tokenizer;
+  /** Exactly what evaluation and deployment apply to an image. */
+  preprocess: PreprocessSpec;
+  extra: Record<string, unknown>;
+}
+
+function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cannot find the project root (no package.json above src/bundle)');
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The shipped default model, used when no model is named. */
+export const defaultModelDir = (): string => path.join(projectRoot(), 'models', 'default');
+
+/** Writes model, config and tokenizer into dir (each write atomic). */
+export function saveBundle(dir: string, model: HyperClip, tokenizer: Tokenizer, extra: Record<string, unknown> = {}): void {
+  saveModel(dir, model, model.config, { ...extra, tokenizer: tokenizer.name, preprocess: evalPreprocessFor(model.config) });
+  if (tokenizer.path === undefined) throw new Error('saveBundle: the tokenizer must have been loaded from a file');
+  const target = path.join(dir, TOKENIZER_FILE);
+  if (path.resolve(tokenizer.path) !== path.resolve(target)) saveTokenizer(readTokenizerFile(tokenizer.path).file, target);
+}
+
+export const evalPreprocessFor = (config: ModelConfig): PreprocessSpec => evalPreprocess(config.image.imageSize);
+
+/** Loads a model folder (default: models/default). */
+export function loadBundle(dir: string = defaultModelDir()): Bundle {
+  if (!existsSync(dir)) {
+    throw new Error(dir === defaultModelDir()
+      ? `the default model is missing (${dir}): train one with \`hyperclip train --preset tiny-hyperclip\` or pass --model DIR`
+      : `no model folder at ${dir}: pass the folder that holds config.json, model.safetensors and tokenizer.json`);
+  }
+  const tokenizerPath = path.join(dir, TOKENIZER_FILE);
+  if (!existsSync(tokenizerPath)) throw new Error(`${dir} has no ${TOKENIZER_FILE}: it is not a complete hyperclip model folder`);
+  const tokenizer = Tokenizer.load(tokenizerPath);
+  const { model, config, extra } = loadModel(dir);
+  if (tokenizer.vocabSize !== config.text.vocabSize) {
+    model.dispose();
+    throw new Error(`${dir}: tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${config.text.vocabSize}`);
+  }
+  model.eval();
+  const preprocess = (extra.preprocess as PreprocessSpec | undefined) ?? evalPreprocessFor(config);
+  return { dir, model, config, tokenizer, preprocess, extra };
+}
+
+/** The model card's text, if the folder has one. */
+export function readCard(dir: string): string | null {
+  const file = path.join(dir, CARD_FILE);
+  return existsSync(file) ? readFileSync(file, 'utf8') : null;
+}
+

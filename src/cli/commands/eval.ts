@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { DATASETS, expandShards, resolveDataset, type CaptionSource } from '../../data/index.js';
+import { loadBundle } from '../../bundle/bundle.js';
+import { evaluateRetrieval } from '../../eval/retrieval.js';
+import { formatRetrieval, formatZeroShot } from '../../eval/report.js';
+import { readClassnames, resolveTemplates } from '../../eval/templates.js';
+import { evaluateZeroShot } from '../../eval/zeroshot.js';
+import { useAllCores } from '../../engine/index.js';
+import { createProgress } from '../progress.js';
+import { integer } from '../parse.js';
+
+interface EvalOptions {
+  model?: string;
+  dataset: string;
+  split: string;
+  classnames?: string;
+  templates: string;
+  limit?: number;
+  batchSize: number;
+  json?: boolean;
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('zero-shot classification (cifar10, cifar100, your shards) or Flickr8k retrieval')
+    .option('--model <dir>', 'a model folder (default: the shipped models/default)')
+    .option('--dataset <name|shards>', `${Object.keys(DATASETS).join(', ')}, or shard paths/patterns with --classnames`, 'cifar10')
+    .option('--split <split>', 'the split of a named dataset', 'test')
+    .option('--classnames <file>', 'class names (JSON list or one per line) for your own shards')
+    .option('--templates <clip|simple|file>', 'prompt templates: the dataset\'s CLIP set, "a photo of a {}.", or a JSON list', 'clip')
+    .option('--limit <n>', 'evaluate only the first n samples', integer('limit'))
+    .option('--batch-size <n>', 'images per forward pass', integer('batch-size'), 256)
+    .option('--json', 'print the full result as JSON')
+    .addHelpText('after', '\nExamples:\n  hyperclip eval --dataset cifar10\n  hyperclip eval --dataset flickr8k --limit 500\n' +
+      '  hyperclip eval --dataset "shards/val-{000..003}.tar" --classnames names.txt --templates simple')
+    .action(async (opts: EvalOptions) => {
+      useAllCores();
+      const bundle = loadBundle(opts.model);
+      if (opts.dataset === 'flickr8k') return runRetrieval(bundle, opts);
+      return runZeroShot(bundle, opts);
+    });
+}
+
+async function runRetrieval(bundle: ReturnType<typeof loadBundle>, opts: EvalOptions): Promise<void> {
+  const source = resolveDataset('flickr8k', opts.split);
+  const progress = createProgress('retrieval', opts.limit ?? 1000);
+  const result = await evaluateRetrieval(bundle, { shards: source.shards, caption: source.caption },
+    { limit: opts.limit, batchSize: opts.batchSize, onProgress: (done) => progress.update(Math.min(done, opts.limit ?? 1000)) });
+  progress.stop();
+  if (opts.json) console.log(JSON.stringify({ dataset: 'flickr8k', split: opts.split, model: bundle.dir, ...result }, null, 2));
+  else console.log(formatRetrieval(result));
+  console.log(`flickr8k ${opts.split} retrieval: image->text R@1 ${(100 * result.imageToText.r1).toFixed(2)}%, ` +
+    `text->image R@1 ${(100 * result.textToImage.r1).toFixed(2)}% (${result.images} images, ${result.captions} captions)`);
+}
+
+function zeroShotSource(opts: EvalOptions): { shards: string[]; classnames: string[]; clipTemplates: string[] | null; name: string } {
+  if (opts.dataset in DATASETS) {
+    const resolved = resolveDataset(opts.dataset, opts.split);
+    const caption = resolved.caption as Extract<CaptionSource, { kind: 'label' }>;
+    const classnames = opts.classnames ? readClassnames(opts.classnames) : caption.classnames;
+    return { shards: resolved.shards, classnames, clipTemplates: caption.templates, name: `${opts.dataset} ${opts.split}` };
+  }
+  if (!opts.classnames) throw new Error(`--dataset ${opts.dataset} is not a named dataset: give --classnames FILE for your shards`);
+  return { shards: expandShards(opts.dataset), classnames: readClassnames(opts.classnames), clipTemplates: null, name: opts.dataset };
+}
+
+async function runZeroShot(bundle: ReturnType<typeof loadBundle>, opts: EvalOptions): Promise<void> {
+  const source = zeroShotSource(opts);
+  const templates = resolveTemplates(opts.templates, source.clipTemplates);
+  const progress = createProgress('zero-shot', opts.limit ?? 0);
+  const caption: CaptionSource = { kind: 'label', classnames: source.classnames, templates };
+  const result = await evaluateZeroShot(bundle, { shards: source.shards, caption }, source.classnames, templates,
+    { limit: opts.limit, batchSize: opts.batchSize, onProgress: (done) => progress.update(done) });
+  progress.stop();
+  if (opts.json) console.log(JSON.stringify({ dataset: source.name, model: bundle.dir, templates: templates.length, ...result }, null, 2));
+  else console.log(formatZeroShot(result));
+  console.log(`${source.name} zero-shot top-1: ${(100 * result.top1).toFixed(2)}% (${result.samples} images, ${source.classnames.length} classes)`);
+}

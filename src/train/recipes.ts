@@ -1,0 +1,114 @@
+// Training recipes: configs as code (as big_vision's). Each names its model
+// preset, data mixture and budget. The command and the measured result of
+// each recipe are in docs/results.md once a run has produced them.
+//
+//   hyperclip train --preset tiny-hyperclip --out runs/tiny-hyperclip-s0 --seed 0
+//   hyperclip train --preset tiny-siglip    --out runs/tiny-siglip-s0    --seed 0
+import { existsSync, readFileSync } from 'node:fs';
+
+export interface DataSourceConfig {
+  /** A named split ("flickr8k:train", "cifar100:train") or shard paths/patterns. */
+  dataset: string;
+  weight: number;
+  /** For labelled datasets: how class indices become captions. */
+  templates?: 'clip' | 'simple';
+}
+
+export interface TrainConfig {
+  name: string;
+  /** A model preset name (src/models/config.ts). */
+  model: string;
+  tokenizer: string;
+  /** Initialise whole-word token embeddings from the GloVe-derived word prior. */
+  wordPrior: boolean;
+  data: DataSourceConfig[];
+  batchSize: number;
+  steps: number;
+  lr: number;
+  warmupSteps: number;
+  minLrRatio: number;
+  weightDecay: number;
+  gradClip: number;
+  /** Random-resized-crop area range. */
+  cropScale: [number, number];
+  seed: number;
+  checkpointEvery: number;
+  validateEvery: number;
+  logEvery: number;
+  validation: { cifar10Limit: number; retrievalLimit: number };
+}
+
+const TINY: Omit<TrainConfig, 'name' | 'model'> = {
+  tokenizer: 'flickr8k-4k',
+  wordPrior: true,
+  data: [{ dataset: 'flickr8k:train', weight: 1 }],
+  batchSize: 128,
+  steps: 2000,
+  lr: 2e-3,
+  warmupSteps: 100,
+  minLrRatio: 0.02,
+  weightDecay: 0.1,
+  gradClip: 1.0,
+  cropScale: [0.5, 1],
+  seed: 0,
+  checkpointEvery: 100,
+  validateEvery: 500,
+  logEvery: 10,
+  validation: { cifar10Limit: 1000, retrievalLimit: 1000 },
+};
+
+/** Adds CIFAR-100 train images with templated captions: CIFAR-100 is then no longer zero-shot. */
+const WITH_CIFAR100: DataSourceConfig[] = [
+  { dataset: 'flickr8k:train', weight: 1 },
+  { dataset: 'cifar100:train', weight: 1, templates: 'clip' },
+];
+
+export const RECIPES: Record<string, TrainConfig> = {
+  'tiny-hyperclip': { ...TINY, name: 'tiny-hyperclip', model: 'tiny-hyperclip' },
+  'tiny-siglip': { ...TINY, name: 'tiny-siglip', model: 'tiny-siglip' },
+  'tiny-hyperclip-c100': { ...TINY, name: 'tiny-hyperclip-c100', model: 'tiny-hyperclip', data: WITH_CIFAR100 },
+  'tiny-siglip-c100': { ...TINY, name: 'tiny-siglip-c100', model: 'tiny-siglip', data: WITH_CIFAR100 },
+  'test-tiny': {
+    ...TINY, name: 'test-tiny', model: 'test-tiny', wordPrior: false, batchSize: 8, steps: 6, warmupSteps: 2, checkpointEvery: 3,
+    validateEvery: 0, logEvery: 1, validation: { cifar10Limit: 0, retrievalLimit: 0 },
+  },
+};
+
+export const listRecipes = (): string[] => Object.keys(RECIPES);
+
+/** A recipe by name, or a JSON file holding a partial config (with optional "preset" to start from). */
+export function resolveTrainConfig(preset: string | undefined, configFile: string | undefined, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  let fromFile: Partial<TrainConfig> & { preset?: string } = {};
+  if (configFile !== undefined) {
+    if (!existsSync(configFile)) throw new Error(`config file not found: ${configFile}`);
+    try {
+      fromFile = JSON.parse(readFileSync(configFile, 'utf8'));
+    } catch (err) {
+      throw new Error(`${configFile} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  const name = preset ?? fromFile.preset ?? 'tiny-hyperclip';
+  const base = RECIPES[name];
+  if (base === undefined) throw new Error(`unknown preset "${name}"; known: ${listRecipes().join(', ')}`);
+  const { preset: _ignored, ...rest } = fromFile;
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return validateTrainConfig({ ...structuredClone(base), ...rest, ...defined });
+}
+
+function positiveInt(value: number, field: string): void {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`expected a positive integer for ${field} but received ${value}`);
+}
+
+export function validateTrainConfig(c: TrainConfig): TrainConfig {
+  positiveInt(c.batchSize, 'batchSize');
+  positiveInt(c.steps, 'steps');
+  positiveInt(c.checkpointEvery, 'checkpointEvery');
+  if (!(c.lr > 0 && c.lr < 1)) throw new Error(`expected lr between 0 and 1 but received ${c.lr}`);
+  if (!(c.warmupSteps >= 0)) throw new Error(`expected warmupSteps >= 0 but received ${c.warmupSteps}`);
+  if (!(c.weightDecay >= 0)) throw new Error(`expected weightDecay >= 0 but received ${c.weightDecay}`);
+  if (!(c.gradClip > 0)) throw new Error(`expected gradClip > 0 but received ${c.gradClip}`);
+  if (!Number.isInteger(c.seed) || c.seed < 0) throw new Error(`expected a non-negative integer seed but received ${c.seed}`);
+  if (!Array.isArray(c.data) || c.data.length === 0) throw new Error('the data mixture is empty: give at least one source');
+  for (const s of c.data) if (!(s.weight > 0)) throw new Error(`expected a positive weight for data source ${s.dataset} but received ${s.weight}`);
+  return c;
+}

@@ -1,0 +1,188 @@
+// The training loop: a list of steps. Everything it needs comes from the
+// library (models, data, eval); what it writes lives in the run folder:
+//   train-config.json   the resolved recipe
+//   checkpoint.safetensors  the last checkpoint (atomic; --resume reads it)
+//   metrics.jsonl       one JSON line per log, validation and the summary
+//   model/              the final model folder (bundle), ready for eval/generate
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  AdamW, clipGradNorm, manualSeed, tensor, tidy, useAllCores,
+} from '../engine/index.js';
+import { createLoader, trainPreprocess, evalPreprocess, type Batch, type DataLoader } from '../data/index.js';
+import { Tokenizer, loadWordPrior } from '../data/tokenizer/index.js';
+import { HyperClip, initTokenEmbeddingFromPrior, resolveConfig } from '../models/index.js';
+import { saveBundle, type Bundle } from '../bundle/bundle.js';
+import { tokenize } from '../eval/text-features.js';
+import { writeFileAtomic } from '../engine/atomic-write.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loaderSources } from './data-sources.js';
+import { MetricsLog } from './metrics-log.js';
+import { weightDecayGroups } from './param-groups.js';
+import type { TrainConfig } from './recipes.js';
+import { warmupCosine } from './schedule.js';
+import { validate, type ValidationResult } from './validate.js';
+
+export interface TrainReporter {
+  start(total: number, from: number): void;
+  step(step: number, info: { loss: number; lr: number; imagesPerSecond: number }): void;
+  message(text: string): void;
+  stop(): void;
+}
+
+export interface TrainOptions {
+  outDir: string;
+  resume: boolean;
+  reporter: TrainReporter;
+}
+
+export interface TrainSummary {
+  steps: number;
+  finalLoss: number;
+  imagesPerSecond: number;
+  seconds: number;
+  validation: ValidationResult | null;
+  modelDir: string;
+  skipped: string;
+}
+
+export class NonFiniteLossError extends Error {}
+
+const CHECKPOINT = 'checkpoint.safetensors';
+
+export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
+  const { outDir, reporter } = options;
+  prepareRunFolder(outDir, config, options.resume);
+  useAllCores();
+  manualSeed(config.seed);
+  const tokenizer = Tokenizer.load(config.tokenizer);
+  const model = buildModel(config, tokenizer, reporter);
+  const optimizer = new AdamW(weightDecayGroups(model, config.weightDecay), { lr: config.lr, weightDecay: config.weightDecay, betas: [0.9, 0.98], eps: 1e-6 });
+  const checkpointFile = path.join(outDir, CHECKPOINT);
+  const resumed = options.resume && existsSync(checkpointFile) ? loadCheckpoint(checkpointFile, model, optimizer) : null;
+  if (options.resume && resumed === null) reporter.message(`no checkpoint in ${outDir} yet: starting from step 0`);
+  const startStep = resumed?.step ?? 0;
+  const log = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
+  const loader = createLoader({
+    sources: loaderSources(config.data), batchSize: config.batchSize, seed: config.seed, shuffle: true, dropLast: true,
+    preprocess: trainPreprocess(model.config.image.imageSize, { scale: config.cropScale }), state: resumed?.dataState as never,
+  });
+  const bundle: Bundle = { dir: outDir, model, config: model.config, tokenizer, preprocess: evalPreprocess(model.config.image.imageSize), extra: {} };
+  try {
+    const run = await runSteps({ config, model, optimizer, loader, tokenizer, log, reporter, startStep, checkpointFile, bundle });
+    reporter.stop();
+    const validation = config.validation.cifar10Limit > 0 || config.validation.retrievalLimit > 0
+      ? await validate(bundle, config, reporter) : null;
+    if (validation) log.write({ event: 'validation', step: config.steps, ...flatten(validation) });
+    const modelDir = path.join(outDir, 'model');
+    saveBundle(modelDir, model, tokenizer, { recipe: config.name, steps: config.steps, seed: config.seed, validation });
+    const summary = { ...run, validation, modelDir, skipped: loader.skips.summary() };
+    log.write({ event: 'summary', steps: summary.steps, finalLoss: summary.finalLoss, imagesPerSecond: summary.imagesPerSecond, seconds: summary.seconds, skipped: summary.skipped });
+    return summary;
+  } finally {
+    reporter.stop();
+    await loader.close();
+  }
+}
+
+function prepareRunFolder(outDir: string, config: TrainConfig, resume: boolean): void {
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, 'train-config.json');
+  const json = JSON.stringify(config, null, 2) + '\n';
+  if (existsSync(file)) {
+    if (!resume) throw new Error(`${outDir} already holds a run: pass --resume to continue it, or choose another --out`);
+    if (readFileSync(file, 'utf8') !== json) throw new Error(`${outDir} was started with a different config: resume with the same options, or choose another --out`);
+    return;
+  }
+  writeFileAtomic(file, [json]);
+}
+
+function buildModel(config: TrainConfig, tokenizer: Tokenizer, reporter: TrainReporter): HyperClip {
+  // The tokenizer defines the text encoder's vocabulary and context length.
+  const modelConfig = resolveConfig({ preset: config.model, text: { vocabSize: tokenizer.vocabSize, contextLength: tokenizer.contextLength } });
+  const model = new HyperClip(modelConfig);
+  if (config.wordPrior) {
+    const prior = loadWordPrior(tokenizer);
+    const set = initTokenEmbeddingFromPrior(model.textEncoder, { vectors: prior.vectors, found: prior.found, dim: prior.dimensions });
+    reporter.message(`word prior: initialised ${set} token embeddings`);
+  }
+  return model.train();
+}
+
+interface StepContext {
+  config: TrainConfig;
+  model: HyperClip;
+  optimizer: AdamW;
+  loader: DataLoader;
+  tokenizer: Tokenizer;
+  log: MetricsLog;
+  reporter: TrainReporter;
+  startStep: number;
+  checkpointFile: string;
+  bundle: Bundle;
+}
+
+async function runSteps(ctx: StepContext): Promise<{ steps: number; finalLoss: number; imagesPerSecond: number; seconds: number }> {
+  const { config, model, optimizer, loader, log, reporter } = ctx;
+  const batches = loader[Symbol.asyncIterator]();
+  const started = Date.now();
+  let windowStart = Date.now(), windowImages = 0, lossSum = 0, lossCount = 0, finalLoss = NaN, images = 0;
+  reporter.start(config.steps, ctx.startStep);
+  for (let step = ctx.startStep; step < config.steps; step++) {
+    const next = await batches.next();
+    if (next.done) throw new Error(`the training data ran out at step ${step} (${loader.skips.summary()})`);
+    optimizer.lr = warmupCosine(step, { lr: config.lr, warmupSteps: config.warmupSteps, totalSteps: config.steps, minLrRatio: config.minLrRatio });
+    const { loss, gradNorm } = trainStep(ctx, next.value);
+    if (!Number.isFinite(loss)) {
+      throw new NonFiniteLossError(`loss is ${loss} at step ${step}: stopped; the last good checkpoint is ${ctx.checkpointFile} (lower --lr or check the data)`);
+    }
+    finalLoss = loss;
+    lossSum += loss; lossCount++; windowImages += next.value.size; images += next.value.size;
+    const rate = (windowImages * 1000) / Math.max(1, Date.now() - windowStart);
+    reporter.step(step + 1, { loss, lr: optimizer.lr, imagesPerSecond: rate });
+    if ((step + 1) % config.logEvery === 0) {
+      log.write({ event: 'train', step: step + 1, loss: lossSum / lossCount, lr: optimizer.lr, gradNorm, imagesPerSecond: rate,
+        logitScale: Math.exp(model.logitScale.item()), logitBias: model.logitBias.item() });
+      lossSum = 0; lossCount = 0; windowStart = Date.now(); windowImages = 0;
+    }
+    if ((step + 1) % config.checkpointEvery === 0 || step + 1 === config.steps) {
+      saveCheckpoint(ctx.checkpointFile, model, optimizer, { step: step + 1, dataState: loader.state(), extra: { recipe: config.name } });
+    }
+    if (config.validateEvery > 0 && (step + 1) % config.validateEvery === 0 && step + 1 < config.steps) {
+      const result = await validate(ctx.bundle, config, reporter);
+      log.write({ event: 'validation', step: step + 1, ...flatten(result) });
+      model.train();
+    }
+  }
+  const seconds = (Date.now() - started) / 1000;
+  return { steps: config.steps, finalLoss, imagesPerSecond: images / Math.max(seconds, 1e-9), seconds };
+}
+
+function trainStep(ctx: StepContext, batch: Batch): { loss: number; gradNorm: number } {
+  const { model, optimizer, tokenizer, config } = ctx;
+  const loss = tidy(() => {
+    const images = tensor(batch.images, [batch.size, 3, batch.height, batch.width]); // [B, 3, H, W]
+    const ids = tokenize(tokenizer, batch.captions); // [B, T]
+    const value = model.trainingLoss(images, ids);
+    value.backward();
+    return value.item();
+  });
+  if (!Number.isFinite(loss)) {
+    optimizer.zeroGrad();
+    return { loss, gradNorm: NaN };
+  }
+  const gradNorm = clipGradNorm(optimizer.allParams(), config.gradClip);
+  optimizer.step();
+  optimizer.zeroGrad();
+  return { loss, gradNorm };
+}
+
+function flatten(result: ValidationResult): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (result.cifar10) { out.cifar10Top1 = result.cifar10.top1; out.cifar10Top5 = result.cifar10.top5; }
+  if (result.retrieval) {
+    out.imageToTextR1 = result.retrieval.imageToText.r1; out.imageToTextR5 = result.retrieval.imageToText.r5;
+    out.textToImageR1 = result.retrieval.textToImage.r1; out.textToImageR5 = result.retrieval.textToImage.r5;
+  }
+  return out;
+}
