@@ -80,3 +80,17 @@ test('real Flickr8k val shard: 200 samples with 5 captions each', async () => {
   }
   assert.ok(readFileSync(shards[0]).length > 0);
 });
+
+test('a corrupt gzip stream and a missing file are counted by their own reasons', async () => {
+  const dir = tempDir();
+  const gz = gzipSync(await tarBytes(await labelledSamples('c', 5, 8)));
+  const flipped = Buffer.from(gz);
+  for (let i = 40; i < flipped.length - 20; i += 7) flipped[i] ^= 0x5a;
+  const corrupt = join(dir, 'bad.tar.gz');
+  writeFileSync(corrupt, flipped);
+  const skips = new SkipCounter();
+  await take(iterateSamples([corrupt, join(dir, 'gone.tar')], { skipCounter: skips }));
+  assert.equal(skips.total, 2, skips.summary());
+  assert.equal(skips.counts.get('unreadable_shard'), 1);
+  assert.equal((skips.counts.get('corrupt_shard') ?? 0) + (skips.counts.get('truncated_shard') ?? 0), 1);
+});

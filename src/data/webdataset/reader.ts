@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { SkipCounter } from './skip-counter.js';
+import type { SkipCounter, SkipReason } from './skip-counter.js';
 
 export interface RawSample {
   key: string;
@@ -29,7 +29,9 @@ function isGzip(path: string): boolean {
   return /\.(gz|tgz)$/i.test(path);
 }
 
-function openTarStream(path: string): tar.Extract {
+interface TarStream { extract: tar.Extract; close: () => void }
+
+function openTarStream(path: string): TarStream {
   const extract = tar.extract();
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
   const bytes: Readable = isGzip(path) ? file.pipe(createGunzip()) : file;
@@ -37,7 +39,14 @@ function openTarStream(path: string): tar.Extract {
   file.on('error', fail);
   bytes.on('error', fail);
   bytes.pipe(extract as unknown as NodeJS.WritableStream);
-  return extract;
+  // A reader that stops early (break, resume skip) must not leave the file open.
+  const close = () => { bytes.unpipe(); bytes.destroy(); file.destroy(); extract.destroy(); };
+  return { extract, close };
+}
+
+function shardFailure(error: NodeJS.ErrnoException): SkipReason {
+  if (error.code === 'ENOENT' || error.code === 'EACCES' || error.code === 'EISDIR') return 'unreadable_shard';
+  return /unexpected end/i.test(error.message) ? 'truncated_shard' : 'corrupt_shard';
 }
 
 /**
@@ -56,7 +65,7 @@ async function readEntry(entry: AsyncIterable<Buffer>): Promise<Buffer> {
 
 /** The samples of one shard, in stored order. */
 export async function* readShard(path: string, options: ReadOptions = {}): AsyncGenerator<RawSample> {
-  const extract = openTarStream(path);
+  const { extract, close } = openTarStream(path);
   let current: RawSample | null = null;
   try {
     for await (const entry of extract) {
@@ -73,12 +82,11 @@ export async function* readShard(path: string, options: ReadOptions = {}): Async
       current.members.set(extension, data);
     }
   } catch (error) {
-    // The sample in progress may have lost members: drop it with the shard's tail.
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EACCES'
-      ? 'unreadable_shard' : 'truncated_shard';
-    options.skipCounter?.add(reason, `${path}: ${(error as Error).message}`);
-    extract.destroy();
+    // The sample in progress may have lost members: it goes with the shard's tail.
+    options.skipCounter?.add(shardFailure(error as NodeJS.ErrnoException), `${path}: ${(error as Error).message}`);
     return;
+  } finally {
+    close();
   }
   if (current) yield current;
 }

@@ -2,7 +2,7 @@
 // by reason, and the summary is reported at the end.
 
 export type SkipReason =
-  | 'truncated_shard' | 'unreadable_shard' | 'corrupt_image' | 'missing_image'
+  | 'truncated_shard' | 'corrupt_shard' | 'unreadable_shard' | 'corrupt_image' | 'missing_image'
   | 'missing_caption' | 'missing_label' | 'bad_annotation';
 
 export class SkipCounter {
