@@ -357,6 +357,10 @@ export function tensor(data: TypedArray | number[] | number[][] | number[][][] |
     return tensor(array, shape ?? inferred, { ...options, dtype });
   }
   const dtype = options.dtype ?? dtypeOfArray(data);
+  if (data.BYTES_PER_ELEMENT !== BYTES_PER_ELEMENT[dtype]) {
+    throw new Error(`tensor: a ${data.constructor.name} cannot hold ${dtype} data (${BYTES_PER_ELEMENT[dtype]} bytes per element); ` +
+      'pass the matching typed array or build from numbers');
+  }
   const s = shape ?? [data.length];
   checkShape(s, 'tensor');
   const need = s.reduce((a, b) => a * b, 1) * BYTES_PER_ELEMENT[dtype];

@@ -53,6 +53,7 @@ test('item() on a multi-element tensor, tensor() with the wrong data length, bad
   assert.throws(() => tensor([1, 2, 3], [2, 2]), /tensor: 3 values do not fill shape \[2,2\] of float32 \(needs 4\)/);
   assert.throws(() => tensor([[1, 2], [3]]), /values do not fill shape \[2,2\]/);
   assert.throws(() => tensor(new Float32Array(5), [2, 3]), /5 values do not fill shape \[2,3\]/);
+  assert.throws(() => tensor(new Float32Array(4), [4], { dtype: 'float64' }), /a Float32Array cannot hold float64 data/);
   assert.throws(() => zeros([2, -1]), /zeros: shape must be non-negative integers, got \[2,-1\]/);
   assert.throws(() => ones([1.5]), /ones: shape must be non-negative integers/);
 });
@@ -80,6 +81,6 @@ test('wrong argument kinds reach the binding as TypeErrors, not crashes', () => 
 });
 
 test('the process survives many errors in a row', () => {
-  for (let i = 0; i < 200; i++) assert.throws(() => zeros([2, 2]).matmul(zeros([3, 3])));
+  for (let i = 0; i < 50; i++) assert.throws(() => zeros([2, 2]).matmul(zeros([3, 3])));
   assert.deepEqual(ones([2]).add(1).toArray(), [2, 2]);
 });
