@@ -34,6 +34,11 @@ test('tidy keeps tensors inside returned arrays, plain objects and maps', () => 
   assert.equal(result.map.get('a')!.item(), 3);
 });
 
+test('a view returned from tidy outlives its disposed base', () => {
+  const view = tidy(() => ones([2, 3]).mul(2).reshape([6]).slice(0, 1, 4));
+  assert.deepEqual(view.toArray(), [2, 2, 2]);
+});
+
 test('nested tidy: the inner result belongs to the outer scope', () => {
   let inner: Tensor | null = null, innerTemp: Tensor | null = null;
   const outer = tidy(() => {

@@ -112,3 +112,17 @@ test('reductions of an integer tensor', () => {
   assert.equal(s.item(), 10);
   assertClose(i.amax(1).toArray(), [2, 4], 0);
 });
+
+test('keepdim is honoured when reducing over every dim', { todo: 'native reduce()/norm() call the full reduction (at::sum(x), at::norm(x, p)) when dims is null and drop keepdim: sum/mean/prod/all/any/norm(null, keepdim=true) of [2,3] give shape [] (amax/amin/var/std/argmax give [1,1])' }, () => {
+  const x = tensor(X);
+  for (const op of ['sum', 'mean', 'amax', 'amin', 'prod'] as const) assert.deepEqual(x.reduce(op, null, true).shape, [1, 1], op);
+  assert.deepEqual(x.norm(2, null, true).shape, [1, 1], 'norm');
+});
+
+test('keepdim over every dim for the ops that honour it', () => {
+  const x = tensor(X);
+  assertTensor(x.amax(null, true), [1, 1], [6]);
+  assertTensor(x.amin(null, true), [1, 1], [1]);
+  assertTensor(x.argmax(null, true), [1, 1], [5]);
+  assertTensor(x.var(null, false, true), [1, 1], [35 / 12]);
+});
