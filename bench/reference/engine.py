@@ -7,6 +7,7 @@ Run with Debian's python (/usr/bin/python3, python3-torch 1.13):
 import argparse
 import json
 import math
+import sys
 import time
 
 import torch
@@ -149,6 +150,28 @@ def bench_dispatch(iterations):
     return (time.perf_counter() - start) / iterations * 1e6
 
 
+def run_one(name, args):
+    if name == 'cnn_contiguous':
+        return bench_cnn(args, False)
+    if name == 'cnn_channels_last':
+        return bench_cnn(args, True)
+    if name == 'transformer':
+        return bench_transformer(args)
+    if name == 'dispatch':
+        return {'us': bench_dispatch(args.dispatch_iterations)}
+    raise SystemExit('unknown benchmark %r: expected cnn_contiguous, cnn_channels_last, transformer or dispatch' % name)
+
+
+def serve(args):
+    """One JSON line in ({"run": name}), one JSON line out, until stdin closes:
+    the caller interleaves its own runs without paying torch's start-up each time,
+    and this process sits idle (blocked on stdin) while the caller measures."""
+    print(json.dumps({'ready': True, 'threads': torch.get_num_threads(), 'torch': torch.__version__}), flush=True)
+    for line in sys.stdin:
+        if line.strip():
+            print(json.dumps(run_one(json.loads(line)['run'], args)), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--threads', type=int, required=True)
@@ -159,18 +182,14 @@ def main():
     parser.add_argument('--vocab', type=int, default=512)
     parser.add_argument('--dispatch-iterations', type=int, default=100000)
     parser.add_argument('--only', default='cnn_contiguous,cnn_channels_last,transformer,dispatch')
+    parser.add_argument('--serve', action='store_true', help='answer {"run": name} lines on stdin (used by bench/engine.ts)')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    only = set(args.only.split(','))
+    if args.serve:
+        return serve(args)
     result = {'threads': torch.get_num_threads(), 'torch': torch.__version__}
-    if 'cnn_contiguous' in only:
-        result['cnn_contiguous'] = bench_cnn(args, False)
-    if 'cnn_channels_last' in only:
-        result['cnn_channels_last'] = bench_cnn(args, True)
-    if 'transformer' in only:
-        result['transformer'] = bench_transformer(args)
-    if 'dispatch' in only:
-        result['dispatch_us'] = bench_dispatch(args.dispatch_iterations)
+    for name in args.only.split(','):
+        result[name] = run_one(name, args)
     print(json.dumps(result))
 
 

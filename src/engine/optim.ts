@@ -44,6 +44,11 @@ abstract class Optimizer {
     return this.groups.flatMap((g) => g.params);
   }
 
+  /** Releases the native memory of the optimiser's state (moments, momentum buffers). */
+  dispose(): void {
+    for (const group of this.stateSlots()) for (const slots of group) for (const t of slots) t.dispose();
+  }
+
   abstract step(): void;
   protected abstract stateSlots(): Tensor[][][];
   protected abstract slotNames(): string[];

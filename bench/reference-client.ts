@@ -1,0 +1,52 @@
+// Drives bench/reference/engine.py (PyTorch) as a child process that answers
+// one JSON request per line. It sits blocked on stdin while the engine side
+// runs, so the two never compute at the same time.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface, type Interface } from 'node:readline';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunSettings } from './engine-runs.js';
+
+const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/reference/engine.py');
+
+export class PyTorchReference {
+  private readonly lines: AsyncIterator<string>;
+  private stderr = '';
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams, reader: Interface, private readonly python: string) {
+    this.lines = reader[Symbol.asyncIterator]();
+    child.stderr.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-4000); });
+  }
+
+  static async start(python: string, threads: number, settings: RunSettings, dispatchIterations: number): Promise<PyTorchReference> {
+    const args = [script, '--serve', '--threads', String(threads), '--warmup', String(settings.warmup), '--steps', String(settings.steps),
+      '--batch', String(settings.batch), '--seq', String(settings.seq), '--vocab', String(settings.vocab),
+      '--dispatch-iterations', String(dispatchIterations)];
+    const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.on('error', () => { /* reported by the first request */ });
+    const reference = new PyTorchReference(child, createInterface({ input: child.stdout }), python);
+    const hello = await reference.next() as { threads: number };
+    if (hello.threads !== threads) throw new Error(`PyTorch runs ${hello.threads} threads, expected ${threads}`);
+    return reference;
+  }
+
+  /** Runs one named benchmark on the PyTorch side and returns its parsed JSON answer. */
+  async run<T>(name: string): Promise<T> {
+    this.child.stdin.write(JSON.stringify({ run: name }) + '\n');
+    return await this.next() as T;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+
+  private async next(): Promise<unknown> {
+    const { value, done } = await this.lines.next();
+    if (done) {
+      const last = this.stderr.trim().split('\n').pop() ?? 'no output';
+      throw new Error(`the PyTorch reference (${this.python} ${path.relative(process.cwd(), script)}) stopped: ${last}. ` +
+        'It needs Debian\'s python3-torch: run `bash scripts/setup.sh`, or pass --python PATH');
+    }
+    return JSON.parse(value as string);
+  }
+}
