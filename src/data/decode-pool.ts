@@ -7,7 +7,7 @@ import type { PreprocessSpec } from './preprocess.js';
 
 interface Pending { resolve: (chunk: DecodedChunk) => void; reject: (error: Error) => void }
 
-interface PoolWorker { worker: Worker; busy: number }
+interface PoolWorker { worker: Worker; pending: Map<number, Pending> }
 
 /** Images that own their whole ArrayBuffer move to the worker instead of being copied. */
 function ownedBuffers(jobs: DecodeJob[]): ArrayBuffer[] {
@@ -22,8 +22,8 @@ function ownedBuffers(jobs: DecodeJob[]): ArrayBuffer[] {
 
 export class DecodePool {
   private readonly workers: PoolWorker[] = [];
-  private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  private closed = false;
 
   constructor(readonly size: number = availableParallelism()) {
     if (!Number.isInteger(size) || size < 0) throw new Error(`expected a worker count >= 0, received ${size}`);
@@ -32,37 +32,51 @@ export class DecodePool {
 
   private spawn(): PoolWorker {
     const worker = new Worker(new URL('./decode-worker.js', import.meta.url));
-    const entry: PoolWorker = { worker, busy: 0 };
+    const entry: PoolWorker = { worker, pending: new Map() };
+    // Idle workers must not keep the process alive; busy ones must.
     worker.unref();
     worker.on('message', (reply: DecodedChunk & { id: number; failure?: string }) => {
-      const pending = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (--entry.busy === 0) worker.unref();
+      const pending = entry.pending.get(reply.id);
+      entry.pending.delete(reply.id);
+      if (entry.pending.size === 0) worker.unref();
       if (!pending) return;
       if (reply.failure) pending.reject(new Error(`decoding worker failed: ${reply.failure}`));
       else pending.resolve({ pixels: reply.pixels, errors: reply.errors });
     });
-    worker.on('error', (error) => {
-      for (const pending of this.pending.values()) pending.reject(new Error(`decoding worker crashed: ${error.message}`));
-      this.pending.clear();
-    });
+    worker.on('error', (error) => this.retire(entry, `decoding worker crashed: ${error.message}`));
+    worker.on('exit', (code) => this.retire(entry, `decoding worker exited with code ${code}`));
     return entry;
+  }
+
+  /** A dead worker fails its chunks and is replaced, so later chunks never wait on it. */
+  private retire(entry: PoolWorker, message: string): void {
+    const index = this.workers.indexOf(entry);
+    if (index < 0) return;
+    for (const pending of entry.pending.values()) pending.reject(new Error(message));
+    entry.pending.clear();
+    if (this.closed) return;
+    this.workers[index] = this.spawn();
   }
 
   /** Decodes a chunk on the least busy worker. */
   decode(jobs: DecodeJob[], spec: PreprocessSpec): Promise<DecodedChunk> {
+    if (this.closed) return Promise.reject(new Error('the decoding pool is closed'));
     if (this.workers.length === 0) return decodeChunk(jobs, spec);
-    const target = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const target = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
-    if (target.busy++ === 0) target.worker.ref();
+    if (target.pending.size === 0) target.worker.ref();
     return new Promise<DecodedChunk>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      target.pending.set(id, { resolve, reject });
       target.worker.postMessage({ id, jobs, spec }, ownedBuffers(jobs));
     });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
-    this.workers.length = 0;
+    this.closed = true;
+    const workers = this.workers.splice(0);
+    // An unreferenced worker's exit would not keep the loop alive until terminate() settles.
+    for (const w of workers) w.worker.ref();
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+    for (const w of workers) for (const pending of w.pending.values()) pending.reject(new Error('the decoding pool is closed'));
   }
 }

@@ -8,7 +8,7 @@ import { DecodePool } from './decode-pool.js';
 import type { DecodedChunk, DecodeJob } from './decode-chunk.js';
 import type { PreprocessSpec } from './preprocess.js';
 import { assertShardsExist, expandShards } from './webdataset/shards.js';
-import { SkipCounter } from './webdataset/skip-counter.js';
+import { SkipCounter, type SkipReason } from './webdataset/skip-counter.js';
 import { SampleStream, type StreamState } from './webdataset/stream.js';
 
 export interface Batch {
@@ -50,6 +50,8 @@ export interface LoaderOptions {
 }
 
 export type LoaderState = StreamState;
+
+const UNUSABLE_RUN_LIMIT = 1000;
 
 interface Prepared { key: string; caption: string; label: number; stateAfter: StreamState }
 
@@ -116,8 +118,12 @@ export class DataLoader implements AsyncIterable<Batch> {
           const image = imageMember(item.sample);
           const annotation = annotate(item.sample, this.sources[item.source].caption, item.seed);
           const where = `${item.sample.shard}:${item.sample.key}`;
-          if (!image) { this.skips.add('missing_image', where); continue; }
-          if (typeof annotation === 'string') { this.skips.add(annotation, where); continue; }
+          if (!image || typeof annotation === 'string') {
+            this.skips.add(image ? annotation as SkipReason : 'missing_image', where);
+            this.assertSomeUsable();
+            continue;
+          }
+          this.unusableRun = 0;
           jobs.push({ image, seed: item.seed });
           meta.push({ key: item.sample.key, caption: annotation.caption, label: annotation.label, stateAfter: item.stateAfter });
         }
@@ -138,6 +144,14 @@ export class DataLoader implements AsyncIterable<Batch> {
   }
 
   private resumePump: (() => void) | null = null;
+  private unusableRun = 0;
+
+  /** Bad samples are skipped, but a long unbroken run of them means the loader is set up wrong. */
+  private assertSomeUsable(): void {
+    if (++this.unusableRun < UNUSABLE_RUN_LIMIT) return;
+    throw new Error(`${UNUSABLE_RUN_LIMIT} samples in a row had no usable image and caption (${this.skips.summary()}): `
+      + 'check that each source\'s caption kind matches its shards (text: .json/.txt, label: .cls)');
+  }
 
   private notify(): void {
     const wake = this.wake;
@@ -168,8 +182,16 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
   }
 
-  /** The next batch, or null at the end of the data. */
-  async next(): Promise<Batch | null> {
+  /** The next batch, or null at the end of the data. Calls may overlap; batches keep their order. */
+  next(): Promise<Batch | null> {
+    const batch = this.previous.then(() => this.nextBatch());
+    this.previous = batch.then(() => undefined, () => undefined);
+    return batch;
+  }
+
+  private previous: Promise<void> = Promise.resolve();
+
+  private async nextBatch(): Promise<Batch | null> {
     this.pumping ??= this.pump();
     const { batchSize, preprocess, dropLast = false } = this.options;
     await this.collect(batchSize);

@@ -135,3 +135,20 @@ test('real Flickr8k val: training batches with real captions, no labels', async 
   assert.equal(batches[0].labels, null);
   assert.ok(batches[0].captions.every((c) => c.split(' ').length > 3));
 });
+
+test('overlapping next() calls keep the batch order', async () => {
+  const shards = await cleanShards(8);
+  const options: LoaderOptions = { sources: [{ shards, caption: classes }], batchSize: 4, preprocess: trainPreprocess(8), seed: 6, workers: 2 };
+  const sequential = await collect(options, 3);
+  const loader = createLoader(options);
+  const overlapping = await Promise.all([loader.next(), loader.next(), loader.next()]);
+  await loader.close();
+  assert.deepEqual(overlapping.map((b) => b!.keys), sequential.batches.map((b) => b.keys));
+});
+
+test('a caption kind that matches no sample is a clear error, not an endless loop', async () => {
+  const shards = await cleanShards(600);
+  const loader = createLoader({ sources: [{ shards, caption: { kind: 'text' } }], batchSize: 4, preprocess: evalPreprocess(8), workers: 0 });
+  await assert.rejects(loader.next(), /1000 samples in a row had no usable image and caption \(skipped 1000: missing_caption 1000/);
+  await loader.close();
+});
