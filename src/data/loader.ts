@@ -67,14 +67,19 @@ export class DataLoader implements AsyncIterable<Batch> {
   private readonly labelled: boolean;
   private readonly chunkSize: number;
   private readonly capacity: number;
+  /** Decode chunks in stream order, and the number of samples they hold. */
   private readonly queue: Chunk[] = [];
-  private ready: Decoded[] = [];
   private queued = 0;
+  /** Decoded samples not yet handed out. */
+  private ready: Decoded[] = [];
   private ended = false;
   private failure: Error | null = null;
-  private wake: (() => void) | null = null;
   private position: LoaderState;
   private pumping: Promise<void> | null = null;
+  private previous: Promise<void> = Promise.resolve();
+  private wakeConsumer: (() => void) | null = null;
+  private wakePump: (() => void) | null = null;
+  private unusableRun = 0;
 
   constructor(private readonly options: LoaderOptions) {
     const { batchSize, sources } = options;
@@ -107,26 +112,10 @@ export class DataLoader implements AsyncIterable<Batch> {
     try {
       while (!this.ended) {
         if (this.queued >= this.capacity) {
-          await new Promise<void>((resolve) => { this.resumePump = resolve; });
+          await new Promise<void>((resolve) => { this.wakePump = resolve; });
           continue;
         }
-        const meta: Prepared[] = [];
-        const jobs: DecodeJob[] = [];
-        while (jobs.length < this.chunkSize) {
-          const item = await this.stream.next();
-          if (!item) { this.ended = true; break; }
-          const image = imageMember(item.sample);
-          const annotation = annotate(item.sample, this.sources[item.source].caption, item.seed);
-          const where = `${item.sample.shard}:${item.sample.key}`;
-          if (!image || typeof annotation === 'string') {
-            this.skips.add(image ? annotation as SkipReason : 'missing_image', where);
-            this.assertSomeUsable();
-            continue;
-          }
-          this.unusableRun = 0;
-          jobs.push({ image, seed: item.seed });
-          meta.push({ key: item.sample.key, caption: annotation.caption, label: annotation.label, stateAfter: item.stateAfter });
-        }
+        const { jobs, meta } = await this.readChunk();
         if (jobs.length > 0) {
           const result = this.pool.decode(jobs, this.options.preprocess);
           // Awaited later by collect(); a failure before then must not count as unhandled.
@@ -134,17 +123,35 @@ export class DataLoader implements AsyncIterable<Batch> {
           this.queue.push({ meta, result });
           this.queued += jobs.length;
         }
-        this.notify();
+        this.notifyConsumer();
       }
     } catch (error) {
       this.failure = error as Error;
       this.ended = true;
     }
-    this.notify();
+    this.notifyConsumer();
   }
 
-  private resumePump: (() => void) | null = null;
-  private unusableRun = 0;
+  /** Up to chunkSize usable samples: image bytes to decode plus caption, label and position. */
+  private async readChunk(): Promise<{ jobs: DecodeJob[]; meta: Prepared[] }> {
+    const jobs: DecodeJob[] = [];
+    const meta: Prepared[] = [];
+    while (jobs.length < this.chunkSize) {
+      const item = await this.stream.next();
+      if (!item) { this.ended = true; break; }
+      const image = imageMember(item.sample);
+      const annotation = annotate(item.sample, this.sources[item.source].caption, item.seed);
+      if (!image || typeof annotation === 'string') {
+        this.skips.add(image ? annotation as SkipReason : 'missing_image', `${item.sample.shard}:${item.sample.key}`);
+        this.assertSomeUsable();
+        continue;
+      }
+      this.unusableRun = 0;
+      jobs.push({ image, seed: item.seed });
+      meta.push({ key: item.sample.key, caption: annotation.caption, label: annotation.label, stateAfter: item.stateAfter });
+    }
+    return { jobs, meta };
+  }
 
   /** Bad samples are skipped, but a long unbroken run of them means the loader is set up wrong. */
   private assertSomeUsable(): void {
@@ -153,9 +160,15 @@ export class DataLoader implements AsyncIterable<Batch> {
       + 'check that each source\'s caption kind matches its shards (text: .json/.txt, label: .cls)');
   }
 
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = null;
+  private notifyConsumer(): void {
+    const wake = this.wakeConsumer;
+    this.wakeConsumer = null;
+    wake?.();
+  }
+
+  private notifyPump(): void {
+    const wake = this.wakePump;
+    this.wakePump = null;
     wake?.();
   }
 
@@ -166,13 +179,11 @@ export class DataLoader implements AsyncIterable<Batch> {
       const head = this.queue.shift();
       if (!head) {
         if (this.ended) return;
-        await new Promise<void>((resolve) => { this.wake = resolve; });
+        await new Promise<void>((resolve) => { this.wakeConsumer = resolve; });
         continue;
       }
       this.queued -= head.meta.length;
-      const resume = this.resumePump;
-      this.resumePump = null;
-      resume?.();
+      this.notifyPump();
       const { pixels, errors } = await head.result;
       const perImage = pixels.length / head.meta.length;
       head.meta.forEach((meta, i) => {
@@ -188,8 +199,6 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.previous = batch.then(() => undefined, () => undefined);
     return batch;
   }
-
-  private previous: Promise<void> = Promise.resolve();
 
   private async nextBatch(): Promise<Batch | null> {
     this.pumping ??= this.pump();
@@ -217,7 +226,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   /** Stops reading and ends the worker threads. */
   async close(): Promise<void> {
     this.ended = true;
-    this.resumePump?.();
+    this.notifyPump();
     await this.pumping?.catch(() => undefined);
     await this.stream.close();
     await this.pool.close();
