@@ -80,6 +80,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   private wakeConsumer: (() => void) | null = null;
   private wakePump: (() => void) | null = null;
   private unusableRun = 0;
+  private closed = false;
 
   constructor(private readonly options: LoaderOptions) {
     const { batchSize, sources } = options;
@@ -219,12 +220,19 @@ export class DataLoader implements AsyncIterable<Batch> {
     };
   }
 
+  /** for-await over the batches; leaving the loop (end, break or error) closes the loader. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
-    for (let batch = await this.next(); batch; batch = await this.next()) yield batch;
+    try {
+      for (let batch = await this.next(); batch; batch = await this.next()) yield batch;
+    } finally {
+      await this.close();
+    }
   }
 
   /** Stops reading and ends the worker threads. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.ended = true;
     this.notifyPump();
     await this.pumping?.catch(() => undefined);

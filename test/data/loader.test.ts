@@ -152,3 +152,15 @@ test('a caption kind that matches no sample is a clear error, not an endless loo
   await assert.rejects(loader.next(), /1000 samples in a row had no usable image and caption \(skipped 1000: missing_caption 1000/);
   await loader.close();
 });
+
+test('for-await over the loader closes it on break, and its state stays readable', async () => {
+  const shards = await cleanShards(8);
+  const loader = createLoader({ sources: [{ shards, caption: classes }], batchSize: 4, preprocess: trainPreprocess(8), seed: 1, workers: 1 });
+  let seen = 0;
+  for await (const batch of loader) {
+    seen += batch.size;
+    if (seen >= 8) break;
+  }
+  assert.equal(loader.state().draws, 8);
+  await loader.close();
+});
