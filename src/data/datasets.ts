@@ -51,15 +51,13 @@ export function clipPrompts(key: string): { classes: string[]; templates: string
   return entry;
 }
 
-function datasetClassnames(name: DatasetName, folder: string): string[] {
-  const raw = readJson(join(folder, 'classnames.json')) as string[];
-  const key = DATASETS[name].promptKey;
-  if (key) {
-    // The prompt file spells names for captions ("aquarium fish", not "aquarium_fish").
-    const prompted = clipPrompts(key).classes;
-    if (prompted.length === raw.length) return prompted;
+/** Class names as captions spell them ("aquarium_fish" -> "aquarium fish", as in the CLIP prompt file). */
+function datasetClassnames(folder: string): string[] {
+  const raw = readJson(join(folder, 'classnames.json'));
+  if (!Array.isArray(raw) || !raw.every((n) => typeof n === 'string')) {
+    throw new Error(`${join(folder, 'classnames.json')} must be a JSON array of class names`);
   }
-  return raw.map((n) => n.replaceAll('_', ' '));
+  return raw.map((n: string) => n.replaceAll('_', ' '));
 }
 
 export function shardsOfSplit(folder: string, split: string): string[] {
@@ -82,7 +80,7 @@ export function resolveDataset(name: string, split: string, templates: 'simple' 
     throw new Error(`no shards ${split}-*.tar(.gz) in ${folder}: set HYPERCLIP_DATA to the folder holding ${name}/`);
   }
   if (datasetName === 'flickr8k') return { name: datasetName, split, shards, caption: { kind: 'text' }, classnames: null };
-  const classnames = datasetClassnames(datasetName, folder);
+  const classnames = datasetClassnames(folder);
   const key = DATASETS[datasetName].promptKey as string;
   const chosen = templates === 'clip' ? clipPrompts(key).templates : SIMPLE_TEMPLATES;
   return { name: datasetName, split, shards, caption: { kind: 'label', classnames, templates: chosen }, classnames };
