@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { BatchNorm2d, Conv2d, F, manualSeed, noGrad, rand, randn, tidy, type Tensor } from '../../src/engine/index.js';
 import { foldBatchNorm, foldConvNorm } from '../../src/deploy/fold.js';
 import { randomizeBatchNorm } from './modules.js';
-import { maxAbsDiff } from './helpers.js';
+import { feedOf, maxAbsDiff, runOnnx } from './helpers.js';
+import { exportOnnx } from '../../src/deploy/onnx/writer.js';
+import { onnx } from '../../src/deploy/onnx/proto.js';
 
 function parity(conv: Conv2d, bn: BatchNorm2d, x: Tensor, scale?: Tensor, shift?: Tensor): number {
   return noGrad(() => tidy(() => {
@@ -54,4 +56,27 @@ test('folding refuses mismatched or per-sample parameters', () => {
   assert.throws(() => foldConvNorm({ weight: new Float32Array(12), bias: null, outChannels: 4 },
     { runningMean: new Float32Array(3), runningVar: new Float32Array(4), eps: 1e-5, scale: new Float32Array(4), shift: new Float32Array(4) }),
   { message: 'fold: runningMean has 3 values but the convolution has 4 output channels' });
+});
+
+test('the export pass folds per-channel chains after a conv, stopping where the layout is not NCHW', async (t) => {
+  manualSeed(10);
+  const conv = new Conv2d(3, 4, 3, { bias: true });
+  const bn = new BatchNorm2d(4);
+  randomizeBatchNorm(bn);
+  bn.eval();
+  const [c1, c2, c3] = [rand([4]).add(0.5), randn([4, 1, 1]), randn([1, 4, 1, 1])];
+  const forward = (x: Tensor): Tensor[] => {
+    const nhwc = bn.forward(conv.forward(x)).permute([0, 2, 3, 1]).mul(c1).add(c1); // [N, H, W, C]: stays a Transpose
+    const nchw = conv.forward(x).div(c2).sub(c3).mul(2).relu(); // folds whole
+    return [nhwc, nchw];
+  };
+  const x = randn([2, 3, 6, 6]);
+  const bytes = exportOnnx(({ x }) => forward(x!), [{ name: 'x', tensor: x, dynamicBatch: true }]);
+  const ops = onnx.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType!);
+  assert.deepEqual(ops.sort(), ['Add', 'Conv', 'Conv', 'Mul', 'Relu', 'Transpose']);
+  const out = await runOnnx(bytes, { x: feedOf(x) });
+  const expected = noGrad(() => tidy(() => forward(x)));
+  const diffs = expected.map((e, i) => maxAbsDiff(out[i === 0 ? 'output' : 'output_1']!.data as Float32Array, e.data() as Float32Array));
+  for (const d of diffs) assert.ok(d <= 1e-5, `max abs diff ${d}`);
+  t.diagnostic(`folded chains vs engine: ${diffs.map((d) => d.toExponential(2)).join(', ')}`);
 });

@@ -7,6 +7,7 @@ import { BatchNorm2d, manualSeed, noGrad, rand, randint, randn, tensor, tidy, ty
 import { HyperClip, resolveConfig } from '../../src/models/index.js';
 import { exportOnnx } from '../../src/deploy/onnx/writer.js';
 import { readOnnxInfo } from '../../src/deploy/onnx/read.js';
+import { onnx } from '../../src/deploy/onnx/proto.js';
 import { assertParity, CHECKER_SKIP, feedOf, onnxCheckerAvailable, onnxCheckerError, runOnnx } from './helpers.js';
 
 /** A test-tiny HyperCLIP with trained-looking state: non-zero hypernetwork head, spread batch-norm statistics. */
@@ -49,6 +50,15 @@ test('the zero-shot classifier of a HyperCLIP model exports and matches HyperCli
   }
   const info = readOnnxInfo(bytes);
   assert.deepEqual(info.outputs[0]!.dims, ['batch', 6]);
+  // Generated norm parameters live inside the convolutions: no norm, layout or per-channel affine nodes remain.
+  const opTypes = onnx.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType!);
+  assert.deepEqual(opTypes.filter((op) => op === 'BatchNormalization' || op === 'Transpose'), []);
+  const normLayers = [...model.imageEncoder.namedModules()].filter(([, m]) => m instanceof BatchNorm2d).length;
+  const unfolded = exportOnnx(({ image }) => model.classify(image!, zeroShot), [{ name: 'image', tensor: randn([2, 3, size, size]), dynamicBatch: true }],
+    { foldConvAffine: false });
+  const unfoldedOps = onnx.ModelProto.decode(unfolded).graph!.node!.map((n) => n.opType!);
+  assert.equal(unfoldedOps.filter((op) => op === 'BatchNormalization').length, normLayers);
+  t.diagnostic(`classifier graph: ${opTypes.length} nodes folded, ${unfoldedOps.length} unfolded; ${bytes.byteLength} bytes`);
   if (!onnxCheckerAvailable()) t.skip(CHECKER_SKIP);
   else assert.equal(onnxCheckerError(bytes), null);
 });

@@ -57,6 +57,7 @@ export class GraphBuilder {
   private readonly usedNames = new Set<string>();
   private readonly scalarCache = new Map<string, Value>();
   private readonly computed = new Set<Value>();
+  private readonly initializerByValue = new Map<Value, Initializer>();
   private counter = 0;
 
   /** The traced size of the dynamic batch axis, or null when every input is static. */
@@ -90,7 +91,9 @@ export class GraphBuilder {
   /** A constant tensor stored in the file. */
   addInitializer(hint: string, dtype: DType, shape: number[], data: TypedArray): Value {
     const value = new Value(this.uniqueName(hint), dtype, shape, null);
-    this.initializers.push({ value, bytes: bytesOf(data) });
+    const initializer = { value, bytes: bytesOf(data) };
+    this.initializers.push(initializer);
+    this.initializerByValue.set(value, initializer);
     return value;
   }
 
@@ -120,6 +123,17 @@ export class GraphBuilder {
     this.nodes.push({ opType, inputs, outputs, attrs });
     for (const o of outputs) this.computed.add(o);
     return outputs;
+  }
+
+  isInitializer(value: Value): boolean {
+    return this.initializerByValue.has(value);
+  }
+
+  /** The float32 contents of an initializer, or null for other values and dtypes. */
+  floatsOf(value: Value): Float32Array | null {
+    const init = this.initializerByValue.get(value);
+    if (init === undefined || value.dtype !== 'float32') return null;
+    return new Float32Array(init.bytes.buffer.slice(init.bytes.byteOffset, init.bytes.byteOffset + init.bytes.byteLength));
   }
 
   /** Whether a value is computed by a node (as opposed to an input or initializer). */

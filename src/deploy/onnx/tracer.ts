@@ -20,8 +20,13 @@ export class OnnxTracer implements Tracer {
   private readonly values = new Map<Tensor, Value>();
   private readonly initializerNames: Map<Tensor, string>;
 
-  /** names: readable names for parameters and buffers (for example model.stateDict()). */
-  constructor(inputs: GraphInput[], names: Iterable<[string, Tensor]> = []) {
+  /**
+   * names: readable names for parameters and buffers (for example model.stateDict()).
+   * foldConstants: an op whose inputs are all constants becomes a constant
+   * holding the value the engine computed (no node), unless that would store
+   * much more data than its inputs.
+   */
+  constructor(inputs: GraphInput[], names: Iterable<[string, Tensor]> = [], private readonly foldConstants = true) {
     if (inputs.length === 0) throw new Error('ONNX export: give at least one example input');
     this.graph = new GraphBuilder(batchSizeOf(inputs));
     this.initializerNames = new Map([...names].map(([name, t]) => [t, name]));
@@ -35,6 +40,10 @@ export class OnnxTracer implements Tracer {
   record(op: string, inputs: TraceInput[], attrs: Record<string, unknown>, outputs: Tensor[]): void {
     if (op === 'constant') {
       this.values.set(outputs[0]!, this.initializerOf(outputs[0]!, 'const'));
+      return;
+    }
+    if (this.foldConstants && this.isFoldable(inputs, outputs)) {
+      for (const t of outputs) this.initializerOf(t, op);
       return;
     }
     const call: OpCall = {
@@ -56,6 +65,19 @@ export class OnnxTracer implements Tracer {
   /** The graph value of a tensor; one never seen becomes an initializer (once per tensor object). */
   valueOf(t: Tensor): Value {
     return this.values.get(t) ?? this.initializerOf(t, t.name ?? 'const');
+  }
+
+  /** Every tensor input is already a constant, and the outputs are not much bigger than the inputs. */
+  private isFoldable(inputs: TraceInput[], outputs: Tensor[]): boolean {
+    let inputSize = 0;
+    for (const x of inputs) {
+      if (x === null || typeof x === 'number') continue;
+      const known = this.values.get(x);
+      if (known !== undefined && !this.graph.isInitializer(known)) return false;
+      inputSize += x.numel;
+    }
+    const outputSize = outputs.reduce((n, t) => n + t.numel, 0);
+    return outputSize <= Math.max(2 * inputSize, 4096);
   }
 
   private initializerOf(t: Tensor, hint: string): Value {

@@ -6,6 +6,7 @@ import { tidy } from '../../engine/scope.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { withTracer } from '../../engine/trace.js';
 import { symbolicDims } from './batch.js';
+import { foldConvAffine } from './fold-conv.js';
 import type { Attr, GraphBuilder, Node, Value } from './graph.js';
 import { onnx, onnxElementType, type AttributeProto, type ModelProto, type ValueInfoProto } from './proto.js';
 import { OnnxTracer, type GraphInput } from './tracer.js';
@@ -26,18 +27,23 @@ export interface ExportOptions {
   graphName?: string;
   docString?: string;
   producerVersion?: string;
+  /** Ops on constants only become constants (default true). */
+  foldConstants?: boolean;
+  /** Per-channel affine ops after a convolution (batch norm, generated scale and shift) go into its weights (default true). */
+  foldConvAffine?: boolean;
 }
 
 /** Traces fn on example inputs (given to it by name) and returns the ONNX file's bytes. */
 export function exportOnnx(fn: (inputs: Record<string, Tensor>) => TracedOutputs, exampleInputs: GraphInput[],
   options: ExportOptions = {}): Uint8Array {
-  const tracer = new OnnxTracer(exampleInputs, options.names);
+  const tracer = new OnnxTracer(exampleInputs, options.names, options.foldConstants ?? true);
   const byName = Object.fromEntries(exampleInputs.map((i) => [i.name, i.tensor]));
   tidy(() => {
     const outputs = noGrad(() => withTracer(tracer, () => fn(byName)));
     markOutputs(tracer, namedOutputs(outputs, options.outputNames));
     return null;
   });
+  if (options.foldConvAffine ?? true) foldConvAffine(tracer.graph);
   return onnx.ModelProto.encode(modelProto(tracer.graph, options)).finish();
 }
 
