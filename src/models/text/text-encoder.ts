@@ -1,7 +1,7 @@
 // CLIP-style text encoder: token + learned position embeddings, pre-LN
 // causal transformer, final LayerNorm, pooling at the end token, projection
 // to the shared embedding size.
-import { Embedding, LayerNorm, Linear, Module, init, zeros, type Tensor } from '../../engine/index.js';
+import { Embedding, LayerNorm, Linear, Module, activeTracer, init, zeros, type Tensor } from '../../engine/index.js';
 import type { TextEncoderConfig } from '../config.js';
 import { Transformer, causalMask } from '../transformer.js';
 
@@ -30,16 +30,29 @@ export class TextEncoder extends Module {
   forward(ids: Tensor, endPositions?: Tensor): Tensor {
     if (ids.ndim !== 2) throw new Error(`text encoder expects token ids of shape [B, T], got [${ids.shape}]`);
     if (ids.dtype !== 'int64') throw new Error(`text encoder expects int64 token ids, got ${ids.dtype}`);
-    const [B, T] = ids.shape as [number, number];
     const { contextLength, width } = this.config;
-    if (T > contextLength) throw new Error(`cannot encode sequences of length ${T}: the context is ${contextLength}`);
+    if (ids.size(1) > contextLength) throw new Error(`cannot encode sequences of length ${ids.size(1)}: the context is ${contextLength}`);
+    const ends = endPositions ?? ids.argmax(1); // [B]
+    const trimmed = this.trimAfterLastEnd(ids, ends); // [B, T'], T' <= T
+    const [B, T] = trimmed.shape as [number, number];
     const positions = T === contextLength ? this.positionEmbedding : this.positionEmbedding.narrow(0, 0, T); // [T, W]
-    let x = this.tokenEmbedding.forward(ids).add(positions); // [B, T, W]
+    let x = this.tokenEmbedding.forward(trimmed).add(positions); // [B, T, W]
     x = this.transformer.forward(x, causalMask(T, ids.device)); // [B, T, W]
     x = this.finalNorm.forward(x);
-    const ends = endPositions ?? ids.argmax(1); // [B]
     const index = ends.reshape([B, 1, 1]).expand([B, 1, width]); // [B, 1, W]
     const pooled = x.gather(1, index).squeeze(1); // [B, W]
     return this.projection.forward(pooled); // [B, E]
+  }
+
+  /**
+   * Drops the padding columns after the batch's last end token: with a
+   * causal mask and pooling at the end token they cannot change the result,
+   * and captions are often half the context. Skipped while tracing, where the
+   * graph must not depend on the data.
+   */
+  private trimAfterLastEnd(ids: Tensor, ends: Tensor): Tensor {
+    if (activeTracer() !== null) return ids;
+    const used = ends.amax().item() + 1;
+    return used < ids.size(1) ? ids.narrow(1, 0, used) : ids;
   }
 }
