@@ -4,10 +4,14 @@ import { registerInfo } from './commands/info.js';
 import { registerTokenizer } from './commands/tokenizer.js';
 import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerClassify } from './commands/classify.js';
 
 export function registerCommands(program: Command): void {
   registerInfo(program);
   registerTokenizer(program);
   registerTrain(program);
   registerEval(program);
+  registerGenerate(program);
+  registerClassify(program);
 }
