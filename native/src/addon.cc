@@ -1,5 +1,11 @@
 #include "common.h"
 
+#include <malloc.h>
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
 namespace hc {
 
 static void finalizeBox(Napi::Env env, TensorBox* box) {
@@ -158,6 +164,26 @@ HC_FN(reportExternal) {
   HC_GUARD_END
 }
 
+// Training allocates and frees the same large activation buffers every step.
+// With glibc's defaults, blocks over the (dynamic) mmap threshold are mapped
+// and unmapped each time and the heap top is trimmed, so every step page-faults
+// and zero-fills its working set again: measured 160k faults (about 0.6 GB)
+// per MobileNetV2 step and 30% more CPU time. Serving tensor memory from the
+// heap and never trimming it keeps the working set resident; releaseMemory()
+// hands freed memory back on request. HYPERCLIP_MALLOC=default keeps glibc's policy.
+static void tuneAllocator() {
+  const char* policy = std::getenv("HYPERCLIP_MALLOC");
+  if (policy != nullptr && std::strcmp(policy, "default") == 0) return;
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
+}
+
+HC_FN(releaseMemory) {
+  HC_GUARD_BEGIN
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
+  HC_GUARD_END
+}
+
 HC_FN(setNumThreads) {
   HC_GUARD_BEGIN
   at::set_num_threads(static_cast<int>(int64(info[0], "threads")));
@@ -181,6 +207,8 @@ HC_FN(parallelInfo) { return Napi::String::New(info.Env(), at::get_parallel_info
 }  // namespace hc
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  hc::tuneAllocator();
+  hc::registerFn(env, exports, "releaseMemory", hc::releaseMemory);
   hc::registerFn(env, exports, "dispose", hc::dispose);
   hc::registerFn(env, exports, "isDisposed", hc::isDisposed);
   hc::registerFn(env, exports, "setScopeDepth", hc::setScopeDepth);

@@ -38,3 +38,10 @@ export function useAllCores(): number {
 export const cudaAvailable = (): boolean => native().cudaAvailable();
 export const libtorchVersion = (): string => native().version();
 export const parallelInfo = (): string => native().parallelInfo();
+
+/**
+ * Returns freed native memory to the operating system. The addon keeps freed
+ * tensor memory for reuse (so training steps do not page-fault their working
+ * set again); call this after a phase with a large peak, e.g. a big evaluation.
+ */
+export const releaseMemory = (): boolean => native().releaseMemory();
