@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AdamW, tidy } from '../../src/engine/index.js';
-import { perturbHead, randomBatch, tinyModel } from './helpers.js';
+import { AdamW, F, tidy } from '../../src/engine/index.js';
+import { maxAbsDiff, perturbHead, randomBatch, tinyModel } from './helpers.js';
 
 test('training loss is a finite scalar; bad group sizes are clear errors', () => {
   const { model, config } = tinyModel();
@@ -87,6 +87,23 @@ test('zero-shot classifier: normalised class embeddings, one task of norm params
     const reversed = model.zeroShotClassifier(prompts.flip([0]));
     const flipped = model.classify(images, reversed).flip([1]);
     assert.ok(logits.sub(flipped).abs().amax().item() < 1e-4);
+  });
+  model.dispose();
+});
+
+test('each task group conditions only its own images', () => {
+  const { model, config } = tinyModel();
+  perturbHead(model, 0.2);
+  model.eval(); // running statistics: samples do not interact through batch statistics
+  tidy(() => {
+    const { images, ids } = randomBatch(config, 8);
+    const other = randomBatch(config, 8).ids;
+    const embed = (captions: typeof ids) => model.encodeImage(images, model.generateNormParams(model.encodeText(captions).reshape([2, 4, config.embedDim])));
+    const a = embed(ids);
+    // Replace the captions of task 1 (pairs 4..7) only.
+    const b = embed(F.cat([ids.narrow(0, 0, 4), other.narrow(0, 4, 4)], 0));
+    assert.ok(maxAbsDiff(a.narrow(0, 0, 4), b.narrow(0, 0, 4)) < 1e-6, 'task 0 images unchanged');
+    assert.ok(maxAbsDiff(a.narrow(0, 4, 4), b.narrow(0, 4, 4)) > 1e-5, 'task 1 images changed');
   });
   model.dispose();
 });

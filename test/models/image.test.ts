@@ -57,3 +57,15 @@ test('channels-last and contiguous encoders compute the same function', () => {
   a.dispose();
   b.dispose();
 });
+
+test('stochastic depth drops residual branches in training only', () => {
+  manualSeed(3);
+  const encoder = createImageEncoder({ ...efficient(), depthMultiplier: 1, dropPath: 0.5 } as ImageEncoderConfig); // depth 1: stages with residual blocks
+  tidy(() => noGrad(() => {
+    const images = randn([4, 3, 32, 32]);
+    assert.ok(maxAbsDiff(encoder.forward(images), encoder.forward(images)) > 1e-6);
+    encoder.eval();
+    assert.equal(maxAbsDiff(encoder.forward(images), encoder.forward(images)), 0);
+  }));
+  encoder.dispose();
+});
