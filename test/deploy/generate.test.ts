@@ -11,7 +11,9 @@ import { generateClassifier } from '../../src/deploy/generate.js';
 import { buildClassifier } from '../../src/eval/zeroshot.js';
 import { classify, loadClassifier } from '../../src/deploy/runtime/node.js';
 import { onnx } from '../../src/deploy/onnx/proto.js';
-import { maxAbsDiff } from './helpers.js';
+import { argmaxRows, assertParity, maxAbsDiff, runOnnx } from './helpers.js';
+import { cifarImages } from './real-images.js';
+import { decodeImage } from '../../src/data/images.js';
 
 function tinyBundle(): Bundle {
   const tokenizer = Tokenizer.load('flickr8k-4k');
@@ -27,33 +29,51 @@ function tinyBundle(): Bundle {
 
 const CLASSES = ['cat', 'dog', 'red car', 'café', '東京タワー', 'a very long class name '.repeat(20).trim()];
 
-test('a generated classifier matches the engine forward and carries its metadata', async (t) => {
+const TEMPLATES = ['a photo of a {}.', 'a drawing of a {}.'];
+
+/** Real CIFAR-10 images, preprocessed exactly as evaluation does: [N, 3, S, S] normalised. */
+async function realPixels(bundle: Bundle, count: number): Promise<Float32Array> {
+  const size = bundle.preprocess.size;
+  const images = await cifarImages(count);
+  const pixels = new Float32Array(count * 3 * size * size);
+  for (const [i, image] of images.entries()) await decodeImage(image.jpeg, bundle.preprocess, 0, pixels, i * 3 * size * size);
+  return pixels;
+}
+
+test('a generated classifier gives the logits of the engine forward on real images, and its metadata', async (t) => {
   manualSeed(14);
   const bundle = tinyBundle();
-  const generated = generateClassifier(bundle, { classNames: CLASSES, templates: ['a photo of a {}.', 'a drawing of a {}.'] });
+  const generated = generateClassifier(bundle, { classNames: CLASSES, templates: TEMPLATES, output: 'logits' });
   t.diagnostic(`${CLASSES.length} classes: generate ${generated.timings.generate.toFixed(3)} s, export ${generated.timings.export.toFixed(3)} s, ${generated.bytes.byteLength} bytes`);
   const ops = new Set(onnx.ModelProto.decode(generated.bytes).graph!.node!.map((n) => n.opType));
   assert.ok(!ops.has('BatchNormalization'), 'norm parameters are folded into the convolutions');
+  const size = bundle.preprocess.size;
+  const pixels = await realPixels(bundle, 8);
+  const engineLogits = noGrad(() => tidy(() => bundle.model.classify(tensor(pixels, [8, 3, size, size]), buildClassifier(bundle, CLASSES, TEMPLATES))));
+  const onnxLogits = (await runOnnx(generated.bytes, { image: { data: pixels, dims: [8, 3, size, size] } })).logits!;
+  const diff = assertParity(onnxLogits, engineLogits, 1e-3, 'generated classifier logits on 8 CIFAR-10 test images');
+  t.diagnostic(`generated classifier vs HyperClip.classify on 8 real images: max abs logit diff ${diff.toExponential(2)}`);
+
   const classifier = await loadClassifier(generated.bytes);
   assert.deepEqual(classifier.metadata.classNames, CLASSES);
+  assert.equal(classifier.metadata.output, 'logits');
+  const predictions = await classify(classifier, pixels, { topk: 1, normalized: true });
+  assert.deepEqual(predictions.map((p) => p.topk[0]!.index), argmaxRows(engineLogits.data() as Float32Array, CLASSES.length));
+  await classifier.runner.release();
+});
+
+test('a softmax classifier from generateClassifier gives the engine probabilities through classify()', async () => {
+  manualSeed(15);
+  const bundle = tinyBundle();
+  const generated = generateClassifier(bundle, { classNames: CLASSES, templates: TEMPLATES });
+  const classifier = await loadClassifier(generated.bytes);
   assert.equal(classifier.metadata.output, 'softmax');
-  const size = bundle.config.image.imageSize;
-  const pixels = rand([4, 3, size, size]);
-  const predictions = await classify(classifier, pixels.data() as Float32Array, { topk: CLASSES.length });
-  const zeroShotProbabilities = noGrad(() => tidy(() => {
-    const zs = buildClassifier(bundle, CLASSES, ['a photo of a {}.', 'a drawing of a {}.']);
-    const normalized = pixels.sub(tensor(bundle.preprocess.mean, [1, 3, 1, 1])).div(tensor(bundle.preprocess.std, [1, 3, 1, 1]));
-    return F.softmax(bundle.model.classify(normalized, zs), -1); // [N, K]
-  })).toArray();
-  let worst = 0;
-  predictions.forEach((p, i) => {
-    const byIndex = p.topk.slice().sort((a, b) => a.index - b.index).map((s) => s.probability);
-    const expected = zeroShotProbabilities.slice(i * CLASSES.length, (i + 1) * CLASSES.length);
-    worst = Math.max(worst, maxAbsDiff(byIndex, expected));
-    assert.equal(p.topk[0]!.index, expected.indexOf(Math.max(...expected)), `image ${i}: top-1`);
-  });
-  assert.ok(worst <= 1e-4, `probabilities differ from the engine by ${worst}`);
-  t.diagnostic(`generated classifier vs engine: max abs probability diff ${worst.toExponential(2)}`);
+  const size = bundle.preprocess.size;
+  const pixels = await realPixels(bundle, 3);
+  const predictions = await classify(classifier, pixels, { topk: CLASSES.length, normalized: true });
+  const expected = noGrad(() => tidy(() => F.softmax(bundle.model.classify(tensor(pixels, [3, 3, size, size]), buildClassifier(bundle, CLASSES, TEMPLATES)), -1))).toArray();
+  const got = predictions.flatMap((p) => p.topk.slice().sort((a, b) => a.index - b.index).map((s) => s.probability));
+  assert.ok(maxAbsDiff(got, expected) <= 1e-5, `probabilities differ by ${maxAbsDiff(got, expected)}`);
   await classifier.runner.release();
 });
 
