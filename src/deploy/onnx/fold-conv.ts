@@ -35,6 +35,7 @@ function foldChain(g: GraphBuilder, conv: Node, consumers: Map<Value, Node[]>): 
   const channels = weightValue.shape[0]!;
   const affine: Affine = { a: new Float64Array(channels).fill(1), s: bias === null ? new Float64Array(channels) : Float64Array.from(bias) };
   let current = conv.outputs[0]!;
+  const rank = weightValue.rank; // a convolution's output has its weight's rank; transposes keep it
   let channelAxis = 1;
   const chain: Node[] = [];
   let committed: { length: number; affine: Affine; output: Value } | null = null;
@@ -45,7 +46,7 @@ function foldChain(g: GraphBuilder, conv: Node, consumers: Map<Value, Node[]>): 
     if (node.opType === 'Transpose') {
       const perm = (node.attrs.perm?.value as number[] | undefined) ?? [];
       channelAxis = perm.indexOf(channelAxis);
-    } else if (!absorb(g, node, current, channelAxis, affine)) {
+    } else if (!absorb(g, node, current, rank, channelAxis, affine)) {
       break;
     }
     chain.push(node);
@@ -73,7 +74,7 @@ function perChannelConstant(g: GraphBuilder, operand: Value, rank: number, chann
 }
 
 /** Applies one node to the running affine map when it is per-channel on constants; false when it is not. */
-function absorb(g: GraphBuilder, node: Node, x: Value, channelAxis: number, affine: Affine): boolean {
+function absorb(g: GraphBuilder, node: Node, x: Value, rank: number, channelAxis: number, affine: Affine): boolean {
   const channels = affine.a.length;
   if (node.opType === 'BatchNormalization') {
     if (node.inputs[0] !== x || channelAxis !== 1) return false;
@@ -89,8 +90,9 @@ function absorb(g: GraphBuilder, node: Node, x: Value, channelAxis: number, affi
   }
   if (!['Mul', 'Add', 'Sub', 'Div'].includes(node.opType) || node.inputs[0] !== x && node.opType !== 'Mul' && node.opType !== 'Add') return false;
   const other = node.inputs[0] === x ? node.inputs[1]! : node.inputs[0]!;
-  if (other === x || node.outputs[0]!.shape.join() !== x.shape.join()) return false;
-  const c = perChannelConstant(g, other, x.rank, channelAxis, channels);
+  // A constant of rank <= x's with 1 on every axis but the channel axis cannot broadcast x to a bigger shape.
+  if (other === x) return false;
+  const c = perChannelConstant(g, other, rank, channelAxis, channels);
   if (c === null) return false;
   for (let i = 0; i < channels; i++) {
     if (node.opType === 'Mul') { affine.a[i]! *= c[i]!; affine.s[i]! *= c[i]!; }
