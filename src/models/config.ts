@@ -46,6 +46,8 @@ export type ImageEncoderConfig = (EfficientNetConfig | MobileNetV3Config) & {
 export interface TextEncoderConfig {
   vocabSize: number;
   contextLength: number;
+  /** The id that ends every text; the encoder pools at its first occurrence. */
+  endTokenId: number;
   width: number;
   layers: number;
   heads: number;
@@ -132,7 +134,7 @@ const mobilenetv3 = (variant: 'small' | 'large', width: number, imageSize: numbe
 const TINY_STAGES: MBConvStageSpec[] = EFFICIENTNET_B0_STAGES.map((s) => ({ ...s, expand: s.expand === 1 ? 1 : 4 }));
 const TINY_IMAGE = efficientnet(0.5, 0.5, 64, { headChannels: 768, stages: TINY_STAGES });
 
-const TEXT_DEFAULT: TextEncoderConfig = { vocabSize: 4096, contextLength: 32, width: 128, layers: 3, heads: 4, mlpRatio: 4 };
+const TEXT_DEFAULT: TextEncoderConfig = { vocabSize: 4096, contextLength: 32, endTokenId: 2, width: 128, layers: 3, heads: 4, mlpRatio: 4 };
 const HYPERNET_DEFAULT: HypernetConfig = {
   width: 128, layers: 2, heads: 4, mlpRatio: 2, normLayers: 'all', input: 'text', learnedTokens: 8, groupSize: 16,
 };
@@ -142,7 +144,7 @@ const tinyBase = { embedDim: 128, image: TINY_IMAGE, text: TEXT_DEFAULT, loss: S
 const b0Base = {
   embedDim: 512,
   image: efficientnet(1, 1, 224, { dropPath: 0.2 }),
-  text: { vocabSize: 4096, contextLength: 32, width: 512, layers: 6, heads: 8, mlpRatio: 4 },
+  text: { vocabSize: 4096, contextLength: 32, endTokenId: 2, width: 512, layers: 6, heads: 8, mlpRatio: 4 },
   loss: SIGLIP_LOSS,
 };
 
@@ -172,7 +174,7 @@ const PRESETS: Record<string, { description: string; config: Omit<ModelConfig, '
     config: {
       embedDim: 16,
       image: efficientnet(0.25, 0.25, 32, { headChannels: 64, stemChannels: 16 }),
-      text: { vocabSize: 64, contextLength: 8, width: 16, layers: 1, heads: 2, mlpRatio: 2 },
+      text: { vocabSize: 64, contextLength: 8, endTokenId: 2, width: 16, layers: 1, heads: 2, mlpRatio: 2 },
       hypernet: { ...HYPERNET_DEFAULT, width: 16, layers: 1, heads: 2, groupSize: 4 },
       loss: SIGLIP_LOSS,
     },
@@ -312,6 +314,9 @@ function validateImage(i: ImageEncoderConfig): void {
 
 function validateText(t: TextEncoderConfig): void {
   for (const f of ['vocabSize', 'contextLength', 'width', 'layers', 'heads'] as const) positiveInt(`text.${f}`, t[f]);
+  if (!Number.isInteger(t.endTokenId) || t.endTokenId < 0 || t.endTokenId >= t.vocabSize) {
+    throw new Error(`expected text.endTokenId between 0 and ${t.vocabSize - 1} but received ${JSON.stringify(t.endTokenId)}`);
+  }
   inRange('text.mlpRatio', t.mlpRatio, 0.25, 16);
   if (t.width % t.heads !== 0) throw new Error(`text.width ${t.width} must be divisible by text.heads ${t.heads}`);
 }

@@ -91,11 +91,11 @@ export class HyperClip extends Module {
     if (!Number.isInteger(groupSize) || groupSize < 1 || batch % groupSize !== 0) {
       throw new Error(`batch size ${batch} is not divisible by the task group size ${groupSize}`);
     }
-    const texts = this.encodeText(ids); // [B, E]
+    // The hypernetwork reads normalised embeddings, as zeroShotClassifier gives it at deployment.
+    const textEmbeddings = F.normalize(this.encodeText(ids), -1); // [B, E]
     const normParams = this.hypernet === null ? undefined
-      : this.generateNormParams(texts.reshape([batch / groupSize, groupSize, this.config.embedDim])); // [B/G, C] per layer
+      : this.generateNormParams(textEmbeddings.reshape([batch / groupSize, groupSize, this.config.embedDim])); // [B/G, C] per layer
     const imageEmbeddings = F.normalize(this.encodeImage(images, normParams), -1); // [B, E]
-    const textEmbeddings = F.normalize(texts, -1); // [B, E]
     const mask = this.config.loss.span === 'group' ? sameGroupMask(batch, groupSize, images.device) : null; // [B, B]
     return this.config.loss.kind === 'siglip'
       ? siglipLoss(imageEmbeddings, textEmbeddings, this.logitScale, this.logitBias, mask)

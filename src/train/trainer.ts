@@ -99,7 +99,7 @@ function prepareRunFolder(outDir: string, config: TrainConfig, resume: boolean):
 
 function buildModel(config: TrainConfig, tokenizer: Tokenizer, reporter: TrainReporter): HyperClip {
   // The tokenizer defines the text encoder's vocabulary and context length.
-  const modelConfig = resolveConfig({ preset: config.model, text: { vocabSize: tokenizer.vocabSize, contextLength: tokenizer.contextLength } });
+  const modelConfig = resolveConfig({ preset: config.model, text: { vocabSize: tokenizer.vocabSize, contextLength: tokenizer.contextLength, endTokenId: tokenizer.endToken } });
   const model = new HyperClip(modelConfig);
   if (config.wordPrior) {
     const prior = loadWordPrior(tokenizer);

@@ -7,11 +7,11 @@ import { maxAbsDiff } from './helpers.js';
 const config = resolveConfig('test-tiny');
 const ids = (rows: number[][]) => tensor(rows, undefined, { dtype: 'int64' });
 
-test('ids [B, T] -> [B, E], pooled at the end token (the highest id) and causal', () => {
+test('ids [B, T] -> [B, E], pooled at the first end token and causal', () => {
   manualSeed(0);
   const encoder = new TextEncoder(config.text, config.embedDim);
   tidy(() => {
-    const end = config.text.vocabSize - 1;
+    const end = config.text.endTokenId;
     const a = encoder.forward(ids([[5, 6, end, 0, 0], [7, end, 0, 0, 0]]));
     assert.deepEqual(a.shape, [2, config.embedDim]);
     // Tokens after the end token cannot matter: the mask is causal and pooling is at the end.
@@ -20,12 +20,15 @@ test('ids [B, T] -> [B, E], pooled at the end token (the highest id) and causal'
     // Changing a token before it does.
     const c = encoder.forward(ids([[5, 8, end, 0, 0], [7, end, 0, 0, 0]]));
     assert.ok(maxAbsDiff(a.narrow(0, 0, 1), c.narrow(0, 0, 1)) > 1e-5);
-    // Explicit end positions give the same result as argmax.
+    // Explicit end positions give the same result as finding the end token.
     const explicit = encoder.forward(ids([[5, 6, end, 0, 0], [7, end, 0, 0, 0]]), tensor([2, 1], undefined, { dtype: 'int64' }));
     assert.equal(maxAbsDiff(a, explicit), 0);
     // Padding after the batch's last end token is trimmed; while tracing it is not: same result.
     const untrimmed = withTracer({ record: () => {} }, () => encoder.forward(ids([[5, 6, end, 0, 0], [7, end, 0, 0, 0]])));
     assert.ok(maxAbsDiff(a, untrimmed) < 1e-6);
+    // A token id above the end token's does not move the pooling position (CLIP's argmax rule would).
+    const high = encoder.forward(ids([[5, 6, end, 0, 0], [7, end, config.text.vocabSize - 1, 0, 0]]));
+    assert.ok(maxAbsDiff(a, high) < 1e-6);
   });
   encoder.dispose();
 });

@@ -24,15 +24,16 @@ export class TextEncoder extends Module {
 
   /**
    * ids int64 [B, T] (T <= context) -> [B, E]. The pooled position is
-   * endPositions (int64 [B]) when given, else argmax of the ids, which is the
-   * end token when it has the highest id in the vocabulary (as in CLIP).
+   * endPositions (int64 [B]) when given, else the first end token of each row
+   * (CLIP takes the argmax of the ids, which only works when the end token has
+   * the highest id; ours need not).
    */
   forward(ids: Tensor, endPositions?: Tensor): Tensor {
     if (ids.ndim !== 2) throw new Error(`text encoder expects token ids of shape [B, T], got [${ids.shape}]`);
     if (ids.dtype !== 'int64') throw new Error(`text encoder expects int64 token ids, got ${ids.dtype}`);
     const { contextLength, width } = this.config;
     if (ids.size(1) > contextLength) throw new Error(`cannot encode sequences of length ${ids.size(1)}: the context is ${contextLength}`);
-    const ends = endPositions ?? ids.argmax(1); // [B]
+    const ends = endPositions ?? this.endPositions(ids); // [B]
     const trimmed = this.trimAfterLastEnd(ids, ends); // [B, T'], T' <= T
     const [B, T] = trimmed.shape as [number, number];
     const positions = T === contextLength ? this.positionEmbedding : this.positionEmbedding.narrow(0, 0, T); // [T, W]
@@ -42,6 +43,12 @@ export class TextEncoder extends Module {
     const index = ends.reshape([B, 1, 1]).expand([B, 1, width]); // [B, 1, W]
     const pooled = x.gather(1, index).squeeze(1); // [B, W]
     return this.projection.forward(pooled); // [B, E]
+  }
+
+  /** Position of the first end token in each row, [B]; argmax returns the first maximum. */
+  private endPositions(ids: Tensor): Tensor {
+    const isEnd = ids.eq(this.config.endTokenId).to('float32'); // [B, T]
+    return isEnd.argmax(1);
   }
 
   /**
