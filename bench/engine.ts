@@ -8,12 +8,14 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { Command } from 'commander';
 import { getNumThreads, libtorchVersion, setNumThreads } from '../src/engine/index.js';
-import { dispatchMicroseconds, runTraining, type RunResult, type RunSettings, type TrainingBench } from './engine-runs.js';
+import { TrainingSession, dispatchMicroseconds, type RunSettings, type TrainingBench } from './engine-runs.js';
 import { PyTorchReference } from './reference-client.js';
 
 interface Options extends RunSettings {
   threads: number;
+  warmup: number;
   rounds: number;
+  steps: number;
   python: string;
   dispatchIterations: number;
 }
@@ -32,10 +34,10 @@ function parseOptions(): Options {
   const program = new Command('bench:engine')
     .description('Engine vs PyTorch: training throughput (MobileNetV2-style CNN in both layouts, pre-LN transformer) and small-op overhead')
     .option('--threads <n>', 'intra-op threads for both sides', String(availableParallelism()))
-    .option('--quick', 'one round of few steps: finishes within about a minute', false)
-    .option('--rounds <n>', 'alternating engine/PyTorch rounds per model (default 3, quick 1)')
-    .option('--warmup <n>', 'warm-up steps per model and round (default 2)')
-    .option('--steps <n>', 'timed steps per model and round (default 6, quick 4)')
+    .option('--quick', 'fewer steps: finishes within about a minute', false)
+    .option('--warmup <n>', 'warm-up steps per model and side (default 2)')
+    .option('--rounds <n>', 'alternating engine/PyTorch rounds per model (default 6, quick 2)')
+    .option('--steps <n>', 'timed steps per model, side and round (default 3, quick 2)')
     .option('--python <path>', 'python with torch for the reference', '/usr/bin/python3')
     .addHelpText('after', '\nExample:\n  npm run bench:engine -- --quick --threads 2');
   program.parse(process.argv);
@@ -48,9 +50,9 @@ function parseOptions(): Options {
   const quick = Boolean(o.quick);
   return {
     threads: int(o.threads, 'threads'),
-    rounds: int(o.rounds ?? (quick ? '1' : '3'), 'rounds'),
     warmup: int(o.warmup ?? '2', 'warmup'),
-    steps: int(o.steps ?? (quick ? '4' : '6'), 'steps'),
+    rounds: int(o.rounds ?? (quick ? '2' : '6'), 'rounds'),
+    steps: int(o.steps ?? (quick ? '2' : '3'), 'steps'),
     batch: 128,
     seq: 16,
     vocab: 512,
@@ -59,34 +61,39 @@ function parseOptions(): Options {
   };
 }
 
-/** Step times of every round, pooled: [engine, PyTorch]. */
-async function measure(name: TrainingBench, options: Options, reference: PyTorchReference): Promise<[RunResult, RunResult]> {
-  const ours: RunResult = { step_seconds: [], loss: NaN };
-  const theirs: RunResult = { step_seconds: [], loss: NaN };
-  for (let round = 0; round < options.rounds; round++) {
-    const a = runTraining(name, options);
-    const b = await reference.run<RunResult>(name);
-    ours.step_seconds.push(...a.step_seconds);
-    theirs.step_seconds.push(...b.step_seconds);
-    [ours.loss, theirs.loss] = [a.loss, b.loss];
-  }
-  return [ours, theirs];
+interface Measured {
+  stepSeconds: number[];
+  loss: number;
 }
 
-function report(name: string, unit: string, batch: number, ours: RunResult, theirs: RunResult): number {
-  const oursRate = batch / median(ours.step_seconds);
-  const theirsRate = batch / median(theirs.step_seconds);
+/** Warm-up on both sides, then rounds that alternate engine and PyTorch steps on the same models. */
+async function measure(name: TrainingBench, options: Options, reference: PyTorchReference): Promise<[Measured, Measured]> {
+  const session = new TrainingSession(name, options);
+  for (let i = 0; i < options.warmup; i++) session.step();
+  await reference.open(name);
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    ours.push(...session.time(options.steps));
+    theirs.push(...await reference.time(name, options.steps));
+  }
+  return [{ stepSeconds: ours, loss: session.close() }, { stepSeconds: theirs, loss: await reference.closeSession(name) }];
+}
+
+function report(name: string, unit: string, batch: number, ours: Measured, theirs: Measured): number {
+  const oursRate = batch / median(ours.stepSeconds);
+  const theirsRate = batch / median(theirs.stepSeconds);
   console.log(`${name.padEnd(18)} ours ${oursRate.toFixed(1).padStart(7)} ${unit}  pytorch ${theirsRate.toFixed(1).padStart(7)} ${unit}` +
-    `  (medians of ${ours.step_seconds.length} steps; final loss ${ours.loss.toFixed(3)} vs ${theirs.loss.toFixed(3)}; load ${load()})`);
+    `  (medians of ${ours.stepSeconds.length} steps; final loss ${ours.loss.toFixed(3)} vs ${theirs.loss.toFixed(3)}; load ${load()})`);
   return oursRate / theirsRate;
 }
 
 async function main(): Promise<void> {
   const options = parseOptions();
   setNumThreads(options.threads);
-  console.log(`libtorch ${libtorchVersion()}, ${getNumThreads()} threads; batch ${options.batch}; ${options.rounds} round(s) of ` +
-    `${options.warmup} warm-up + ${options.steps} timed steps per model and side; load average ${load()}`);
-  const reference = await PyTorchReference.start(options.python, options.threads, options, options.dispatchIterations);
+  console.log(`libtorch ${libtorchVersion()}, ${getNumThreads()} threads; batch ${options.batch}; per model and side ` +
+    `${options.warmup} warm-up steps, then ${options.rounds} alternating rounds of ${options.steps} timed steps; load average ${load()}`);
+  const reference = await PyTorchReference.start(options.python, options.threads, options.warmup, options);
   try {
     const ratios: string[] = [];
     for (const [name, unit] of BENCHES) {
@@ -94,7 +101,7 @@ async function main(): Promise<void> {
       ratios.push(`${name}_ratio=${report(name, unit, options.batch, ours, theirs).toFixed(2)}`);
     }
     const oursUs = dispatchMicroseconds(options.dispatchIterations);
-    const theirsUs = (await reference.run<{ us: number }>('dispatch')).us;
+    const theirsUs = await reference.dispatchMicroseconds(options.dispatchIterations);
     console.log(`load average at the end: ${load()}`);
     for (const line of ratios) console.log(line);
     console.log(`dispatch_overhead_us=${oursUs.toFixed(2)} (pytorch ${theirsUs.toFixed(2)})`);

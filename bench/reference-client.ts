@@ -1,6 +1,6 @@
 // Drives bench/reference/engine.py (PyTorch) as a child process that answers
-// one JSON request per line. It sits blocked on stdin while the engine side
-// runs, so the two never compute at the same time.
+// one JSON request per line (see serve() there). It sits blocked on stdin while
+// the engine side runs, so the two never compute at the same time.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import path from 'node:path';
@@ -18,10 +18,9 @@ export class PyTorchReference {
     child.stderr.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-4000); });
   }
 
-  static async start(python: string, threads: number, settings: RunSettings, dispatchIterations: number): Promise<PyTorchReference> {
-    const args = [script, '--serve', '--threads', String(threads), '--warmup', String(settings.warmup), '--steps', String(settings.steps),
-      '--batch', String(settings.batch), '--seq', String(settings.seq), '--vocab', String(settings.vocab),
-      '--dispatch-iterations', String(dispatchIterations)];
+  static async start(python: string, threads: number, warmup: number, settings: RunSettings): Promise<PyTorchReference> {
+    const args = [script, '--serve', '--threads', String(threads), '--warmup', String(warmup),
+      '--batch', String(settings.batch), '--seq', String(settings.seq), '--vocab', String(settings.vocab)];
     const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     child.on('error', () => { /* reported by the first request */ });
     const reference = new PyTorchReference(child, createInterface({ input: child.stdout }), python);
@@ -30,10 +29,28 @@ export class PyTorchReference {
     return reference;
   }
 
-  /** Runs one named benchmark on the PyTorch side and returns its parsed JSON answer. */
-  async run<T>(name: string): Promise<T> {
-    this.child.stdin.write(JSON.stringify({ run: name }) + '\n');
-    return await this.next() as T;
+  /** Builds the named model on the PyTorch side and runs its warm-up steps. */
+  async open(name: string): Promise<void> {
+    await this.request({ open: name });
+  }
+
+  /** Seconds per step for `steps` more PyTorch steps. */
+  async time(name: string, steps: number): Promise<number[]> {
+    return (await this.request({ time: name, steps }) as { step_seconds: number[] }).step_seconds;
+  }
+
+  /** The PyTorch model's loss now; releases it. */
+  async closeSession(name: string): Promise<number> {
+    return (await this.request({ close: name }) as { loss: number }).loss;
+  }
+
+  async dispatchMicroseconds(iterations: number): Promise<number> {
+    return (await this.request({ dispatch: iterations }) as { us: number }).us;
+  }
+
+  private async request(body: object): Promise<unknown> {
+    this.child.stdin.write(JSON.stringify(body) + '\n');
+    return await this.next();
   }
 
   close(): void {

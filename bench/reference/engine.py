@@ -99,44 +99,53 @@ class Transformer(nn.Module):
         return self.head(self.ln(x))  # [B, T, V]
 
 
-def time_training(model, inputs, targets, loss_fn, warmup, steps):
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+class TrainingSession:
+    """A model, its fixed batch and its optimiser, kept between timed rounds."""
 
-    def step():
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(inputs), targets)
+    def __init__(self, name, args):
+        torch.manual_seed(0)
+        if name == 'transformer':
+            self.model = Transformer(args.vocab, args.seq)
+            self.inputs = torch.randint(0, args.vocab, (args.batch, args.seq))  # [B, T]
+            self.targets = torch.randint(0, args.vocab, (args.batch * args.seq,))  # [B*T]
+            self.loss_fn = lambda logits, t: F.cross_entropy(logits.reshape(-1, args.vocab), t)
+        elif name in ('cnn_contiguous', 'cnn_channels_last'):
+            self.model = MobileNetV2()
+            self.inputs = torch.randn(args.batch, 3, 32, 32)  # [B, 3, 32, 32]
+            self.targets = torch.randint(0, 10, (args.batch,))
+            self.loss_fn = F.cross_entropy
+            if name == 'cnn_channels_last':
+                self.model = self.model.to(memory_format=torch.channels_last)
+                self.inputs = self.inputs.contiguous(memory_format=torch.channels_last)
+        else:
+            raise SystemExit('unknown benchmark %r: expected cnn_contiguous, cnn_channels_last or transformer' % name)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+
+    def step(self):
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss_fn(self.model(self.inputs), self.targets)
         loss.backward()
-        optimizer.step()
+        self.optimizer.step()
         return loss
 
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        loss = step()
-        times.append(time.perf_counter() - start)
-    return {'step_seconds': times, 'loss': loss.item()}
+    def time(self, steps):
+        times = []
+        for _ in range(steps):
+            start = time.perf_counter()
+            self.step()
+            times.append(time.perf_counter() - start)
+        return times
+
+    def loss(self):
+        with torch.no_grad():
+            return self.loss_fn(self.model(self.inputs), self.targets).item()
 
 
-def bench_cnn(args, channels_last):
-    torch.manual_seed(0)
-    model = MobileNetV2()
-    images = torch.randn(args.batch, 3, 32, 32)
-    labels = torch.randint(0, 10, (args.batch,))
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-        images = images.contiguous(memory_format=torch.channels_last)
-    return time_training(model, images, labels, F.cross_entropy, args.warmup, args.steps)
-
-
-def bench_transformer(args):
-    torch.manual_seed(0)
-    model = Transformer(args.vocab, args.seq)
-    ids = torch.randint(0, args.vocab, (args.batch, args.seq))
-    targets = torch.randint(0, args.vocab, (args.batch * args.seq,))
-    loss_fn = lambda logits, t: F.cross_entropy(logits.reshape(-1, args.vocab), t)
-    return time_training(model, ids, targets, loss_fn, args.warmup, args.steps)
+def run_training(name, args):
+    session = TrainingSession(name, args)
+    for _ in range(args.warmup):
+        session.step()
+    return {'step_seconds': session.time(args.steps), 'loss': session.loss()}
 
 
 def bench_dispatch(iterations):
@@ -150,26 +159,31 @@ def bench_dispatch(iterations):
     return (time.perf_counter() - start) / iterations * 1e6
 
 
-def run_one(name, args):
-    if name == 'cnn_contiguous':
-        return bench_cnn(args, False)
-    if name == 'cnn_channels_last':
-        return bench_cnn(args, True)
-    if name == 'transformer':
-        return bench_transformer(args)
-    if name == 'dispatch':
-        return {'us': bench_dispatch(args.dispatch_iterations)}
-    raise SystemExit('unknown benchmark %r: expected cnn_contiguous, cnn_channels_last, transformer or dispatch' % name)
-
-
 def serve(args):
-    """One JSON line in ({"run": name}), one JSON line out, until stdin closes:
-    the caller interleaves its own runs without paying torch's start-up each time,
-    and this process sits idle (blocked on stdin) while the caller measures."""
+    """One JSON request per line on stdin, one JSON answer per line on stdout,
+    until stdin closes: {"open": name} builds a session and runs the warm-up
+    steps, {"time": name, "steps": k} times k more steps, {"close": name} answers
+    the final loss, {"dispatch": n} times the small-op loop. The caller
+    interleaves its own runs between requests; this process sits blocked on
+    stdin meanwhile, so the two never compute at the same time."""
+    sessions = {}
     print(json.dumps({'ready': True, 'threads': torch.get_num_threads(), 'torch': torch.__version__}), flush=True)
     for line in sys.stdin:
-        if line.strip():
-            print(json.dumps(run_one(json.loads(line)['run'], args)), flush=True)
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        if 'open' in request:
+            sessions[request['open']] = TrainingSession(request['open'], args)
+            for _ in range(args.warmup):
+                sessions[request['open']].step()
+            answer = {}
+        elif 'time' in request:
+            answer = {'step_seconds': sessions[request['time']].time(request['steps'])}
+        elif 'close' in request:
+            answer = {'loss': sessions.pop(request['close']).loss()}
+        else:
+            answer = {'us': bench_dispatch(request['dispatch'])}
+        print(json.dumps(answer), flush=True)
 
 
 def main():
@@ -182,14 +196,14 @@ def main():
     parser.add_argument('--vocab', type=int, default=512)
     parser.add_argument('--dispatch-iterations', type=int, default=100000)
     parser.add_argument('--only', default='cnn_contiguous,cnn_channels_last,transformer,dispatch')
-    parser.add_argument('--serve', action='store_true', help='answer {"run": name} lines on stdin (used by bench/engine.ts)')
+    parser.add_argument('--serve', action='store_true', help='answer JSON requests on stdin (used by bench/engine.ts)')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.serve:
         return serve(args)
     result = {'threads': torch.get_num_threads(), 'torch': torch.__version__}
     for name in args.only.split(','):
-        result[name] = run_one(name, args)
+        result[name] = {'us': bench_dispatch(args.dispatch_iterations)} if name == 'dispatch' else run_training(name, args)
     print(json.dumps(result))
 
 
