@@ -5,11 +5,9 @@
 import { F, randint, zeros, type Tensor } from '../engine/index.js';
 import type { HyperClip } from '../models/index.js';
 import { exportOnnx } from './onnx/writer.js';
+import { CLASS_EMBEDDINGS, IMAGE_EMBEDDINGS, scaleInput, shiftInput } from './io-names.js';
 
-export const CLASS_EMBEDDINGS = 'class_embeddings';
-export const IMAGE_EMBEDDINGS = 'image_embeddings';
-export const scaleInput = (layer: string): string => `${layer}.scale`;
-export const shiftInput = (layer: string): string => `${layer}.shift`;
+export { CLASS_EMBEDDINGS, IMAGE_EMBEDDINGS, scaleInput, shiftInput };
 
 /** What both files record about the model, as metadata_props. */
 function modelMetadata(model: HyperClip, kind: string): Record<string, string> {

@@ -129,11 +129,36 @@ export class GraphBuilder {
     return this.initializerByValue.has(value);
   }
 
+  /** The raw little-endian bytes of an initializer. */
+  bytesOf(value: Value): Uint8Array {
+    const init = this.initializerByValue.get(value);
+    if (init === undefined) throw new Error(`ONNX graph: ${value.name} is not a constant`);
+    return init.bytes;
+  }
+
   /** The float32 contents of an initializer, or null for other values and dtypes. */
   floatsOf(value: Value): Float32Array | null {
     const init = this.initializerByValue.get(value);
     if (init === undefined || value.dtype !== 'float32') return null;
     return new Float32Array(init.bytes.buffer.slice(init.bytes.byteOffset, init.bytes.byteOffset + init.bytes.byteLength));
+  }
+
+  /** Adds a node built elsewhere (a graph read from a file); its output names are reserved as they are. */
+  addNode(node: Node): void {
+    for (const o of node.outputs) {
+      this.uniqueName(o.name, true);
+      this.computed.add(o);
+    }
+    this.nodes.push(node);
+  }
+
+  /** Adds an initializer under its exact name (a graph read from a file). */
+  addNamedInitializer(name: string, dtype: DType, shape: number[], bytes: Uint8Array): Value {
+    const value = new Value(this.uniqueName(name, true), dtype, shape, null);
+    const initializer = { value, bytes };
+    this.initializers.push(initializer);
+    this.initializerByValue.set(value, initializer);
+    return value;
   }
 
   /** Whether a value is computed by a node (as opposed to an input or initializer). */
