@@ -6,6 +6,7 @@ import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerClassify } from './commands/classify.js';
+import { registerExportOnnx } from './commands/export-onnx.js';
 
 export function registerCommands(program: Command): void {
   registerInfo(program);
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerEval(program);
   registerGenerate(program);
   registerClassify(program);
+  registerExportOnnx(program);
 }

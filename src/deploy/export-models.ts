@@ -28,13 +28,17 @@ function requireHypernet(model: HyperClip): void {
 }
 
 /**
- * ids int64 [K, P, T] (K classes, P templates; K dynamic) -> class_embeddings
+ * ids int64 [K, P, T] (K classes, P templates; K dynamic, P fixed) -> class_embeddings
  * [K, E] (normalised, averaged over templates) and, per generated norm layer,
  * NAME.scale and NAME.shift [1, C]. Call model.eval() first.
  */
-export function exportGenerator(model: HyperClip, templates = 1): Uint8Array {
+export function exportGenerator(model: HyperClip, templates: number | string[] = 1): Uint8Array {
   requireHypernet(model);
-  const example = randint(1, model.config.text.vocabSize, [2, templates, model.config.text.contextLength]);
+  const count = typeof templates === 'number' ? templates : templates.length;
+  const example = randint(1, model.config.text.vocabSize, [2, count, model.config.text.contextLength]);
+  // The template axis is baked into the traced reshapes: record how many (and which) the file expects.
+  const metadata = { ...modelMetadata(model, 'generator'), 'hyperclip.template_count': String(count),
+    ...(typeof templates === 'number' ? {} : { 'hyperclip.templates': JSON.stringify(templates) }) };
   return exportOnnx(({ ids }) => {
     const zeroShot = model.zeroShotClassifier(ids!);
     const outputs: Record<string, Tensor> = { [CLASS_EMBEDDINGS]: zeroShot.classEmbeddings };
@@ -43,7 +47,7 @@ export function exportGenerator(model: HyperClip, templates = 1): Uint8Array {
       outputs[shiftInput(layer)] = shift;
     }
     return outputs;
-  }, [{ name: 'ids', tensor: example, dynamicBatch: true }], { names: model.stateDict(), metadata: modelMetadata(model, 'generator') });
+  }, [{ name: 'ids', tensor: example, dynamicBatch: true }], { names: model.stateDict(), metadata });
 }
 
 /**

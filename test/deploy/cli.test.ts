@@ -16,10 +16,12 @@ import { cifarImages } from './real-images.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 
-function hyperclip(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, HYPERCLIP_THREADS: '1' } });
+function hyperclipWith(env: Record<string, string>, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, HYPERCLIP_THREADS: '1', ...env } });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
+
+const hyperclip = (...args: string[]) => hyperclipWith({}, ...args);
 
 test('hyperclip generate then classify on real images; bad input gets one clear line', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'hyperclip-cli-'));
@@ -52,6 +54,20 @@ test('hyperclip generate then classify on real images; bad input gets one clear 
     assert.equal(parsed.length, 3);
     assert.ok(parsed.every((p) => p.topk.length === 1 && ['cat', 'dog', 'airplane'].includes(p.topk[0]!.label)));
 
+    // The shipped-ONNX path: export once with libtorch, then generate and classify with the libtorch addon unreachable.
+    const exported = hyperclip('export-onnx', '--model', path.join(dir, 'model'));
+    assert.equal(exported.status, 0, exported.stderr);
+    const noTorch = { HYPERCLIP_ADDON: path.join(dir, 'no-libtorch-here.node') };
+    const onnxOnly = hyperclipWith(noTorch, 'generate', '--model', path.join(dir, 'model'), '--classes', 'cat,dog,airplane', '-o', path.join(dir, 'rt.onnx'));
+    assert.equal(onnxOnly.status, 0, onnxOnly.stderr);
+    assert.match(onnxOnly.stderr, /\(onnx\)/);
+    assert.match(onnxOnly.stdout, /rt\.onnx: 3 classes, \d+ KB, generated in [\d.]+ s, built in [\d.]+ s/);
+    const classifiedNoTorch = hyperclipWith(noTorch, 'classify', path.join(dir, 'rt.onnx'), images);
+    assert.equal(classifiedNoTorch.status, 0, classifiedNoTorch.stderr);
+    assert.match(classifiedNoTorch.stdout, /classified 3 image\(s\)/);
+    const torchNeeded = hyperclipWith(noTorch, 'generate', '--engine', 'libtorch', '--model', path.join(dir, 'model'), '--classes', 'cat', '-o', path.join(dir, 'x.onnx'));
+    assert.match(torchNeeded.stderr, /libtorch addon not built/);
+
     const cases: [string[], string][] = [
       [['classify', classifier, path.join(dir, 'broken.jpg')], `${path.join(dir, 'broken.jpg')} is not an image that sharp can read`],
       [['classify', path.join(dir, 'missing.onnx'), images], `classifier file not found: ${path.join(dir, 'missing.onnx')}`],
@@ -59,6 +75,7 @@ test('hyperclip generate then classify on real images; bad input gets one clear 
       [['generate', '--model', path.join(dir, 'model'), '--classes', ',', '-o', classifier], '--classes is empty: give class names separated by commas'],
       [['generate', '--model', path.join(dir, 'model'), '--classes', 'cat,Cat', '-o', classifier], 'classes: class "Cat" appears twice'],
       [['generate', '--model', path.join(dir, 'nomodel'), '--classes', 'cat', '-o', classifier], 'no model folder at'],
+      [['generate', '--engine', 'onnx', '--model', path.join(dir, 'nomodel'), '--classes', 'cat', '-o', classifier], `${path.join(dir, 'nomodel')} has no generator.onnx and encoder.onnx`],
       [['generate', '--model', path.join(dir, 'model'), '--classes', 'cat', '--probabilities', 'odds', '-o', classifier], '--probabilities must be one of softmax, sigmoid, logits, got "odds"'],
     ];
     for (const [args, message] of cases) {

@@ -35,6 +35,10 @@ export async function generateOnRuntime(generatorBytes: Uint8Array, encoderBytes
   const classNames = checkClassnames(options.classNames, 'classes');
   const info = readOnnxInfo(encoderBytes).metadata;
   if (info['hyperclip.kind'] !== 'conditioned-encoder') throw new Error('the encoder file is not a hyperclip conditioned encoder (export it with exportConditionedEncoder)');
+  const traced = Number(readOnnxInfo(generatorBytes).metadata['hyperclip.template_count'] ?? options.templates.length);
+  if (traced !== options.templates.length) {
+    throw new Error(`the generator was exported for ${traced} prompt template(s), got ${options.templates.length}; use its templates or re-export it`);
+  }
   const started = performance.now();
   const prompts = classNames.flatMap((name) => options.templates.map((t) => t.replaceAll('{}', name)));
   const { ids, contextLength } = tokenizer.encodeBatch(prompts);

@@ -1,0 +1,37 @@
+// The ONNX files a model folder ships so that generate runs without libtorch:
+// generator.onnx (text encoder + hypernetwork) and encoder.onnx (image
+// encoder taking norm parameters as inputs), written atomically beside the
+// weights. The generator is traced for a fixed number of templates, which
+// it records together with the templates themselves.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../engine/index.js';
+import type { Bundle } from '../bundle/bundle.js';
+import { exportConditionedEncoder, exportGenerator } from './export-models.js';
+
+export const GENERATOR_FILE = 'generator.onnx';
+export const ENCODER_FILE = 'encoder.onnx';
+
+export interface DeployFiles {
+  generator: string;
+  encoder: string;
+  bytes: number;
+}
+
+/** Writes generator.onnx and encoder.onnx into the bundle's folder. */
+export function writeDeployFiles(bundle: Bundle, templates: string[]): DeployFiles {
+  if (templates.length === 0) throw new Error('give at least one prompt template for the generator');
+  const generator = exportGenerator(bundle.model, templates);
+  const encoder = exportConditionedEncoder(bundle.model);
+  const files = { generator: path.join(bundle.dir, GENERATOR_FILE), encoder: path.join(bundle.dir, ENCODER_FILE) };
+  writeFileAtomic(files.generator, [generator]);
+  writeFileAtomic(files.encoder, [encoder]);
+  return { ...files, bytes: generator.byteLength + encoder.byteLength };
+}
+
+/** Whether a model folder has the files for generation without libtorch. */
+export const hasDeployFiles = (dir: string): boolean => existsSync(path.join(dir, GENERATOR_FILE)) && existsSync(path.join(dir, ENCODER_FILE));
+
+export function readDeployFiles(dir: string): { generator: Uint8Array; encoder: Uint8Array } {
+  return { generator: readFileSync(path.join(dir, GENERATOR_FILE)), encoder: readFileSync(path.join(dir, ENCODER_FILE)) };
+}
