@@ -10,7 +10,8 @@ import { F, manualSeed, noGrad, rand, tensor, tidy, type Tensor } from '../../sr
 import { exportOnnx, saveOnnx } from '../../src/deploy/onnx/writer.js';
 import { readOnnxInfo } from '../../src/deploy/onnx/read.js';
 import { classifierMetadataProps, parseClassifierMetadata, type ClassifierMetadata } from '../../src/deploy/metadata.js';
-import { classify, loadClassifier } from '../../src/deploy/runtime/node.js';
+import { classify, loadClassifier, nodeOrt } from '../../src/deploy/runtime/node.js';
+import { loadClassifierWeb } from '../../src/deploy/runtime/web.js';
 import { TinyCnn } from './modules.js';
 import { maxAbsDiff } from './helpers.js';
 
@@ -112,4 +113,18 @@ test('classifier metadata is validated on write and on read', () => {
   assert.deepEqual(info.metadata, props);
   assert.equal(info.producerName, 'hyperclip');
   assert.equal(info.opset, 17);
+});
+
+test('the browser entry point works with any onnxruntime module, from a URL', async () => {
+  manualSeed(8);
+  const model = new TinyCnn().eval();
+  const bytes = exportOnnx(({ image }) => F.softmax(model.forward(image!), -1), [{ name: 'image', tensor: rand([2, 3, 16, 16]), dynamicBatch: true }],
+    { metadata: classifierMetadataProps(META) });
+  // onnxruntime-node stands in for onnxruntime-web: both expose the onnxruntime-common API the adapter uses.
+  const url = `data:application/octet-stream;base64,${Buffer.from(bytes).toString('base64')}`;
+  const classifier = await loadClassifierWeb(url, nodeOrt, { executionProviders: ['cpu'] });
+  const pixels = rand([2, 3, 16, 16]);
+  const [web, node] = [await classify(classifier, pixels.data() as Float32Array), await classify(await loadClassifier(bytes), pixels.data() as Float32Array)];
+  assert.deepEqual(web, node);
+  await assert.rejects(loadClassifierWeb('data:,not-onnx', nodeOrt, {}), /not an ONNX model/);
 });
