@@ -9,7 +9,6 @@ import { foldConvAffine } from './fold-conv.js';
 import { serializeGraph, type SerializeOptions } from './serialize.js';
 import { OnnxTracer, type GraphInput } from './tracer.js';
 
-
 export type TracedOutputs = Tensor | Tensor[] | Record<string, Tensor>;
 
 export interface ExportOptions extends SerializeOptions {
