@@ -6,6 +6,7 @@ import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerClassify } from './commands/classify.js';
+import { registerServe } from './commands/serve.js';
 import { registerExportOnnx } from './commands/export-onnx.js';
 
 export function registerCommands(program: Command): void {
@@ -15,5 +16,6 @@ export function registerCommands(program: Command): void {
   registerEval(program);
   registerGenerate(program);
   registerClassify(program);
+  registerServe(program);
   registerExportOnnx(program);
 }

@@ -1,0 +1,167 @@
+// `hyperclip serve`: the browser app (web/dist, built when missing or older
+// than its sources) and one model folder's files on a localhost HTTP server.
+// A model folder without its ONNX exports gets them written to a temporary
+// folder at start (this needs libtorch; a folder that has them does not).
+import type { Command } from 'commander';
+import { spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../../data/tokenizer/project-root.js';
+import { integer } from '../parse.js';
+
+interface ServeCliOptions {
+  port: number;
+  model?: string;
+  rebuild?: boolean;
+}
+
+// The page's model contract (web/src/model-files.ts): what /model/ serves, nothing else.
+const GENERATOR = 'generator.onnx';
+const ENCODER = 'encoder.onnx';
+const MODEL_FILES = [GENERATOR, ENCODER, 'tokenizer.json', 'config.json', 'MODEL_CARD.md'];
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8', '.wasm': 'application/wasm', '.json': 'application/json; charset=utf-8',
+  '.onnx': 'application/octet-stream', '.md': 'text/markdown; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon',
+};
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the browser app on localhost: type class names, generate a classifier in the page, classify your images')
+    .option('--port <n>', 'port on 127.0.0.1 (0 picks a free one)', integer('port', 0), 5173)
+    .option('--model <dir>', 'a model folder (default: the shipped models/default)')
+    .option('--rebuild', 'build the page even when web/dist looks up to date')
+    .addHelpText('after', '\nExamples:\n  hyperclip serve\n  hyperclip serve --port 8080 --model runs/my-model')
+    .action(async (opts: ServeCliOptions) => {
+      const root = projectRoot();
+      const dist = ensureBuilt(root, opts.rebuild === true);
+      const modelDir = path.resolve(opts.model ?? path.join(root, 'models', 'default'));
+      const { files, cleanup } = await modelFiles(modelDir, opts.model === undefined);
+      const server = await listen(dist, files, opts.port);
+      const stop = () => {
+        server.close();
+        cleanup();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const { port } = server.address() as { port: number };
+      console.log(`serving the hyperclip web app at http://127.0.0.1:${port}/ with the model ${modelDir} (Ctrl+C stops)`);
+    });
+}
+
+/** web/dist, built first when it is missing or older than the page's sources. */
+function ensureBuilt(root: string, force: boolean): string {
+  const web = path.join(root, 'web');
+  const dist = path.join(web, 'dist');
+  const index = path.join(dist, 'index.html');
+  if (!force && existsSync(index) && newestSource(web) <= statSync(index).mtimeMs) return dist;
+  const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+  if (!existsSync(vite)) throw new Error(`the web app is not built (${dist}) and vite is not installed: run \`npm install\` with dev dependencies, then \`npm run web:build\``);
+  process.stderr.write('building the web app (vite)...\n');
+  const build = spawnSync(process.execPath, [vite, 'build', '--config', path.join(web, 'vite.config.ts'), '--logLevel', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (build.status !== 0) throw new Error(`building the web app failed (vite exit ${build.status}); run \`npm run web:build\` to see why`);
+  return dist;
+}
+
+function newestSource(web: string): number {
+  const files = ['index.html', 'vite.config.ts'].map((f) => path.join(web, f));
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else files.push(full);
+    }
+  };
+  walk(path.join(web, 'src'));
+  return Math.max(...files.filter((f) => existsSync(f)).map((f) => statSync(f).mtimeMs));
+}
+
+/** The served model files by name; the ONNX exports come from a temporary folder when the model folder lacks them. */
+async function modelFiles(dir: string, isDefault: boolean): Promise<{ files: Map<string, string>; cleanup: () => void }> {
+  if (!existsSync(dir)) {
+    throw new Error(isDefault
+      ? `the default model is missing (${dir}): train one with \`hyperclip train --preset tiny-hyperclip\` or pass --model DIR`
+      : `no model folder at ${dir}: pass the folder that holds config.json, tokenizer.json and model.safetensors (or ${GENERATOR} and ${ENCODER})`);
+  }
+  const files = new Map(MODEL_FILES.filter((f) => existsSync(path.join(dir, f))).map((f) => [f, path.join(dir, f)]));
+  for (const required of ['tokenizer.json', 'config.json']) {
+    if (!files.has(required)) throw new Error(`${dir} has no ${required}: it is not a complete hyperclip model folder`);
+  }
+  if (files.has(GENERATOR) && files.has(ENCODER)) return { files, cleanup: () => {} };
+  const exported = mkdtempSync(path.join(tmpdir(), 'hyperclip-serve-'));
+  try {
+    await exportForWeb(dir, exported, files);
+  } catch (err) {
+    rmSync(exported, { recursive: true, force: true });
+    throw err;
+  }
+  return { files, cleanup: () => rmSync(exported, { recursive: true, force: true }) };
+}
+
+async function exportForWeb(dir: string, out: string, files: Map<string, string>): Promise<void> {
+  process.stderr.write(`${dir} has no ${GENERATOR} / ${ENCODER} (\`hyperclip export-onnx\` writes them there): exporting them for this session...\n`);
+  // Imported here so that serving a folder with its ONNX files never loads libtorch.
+  const { loadBundle } = await import('../../bundle/bundle.js');
+  const { exportGenerator, exportConditionedEncoder } = await import('../../deploy/export-models.js');
+  const { SIMPLE_TEMPLATES } = await import('../../data/captions.js');
+  const started = performance.now();
+  const bundle = loadBundle(dir);
+  try {
+    writeFileSync(path.join(out, GENERATOR), exportGenerator(bundle.model, [...SIMPLE_TEMPLATES]));
+    writeFileSync(path.join(out, ENCODER), exportConditionedEncoder(bundle.model));
+  } finally {
+    bundle.model.dispose();
+  }
+  for (const f of [GENERATOR, ENCODER]) files.set(f, path.join(out, f));
+  process.stderr.write(`exported in ${((performance.now() - started) / 1000).toFixed(1)} s to ${out}\n`);
+}
+
+function listen(dist: string, files: Map<string, string>, port: number): Promise<Server> {
+  const server = createServer((req, res) => respond(req, res, dist, files));
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(err.code === 'EADDRINUSE'
+      ? `port ${port} is in use: pick another with --port, or --port 0 for any free one` : `cannot listen on 127.0.0.1:${port}: ${err.message}`)));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** GET/HEAD of a page file under dist or a model file under /model/; nothing outside those. */
+function respond(req: IncomingMessage, res: ServerResponse, dist: string, files: Map<string, string>): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'only GET and HEAD are served');
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+  } catch {
+    return send(res, 400, 'malformed URL');
+  }
+  const file = pathname.startsWith('/model/') ? files.get(pathname.slice('/model/'.length)) : pageFile(dist, pathname);
+  if (file === undefined || !existsSync(file) || !statSync(file).isFile()) return send(res, 404, `not found: ${pathname}`);
+  res.writeHead(200, {
+    ...isolationHeaders(),
+    'Content-Type': CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+    'Content-Length': statSync(file).size,
+    'Cache-Control': 'no-cache',
+  });
+  if (req.method === 'HEAD') return void res.end();
+  createReadStream(file).pipe(res);
+}
+
+function pageFile(dist: string, pathname: string): string | undefined {
+  const file = path.resolve(dist, `.${pathname.endsWith('/') ? `${pathname}index.html` : pathname}`);
+  return file.startsWith(dist + path.sep) ? file : undefined;
+}
+
+// Cross-origin isolation lets onnxruntime-web run on several threads.
+const isolationHeaders = () => ({
+  'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Resource-Policy': 'same-origin',
+});
+
+function send(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { ...isolationHeaders(), 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(`${text}\n`);
+}

@@ -1,0 +1,65 @@
+// onnxruntime-web behind the runtime-independent interface of
+// src/deploy/runtime/session.ts: the only file of the page that imports it.
+import * as ort from 'onnxruntime-web';
+// The build emits both files with the page's assets: no CDN. Worker threads
+// start from the .mjs, so it must be the runtime's own file, not the bundle.
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
+import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
+import { feedType, type InferenceRunner, type OpenRunner, type ResultTensor } from '../../src/deploy/runtime/session.js';
+
+export type Backend = 'webgpu' | 'wasm';
+
+export interface RuntimeInfo {
+  backend: Backend;
+  threads: number;
+}
+
+interface GpuLike {
+  requestAdapter(): Promise<unknown>;
+}
+
+/**
+ * Threads when the page is cross-origin isolated (hyperclip serve sends the
+ * headers), WebGPU when the browser has an adapter.
+ */
+export async function configureRuntime(): Promise<RuntimeInfo> {
+  ort.env.wasm.wasmPaths = { wasm: new URL(ortWasmUrl, document.baseURI).href, mjs: new URL(ortGlueUrl, document.baseURI).href };
+  const threads = globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+  ort.env.wasm.numThreads = threads;
+  const gpu = (navigator as Navigator & { gpu?: GpuLike }).gpu;
+  let adapter: unknown = null;
+  try {
+    adapter = gpu === undefined ? null : await gpu.requestAdapter();
+  } catch {
+    adapter = null;
+  }
+  return { backend: adapter ? 'webgpu' : 'wasm', threads };
+}
+
+/** An OpenRunner on the chosen backend; WebGPU falls back to WASM for the operators it lacks. */
+export function webRunner(backend: Backend): OpenRunner {
+  const executionProviders = backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'];
+  return async (model: Uint8Array): Promise<InferenceRunner> => {
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(model, { executionProviders, graphOptimizationLevel: 'all' });
+    } catch (err) {
+      throw new Error(`onnxruntime-web could not load the model: ${(err as Error).message}`);
+    }
+    return {
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      async run(feeds) {
+        const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(feedType(t), t.data, t.dims)]));
+        const results = await session.run(ortFeeds);
+        const out: Record<string, ResultTensor> = {};
+        for (const [name, t] of Object.entries(results)) {
+          // WebGPU outputs may live on the GPU; getData downloads them.
+          out[name] = { data: (await t.getData()) as ResultTensor['data'], dims: [...t.dims] };
+        }
+        return out;
+      },
+      release: () => session.release(),
+    };
+  };
+}
