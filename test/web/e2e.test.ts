@@ -1,9 +1,10 @@
 // The browser app end to end in Debian's Chromium: hyperclip serve builds
 // and serves the page with a tiny model; the test types class names,
-// generates a classifier in the page, uploads a real CIFAR-10 test image and
-// checks the page's prediction against `hyperclip classify` on the
-// classifier the page downloads (same label, same probabilities), and
-// against a classifier generated in Node by libtorch from the same model.
+// generates a classifier in the page, uploads real test images (CIFAR-10,
+// and a Flickr8k photo that the preprocessing resizes and crops) and checks
+// the page's predictions against `hyperclip classify` on the classifier the
+// page downloads (same top-5 labels and probabilities), and against a
+// classifier generated in Node by libtorch from the same model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -12,7 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
-import { manualSeed, noGrad, rand } from '../../src/engine/index.js';
+import sharp from 'sharp';
+import { BatchNorm2d, manualSeed, noGrad, rand, randn } from '../../src/engine/index.js';
 import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { HyperClip, resolveConfig } from '../../src/models/index.js';
 import { saveBundle } from '../../src/bundle/bundle.js';
@@ -33,27 +35,50 @@ function hyperclip(...args: string[]): { status: number | null; stdout: string; 
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-/** A tiny untrained model whose hypernetwork output is not zero, so class scores differ. */
+/**
+ * A tiny untrained model that tells images apart: at initialisation its
+ * batch-norm statistics shrink activations to ~1e-11 and every image gets
+ * the same scores, so one train-mode pass (momentum 1) sets them from a
+ * batch; the hypernetwork head is made non-zero so the classes condition the
+ * encoder. Without this, a preprocessing mistake in the page could not show.
+ */
 function saveTinyModel(dir: string): void {
   manualSeed(21);
   const tokenizer = Tokenizer.load('flickr8k-4k');
   const config = resolveConfig({ preset: 'test-tiny', text: { vocabSize: tokenizer.vocabSize, contextLength: tokenizer.contextLength } });
   const model = new HyperClip(config);
   noGrad(() => model.hypernet!.head.weight.copy_(rand(model.hypernet!.head.weight.shape).sub(0.5).mul(0.2)));
+  for (const [, m] of model.imageEncoder.namedModules()) if (m instanceof BatchNorm2d) Object.assign(m, { momentum: 1 });
+  model.train();
+  noGrad(() => model.encodeImage(randn([64, 3, config.image.imageSize, config.image.imageSize])).dispose());
+  model.eval();
   saveBundle(dir, model, tokenizer);
   model.dispose();
 }
 
-/** The first JPEG of the CIFAR-10 test shard, written to dir. */
-async function extractTestImage(dir: string): Promise<string> {
-  for await (const sample of readShard(path.join(dataRoot(), 'cifar10', 'test-000000.tar.gz'))) {
+/** The first JPEG of a dataset's test shard, written to dir. */
+async function extractTestImage(dataset: string, dir: string): Promise<string> {
+  for await (const sample of readShard(path.join(dataRoot(), dataset, 'test-000000.tar.gz'))) {
     const jpeg = sample.members.get('jpg');
     if (jpeg === undefined) continue;
-    const file = path.join(dir, `${sample.key}.jpg`);
+    const file = path.join(dir, `${dataset}-${sample.key}.jpg`);
     writeFileSync(file, jpeg);
     return file;
   }
-  throw new Error('no JPEG in the CIFAR-10 test shard');
+  throw new Error(`no JPEG in the ${dataset} test shard`);
+}
+
+/**
+ * The images: a CIFAR-10 test JPEG at the model's 32x32 input; a 128x128
+ * Flickr8k test photo, which the preprocessing resizes; and that photo
+ * squashed to 96x64 as a PNG, which it also center-crops.
+ */
+async function testImages(dir: string): Promise<string[]> {
+  const cifar = await extractTestImage('cifar10', dir);
+  const photo = await extractTestImage('flickr8k', dir);
+  const wide = path.join(dir, 'flickr8k-wide.png');
+  await sharp(photo).resize(96, 64, { fit: 'fill' }).png().toFile(wide);
+  return [cifar, photo, wide];
 }
 
 /** Starts `hyperclip serve` on a free port; resolves with its URL once it listens. */
@@ -92,17 +117,30 @@ async function checkClassListErrors(page: Page): Promise<void> {
   assert.match(await errorText(page), /class "Cat" appears twice/);
 }
 
-function cliTopK(classifier: string, image: string): TopK[] {
-  const run = hyperclip('classify', classifier, image, '--json', '--top-k', '5');
+/** Top-5 per image, by file name, from `hyperclip classify --json`. */
+function cliTopK(classifier: string, images: string[]): Map<string, TopK[]> {
+  const run = hyperclip('classify', classifier, ...images, '--json', '--top-k', '5');
   assert.equal(run.status, 0, run.stderr);
   const json = run.stdout.slice(0, run.stdout.lastIndexOf(']') + 1);
-  return (JSON.parse(json) as { topk: TopK[] }[])[0]!.topk;
+  return new Map((JSON.parse(json) as { file: string; topk: TopK[] }[]).map((r) => [path.basename(r.file), r.topk]));
 }
 
-function assertSameTopK(actual: TopK[], expected: TopK[], tolerance: number, what: string): void {
-  assert.deepEqual(actual.map((s) => s.label), expected.map((s) => s.label), `${what}: labels`);
-  const diff = Math.max(...actual.map((s, i) => Math.abs(s.probability - expected[i]!.probability)));
-  assert.ok(diff <= tolerance, `${what}: probabilities differ by ${diff} (allowed ${tolerance})`);
+/** Top-5 per image, by file name, from the page's result cards. */
+function pageTopK(page: Page): Promise<Map<string, TopK[]>> {
+  return page.$$eval('.result[data-label]', (cards) => cards.map((card) => [
+    card.querySelector('h3')!.textContent!,
+    Array.from(card.querySelectorAll<HTMLElement>('.bars li')).map((r) => ({ label: r.dataset.label!, probability: Number(r.dataset.probability) })),
+  ] as [string, { label: string; probability: number }[]])).then((entries) => new Map(entries));
+}
+
+function assertSameTopK(actual: Map<string, TopK[]>, expected: Map<string, TopK[]>, tolerance: number, what: string): void {
+  assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort(), `${what}: images`);
+  for (const [file, topk] of actual) {
+    const reference = expected.get(file)!;
+    assert.deepEqual(topk.map((s) => s.label), reference.map((s) => s.label), `${what}, ${file}: labels`);
+    const diff = Math.max(...topk.map((s, i) => Math.abs(s.probability - reference[i]!.probability)));
+    assert.ok(diff <= tolerance, `${what}, ${file}: probabilities differ by ${diff} (allowed ${tolerance})`);
+  }
 }
 
 test('browser app in Chromium: class names typed, classifier generated in the page, a real image classified as the CLI does',
@@ -113,7 +151,7 @@ test('browser app in Chromium: class names typed, classifier generated in the pa
     let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
     try {
       saveTinyModel(path.join(dir, 'model'));
-      const image = await extractTestImage(dir);
+      const images = await testImages(dir);
       const started = await startServer(path.join(dir, 'model'));
       server = started.child;
       context = await chromium.launchPersistentContext(path.join(dir, 'chromium-profile'), {
@@ -122,11 +160,16 @@ test('browser app in Chromium: class names typed, classifier generated in the pa
       const page = context.pages()[0] ?? await context.newPage();
       const pageErrors: string[] = [];
       page.on('pageerror', (err) => pageErrors.push(err.message));
+      await page.goto(`${started.url}?model=./nowhere/`);
+      assert.equal(await pageState(page, ['idle', 'error']), 'error');
+      assert.match(await errorText(page), /^model file generator\.onnx is missing at http:\/\/127\.0\.0\.1:\d+\/nowhere\/ \(HTTP 404\)/);
       await page.goto(started.url);
       assert.equal(await pageState(page, ['idle', 'error']), 'idle', `the model did not load: ${await errorText(page)}`);
       t.diagnostic(`model: ${await page.textContent('#model-info')}`);
 
       await checkClassListErrors(page);
+      await page.selectOption('#preset', 'cifar10');
+      assert.equal(await page.inputValue('#classes'), CLASSES.join('\n'));
       await page.fill('#classes', '');
       await page.locator('#classes').pressSequentially(CLASSES.join(', '));
       await page.click('#generate');
@@ -136,23 +179,23 @@ test('browser app in Chromium: class names typed, classifier generated in the pa
       assert.match((await page.textContent('#stat-size'))!, /^\d+ KB$/);
       t.diagnostic(`generated in ${await page.textContent('#stat-time')} (${await page.textContent('#stat-time-detail')}), ${await page.textContent('#stat-size')}`);
 
-      await page.setInputFiles('#pick', image);
-      await page.waitForSelector('.result[data-label]', { timeout: 30_000 });
-      const inPage: TopK[] = await page.$$eval('.result[data-label] .bars li', (rows) => rows.map((r) => ({
-        label: (r as HTMLElement).dataset.label!, probability: Number((r as HTMLElement).dataset.probability),
-      })));
-      t.diagnostic(`page: ${await page.textContent('.result[data-label] .result-body > p')}`);
+      await page.setInputFiles('#pick', images);
+      await page.waitForFunction((n) => document.querySelectorAll('.result[data-label]').length === n, images.length, { timeout: 30_000 });
+      const inPage = await pageTopK(page);
+      for (const line of await page.$$eval('.result-body', (els) => els.map((e) => `${e.querySelector('h3')!.textContent}: ${e.querySelector('p')!.textContent}`))) {
+        t.diagnostic(`page: ${line}`);
+      }
 
       const download = page.waitForEvent('download');
       await page.click('#download');
       const downloaded = path.join(dir, 'from-the-page.onnx');
       await (await download).saveAs(downloaded);
-      assertSameTopK(inPage, cliTopK(downloaded, image), 1e-5, 'page vs hyperclip classify on the downloaded classifier');
+      assertSameTopK(inPage, cliTopK(downloaded, images), 1e-5, 'page vs hyperclip classify on the downloaded classifier');
 
       const fromNode = path.join(dir, 'from-libtorch.onnx');
       const generate = hyperclip('generate', '--engine', 'libtorch', '--model', path.join(dir, 'model'), '--classes', CLASSES.join(','), '-o', fromNode);
       assert.equal(generate.status, 0, generate.stderr);
-      assertSameTopK(inPage, cliTopK(fromNode, image), 1e-4, 'page vs a classifier generated by libtorch in Node');
+      assertSameTopK(inPage, cliTopK(fromNode, images), 1e-4, 'page vs a classifier generated by libtorch in Node');
 
       await page.setInputFiles('#pick', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not an image') });
       await page.waitForSelector('.result[data-error]', { timeout: 30_000 });

@@ -101,7 +101,8 @@ function showStats(c: WebClassifier): void {
   $('stat-time').textContent = `${t.total.toFixed(2)} s`;
   $('stat-time-detail').textContent = `generator ${t.generate.toFixed(2)} s, folding ${t.build.toFixed(2)} s, session ${t.open.toFixed(2)} s`;
   $('stat-size').textContent = `${(c.bytes.byteLength / 1024).toFixed(0)} KB`;
-  $('stat-backend').textContent = `${state.runtime!.backend}, ${state.runtime!.threads} thread(s)`;
+  const threads = state.runtime!.threads;
+  $('stat-backend').textContent = `${state.runtime!.backend}, ${threads} thread${threads === 1 ? '' : 's'}`;
   $('classifier-stats').hidden = false;
 }
 
@@ -123,6 +124,7 @@ async function addFiles(files: Iterable<File>): Promise<void> {
     showError(state.busy ? 'A classifier is being generated: add the images when it is ready.' : 'Generate a classifier first: type class names and press Generate classifier.');
     return;
   }
+  showError(null);
   for (const file of files) {
     const card = addResultCard(ui.results, file.name, URL.createObjectURL(file));
     try {
@@ -132,6 +134,7 @@ async function addFiles(files: Iterable<File>): Promise<void> {
     } catch (err) {
       card.fail(messageOf(err));
       showError(messageOf(err));
+      showStatus(`${file.name} was not classified.`, 'error');
     }
   }
 }

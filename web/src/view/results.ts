@@ -19,6 +19,7 @@ export function addResultCard(list: HTMLElement, name: string, previewUrl: strin
     const img = document.createElement('img');
     img.src = previewUrl;
     img.alt = `Your image ${name}`;
+    img.addEventListener('load', () => URL.revokeObjectURL(previewUrl), { once: true });
     figure.append(img);
   }
   const body = document.createElement('div');
@@ -43,6 +44,7 @@ export function addResultCard(list: HTMLElement, name: string, previewUrl: strin
     },
     fail(message) {
       item.dataset.error = 'true';
+      figure.replaceChildren(Object.assign(document.createElement('span'), { className: 'thumb-missing', textContent: '?' }));
       detail.textContent = message;
       detail.className = 'error-text';
       bars.replaceChildren();
