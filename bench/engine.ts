@@ -62,7 +62,8 @@ function parseOptions(): Options {
 }
 
 interface Measured {
-  stepSeconds: number[];
+  /** Seconds per step, one array per round. */
+  rounds: number[][];
   loss: number;
 }
 
@@ -71,21 +72,27 @@ async function measure(name: TrainingBench, options: Options, reference: PyTorch
   const session = new TrainingSession(name, options);
   for (let i = 0; i < options.warmup; i++) session.step();
   await reference.open(name);
-  const ours: number[] = [];
-  const theirs: number[] = [];
+  const ours: number[][] = [];
+  const theirs: number[][] = [];
   for (let round = 0; round < options.rounds; round++) {
-    ours.push(...session.time(options.steps));
-    theirs.push(...await reference.time(name, options.steps));
+    ours.push(session.time(options.steps));
+    theirs.push(await reference.time(name, options.steps));
   }
-  return [{ stepSeconds: ours, loss: session.close() }, { stepSeconds: theirs, loss: await reference.closeSession(name) }];
+  return [{ rounds: ours, loss: session.close() }, { rounds: theirs, loss: await reference.closeSession(name) }];
 }
 
+/**
+ * Prints both throughputs (medians over all steps) and returns the ratio as the
+ * median of per-round ratios: each round's engine and PyTorch steps ran seconds
+ * apart, so a change of machine load between rounds cancels out.
+ */
 function report(name: string, unit: string, batch: number, ours: Measured, theirs: Measured): number {
-  const oursRate = batch / median(ours.stepSeconds);
-  const theirsRate = batch / median(theirs.stepSeconds);
+  const oursRate = batch / median(ours.rounds.flat());
+  const theirsRate = batch / median(theirs.rounds.flat());
+  const ratio = median(ours.rounds.map((r, i) => median(theirs.rounds[i]!) / median(r)));
   console.log(`${name.padEnd(18)} ours ${oursRate.toFixed(1).padStart(7)} ${unit}  pytorch ${theirsRate.toFixed(1).padStart(7)} ${unit}` +
-    `  (medians of ${ours.stepSeconds.length} steps; final loss ${ours.loss.toFixed(3)} vs ${theirs.loss.toFixed(3)}; load ${load()})`);
-  return oursRate / theirsRate;
+    `  (${ours.rounds.flat().length} steps each; final loss ${ours.loss.toFixed(3)} vs ${theirs.loss.toFixed(3)}; load ${load()})`);
+  return ratio;
 }
 
 async function main(): Promise<void> {
@@ -93,6 +100,8 @@ async function main(): Promise<void> {
   setNumThreads(options.threads);
   console.log(`libtorch ${libtorchVersion()}, ${getNumThreads()} threads; batch ${options.batch}; per model and side ` +
     `${options.warmup} warm-up steps, then ${options.rounds} alternating rounds of ${options.steps} timed steps; load average ${load()}`);
+  console.log('engine allocator: freed tensor memory is kept for reuse (HYPERCLIP_MALLOC=default for glibc\'s policy); ' +
+    'PyTorch runs with glibc\'s defaults');
   const reference = await PyTorchReference.start(options.python, options.threads, options.warmup, options);
   try {
     const ratios: string[] = [];
