@@ -38,9 +38,15 @@ export function registerServe(program: Command): void {
     .addHelpText('after', '\nExamples:\n  hyperclip serve\n  hyperclip serve --port 8080 --model runs/my-model')
     .action(async (opts: ServeCliOptions) => {
       const root = projectRoot();
-      const dist = ensureBuilt(root, opts.rebuild === true);
       const modelDir = path.resolve(opts.model ?? path.join(root, 'models', 'default'));
       const { files, cleanup } = await modelFiles(modelDir, opts.model === undefined);
+      let dist: string;
+      try {
+        dist = ensureBuilt(root, opts.rebuild === true);
+      } catch (err) {
+        cleanup();
+        throw err;
+      }
       const server = await listen(dist, files, opts.port);
       const stop = () => {
         server.close();
