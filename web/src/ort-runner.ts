@@ -1,11 +1,13 @@
-// onnxruntime-web behind the runtime-independent interface of
-// src/deploy/runtime/session.ts: the only file of the page that imports it.
+// onnxruntime-web for the page, through the runtime adapter shared with
+// Node (src/deploy/runtime/ort-adapter.ts): the only file of the page that
+// imports it.
 import * as ort from 'onnxruntime-web';
 // The build emits both files with the page's assets: no CDN. Worker threads
 // start from the .mjs, so it must be the runtime's own file, not the bundle.
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
-import { feedType, type InferenceRunner, type OpenRunner, type ResultTensor } from '../../src/deploy/runtime/session.js';
+import { runnerFactory, type OrtLike } from '../../src/deploy/runtime/ort-adapter.js';
+import type { OpenRunner } from '../../src/deploy/runtime/session.js';
 
 export type Backend = 'webgpu' | 'wasm';
 
@@ -39,27 +41,5 @@ export async function configureRuntime(): Promise<RuntimeInfo> {
 /** An OpenRunner on the chosen backend; WebGPU falls back to WASM for the operators it lacks. */
 export function webRunner(backend: Backend): OpenRunner {
   const executionProviders = backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'];
-  return async (model: Uint8Array): Promise<InferenceRunner> => {
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(model, { executionProviders, graphOptimizationLevel: 'all' });
-    } catch (err) {
-      throw new Error(`onnxruntime-web could not load the model: ${(err as Error).message}`);
-    }
-    return {
-      inputNames: session.inputNames,
-      outputNames: session.outputNames,
-      async run(feeds) {
-        const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(feedType(t), t.data, t.dims)]));
-        const results = await session.run(ortFeeds);
-        const out: Record<string, ResultTensor> = {};
-        for (const [name, t] of Object.entries(results)) {
-          // WebGPU outputs may live on the GPU; getData downloads them.
-          out[name] = { data: (await t.getData()) as ResultTensor['data'], dims: [...t.dims] };
-        }
-        return out;
-      },
-      release: () => session.release(),
-    };
-  };
+  return runnerFactory(ort as unknown as OrtLike, { executionProviders, graphOptimizationLevel: 'all' });
 }
