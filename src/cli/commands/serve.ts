@@ -1,5 +1,6 @@
 // `hyperclip serve`: the browser app (web/dist, built when missing or older
-// than its sources) and one model folder's files on a localhost HTTP server.
+// than its sources, shared src/ included) and one model folder's files on a
+// localhost HTTP server.
 // A model folder without its ONNX exports gets them written to a temporary
 // folder at start (this needs libtorch; a folder that has them does not).
 import type { Command } from 'commander';
@@ -74,6 +75,7 @@ function ensureBuilt(root: string, force: boolean): string {
   return dist;
 }
 
+/** The newest modification time among the page's sources and the shared src/ code it bundles. */
 function newestSource(web: string): number {
   const files = ['index.html', 'vite.config.ts'].map((f) => path.join(web, f));
   const walk = (dir: string): void => {
@@ -84,6 +86,7 @@ function newestSource(web: string): number {
     }
   };
   walk(path.join(web, 'src'));
+  walk(path.join(path.dirname(web), 'src'));
   return Math.max(...files.filter((f) => existsSync(f)).map((f) => statSync(f).mtimeMs));
 }
 
