@@ -57,7 +57,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   manualSeed(config.seed);
   const tokenizer = Tokenizer.load(config.tokenizer);
   const model = buildModel(config, tokenizer, reporter);
-  const optimizer = new AdamW(weightDecayGroups(model, config.weightDecay), { lr: config.lr, weightDecay: config.weightDecay, betas: [0.9, 0.98], eps: 1e-6 });
+  const optimizer = createOptimizer(model, config);
   const checkpointFile = path.join(outDir, CHECKPOINT);
   const resumed = options.resume && existsSync(checkpointFile) ? loadCheckpoint(checkpointFile, model, optimizer) : null;
   if (options.resume && resumed === null) reporter.message(`no checkpoint in ${outDir} yet: starting from step 0`);
@@ -158,7 +158,13 @@ async function runSteps(ctx: StepContext): Promise<{ steps: number; finalLoss: n
   return { steps: config.steps, finalLoss, imagesPerSecond: images / Math.max(seconds, 1e-9), seconds };
 }
 
-function trainStep(ctx: StepContext, batch: Batch): { loss: number; gradNorm: number } {
+/** AdamW with weight decay on matrices and kernels only (also used by bench:train). */
+export function createOptimizer(model: HyperClip, config: TrainConfig): AdamW {
+  return new AdamW(weightDecayGroups(model, config.weightDecay), { lr: config.lr, weightDecay: config.weightDecay, betas: [0.9, 0.98], eps: 1e-6 });
+}
+
+/** One optimisation step on a batch: forward, backward, clip, update (also used by bench:train). */
+export function trainStep(ctx: Pick<StepContext, 'model' | 'optimizer' | 'tokenizer' | 'config'>, batch: Batch): { loss: number; gradNorm: number } {
   const { model, optimizer, tokenizer, config } = ctx;
   const loss = tidy(() => {
     const images = tensor(batch.images, [batch.size, 3, batch.height, batch.width]); // [B, 3, H, W]
