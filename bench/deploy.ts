@@ -1,0 +1,150 @@
+// Deployment figures: generation time for 10, 100 and 1000 ImageNet class
+// names (onnxruntime alone, and libtorch); the generated classifier's size,
+// batch-1 latency and batch-64 throughput on onnxruntime-node, against the
+// unspecialised paths (generator + encoder with norm-parameter inputs, and
+// that encoder alone with norm parameters computed beforehand).
+//   npm run bench:deploy -- --quick [--model DIR]
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { loadBundle, type Bundle } from '../src/bundle/bundle.js';
+import { dataRoot } from '../src/data/index.js';
+import { Tokenizer } from '../src/data/tokenizer/index.js';
+import { generateClassifier } from '../src/deploy/generate.js';
+import { generateFromFolder } from '../src/deploy/generate-folder.js';
+import { readDeployFiles } from '../src/deploy/deploy-files.js';
+import { readOnnxInfo } from '../src/deploy/onnx/read.js';
+import { openRunner } from '../src/deploy/runtime/node.js';
+import { useAllCores } from '../src/engine/index.js';
+import { chooseModelDir, deploymentFolder } from './lib/bench-model.js';
+import { median, prepareInferencePaths, timeInterleaved } from './lib/inference-paths.js';
+
+interface DeployBenchOptions { quick?: boolean; model?: string; classes: string; runs?: string }
+
+const CLASS_COUNTS = [10, 100, 1000];
+
+/** The first n ImageNet class names; the list's few repeated names ("crane", "maillot") get a suffix so every name is unique. */
+function imagenetNames(n: number): string[] {
+  const file = path.join(dataRoot(), 'prompts', 'imagenet_classes.json');
+  const all = JSON.parse(readFileSync(file, 'utf8')) as string[];
+  if (all.length < n) throw new Error(`${file} holds ${all.length} class names, fewer than ${n}`);
+  const seen = new Map<string, number>();
+  return all.slice(0, n).map((name) => {
+    const count = (seen.get(name.toLowerCase()) ?? 0) + 1;
+    seen.set(name.toLowerCase(), count);
+    return count === 1 ? name : `${name} (${count})`;
+  });
+}
+
+async function timeGeneration(bundle: Bundle, deployDir: string, templates: string[], repeats: number): Promise<Map<number, { onnx: number; libtorch: number; kb: number }>> {
+  const results = new Map<number, { onnx: number; libtorch: number; kb: number }>();
+  for (const count of CLASS_COUNTS) {
+    const classNames = imagenetNames(count);
+    const onnx: number[] = [], libtorch: number[] = [];
+    let kb = 0, split = '';
+    for (let r = 0; r < repeats; r++) {
+      let start = performance.now();
+      const fromOnnx = await generateFromFolder(deployDir, { classNames, templates });
+      onnx.push((performance.now() - start) / 1000);
+      kb = fromOnnx.bytes.byteLength / 1024;
+      start = performance.now();
+      const fromTorch = generateClassifier(bundle, { classNames, templates });
+      libtorch.push((performance.now() - start) / 1000);
+      split = `onnxruntime: generator ${fromOnnx.timings.generate.toFixed(3)} s + specialise ${fromOnnx.timings.build.toFixed(3)} s; ` +
+        `libtorch: generate ${fromTorch.timings.generate.toFixed(3)} s + trace ${fromTorch.timings.export.toFixed(3)} s`;
+    }
+    results.set(count, { onnx: median(onnx), libtorch: median(libtorch), kb });
+    console.log(`${count} classes: onnxruntime ${median(onnx).toFixed(3)} s, libtorch ${median(libtorch).toFixed(3)} s (median of ${repeats}), classifier ${kb.toFixed(0)} KB`);
+    console.log(`  last run: ${split}`);
+  }
+  return results;
+}
+
+/** Seeded pseudo-random normalised pixels [n, 3, S, S]: latency does not depend on image content. */
+function pixels(n: number, size: number): Float32Array {
+  const out = new Float32Array(n * 3 * size * size);
+  let state = 12345;
+  for (let i = 0; i < out.length; i++) {
+    state = (state * 1103515245 + 12345) >>> 0;
+    out[i] = (state / 2 ** 32) * 4 - 2;
+  }
+  return out;
+}
+
+async function timeInference(deployDir: string, templates: string[], classes: number, runs: number): Promise<Record<string, number>> {
+  const classNames = imagenetNames(classes);
+  const generated = await generateFromFolder(deployDir, { classNames, templates });
+  const files = readDeployFiles(deployDir);
+  const info = readOnnxInfo(files.encoder).metadata;
+  const size = Number(info['hyperclip.image_size']);
+  const tokenizer = Tokenizer.load(path.join(deployDir, 'tokenizer.json'));
+  const prompts = classNames.flatMap((name) => templates.map((t) => t.replaceAll('{}', name)));
+  const { ids, contextLength } = tokenizer.encodeBatch(prompts);
+  const paths = await prepareInferencePaths({
+    classifier: await openRunner(generated.bytes), generator: await openRunner(files.generator), encoder: await openRunner(files.encoder),
+    ids: { data: BigInt64Array.from(ids, (v) => BigInt(v)), dims: [classes, templates.length, contextLength] },
+    logitScale: Number(info['hyperclip.logit_scale']), logitBias: Number(info['hyperclip.logit_bias']),
+  });
+  try {
+    const one = { data: pixels(1, size), dims: [1, 3, size, size] };
+    const batch = { data: pixels(64, size), dims: [64, 3, size, size] };
+    const b1 = await timeInterleaved({ classifier: () => paths.classifier(one), unspecialised: () => paths.unspecialised(one), encoderOnly: () => paths.encoderOnly(one) }, runs, 5);
+    const b64 = await timeInterleaved({ classifier: () => paths.classifier(batch), unspecialised: () => paths.unspecialised(batch), encoderOnly: () => paths.encoderOnly(batch) },
+      Math.max(3, Math.round(runs / 8)), 2);
+    return {
+      classifierB1: b1.classifier!, unspecialisedB1: b1.unspecialised!, encoderOnlyB1: b1.encoderOnly!,
+      classifierB64: b64.classifier! / 64, unspecialisedB64: b64.unspecialised! / 64, encoderOnlyB64: b64.encoderOnly! / 64,
+    };
+  } finally {
+    await paths.release();
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = new Command()
+    .option('--quick', 'fewer repeats (about a minute on 2 cores)')
+    .option('--model <dir>', 'the model folder (default: models/default, else an untrained tiny-hyperclip)')
+    .option('--classes <n>', 'classes of the classifier timed at batch 1 and 64 (first n ImageNet names)', '10')
+    .option('--runs <n>', 'timed batch-1 runs per path (default 200, quick 40)')
+    .parse().opts<DeployBenchOptions>();
+  const classes = Number(opts.classes), runs = Number(opts.runs ?? (opts.quick ? 40 : 200));
+  if (!Number.isInteger(classes) || classes < 1 || classes > 1000) throw new Error(`--classes must be an integer from 1 to 1000, got ${opts.classes}`);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${opts.runs}`);
+  const threads = useAllCores();
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${threads} libtorch threads; onnxruntime default threads)`);
+  const chosen = chooseModelDir(opts.model);
+  if (chosen.origin === 'untrained') console.log(`NOTE: no models/default and no --model: measuring an UNTRAINED tiny-hyperclip saved in ${chosen.dir} (same size and speed, meaningless predictions)`);
+  const bundle = loadBundle(chosen.dir);
+  const deploy = deploymentFolder(bundle);
+  console.log(`model ${bundle.config.name} from ${chosen.dir} (${chosen.origin}); ONNX files ${deploy.exported ? `exported to ${deploy.dir}` : 'shipped with it'}`);
+  const templates = JSON.parse(readOnnxInfo(readDeployFiles(deploy.dir).generator).metadata['hyperclip.templates'] ?? '["a photo of a {}."]') as string[];
+  const generation = await timeGeneration(bundle, deploy.dir, templates, opts.quick ? 1 : 3);
+  const t = await timeInference(deploy.dir, templates, classes, runs);
+  report(generation, t, classes);
+}
+
+function report(generation: Map<number, { onnx: number; libtorch: number; kb: number }>, t: Record<string, number>, classes: number): void {
+  const ms = (s: number): string => (s * 1000).toFixed(2);
+  console.log(`per image, ${classes} classes: batch 1: classifier ${ms(t.classifierB1!)} ms, generator+encoder ${ms(t.unspecialisedB1!)} ms, encoder alone ${ms(t.encoderOnlyB1!)} ms`);
+  console.log(`per image, ${classes} classes: batch 64: classifier ${ms(t.classifierB64!)} ms, generator+encoder ${ms(t.unspecialisedB64!)} ms, encoder alone ${ms(t.encoderOnlyB64!)} ms`);
+  console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  for (const [count, g] of generation) console.log(`generate_${count}_onnx_s=${g.onnx.toFixed(3)}`);
+  for (const [count, g] of generation) console.log(`generate_${count}_libtorch_s=${g.libtorch.toFixed(3)}`);
+  console.log(`classifier_classes=${classes}`);
+  console.log(`classifier_kb=${(generation.get(10)!.kb).toFixed(0)}`);
+  console.log(`classifier_1000_kb=${(generation.get(1000)!.kb).toFixed(0)}`);
+  console.log(`classifier_batch1_ms=${ms(t.classifierB1!)}`);
+  console.log(`classifier_batch64_img_per_s=${(1 / t.classifierB64!).toFixed(0)}`);
+  console.log(`speedup_vs_encoder_only_batch1=${(t.encoderOnlyB1! / t.classifierB1!).toFixed(2)}`);
+  console.log(`speedup_vs_encoder_only_batch64=${(t.encoderOnlyB64! / t.classifierB64!).toFixed(2)}`);
+  console.log(`speedup_vs_unspecialised_batch1=${(t.unspecialisedB1! / t.classifierB1!).toFixed(2)}`);
+  console.log(`speedup_vs_unspecialised_batch64=${(t.unspecialisedB64! / t.classifierB64!).toFixed(2)}`);
+  // The headline takes the less favourable batch size, per image, against generator + encoder.
+  console.log(`speedup_vs_unspecialised=${Math.min(t.unspecialisedB1! / t.classifierB1!, t.unspecialisedB64! / t.classifierB64!).toFixed(2)}`);
+}
+
+main().catch((error: Error) => {
+  console.error(`bench:deploy: ${error.message}`);
+  process.exit(1);
+});
