@@ -4,7 +4,7 @@
 // unspecialised paths (generator + encoder with norm-parameter inputs, and
 // that encoder alone with norm parameters computed beforehand).
 //   npm run bench:deploy -- --quick [--model DIR]
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -115,17 +115,24 @@ async function main(): Promise<void> {
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${threads} libtorch threads; onnxruntime default threads)`);
   const chosen = chooseModelDir(opts.model);
   if (chosen.origin === 'untrained') console.log(`NOTE: no models/default and no --model: measuring an UNTRAINED tiny-hyperclip saved in ${chosen.dir} (same size and speed, meaningless predictions)`);
-  const bundle = loadBundle(chosen.dir);
-  const deploy = deploymentFolder(bundle);
-  console.log(`model ${bundle.config.name} from ${chosen.dir} (${chosen.origin}); ONNX files ${deploy.exported ? `exported to ${deploy.dir}` : 'shipped with it'}`);
-  const templates = JSON.parse(readOnnxInfo(readDeployFiles(deploy.dir).generator).metadata['hyperclip.templates'] ?? '["a photo of a {}."]') as string[];
-  const generation = await timeGeneration(bundle, deploy.dir, templates, opts.quick ? 1 : 3);
-  const t = await timeInference(deploy.dir, templates, classes, runs);
-  report(generation, t, classes);
+  const temporary = chosen.origin === 'untrained' ? [chosen.dir] : [];
+  try {
+    const bundle = loadBundle(chosen.dir);
+    const deploy = deploymentFolder(bundle);
+    if (deploy.exported) temporary.push(deploy.dir);
+    console.log(`model ${bundle.config.name} from ${chosen.dir} (${chosen.origin}); ONNX files ${deploy.exported ? `exported to ${deploy.dir}` : 'shipped with it'}`);
+    const templates = JSON.parse(readOnnxInfo(readDeployFiles(deploy.dir).generator).metadata['hyperclip.templates'] ?? '["a photo of a {}."]') as string[];
+    const generation = await timeGeneration(bundle, deploy.dir, templates, opts.quick ? 1 : 3);
+    const t = await timeInference(deploy.dir, templates, classes, runs);
+    report(generation, t, classes, chosen.origin === 'untrained');
+  } finally {
+    for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-function report(generation: Map<number, { onnx: number; libtorch: number; kb: number }>, t: Record<string, number>, classes: number): void {
+function report(generation: Map<number, { onnx: number; libtorch: number; kb: number }>, t: Record<string, number>, classes: number, untrained: boolean): void {
   const ms = (s: number): string => (s * 1000).toFixed(2);
+  if (untrained) console.log('model=untrained tiny-hyperclip (no models/default): timings and sizes hold, predictions do not');
   console.log(`per image, ${classes} classes: batch 1: classifier ${ms(t.classifierB1!)} ms, generator+encoder ${ms(t.unspecialisedB1!)} ms, encoder alone ${ms(t.encoderOnlyB1!)} ms`);
   console.log(`per image, ${classes} classes: batch 64: classifier ${ms(t.classifierB64!)} ms, generator+encoder ${ms(t.unspecialisedB64!)} ms, encoder alone ${ms(t.encoderOnlyB64!)} ms`);
   console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

@@ -2,7 +2,8 @@
 // on the same threads, the same data (Flickr8k train at 64 px through the
 // real loader with training augmentation) and the trainer's own optimiser
 // and step. Rounds alternate which model goes first, so machine-load drift
-// hits both equally; the ratio is the median of the per-round ratios.
+// hits both equally; the ratio is the median of the per-round ratios (many
+// short rounds: on a loaded machine single rounds swing by +-50%).
 //   npm run bench:train -- --quick
 import { loadavg } from 'node:os';
 import { Command } from 'commander';
@@ -77,13 +78,13 @@ async function main(): Promise<void> {
   const opts = new Command()
     .option('--quick', 'short run (within about 2 minutes on 2 cores)')
     .option('--warmup <n>', 'untimed steps per model before timing (default 3, quick 1)')
-    .option('--rounds <n>', 'timed rounds, alternating which model goes first (default 6, quick 4)')
-    .option('--steps-per-round <n>', 'steps per model per round (default 4, quick 2)')
+    .option('--rounds <n>', 'timed rounds, alternating which model goes first (default 16, quick 8)')
+    .option('--steps-per-round <n>', 'steps per model per round (default 2, quick 1)')
     .option('--batch-size <n>', 'images per step', '128')
     .parse().opts<BenchOptions>();
   const warmup = positive(opts.warmup, opts.quick ? 1 : 3, '--warmup');
-  const rounds = positive(opts.rounds, opts.quick ? 4 : 6, '--rounds');
-  const perRound = positive(opts.stepsPerRound, opts.quick ? 2 : 4, '--steps-per-round');
+  const rounds = positive(opts.rounds, opts.quick ? 8 : 16, '--rounds');
+  const perRound = positive(opts.stepsPerRound, opts.quick ? 1 : 2, '--steps-per-round');
   const batchSize = positive(opts.batchSize, 128, '--batch-size');
   const threads = useAllCores();
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${threads} threads)`);
