@@ -24,8 +24,11 @@ interface Contender {
   optimizer: AdamW;
   step: number;
   /** Per round: images, seconds waiting for data, seconds in the step. */
-  rounds: { images: number; wait: number; compute: number }[];
+  rounds: Round[];
 }
+
+/** Images, seconds waiting for data, seconds in the step, and process CPU seconds during the step (all threads, decode workers included). */
+interface Round { images: number; wait: number; compute: number; cpu: number }
 
 interface BenchOptions { quick?: boolean; warmup?: string; rounds?: string; stepsPerRound?: string; batchSize: string }
 
@@ -39,20 +42,23 @@ function buildContender(recipe: string, tokenizer: Tokenizer, batchSize: number)
 }
 
 /** Runs `steps` training steps of one contender; returns images, data-wait and step seconds. */
-async function runSteps(c: Contender, loader: DataLoader, tokenizer: Tokenizer, steps: number): Promise<{ images: number; wait: number; compute: number }> {
-  let images = 0, wait = 0, compute = 0;
+async function runSteps(c: Contender, loader: DataLoader, tokenizer: Tokenizer, steps: number): Promise<Round> {
+  let images = 0, wait = 0, compute = 0, cpu = 0;
   for (let i = 0; i < steps; i++) {
     const asked = performance.now();
     const batch = await loader.next();
     if (batch === null) throw new Error('the training data ran out: check /work/shared/data/flickr8k');
     const got = performance.now();
+    const cpuBefore = process.cpuUsage();
     c.optimizer.lr = warmupCosine(c.step, { lr: c.config.lr, warmupSteps: c.config.warmupSteps, totalSteps: c.config.steps, minLrRatio: c.config.minLrRatio });
     const { loss } = trainStep({ model: c.model, optimizer: c.optimizer, tokenizer, config: c.config }, batch);
     if (!Number.isFinite(loss)) throw new Error(`${c.name}: loss is ${loss} at step ${c.step}`);
+    const used = process.cpuUsage(cpuBefore);
+    cpu += (used.user + used.system) / 1e6;
     c.step++;
     images += batch.size; wait += (got - asked) / 1000; compute += (performance.now() - got) / 1000;
   }
-  return { images, wait, compute };
+  return { images, wait, compute, cpu };
 }
 
 const median = (values: number[]): number => {
@@ -61,11 +67,12 @@ const median = (values: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-function summarise(c: Contender): { rate: number; computeRate: number; waitShare: number; images: number; seconds: number } {
+function summarise(c: Contender): { rate: number; computeRate: number; waitShare: number; images: number; seconds: number; cpuPerImage: number } {
   const images = c.rounds.reduce((a, r) => a + r.images, 0);
   const wait = c.rounds.reduce((a, r) => a + r.wait, 0);
   const compute = c.rounds.reduce((a, r) => a + r.compute, 0);
-  return { rate: images / (wait + compute), computeRate: images / compute, waitShare: wait / (wait + compute), images, seconds: wait + compute };
+  const cpu = c.rounds.reduce((a, r) => a + r.cpu, 0);
+  return { rate: images / (wait + compute), computeRate: images / compute, waitShare: wait / (wait + compute), images, seconds: wait + compute, cpuPerImage: cpu / images };
 }
 
 const positive = (value: string | undefined, fallback: number, flag: string): number => {
@@ -123,12 +130,14 @@ function report(hyper: Contender, siglip: Contender, info: { batchSize: number; 
   });
   for (const [c, x] of [[hyper, h], [siglip, s]] as const) {
     console.log(`${c.name}: ${x.images} images in ${x.seconds.toFixed(1)} s timed; ${x.computeRate.toFixed(1)} img/s in the step alone; ` +
-      `data wait ${(100 * x.waitShare).toFixed(1)}% of the time`);
+      `data wait ${(100 * x.waitShare).toFixed(1)}% of the time; ${(1000 * x.cpuPerImage).toFixed(1)} CPU ms per image`);
   }
   console.log(`batch ${info.batchSize}, ${info.size} px, ${info.threads} threads, Flickr8k train with augmentation; ${info.skipped}`);
   console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`ratio over all timed steps: ${(h.rate / s.rate).toFixed(3)}; per-round ratios: ${roundRatios.map((r) => r.toFixed(3)).join(' ')}`);
   console.log(`data_wait_share=${((hyper.rounds.reduce((a, r) => a + r.wait, 0) + siglip.rounds.reduce((a, r) => a + r.wait, 0)) / (h.seconds + s.seconds)).toFixed(4)}`);
+  // CPU time per image moves less with other processes' load than wall time does (a cross-check, not the target figure).
+  console.log(`cpu_time_ratio=${(s.cpuPerImage / h.cpuPerImage).toFixed(3)}`);
   console.log(`hyperclip_img_per_s=${h.rate.toFixed(1)}`);
   console.log(`siglip_img_per_s=${s.rate.toFixed(1)}`);
   console.log(`hyperclip_to_siglip_ratio=${median(roundRatios).toFixed(3)}`);
