@@ -1,0 +1,55 @@
+// One finished run's evaluation: zero-shot CIFAR-10 and CIFAR-100 test with
+// the CLIP templates, and Flickr8k test retrieval, exactly as `hyperclip eval`
+// does them. Written to the run's eval.json.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadBundle, type Bundle } from '../../src/bundle/bundle.js';
+import { resolveDataset, type CaptionSource } from '../../src/data/index.js';
+import { writeFileAtomic } from '../../src/engine/atomic-write.js';
+import { evaluateRetrieval } from '../../src/eval/retrieval.js';
+import { evaluateZeroShot } from '../../src/eval/zeroshot.js';
+import { EVAL_FILE, isEvalRecord, type EvalRecord, type ZeroShotScores } from './runs.js';
+
+async function zeroShot(bundle: Bundle, dataset: 'cifar10' | 'cifar100', limit: number | undefined): Promise<ZeroShotScores> {
+  const source = resolveDataset(dataset, 'test');
+  const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
+  const templates = caption.templates;
+  const r = await evaluateZeroShot(bundle, { shards: source.shards, caption }, caption.classnames, templates, { limit });
+  return { samples: r.samples, top1: r.top1, top5: r.top5, templates: templates.length, skipped: r.skipped };
+}
+
+/** The eval.json of a run if it was made with the same sample limit. */
+export function existingEval(runDir: string, limit: number | null): EvalRecord | null {
+  const file = path.join(runDir, EVAL_FILE);
+  if (!existsSync(file)) return null;
+  try {
+    const record: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return isEvalRecord(record) && record.evalLimit === limit ? record : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function evaluateRun(runDir: string, recipe: string, seed: number, limit: number | null,
+  log: (text: string) => void): Promise<EvalRecord> {
+  const started = Date.now();
+  const bundle = loadBundle(path.join(runDir, 'model'));
+  try {
+    const cap = limit ?? undefined;
+    const cifar10 = await zeroShot(bundle, 'cifar10', cap);
+    log(`  cifar10 zero-shot top-1 ${(100 * cifar10.top1).toFixed(2)}% (${cifar10.samples} images)`);
+    const cifar100 = await zeroShot(bundle, 'cifar100', cap);
+    log(`  cifar100 top-1 ${(100 * cifar100.top1).toFixed(2)}% (${cifar100.samples} images)`);
+    const flickr = resolveDataset('flickr8k', 'test');
+    const r = await evaluateRetrieval(bundle, { shards: flickr.shards, caption: flickr.caption }, { limit: cap });
+    log(`  flickr8k test retrieval image->text R@1 ${(100 * r.imageToText.r1).toFixed(2)}%, text->image R@1 ${(100 * r.textToImage.r1).toFixed(2)}% (${r.images} images)`);
+    const record: EvalRecord = {
+      recipe, seed, evalLimit: limit, evaluatedAt: new Date().toISOString(), seconds: (Date.now() - started) / 1000,
+      cifar10, cifar100, flickr8k: { images: r.images, captions: r.captions, imageToText: r.imageToText, textToImage: r.textToImage, skipped: r.skipped },
+    };
+    writeFileAtomic(path.join(runDir, EVAL_FILE), [JSON.stringify(record, null, 2) + '\n']);
+    return record;
+  } finally {
+    bundle.model.dispose();
+  }
+}

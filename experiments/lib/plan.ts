@@ -1,0 +1,66 @@
+// What the experiment compares: two training configurations, each a pair of
+// recipes (HyperCLIP and the SigLIP baseline) that differ only in the model.
+export type ModelKind = 'hyperclip' | 'siglip';
+export const MODEL_KINDS: ModelKind[] = ['hyperclip', 'siglip'];
+export const MODEL_LABEL: Record<ModelKind, string> = { hyperclip: 'HyperCLIP', siglip: 'SigLIP' };
+
+export type DatasetKey = 'cifar10' | 'cifar100' | 'flickr8k';
+
+export interface Configuration {
+  id: string;
+  title: string;
+  recipes: Record<ModelKind, string>;
+  /** Evaluated datasets whose images (and class names) were seen in training. */
+  seenInTraining: DatasetKey[];
+}
+
+export const CONFIGURATIONS: Record<string, Configuration> = {
+  A: { id: 'A', title: 'Flickr8k train only', recipes: { hyperclip: 'tiny-hyperclip', siglip: 'tiny-siglip' }, seenInTraining: [] },
+  B: {
+    id: 'B', title: 'Flickr8k train + CIFAR-100 train with templated captions',
+    recipes: { hyperclip: 'tiny-hyperclip-c100', siglip: 'tiny-siglip-c100' }, seenInTraining: ['cifar100'],
+  },
+};
+
+export interface Metric {
+  key: string;
+  dataset: DatasetKey;
+  label: string;
+  /** Headline metrics go into the summary table and the bar plot. */
+  headline: boolean;
+  /** The expected score of a random guess (full test sets), to read the numbers against. */
+  chance: number;
+}
+
+export const METRICS: Metric[] = [
+  { key: 'cifar10Top1', dataset: 'cifar10', label: 'CIFAR-10 top-1', headline: true, chance: 0.1 },
+  { key: 'cifar10Top5', dataset: 'cifar10', label: 'CIFAR-10 top-5', headline: false, chance: 0.5 },
+  { key: 'cifar100Top1', dataset: 'cifar100', label: 'CIFAR-100 top-1', headline: true, chance: 0.01 },
+  { key: 'cifar100Top5', dataset: 'cifar100', label: 'CIFAR-100 top-5', headline: false, chance: 0.05 },
+  { key: 'imageToTextR1', dataset: 'flickr8k', label: 'Flickr8k image→text R@1', headline: true, chance: 0.001 },
+  { key: 'imageToTextR5', dataset: 'flickr8k', label: 'Flickr8k image→text R@5', headline: false, chance: 0.005 },
+  { key: 'imageToTextR10', dataset: 'flickr8k', label: 'Flickr8k image→text R@10', headline: false, chance: 0.01 },
+  { key: 'textToImageR1', dataset: 'flickr8k', label: 'Flickr8k text→image R@1', headline: true, chance: 0.001 },
+  { key: 'textToImageR5', dataset: 'flickr8k', label: 'Flickr8k text→image R@5', headline: false, chance: 0.005 },
+  { key: 'textToImageR10', dataset: 'flickr8k', label: 'Flickr8k text→image R@10', headline: false, chance: 0.01 },
+];
+
+export const runName = (recipe: string, seed: number): string => `${recipe}-s${seed}`;
+
+export function parseConfigurations(list: string): Configuration[] {
+  const ids = list.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
+  if (ids.length === 0) throw new Error('--configs is empty: give A, B or A,B');
+  return ids.map((id) => {
+    const c = CONFIGURATIONS[id];
+    if (c === undefined) throw new Error(`unknown configuration "${id}": known are ${Object.keys(CONFIGURATIONS).join(', ')}`);
+    return c;
+  });
+}
+
+export function parseSeeds(list: string): number[] {
+  const seeds = list.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) {
+    throw new Error(`--seeds expects non-negative integers separated by commas (e.g. 0,1,2) but received "${list}"`);
+  }
+  return [...new Set(seeds)];
+}

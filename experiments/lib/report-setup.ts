@@ -1,0 +1,108 @@
+// The parts of the report that describe how the numbers were made: the
+// issue's targets checked against them, the exact setup and commands, and
+// the method notes a reader needs to interpret a mean ± std.
+import { cellStats } from './cells.js';
+import { MODEL_LABEL, MODEL_KINDS } from './plan.js';
+import type { ReportInput } from './report.js';
+import type { RunState } from './runs.js';
+
+const pct = (x: number): string => (100 * x).toFixed(2);
+const CIFAR10_TARGET = 0.3;
+
+export function targetsSection(input: ReportInput): string[] {
+  const lines = ['## The targets (issue 5)', ''];
+  const hyper = input.runs.filter((r) => r.model === 'hyperclip' && r.eval && r.eval.evalLimit === null);
+  const best = hyper.sort((a, b) => b.eval!.cifar10.top1 - a.eval!.cifar10.top1)[0];
+  if (best === undefined) lines.push(`- CIFAR-10 zero-shot top-1 ≥ ${pct(CIFAR10_TARGET)}% for the best HyperCLIP run: no HyperCLIP run has been evaluated on the full test set yet.`);
+  else {
+    const met = best.eval!.cifar10.top1 >= CIFAR10_TARGET;
+    lines.push(`- CIFAR-10 zero-shot top-1 ≥ ${pct(CIFAR10_TARGET)}% for the best HyperCLIP run: **${met ? 'met' : 'not met'}** — ` +
+      `best is \`${best.name}\` with ${pct(best.eval!.cifar10.top1)}% on ${best.eval!.cifar10.samples} test images.`);
+  }
+  for (const c of input.configurations) {
+    const cell = cellStats(input.runs, c.id, 'cifar10Top1');
+    const { hyperclip: h, siglip: s } = cell.byModel;
+    if (h.n === 0 || s.n === 0) {
+      lines.push(`- HyperCLIP ahead of SigLIP on mean CIFAR-10 top-1, configuration ${c.id}: not measurable yet (${h.n} and ${s.n} runs evaluated).`);
+      continue;
+    }
+    const ahead = h.mean > s.mean;
+    lines.push(`- HyperCLIP ahead of SigLIP on mean CIFAR-10 top-1, configuration ${c.id}: **${ahead ? 'yes' : 'no'}** — ` +
+      `${pct(h.mean)}% (n=${h.n}) vs ${pct(s.mean)}% (n=${s.n}), paired difference ${pct(cell.difference.mean)} points.`);
+  }
+  return lines;
+}
+
+function firstWith(runs: RunState[], recipe: string): RunState | undefined {
+  return runs.find((r) => r.recipe === recipe && r.trainConfig !== null && r.imageSize !== null) ?? runs.find((r) => r.recipe === recipe && r.trainConfig !== null);
+}
+
+function describeData(config: Record<string, unknown>): string {
+  const data = (config.data as { dataset: string; weight: number; templates?: string }[] | undefined) ?? [];
+  return data.map((d) => `${d.dataset} (weight ${d.weight}${d.templates ? `, ${d.templates} caption templates` : ''})`).join(' + ');
+}
+
+function recipeRows(input: ReportInput): string[] {
+  const lines = ['| recipe | model preset | training data | image size | steps | batch | lr (warmup) | tokenizer, word prior |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const c of input.configurations) {
+    for (const m of MODEL_KINDS) {
+      const recipe = c.recipes[m];
+      const run = firstWith(input.runs, recipe);
+      const t = run?.trainConfig;
+      if (!t) {
+        lines.push(`| \`${recipe}\` | no run yet: see src/train/recipes.ts | | | | | | |`);
+        continue;
+      }
+      lines.push(`| \`${recipe}\` | ${t.model} | ${describeData(t)} | ${run!.imageSize ?? '? (not finished)'} | ${t.steps} | ${t.batchSize} | ` +
+        `${t.lr} (${t.warmupSteps}) | ${t.tokenizer}, ${t.wordPrior ? 'yes' : 'no'} |`);
+    }
+  }
+  return lines;
+}
+
+function hostLine(runs: RunState[]): string {
+  const host = runs.find((r) => r.host !== null)?.host;
+  if (!host) return 'Machine: not recorded.';
+  return `Machine (recorded at training time): ${host.cpus} × ${host.cpuModel}, ${host.platform}, Node ${host.node}. ` +
+    'Other work shared this CPU during the runs, so throughputs are indicative.';
+}
+
+export function setupSection(input: ReportInput): string[] {
+  const seeds = input.seeds.join(',');
+  const evalRun = input.runs.find((r) => r.eval !== null)?.eval;
+  return [
+    '## Setup', '',
+    `Seeds: ${seeds}. Seed s fixes the initial weights and the data order; the HyperCLIP and SigLIP runs with the same seed see the same batches, which is why differences are paired by seed.`, '',
+    ...recipeRows(input), '',
+    'Data (from ../shared/data, WebDataset shards): Flickr8k (train 6000 images × 5 captions, val, test 1000 images × 5 captions), CIFAR-10 test (10,000 images), CIFAR-100 train (50,000) and test (10,000).', '',
+    `Evaluation: zero-shot CIFAR-10 and CIFAR-100 test with the CLIP prompt templates from shared/data/prompts${evalRun?.cifar10.templates ? ` (${evalRun.cifar10.templates} and ${evalRun.cifar100.templates} templates)` : ''}, ` +
+    'class embeddings averaged over templates, HyperCLIP conditioned on the evaluated class set; Flickr8k test image↔text retrieval, R@1/5/10 both ways.', '',
+    hostLine(input.runs), '',
+    '## Commands', '',
+    '```sh',
+    '# the whole experiment (trains 12 runs, then evaluates them and writes this file); rerun to resume after a stop',
+    'npm run experiment',
+    '# only rebuild this report and its plots from the run folders',
+    'npm run experiment -- --report-only',
+    '# one run by hand, equivalent to what the experiment does for it',
+    `hyperclip train --preset tiny-hyperclip --seed 0 --out ${input.outDir}/tiny-hyperclip-s0`,
+    `hyperclip eval --model ${input.outDir}/tiny-hyperclip-s0/model --dataset cifar10`,
+    `hyperclip eval --model ${input.outDir}/tiny-hyperclip-s0/model --dataset cifar100`,
+    `hyperclip eval --model ${input.outDir}/tiny-hyperclip-s0/model --dataset flickr8k`,
+    '```', '',
+    input.lastCommand ? `Last invocation that trained or evaluated: \`${input.lastCommand}\`.` : 'No invocation recorded yet.',
+  ];
+}
+
+export function methodSection(): string[] {
+  return [
+    '## How to read the numbers', '',
+    '- Percentages are accuracies (top-1/top-5) or recalls (R@k) in percent; differences are in percentage points.',
+    '- ± is the sample standard deviation over seeds (n − 1 in the denominator); n is the number of seeds evaluated. With n < 2 there is no spread (n/a).',
+    '- "HyperCLIP − SigLIP, paired" is computed per seed and then summarised: its ± is the standard deviation of the per-seed differences, which removes the variation the two models share through the seed (data order).',
+    '- "Standard error" in the sentences is that std / √n; "more than twice its standard error" is a rough consistency rule for 3 seeds, not a significance test.',
+    `- ${MODEL_LABEL.hyperclip} retrieval: the image encoder is conditioned once on the set of first captions of all gallery images (src/eval/retrieval.ts); ${MODEL_LABEL.siglip} has no conditioning.`,
+    '- Throughput is the median of the img/s logged every 10 steps (robust to validation pauses and resumes), on a shared CPU.',
+  ];
+}
+

@@ -1,0 +1,135 @@
+// Reading what the experiment left in its output folder: one folder per run
+// (train-config.json, metrics.jsonl, checkpoint, model/, eval.json). Knows
+// nothing of the engine, so the report can be rebuilt without libtorch.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { MODEL_KINDS, runName, type Configuration, type ModelKind } from './plan.js';
+import { median } from './stats.js';
+
+export const EVAL_FILE = 'eval.json';
+export const HOST_FILE = 'host.json';
+
+export interface ZeroShotScores { samples: number; top1: number; top5: number; templates?: number; skipped?: string }
+export interface RetrievalScores {
+  images: number;
+  captions: number;
+  imageToText: { r1: number; r5: number; r10: number };
+  textToImage: { r1: number; r5: number; r10: number };
+  skipped?: string;
+}
+
+/** What eval.json holds for one finished run. */
+export interface EvalRecord {
+  recipe: string;
+  seed: number;
+  /** null: the full test sets. */
+  evalLimit: number | null;
+  evaluatedAt: string;
+  seconds: number;
+  cifar10: ZeroShotScores;
+  cifar100: ZeroShotScores;
+  flickr8k: RetrievalScores;
+}
+
+export type RunStatus = 'missing' | 'started' | 'trained' | 'evaluated';
+
+export interface RunState {
+  configuration: string;
+  model: ModelKind;
+  recipe: string;
+  seed: number;
+  name: string;
+  dir: string;
+  status: RunStatus;
+  /** Steps the recipe asked for, and the last step logged. */
+  plannedSteps: number | null;
+  loggedSteps: number;
+  trainConfig: Record<string, unknown> | null;
+  imageSize: number | null;
+  curve: { step: number; loss: number }[];
+  /** Median of the logged windows' img/s: robust to validation pauses and resumes. */
+  imagesPerSecond: number;
+  trainSeconds: number | null;
+  host: Record<string, unknown> | null;
+  eval: EvalRecord | null;
+}
+
+function readJson(file: string): unknown {
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return null; // a torn or hand-edited file counts as absent; the run is then redone or reported missing
+  }
+}
+
+export function readMetrics(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  const out: Record<string, unknown>[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      // a line cut by a kill: the rest of the log is intact
+    }
+  }
+  return out;
+}
+
+export function isEvalRecord(value: unknown): value is EvalRecord {
+  const v = value as EvalRecord | null;
+  return v !== null && typeof v === 'object' && typeof v.cifar10?.top1 === 'number' && typeof v.cifar100?.top1 === 'number'
+    && typeof v.flickr8k?.imageToText?.r1 === 'number';
+}
+
+export function readRun(outDir: string, configuration: Configuration, model: ModelKind, seed: number): RunState {
+  const recipe = configuration.recipes[model];
+  const name = runName(recipe, seed);
+  const dir = path.join(outDir, name);
+  const trainConfig = readJson(path.join(dir, 'train-config.json')) as Record<string, unknown> | null;
+  const modelConfig = readJson(path.join(dir, 'model', 'config.json')) as { config?: { image?: { imageSize?: number } } } | null;
+  const records = readMetrics(path.join(dir, 'metrics.jsonl'));
+  const train = records.filter((r) => r.event === 'train' && typeof r.step === 'number' && typeof r.loss === 'number');
+  const summaries = records.filter((r) => r.event === 'summary');
+  const evalRecord = readJson(path.join(dir, EVAL_FILE));
+  const finished = existsSync(path.join(dir, 'model', 'config.json'));
+  const status: RunStatus = isEvalRecord(evalRecord) && finished ? 'evaluated' : finished ? 'trained' : existsSync(dir) ? 'started' : 'missing';
+  const last = summaries.at(-1);
+  return {
+    configuration: configuration.id, model, recipe, seed, name, dir, status,
+    plannedSteps: typeof trainConfig?.steps === 'number' ? trainConfig.steps : null,
+    loggedSteps: train.length > 0 ? (train.at(-1)!.step as number) : 0,
+    trainConfig, imageSize: modelConfig?.config?.image?.imageSize ?? null,
+    curve: lossCurve(train),
+    imagesPerSecond: median(train.map((r) => r.imagesPerSecond as number)),
+    trainSeconds: !wasResumed(train) && typeof last?.seconds === 'number' ? last.seconds : null,
+    host: readJson(path.join(dir, HOST_FILE)) as Record<string, unknown> | null,
+    eval: status === 'evaluated' ? (evalRecord as EvalRecord) : null,
+  };
+}
+
+/** After a resume, steps past the last checkpoint are logged twice: the later record wins. */
+function lossCurve(train: Record<string, unknown>[]): { step: number; loss: number }[] {
+  const byStep = new Map<number, number>();
+  for (const r of train) byStep.set(r.step as number, r.loss as number);
+  return [...byStep].sort((a, b) => a[0] - b[0]).map(([step, loss]) => ({ step, loss }));
+}
+
+/** A resumed run's summary times only its last segment, so its wall time is not the run's. */
+function wasResumed(train: Record<string, unknown>[]): boolean {
+  return train.some((r, i) => i > 0 && (r.step as number) <= (train[i - 1]!.step as number));
+}
+
+export function readRuns(outDir: string, configurations: Configuration[], seeds: number[]): RunState[] {
+  return configurations.flatMap((c) => MODEL_KINDS.flatMap((m) => seeds.map((s) => readRun(outDir, c, m, s))));
+}
+
+/** The flat metric values of an evaluation, keyed as plan.ts METRICS. */
+export function metricValues(e: EvalRecord): Record<string, number> {
+  return {
+    cifar10Top1: e.cifar10.top1, cifar10Top5: e.cifar10.top5, cifar100Top1: e.cifar100.top1, cifar100Top5: e.cifar100.top5,
+    imageToTextR1: e.flickr8k.imageToText.r1, imageToTextR5: e.flickr8k.imageToText.r5, imageToTextR10: e.flickr8k.imageToText.r10,
+    textToImageR1: e.flickr8k.textToImage.r1, textToImageR5: e.flickr8k.textToImage.r5, textToImageR10: e.flickr8k.textToImage.r10,
+  };
+}

@@ -1,0 +1,40 @@
+// Summary statistics over seeds. The standard deviation is the sample one
+// (n - 1): with three seeds the population formula would understate spread.
+
+export interface Spread {
+  n: number;
+  mean: number;
+  /** NaN when n < 2: one run says nothing about spread. */
+  std: number;
+}
+
+export function spread(values: number[]): Spread {
+  const finite = values.filter((v) => Number.isFinite(v));
+  const n = finite.length;
+  if (n === 0) return { n: 0, mean: NaN, std: NaN };
+  const mean = finite.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { n, mean, std: NaN };
+  const squares = finite.reduce((a, v) => a + (v - mean) ** 2, 0);
+  return { n, mean, std: Math.sqrt(squares / (n - 1)) };
+}
+
+export interface PairedDifference extends Spread {
+  /** The seeds present for both models, in order. */
+  seeds: number[];
+  /** How many of the paired seeds have a > b. */
+  wins: number;
+}
+
+/** a - b over the seeds both have (seeds paired: same data order and initial seed). */
+export function pairedDifference(a: Map<number, number>, b: Map<number, number>): PairedDifference {
+  const seeds = [...a.keys()].filter((s) => b.has(s) && Number.isFinite(a.get(s)) && Number.isFinite(b.get(s))).sort((x, y) => x - y);
+  const diffs = seeds.map((s) => a.get(s)! - b.get(s)!);
+  return { ...spread(diffs), seeds, wins: diffs.filter((d) => d > 0).length };
+}
+
+export function median(values: number[]): number {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

@@ -1,0 +1,115 @@
+// The experiment's report generator on synthetic run folders: statistics,
+// missing runs, the NOT-zero-shot mark, and that the plots render to PNG.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CONFIGURATIONS } from '../../experiments/lib/plan.js';
+import { cellStats } from '../../experiments/lib/report.js';
+import { readRuns, type EvalRecord } from '../../experiments/lib/runs.js';
+import { pairedDifference, spread } from '../../experiments/lib/stats.js';
+import { accuracyBarSpec, renderPng } from '../../experiments/lib/plots.js';
+import { writeReport } from '../../experiments/lib/write-report.js';
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function evalRecord(recipe: string, seed: number, cifar10: number): EvalRecord {
+  const r = { r1: 0.05, r5: 0.15, r10: 0.25 };
+  return {
+    recipe, seed, evalLimit: null, evaluatedAt: '2026-01-01T00:00:00Z', seconds: 1,
+    cifar10: { samples: 10000, top1: cifar10, top5: 0.6, templates: 18 },
+    cifar100: { samples: 10000, top1: cifar10 / 4, top5: 0.2, templates: 18 },
+    flickr8k: { images: 1000, captions: 5000, imageToText: r, textToImage: r },
+  };
+}
+
+/** A finished run folder: config, metrics log (train lines and the summary), model config, eval.json. */
+function writeRun(root: string, recipe: string, seed: number, cifar10: number | null, finished = true): void {
+  const dir = path.join(root, `${recipe}-s${seed}`);
+  mkdirSync(path.join(dir, 'model'), { recursive: true });
+  writeFileSync(path.join(dir, 'train-config.json'), JSON.stringify({ name: recipe, model: recipe.replace('-c100', ''), steps: 20, batchSize: 8, lr: 0.002,
+    warmupSteps: 2, tokenizer: 'flickr8k-4k', wordPrior: true, data: [{ dataset: 'flickr8k:train', weight: 1 }] }));
+  const lines = [10, 20].map((step) => JSON.stringify({ event: 'train', step, loss: 6 - step / 10 - seed / 100, imagesPerSecond: 40 + step }));
+  if (finished) lines.push(JSON.stringify({ event: 'summary', steps: 20, finalLoss: 4, imagesPerSecond: 45, seconds: 3 }));
+  writeFileSync(path.join(dir, 'metrics.jsonl'), lines.join('\n') + '\n{"torn');
+  if (!finished) return;
+  writeFileSync(path.join(dir, 'model', 'config.json'), JSON.stringify({ config: { image: { imageSize: 64 } } }));
+  if (cifar10 !== null) writeFileSync(path.join(dir, 'eval.json'), JSON.stringify(evalRecord(recipe, seed, cifar10)));
+}
+
+describe('experiment report', () => {
+  let root = '';
+  const configs = [CONFIGURATIONS.A!, CONFIGURATIONS.B!];
+  before(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'hyperclip-report-'));
+    // A: HyperCLIP 0.30/0.34/0.29, SigLIP 0.25/0.30/0.28 -> differences 0.05, 0.04, 0.01.
+    [0.3, 0.34, 0.29].forEach((v, s) => writeRun(root, 'tiny-hyperclip', s, v));
+    [0.25, 0.3, 0.28].forEach((v, s) => writeRun(root, 'tiny-siglip', s, v));
+    // B: one HyperCLIP run trained but not evaluated, one stopped mid-training, SigLIP seed 2 never started.
+    writeRun(root, 'tiny-hyperclip-c100', 0, 0.2);
+    writeRun(root, 'tiny-hyperclip-c100', 1, null);
+    writeRun(root, 'tiny-hyperclip-c100', 2, null, false);
+    writeRun(root, 'tiny-siglip-c100', 0, 0.22);
+    writeRun(root, 'tiny-siglip-c100', 1, 0.18);
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('computes sample std and the seed-paired difference', () => {
+    const s = spread([0.3, 0.34, 0.29]);
+    assert.equal(s.n, 3);
+    assert.ok(Math.abs(s.mean - 0.31) < 1e-12);
+    assert.ok(Math.abs(s.std - Math.sqrt(0.0007)) < 1e-12); // squares 0.0001 + 0.0009 + 0.0004 over n - 1 = 2
+    assert.ok(Number.isNaN(spread([0.5]).std));
+    const d = pairedDifference(new Map([[0, 0.3], [1, 0.34], [2, 0.29]]), new Map([[0, 0.25], [1, 0.3], [3, 0.9]]));
+    assert.deepEqual(d.seeds, [0, 1]);
+    assert.ok(Math.abs(d.mean - 0.045) < 1e-12);
+    assert.ok(Math.abs(d.std - Math.sqrt(0.00005)) < 1e-12);
+    assert.equal(d.wins, 2);
+  });
+
+  it('reads run folders into states and cell statistics', () => {
+    const runs = readRuns(root, configs, [0, 1, 2]);
+    const status = Object.fromEntries(runs.map((r) => [r.name, r.status]));
+    assert.equal(status['tiny-hyperclip-s0'], 'evaluated');
+    assert.equal(status['tiny-hyperclip-c100-s1'], 'trained');
+    assert.equal(status['tiny-hyperclip-c100-s2'], 'started');
+    assert.equal(status['tiny-siglip-c100-s2'], 'missing');
+    const a = cellStats(runs, 'A', 'cifar10Top1');
+    assert.ok(Math.abs(a.difference.mean - (0.05 + 0.04 + 0.01) / 3) < 1e-12);
+    assert.ok(Math.abs(a.difference.std - Math.sqrt(39) / 300) < 1e-12); // differences 15/300, 12/300, 3/300 around 10/300
+    assert.equal(a.difference.wins, 3);
+    const b = cellStats(runs, 'B', 'cifar10Top1');
+    assert.equal(b.byModel.hyperclip.n, 1);
+    assert.equal(b.byModel.siglip.n, 2);
+    assert.equal(b.difference.n, 1);
+    const hyper = runs.find((r) => r.name === 'tiny-hyperclip-s1')!;
+    assert.equal(hyper.curve.length, 2, 'the torn last metrics line is skipped');
+    assert.equal(hyper.imagesPerSecond, 55);
+  });
+
+  it('writes a report that states the numbers, the missing runs and the non-zero-shot set', async () => {
+    const reportFile = path.join(root, 'report', 'results.md');
+    const { plots } = await writeReport({ outDir: root, reportFile, configurations: configs, seeds: [0, 1, 2] });
+    const md = readFileSync(reportFile, 'utf8');
+    assert.match(md, /9 of 12 planned runs/);
+    assert.match(md, /`tiny-siglip-c100-s2`: not started/);
+    assert.match(md, /`tiny-hyperclip-c100-s2`: training stopped or in progress at step 20 of 20/);
+    assert.match(md, /`tiny-hyperclip-c100-s1`: trained, not evaluated yet/);
+    assert.match(md, /CIFAR-100 top-1 — \*\*NOT zero-shot\*\*/);
+    // A, CIFAR-10 top-1: HyperCLIP 31.00 ± 2.65, SigLIP 27.67 ± 2.52, paired difference +3.33 ± 2.08 over 3 seeds.
+    assert.match(md, /\| CIFAR-10 top-1 \| 31\.00 ± 2\.65 \(n=3\) \| 27\.67 ± 2\.52 \(n=3\) \| \+3\.33 ± 2\.08 \(3\) \| 3 of 3 \|/);
+    assert.match(md, /met\*\* — best is `tiny-hyperclip-s1` with 34\.00%/);
+    assert.match(md, /With one pair there is no spread/);
+    assert.match(md, /Cells with fewer than 3 seeds.*B\/HyperCLIP n=1.*B\/SigLIP n=2/);
+    assert.equal(plots.length, 4);
+    for (const p of plots) assert.ok(md.includes(path.relative(path.dirname(reportFile), p)), `the report links ${p}`);
+  });
+
+  it('renders a plot to a PNG', async () => {
+    const runs = readRuns(root, configs, [0, 1, 2]);
+    const png = await renderPng(accuracyBarSpec(runs, CONFIGURATIONS.A!));
+    assert.ok(png.length > 1000);
+    assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
+  });
+});
