@@ -12,11 +12,9 @@ import { useAllCores } from '../src/engine/index.js';
 import { resolveTrainConfig, type TrainConfig } from '../src/train/recipes.js';
 import { train, type TrainReporter } from '../src/train/trainer.js';
 import { evaluateRun, existingEval } from './lib/evaluate.js';
-import { MODEL_KINDS, parseConfigurations, parseSeeds, runName, type Configuration, type ModelKind } from './lib/plan.js';
+import { DEFAULT_OUT, MODEL_KINDS, parseConfigurations, parseSeeds, runName, type Configuration, type ModelKind } from './lib/plan.js';
 import { HOST_FILE } from './lib/runs.js';
 import { recordInvocation, writeReport } from './lib/write-report.js';
-
-const DEFAULT_OUT = 'runs/experiment';
 
 interface Options {
   configs: string;

@@ -45,6 +45,9 @@ export const METRICS: Metric[] = [
   { key: 'textToImageR10', dataset: 'flickr8k', label: 'Flickr8k text→image R@10', headline: false, chance: 0.01 },
 ];
 
+/** Where the real experiment keeps its runs; only it writes docs/results.md. */
+export const DEFAULT_OUT = 'runs/experiment';
+
 export const runName = (recipe: string, seed: number): string => `${recipe}-s${seed}`;
 
 export function parseConfigurations(list: string): Configuration[] {

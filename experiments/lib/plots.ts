@@ -16,7 +16,7 @@ export async function renderPng(spec: TopLevelSpec, scale = 2): Promise<Buffer> 
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     const svg = await view.toSVG(scale);
-    return await sharp(Buffer.from(svg), { density: 72 * scale }).png().toBuffer();
+    return await sharp(Buffer.from(svg)).png().toBuffer();
   } finally {
     view.finalize();
   }
@@ -44,9 +44,11 @@ export function lossCurveSpec(runs: RunState[], c: Configuration): TopLevelSpec 
 
 export function accuracyBarSpec(runs: RunState[], c: Configuration): TopLevelSpec {
   const headline = METRICS.filter((m) => m.headline);
+  // '|' breaks an axis label into lines (labelExpr below), so long names are not cut.
   const label = (key: string): string => {
     const m = headline.find((x) => x.key === key)!;
-    return c.seenInTraining.includes(m.dataset) ? `${m.label} (not zero-shot)` : m.label;
+    const name = m.label.replace('Flickr8k ', 'Flickr8k|');
+    return c.seenInTraining.includes(m.dataset) ? `${name}|(NOT zero-shot)` : name;
   };
   const bars = headline.flatMap((m) => MODEL_KINDS.map((k) => {
     const s = cellStats(runs, c.id, m.key).byModel[k];
@@ -55,7 +57,7 @@ export function accuracyBarSpec(runs: RunState[], c: Configuration): TopLevelSpe
   })).filter((b) => b.n > 0);
   const points = runs.filter((r) => r.configuration === c.id && r.eval).flatMap((r) =>
     headline.map((m) => ({ metric: label(m.key), model: MODEL_LABEL[r.model], value: 100 * metricValues(r.eval!)[m.key]! })));
-  const x = { field: 'metric', type: 'nominal' as const, title: null, sort: headline.map((m) => label(m.key)), axis: { labelAngle: 0, labelLimit: 200 } };
+  const x = { field: 'metric', type: 'nominal' as const, title: null, sort: headline.map((m) => label(m.key)), axis: { labelAngle: 0, labelLimit: 0, labelExpr: "split(datum.label, '|')" } };
   const xOffset = { field: 'model', type: 'nominal' as const, scale: { domain: COLORS.domain } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',

@@ -5,6 +5,8 @@ import { cellStats } from './cells.js';
 import { MODEL_LABEL, MODEL_KINDS } from './plan.js';
 import type { ReportInput } from './report.js';
 import type { RunState } from './runs.js';
+import { resolveConfig } from '../../src/models/config.js';
+import { RECIPES } from '../../src/train/recipes.js';
 
 const pct = (x: number): string => (100 * x).toFixed(2);
 const CIFAR10_TARGET = 0.3;
@@ -17,7 +19,7 @@ export function targetsSection(input: ReportInput): string[] {
   else {
     const met = best.eval!.cifar10.top1 >= CIFAR10_TARGET;
     lines.push(`- CIFAR-10 zero-shot top-1 ≥ ${pct(CIFAR10_TARGET)}% for the best HyperCLIP run: **${met ? 'met' : 'not met'}** — ` +
-      `best is \`${best.name}\` with ${pct(best.eval!.cifar10.top1)}% on ${best.eval!.cifar10.samples} test images.`);
+      `best is \`${best.name}\` (configuration ${best.configuration}) with ${pct(best.eval!.cifar10.top1)}% on ${best.eval!.cifar10.samples} test images.`);
   }
   for (const c of input.configurations) {
     const cell = cellStats(input.runs, c.id, 'cifar10Top1');
@@ -42,21 +44,20 @@ function describeData(config: Record<string, unknown>): string {
   return data.map((d) => `${d.dataset} (weight ${d.weight}${d.templates ? `, ${d.templates} caption templates` : ''})`).join(' + ');
 }
 
+/** A run's recorded config, else the recipe as the code defines it now (no run yet). */
+function recipeRow(input: ReportInput, recipe: string): string {
+  const run = firstWith(input.runs, recipe);
+  const t = (run?.trainConfig ?? RECIPES[recipe]) as Record<string, unknown> | undefined;
+  if (!t) return `| \`${recipe}\` | unknown recipe | | | | | | |`;
+  const imageSize = run?.imageSize ?? resolveConfig(t.model as string).image.imageSize;
+  const source = run?.trainConfig ? '' : ' (recipe default; no run yet)';
+  return `| \`${recipe}\`${source} | ${t.model} | ${describeData(t)} | ${imageSize} px | ${t.steps} | ${t.batchSize} | ` +
+    `${t.lr} (${t.warmupSteps}) | ${t.tokenizer}, ${t.wordPrior ? 'yes' : 'no'} |`;
+}
+
 function recipeRows(input: ReportInput): string[] {
-  const lines = ['| recipe | model preset | training data | image size | steps | batch | lr (warmup) | tokenizer, word prior |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
-  for (const c of input.configurations) {
-    for (const m of MODEL_KINDS) {
-      const recipe = c.recipes[m];
-      const run = firstWith(input.runs, recipe);
-      const t = run?.trainConfig;
-      if (!t) {
-        lines.push(`| \`${recipe}\` | no run yet: see src/train/recipes.ts | | | | | | |`);
-        continue;
-      }
-      lines.push(`| \`${recipe}\` | ${t.model} | ${describeData(t)} | ${run!.imageSize ?? '? (not finished)'} | ${t.steps} | ${t.batchSize} | ` +
-        `${t.lr} (${t.warmupSteps}) | ${t.tokenizer}, ${t.wordPrior ? 'yes' : 'no'} |`);
-    }
-  }
+  const lines = ['| recipe | model preset | training data | image size | steps | batch | peak lr (warmup steps) | tokenizer, word prior |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const c of input.configurations) for (const m of MODEL_KINDS) lines.push(recipeRow(input, c.recipes[m]));
   return lines;
 }
 
@@ -74,7 +75,9 @@ export function setupSection(input: ReportInput): string[] {
     '## Setup', '',
     `Seeds: ${seeds}. Seed s fixes the initial weights and the data order; the HyperCLIP and SigLIP runs with the same seed see the same batches, which is why differences are paired by seed.`, '',
     ...recipeRows(input), '',
-    'Data (from ../shared/data, WebDataset shards): Flickr8k (train 6000 images × 5 captions, val, test 1000 images × 5 captions), CIFAR-10 test (10,000 images), CIFAR-100 train (50,000) and test (10,000).', '',
+    'Data (../shared/data, WebDataset shards; see its README): Flickr8k train 6000 images × 5 captions (128×128 JPEG), val and test 1000 images each; ' +
+    'CIFAR-10 test 10,000 images (32×32); CIFAR-100 train 44,962 / test 15,038 images (32×32) — a random 75/25 re-split of all 60,000, not the official split. ' +
+    'Every image is resized to the model\'s input size (table above).', '',
     `Evaluation: zero-shot CIFAR-10 and CIFAR-100 test with the CLIP prompt templates from shared/data/prompts${evalRun?.cifar10.templates ? ` (${evalRun.cifar10.templates} and ${evalRun.cifar100.templates} templates)` : ''}, ` +
     'class embeddings averaged over templates, HyperCLIP conditioned on the evaluated class set; Flickr8k test image↔text retrieval, R@1/5/10 both ways.', '',
     hostLine(input.runs), '',

@@ -1,7 +1,7 @@
 // docs/results.md, generated from the run folders: every number and every
 // sentence that judges a number is computed here from the files, so the
 // text can never disagree with the data it describes.
-import { MODEL_KINDS, MODEL_LABEL, METRICS, type Configuration, type Metric, type ModelKind } from './plan.js';
+import { DEFAULT_OUT, MODEL_KINDS, MODEL_LABEL, METRICS, type Configuration, type Metric, type ModelKind } from './plan.js';
 import type { RunState } from './runs.js';
 import { cellStats, seedValues, type CellStats } from './cells.js';
 import { methodSection, setupSection, targetsSection } from './report-setup.js';
@@ -34,7 +34,7 @@ function metricLabel(c: Configuration, m: Metric): string {
 
 function resultsTable(runs: RunState[], c: Configuration): string[] {
   const lines = [
-    '| metric (%) | HyperCLIP mean ± std (n) | SigLIP mean ± std (n) | HyperCLIP − SigLIP, paired: mean ± std (pairs) | seeds HyperCLIP ahead | chance |',
+    '| metric (%) | HyperCLIP mean ± std (n) | SigLIP mean ± std (n) | HyperCLIP − SigLIP, paired: mean ± std (pairs) | seeds HyperCLIP ahead | chance (full test sets) |',
     '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const m of METRICS) {
@@ -53,9 +53,9 @@ export function verdict(c: Configuration, m: Metric, cell: CellStats): string {
   const d = cell.difference;
   const name = c.seenInTraining.includes(m.dataset) ? `${m.label} (not zero-shot here)` : m.label;
   if (h.n === 0 || s.n === 0) return `${name}: cannot compare yet (${h.n} HyperCLIP and ${s.n} SigLIP runs evaluated).`;
-  const lead = d.mean > 0 ? 'HyperCLIP is ahead' : d.mean < 0 ? 'SigLIP is ahead' : 'the two are level';
-  let text = `${name}: HyperCLIP ${pct(h.mean)}% vs SigLIP ${pct(s.mean)}%; ${lead} by ${pct(Math.abs(d.mean))} points on ${d.n} paired seed(s), ` +
-    `HyperCLIP ahead in ${d.wins} of ${d.n}.`;
+  const lead = d.mean > 0 ? `HyperCLIP is ahead by ${pct(d.mean)} points` : d.mean < 0 ? `SigLIP is ahead by ${pct(-d.mean)} points` : 'the two are level';
+  let text = `${name}: HyperCLIP ${pct(h.mean)}% vs SigLIP ${pct(s.mean)}%; ${lead} on ${d.n} paired seed(s), HyperCLIP ahead in ${d.wins} of ${d.n}.`;
+  if (d.n < Math.max(h.n, s.n)) text += ` (The means include ${Math.max(h.n, s.n) - d.n} seed(s) without a partner run, so they can disagree with the paired difference.)`;
   if (d.n < 2) text += ' With one pair there is no spread to judge the difference against: no conclusion.';
   else {
     const standardError = d.std / Math.sqrt(d.n);
@@ -73,6 +73,10 @@ function statusSection(input: ReportInput): string[] {
   const lines = ['## Status of the runs', ''];
   lines.push(`${done.length} of ${expected} planned runs (${input.configurations.length} configuration(s) × 2 models × ${input.seeds.length} seed(s)) are trained and evaluated.`);
   const notDone = input.runs.filter((r) => r.status !== 'evaluated');
+  if (notDone.length === expected && notDone.every((r) => r.status === 'missing')) {
+    lines.push('', `No run has started: \`${input.outDir}\` holds none of the planned run folders.`);
+    return lines;
+  }
   if (notDone.length > 0) {
     lines.push('', 'Missing or incomplete — the means below leave these out, so their n is smaller:', '');
     for (const r of notDone) lines.push(`- \`${r.name}\`: ${describeStatus(r)}`);
@@ -127,18 +131,28 @@ function throughputTable(runs: RunState[], c: Configuration): string[] {
 export function buildReport(input: ReportInput): string {
   const lines = [
     '# Results: HyperCLIP vs SigLIP at the same tiny image encoder', '',
-    `_Generated ${input.generatedAt} from the run folders in \`${input.outDir}\` by \`npm run experiment -- --report-only\`. Do not edit by hand: rerun the command._`, '',
+    `_Generated ${input.generatedAt} from the run folders in \`${input.outDir}\` by \`${reportCommand(input.outDir)}\`. Do not edit by hand: rerun the command._`, '',
     'The claim under test (Akinwande et al., arXiv 2412.16777): with the same small image encoder, HyperCLIP — whose hypernetwork turns the ' +
     'list of class names into the image encoder\'s normalisation parameters — beats a SigLIP-trained encoder at zero-shot classification. ' +
     'Both models here share the text encoder, image encoder, loss (sigmoid), data, schedule and seeds; they differ only in the hypernetwork.', '',
     ...statusSection(input), '',
-    ...targetsSection(input), '',
   ];
+  if (!input.runs.some((r) => r.status === 'evaluated')) {
+    lines.push('**No experiment run has finished yet**, so there are no results to report. Run the experiment (hours on a 2-core CPU) and this file is rewritten with the numbers:', '',
+      ...setupSection(input), '', ...methodSection());
+    return finish(lines);
+  }
+  lines.push(...targetsSection(input), '');
   for (const c of input.configurations) lines.push(...configurationSection(input, c), '');
   if (input.plots.length > 0) {
     lines.push('## Plots', '');
     for (const p of input.plots) lines.push(`### ${p.title}`, '', `![${p.title}](${p.file})`, '');
   }
   lines.push(...setupSection(input), '', ...methodSection());
-  return lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+  return finish(lines);
 }
+
+const reportCommand = (outDir: string): string =>
+  `npm run experiment -- --report-only${outDir === DEFAULT_OUT ? '' : ` --out ${outDir}`}`;
+
+const finish = (lines: string[]): string => lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';

@@ -99,11 +99,27 @@ describe('experiment report', () => {
     assert.match(md, /CIFAR-100 top-1 — \*\*NOT zero-shot\*\*/);
     // A, CIFAR-10 top-1: HyperCLIP 31.00 ± 2.65, SigLIP 27.67 ± 2.52, paired difference +3.33 ± 2.08 over 3 seeds.
     assert.match(md, /\| CIFAR-10 top-1 \| 31\.00 ± 2\.65 \(n=3\) \| 27\.67 ± 2\.52 \(n=3\) \| \+3\.33 ± 2\.08 \(3\) \| 3 of 3 \|/);
-    assert.match(md, /met\*\* — best is `tiny-hyperclip-s1` with 34\.00%/);
+    assert.match(md, /met\*\* — best is `tiny-hyperclip-s1` \(configuration A\) with 34\.00%/);
     assert.match(md, /With one pair there is no spread/);
     assert.match(md, /Cells with fewer than 3 seeds.*B\/HyperCLIP n=1.*B\/SigLIP n=2/);
     assert.equal(plots.length, 4);
     for (const p of plots) assert.ok(md.includes(path.relative(path.dirname(reportFile), p)), `the report links ${p}`);
+  });
+
+  it('says plainly that nothing has run when the folder is empty', async () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'hyperclip-report-empty-'));
+    try {
+      const reportFile = path.join(empty, 'results.md');
+      const { plots } = await writeReport({ outDir: empty, reportFile, configurations: configs, seeds: [0, 1, 2] });
+      const md = readFileSync(reportFile, 'utf8');
+      assert.match(md, /0 of 12 planned runs/);
+      assert.match(md, /\*\*No experiment run has finished yet\*\*/);
+      assert.match(md, /npm run experiment/);
+      assert.doesNotMatch(md, /mean ± std/);
+      assert.equal(plots.length, 0);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it('renders a plot to a PNG', async () => {
