@@ -10,11 +10,23 @@ import { evaluateRetrieval } from '../../src/eval/retrieval.js';
 import { evaluateZeroShot } from '../../src/eval/zeroshot.js';
 import { EVAL_FILE, isEvalRecord, type EvalRecord, type ZeroShotScores } from './runs.js';
 
-async function zeroShot(bundle: Bundle, dataset: 'cifar10' | 'cifar100', limit: number | undefined): Promise<ZeroShotScores> {
+const PROGRESS_EVERY = 2500;
+
+/** A progress callback that logs once every PROGRESS_EVERY samples (the full sets take minutes). */
+function every(label: string, log: (text: string) => void): (done: number) => void {
+  let next = PROGRESS_EVERY;
+  return (done) => {
+    if (done < next) return;
+    log(`  ${label}: ${done} images`);
+    next = (Math.floor(done / PROGRESS_EVERY) + 1) * PROGRESS_EVERY;
+  };
+}
+
+async function zeroShot(bundle: Bundle, dataset: 'cifar10' | 'cifar100', limit: number | undefined, log: (text: string) => void): Promise<ZeroShotScores> {
   const source = resolveDataset(dataset, 'test');
   const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
   const templates = caption.templates;
-  const r = await evaluateZeroShot(bundle, { shards: source.shards, caption }, caption.classnames, templates, { limit });
+  const r = await evaluateZeroShot(bundle, { shards: source.shards, caption }, caption.classnames, templates, { limit, onProgress: every(dataset, log) });
   return { samples: r.samples, top1: r.top1, top5: r.top5, templates: templates.length, skipped: r.skipped };
 }
 
@@ -36,9 +48,9 @@ export async function evaluateRun(runDir: string, recipe: string, seed: number, 
   const bundle = loadBundle(path.join(runDir, 'model'));
   try {
     const cap = limit ?? undefined;
-    const cifar10 = await zeroShot(bundle, 'cifar10', cap);
+    const cifar10 = await zeroShot(bundle, 'cifar10', cap, log);
     log(`  cifar10 zero-shot top-1 ${(100 * cifar10.top1).toFixed(2)}% (${cifar10.samples} images)`);
-    const cifar100 = await zeroShot(bundle, 'cifar100', cap);
+    const cifar100 = await zeroShot(bundle, 'cifar100', cap, log);
     log(`  cifar100 top-1 ${(100 * cifar100.top1).toFixed(2)}% (${cifar100.samples} images)`);
     const flickr = resolveDataset('flickr8k', 'test');
     const r = await evaluateRetrieval(bundle, { shards: flickr.shards, caption: flickr.caption }, { limit: cap });

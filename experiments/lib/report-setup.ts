@@ -51,7 +51,10 @@ function recipeRow(input: ReportInput, recipe: string): string {
   if (!t) return `| \`${recipe}\` | unknown recipe | | | | | | |`;
   const imageSize = run?.imageSize ?? resolveConfig(t.model as string).image.imageSize;
   const source = run?.trainConfig ? '' : ' (recipe default; no run yet)';
-  return `| \`${recipe}\`${source} | ${t.model} | ${describeData(t)} | ${imageSize} px | ${t.steps} | ${t.batchSize} | ` +
+  // Runs of one recipe may have been started with different --steps: show every value rather than the first.
+  const steps = [...new Set(input.runs.filter((r) => r.recipe === recipe && r.plannedSteps !== null).map((r) => r.plannedSteps))];
+  const stepText = steps.length > 1 ? `**differs between seeds: ${steps.join(', ')}**` : `${t.steps}`;
+  return `| \`${recipe}\`${source} | ${t.model} | ${describeData(t)} | ${imageSize} px | ${stepText} | ${t.batchSize} | ` +
     `${t.lr} (${t.warmupSteps}) | ${t.tokenizer}, ${t.wordPrior ? 'yes' : 'no'} |`;
 }
 

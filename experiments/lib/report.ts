@@ -102,7 +102,7 @@ function describeStatus(r: RunState): string {
 function configurationSection(input: ReportInput, c: Configuration): string[] {
   const lines = [`## Configuration ${c.id}: ${c.title}`, '', `Recipes \`${c.recipes.hyperclip}\` and \`${c.recipes.siglip}\`.`];
   if (c.seenInTraining.length > 0) {
-    lines.push(`CIFAR-100 train images with templated captions ("a photo of a {class}.") are in the training mixture, so **CIFAR-100 test is NOT zero-shot in this configuration**: it measures recognition of classes trained on, with captions built from their names. CIFAR-10 stays zero-shot (no CIFAR-10 image was trained on, though its classes overlap CIFAR-100's vocabulary).`);
+    lines.push(`CIFAR-100 train images, captioned by putting their class name into the CLIP prompt templates, are in the training mixture, so **CIFAR-100 test is NOT zero-shot in this configuration**: it measures recognition of classes trained on, with captions built from their names. CIFAR-10 stays zero-shot (no CIFAR-10 image was trained on, though its classes overlap CIFAR-100's vocabulary).`);
   }
   lines.push('', ...resultsTable(input.runs, c), '', '### What the numbers show', '');
   for (const m of METRICS.filter((x) => x.headline)) lines.push(`- ${verdict(c, m, cellStats(input.runs, c.id, m.key))}`);
