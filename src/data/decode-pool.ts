@@ -33,12 +33,12 @@ export class DecodePool {
   private spawn(): PoolWorker {
     const worker = new Worker(new URL('./decode-worker.js', import.meta.url));
     const entry: PoolWorker = { worker, pending: new Map() };
-    // Idle workers must not keep the process alive; busy ones must.
-    worker.unref();
+    // Workers stay referenced while the pool is open: toggling ref/unref per
+    // chunk let Node exit silently with decodes still pending (seen in
+    // back-to-back evaluations). close() ends them, and loaders always close.
     worker.on('message', (reply: DecodedChunk & { id: number; failure?: string }) => {
       const pending = entry.pending.get(reply.id);
       entry.pending.delete(reply.id);
-      if (entry.pending.size === 0) worker.unref();
       if (!pending) return;
       if (reply.failure) pending.reject(new Error(`decoding worker failed: ${reply.failure}`));
       else pending.resolve({ pixels: reply.pixels, errors: reply.errors });
@@ -64,7 +64,6 @@ export class DecodePool {
     if (this.workers.length === 0) return decodeChunk(jobs, spec);
     const target = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
-    if (target.pending.size === 0) target.worker.ref();
     return new Promise<DecodedChunk>((resolve, reject) => {
       target.pending.set(id, { resolve, reject });
       target.worker.postMessage({ id, jobs, spec }, ownedBuffers(jobs));
@@ -74,8 +73,6 @@ export class DecodePool {
   async close(): Promise<void> {
     this.closed = true;
     const workers = this.workers.splice(0);
-    // An unreferenced worker's exit would not keep the loop alive until terminate() settles.
-    for (const w of workers) w.worker.ref();
     await Promise.all(workers.map((w) => w.worker.terminate()));
     for (const w of workers) for (const pending of w.pending.values()) pending.reject(new Error('the decoding pool is closed'));
   }

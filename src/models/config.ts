@@ -69,6 +69,14 @@ export interface HypernetConfig {
   learnedTokens: number;
   /** Captions per pre-training task: the batch is split into groups of this size. */
   groupSize: number;
+  /**
+   * Multiplies the head's output. With Adam every head weight moves by about
+   * lr per step whatever its gradient, so an unscaled head over a width-W
+   * feature changes each generated scale by up to lr * W per step (0.1 at
+   * lr 1e-3, W 128): the deltas outrun the encoder within a few steps and
+   * training stalls. A small factor sets the deltas' own learning rate.
+   */
+  outputScale: number;
 }
 
 export interface LossConfig {
@@ -136,7 +144,7 @@ const TINY_IMAGE = efficientnet(0.5, 0.5, 64, { headChannels: 768, stages: TINY_
 
 const TEXT_DEFAULT: TextEncoderConfig = { vocabSize: 4096, contextLength: 32, endTokenId: 2, width: 128, layers: 3, heads: 4, mlpRatio: 4 };
 const HYPERNET_DEFAULT: HypernetConfig = {
-  width: 128, layers: 2, heads: 4, mlpRatio: 2, normLayers: 'all', input: 'text', learnedTokens: 8, groupSize: 16,
+  width: 128, layers: 2, heads: 4, mlpRatio: 2, normLayers: 'all', input: 'text', learnedTokens: 8, groupSize: 16, outputScale: 0.01,
 };
 const SIGLIP_LOSS: LossConfig = { kind: 'siglip', logitScaleInit: Math.log(10), logitBiasInit: -10, span: 'batch' };
 
@@ -324,6 +332,7 @@ function validateText(t: TextEncoderConfig): void {
 function validateHypernet(h: HypernetConfig): void {
   for (const f of ['width', 'layers', 'heads', 'learnedTokens', 'groupSize'] as const) positiveInt(`hypernet.${f}`, h[f]);
   inRange('hypernet.mlpRatio', h.mlpRatio, 0.25, 16);
+  inRange('hypernet.outputScale', h.outputScale, 1e-6, 1);
   if (h.width % h.heads !== 0) throw new Error(`hypernet.width ${h.width} must be divisible by hypernet.heads ${h.heads}`);
   oneOf('hypernet.input', h.input, ['text', 'learned-tokens']);
   if (h.normLayers !== 'all') {

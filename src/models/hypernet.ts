@@ -65,7 +65,7 @@ export class Hypernetwork extends Module {
     }
     const mixed = this.finalNorm.forward(this.mixer.forward(tokens, null)); // [G, S, W], no mask: a set
     const pooled = mixed.mean(1); // [G, W]
-    return this.splitHead(this.head.forward(pooled)); // [G, 2 * sum C]
+    return this.splitHead(this.head.forward(pooled).mul(this.config.outputScale)); // [G, 2 * sum C]
   }
 
   private splitHead(out: Tensor): Map<string, NormDelta> {
