@@ -2,6 +2,8 @@
 // converts its arguments, calls one ATen function and wraps the result.
 #include "common.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace hc {
@@ -194,7 +196,10 @@ HC_FN(binary) {
   auto& a = unwrap(info[1]);
   int64_t code = int64(info[0], "binary op");
   if (info[2].IsNumber()) {
-    at::Scalar b(info[2].As<Napi::Number>().DoubleValue());
+    // Whole numbers go in as integer scalars so int64 tensors stay int64 (as in PyTorch).
+    double value = info[2].As<Napi::Number>().DoubleValue();
+    bool whole = std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 9007199254740992.0;
+    at::Scalar b = whole ? at::Scalar(static_cast<int64_t>(value)) : at::Scalar(value);
     switch (code) {
       case 0: return wrap(info.Env(), at::add(a, b));
       case 1: return wrap(info.Env(), at::sub(a, b));
@@ -276,15 +281,25 @@ HC_FN(reduce) {
     for (int64_t d = 0; d < x.dim(); d++) all.push_back(d);
   }
   at::IntArrayRef d = dims ? at::IntArrayRef(*dims) : at::IntArrayRef(all);
+  // prod/all/any reduce one dim at a time: from the last, so earlier indices stay valid.
+  auto oneByOne = [&](auto reduceOne) {
+    std::vector<int64_t> order;
+    for (auto v : d) order.push_back(v < 0 ? v + x.dim() : v);
+    std::sort(order.rbegin(), order.rend());
+    at::Tensor out = x;
+    for (auto v : order) out = reduceOne(out, v);
+    if (order.empty() && !keep) out = out.clone();
+    return out;
+  };
   switch (code) {
-    case 0: return wrap(info.Env(), dims ? at::sum(x, d, keep) : at::sum(x));
-    case 1: return wrap(info.Env(), dims ? at::mean(x, d, keep) : at::mean(x));
+    case 0: return wrap(info.Env(), (dims || keep) ? at::sum(x, d, keep) : at::sum(x));
+    case 1: return wrap(info.Env(), (dims || keep) ? at::mean(x, d, keep) : at::mean(x));
     case 2: return wrap(info.Env(), at::amax(x, d, keep));
     case 3: return wrap(info.Env(), at::amin(x, d, keep));
     case 4: return wrap(info.Env(), at::logsumexp(x, d, keep));
-    case 5: return wrap(info.Env(), dims ? at::all(x, d[0], keep) : at::all(x));
-    case 6: return wrap(info.Env(), dims ? at::any(x, d[0], keep) : at::any(x));
-    case 7: return wrap(info.Env(), dims ? at::prod(x, d[0], keep) : at::prod(x));
+    case 5: return wrap(info.Env(), oneByOne([&](const at::Tensor& t, int64_t v) { return at::all(t, v, keep); }));
+    case 6: return wrap(info.Env(), oneByOne([&](const at::Tensor& t, int64_t v) { return at::any(t, v, keep); }));
+    case 7: return wrap(info.Env(), oneByOne([&](const at::Tensor& t, int64_t v) { return at::prod(t, v, keep); }));
   }
   throw Napi::Error::New(info.Env(), "unknown reduction code");
   HC_GUARD_END
@@ -312,8 +327,10 @@ HC_FN(norm) {
   auto& x = unwrap(info[0]);
   auto dims = optionalIntList(info[2], "dims");
   at::Scalar p(num(info[1], "p"));
-  if (!dims) return wrap(info.Env(), at::norm(x, p));
-  return wrap(info.Env(), at::norm(x, p, *dims, flag(info[3])));
+  if (!dims && !flag(info[3])) return wrap(info.Env(), at::norm(x, p));
+  std::vector<int64_t> all;
+  for (int64_t v = 0; v < x.dim(); v++) all.push_back(v);
+  return wrap(info.Env(), at::norm(x, p, dims ? at::IntArrayRef(*dims) : at::IntArrayRef(all), flag(info[3])));
   HC_GUARD_END
 }
 
