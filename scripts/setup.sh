@@ -27,7 +27,9 @@ fi
 export ONNXRUNTIME_NODE_INSTALL=skip
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"
-  npm ci --no-fund --no-audit
+  # npm install, not npm ci: npm 11 leaves other platforms' optional packages
+  # (rollup's) out of the lock file and then refuses `npm ci` on it.
+  npm install --no-fund --no-audit
 fi
 
 addon=native/build/Release/hyperclip_torch.node
