@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { loadSafetensors } from '../../src/engine/index.js';
+import { resolveTrainConfig } from '../../src/train/recipes.js';
+import { train, type TrainReporter } from '../../src/train/trainer.js';
+import { MetricsLog } from '../../src/train/metrics-log.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'hyperclip-train-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+class Interrupt extends Error {}
+
+function quietReporter(stopAfter = Infinity): TrainReporter {
+  return {
+    start: () => undefined,
+    step: (step) => { if (step >= stopAfter) throw new Interrupt(`interrupted after step ${step}`); },
+    message: () => undefined,
+    stop: () => undefined,
+  };
+}
+
+function modelTensors(dir: string): Map<string, Float32Array> {
+  const { tensors } = loadSafetensors(path.join(dir, 'checkpoint.safetensors'));
+  const out = new Map<string, Float32Array>();
+  for (const [name, t] of tensors) {
+    if (name.startsWith('model.') && t.dtype === 'float32') out.set(name, t.data() as Float32Array);
+    t.dispose();
+  }
+  return out;
+}
+
+// The test-tiny recipe: 6 steps of batch 8 on real Flickr8k train shards, a checkpoint every 3 steps.
+const config = resolveTrainConfig('test-tiny', undefined);
+
+test('a run writes its config, metrics, checkpoint and model folder, and the loss is finite', async () => {
+  const dir = path.join(root, 'full');
+  const summary = await train(config, { outDir: dir, resume: false, reporter: quietReporter() });
+  assert.equal(summary.steps, 6);
+  assert.ok(Number.isFinite(summary.finalLoss));
+  for (const f of ['train-config.json', 'checkpoint.safetensors', 'metrics.jsonl', 'model/config.json', 'model/model.safetensors', 'model/tokenizer.json']) {
+    assert.ok(existsSync(path.join(dir, f)), `${f} exists`);
+  }
+  const records = new MetricsLog(path.join(dir, 'metrics.jsonl')).read();
+  assert.deepEqual(records.filter((r) => r.event === 'train').map((r) => r.step), [1, 2, 3, 4, 5, 6]);
+  assert.equal(records.at(-1)!.event, 'summary');
+});
+
+test('a killed run resumed from its checkpoint reproduces the uninterrupted run', async () => {
+  const dir = path.join(root, 'interrupted');
+  await assert.rejects(train(config, { outDir: dir, resume: false, reporter: quietReporter(4) }), Interrupt);
+  // Killed during step 4: the checkpoint holds step 3.
+  const { metadata } = loadSafetensors(path.join(dir, 'checkpoint.safetensors'));
+  assert.equal(metadata.step, '3');
+  await train(config, { outDir: dir, resume: true, reporter: quietReporter() });
+  const resumed = modelTensors(dir);
+  const full = modelTensors(path.join(root, 'full'));
+  assert.equal(resumed.size, full.size);
+  let worst = 0;
+  for (const [name, a] of full) {
+    const b = resumed.get(name)!;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  }
+  assert.ok(worst < 1e-5, `resumed weights differ from the uninterrupted run by ${worst}`);
+});
+
+test('an existing run folder is refused without --resume, and with a different config', async () => {
+  const dir = path.join(root, 'full');
+  await assert.rejects(train(config, { outDir: dir, resume: false, reporter: quietReporter() }), /already holds a run: pass --resume/);
+  await assert.rejects(train({ ...config, lr: config.lr / 2 }, { outDir: dir, resume: true, reporter: quietReporter() }), /started with a different config/);
+});
+
+test('recipes: unknown names, bad values and unreadable config files are one clear line', () => {
+  assert.throws(() => resolveTrainConfig('nope', undefined), /unknown preset "nope"; known: tiny-hyperclip, tiny-siglip/);
+  assert.throws(() => resolveTrainConfig('test-tiny', undefined, { lr: -1 }), /expected lr between 0 and 1 but received -1/);
+  assert.throws(() => resolveTrainConfig('test-tiny', undefined, { batchSize: 0 }), /positive integer for batchSize/);
+  const bad = path.join(root, 'bad.json');
+  writeFileSync(bad, '{ not json');
+  assert.throws(() => resolveTrainConfig(undefined, bad), /bad.json is not valid JSON/);
+  assert.throws(() => resolveTrainConfig(undefined, path.join(root, 'missing.json')), /config file not found/);
+  const partial = path.join(root, 'partial.json');
+  writeFileSync(partial, JSON.stringify({ preset: 'test-tiny', steps: 4 }));
+  assert.equal(resolveTrainConfig(undefined, partial).steps, 4);
+  assert.ok(readFileSync(partial, 'utf8').includes('test-tiny'));
+});
