@@ -3,10 +3,10 @@
 // what train writes and what eval, generate and the web app read.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Tokenizer, saveTokenizer, readTokenizerFile } from '../data/tokenizer/index.js';
 import { evalPreprocess, type PreprocessSpec } from '../data/preprocess.js';
 import { loadModel, saveModel, type HyperClip, type ModelConfig } from '../models/index.js';
+import { projectRoot } from '../project-root.js';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
 export const CARD_FILE = 'MODEL_CARD.md';
@@ -21,15 +21,6 @@ export interface Bundle {
   extra: Record<string, unknown>;
 }
 
-function projectRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the project root (no package.json above src/bundle)');
-    dir = parent;
-  }
-  return dir;
-}
 
 /** The shipped default model, used when no model is named. */
 export const defaultModelDir = (): string => path.join(projectRoot(), 'models', 'default');

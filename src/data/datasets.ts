@@ -1,9 +1,9 @@
 // Named datasets under the data root (../shared/data from the project root,
 // or $HYPERCLIP_DATA): their shards, caption sources and class names.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { SIMPLE_TEMPLATES, type CaptionSource } from './captions.js';
+import { projectRoot } from '../project-root.js';
 
 export const DATASETS = {
   flickr8k: { splits: ['train', 'val', 'test'], promptKey: null },
@@ -22,15 +22,6 @@ export interface DatasetSource {
   classnames: string[] | null;
 }
 
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the project root (no package.json above src/data)');
-    dir = parent;
-  }
-  return dir;
-}
 
 /** The data root: $HYPERCLIP_DATA, else ../shared/data relative to the project root. */
 export function dataRoot(): string {

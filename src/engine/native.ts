@@ -3,8 +3,8 @@
 // can also run on a tracing backend.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { projectRoot } from '../project-root.js';
 
 /** An opaque native tensor handle (a Node-API external). */
 export type Handle = { readonly __nativeTensor: unique symbol };
@@ -13,15 +13,6 @@ export interface NativeBinding {
   [name: string]: (...args: any[]) => any;
 }
 
-function projectRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json')) || !existsSync(path.join(dir, 'native'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('hyperclip: cannot find the project root (no native/ folder above ' + fileURLToPath(import.meta.url) + ')');
-    dir = parent;
-  }
-  return dir;
-}
 
 function load(): NativeBinding {
   const addon = process.env.HYPERCLIP_ADDON ?? path.join(projectRoot(), 'native/build/Release/hyperclip_torch.node');

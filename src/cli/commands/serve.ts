@@ -9,7 +9,7 @@ import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, statSyn
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../../data/tokenizer/project-root.js';
+import { projectRoot } from '../../project-root.js';
 import { integer } from '../parse.js';
 
 interface ServeCliOptions {

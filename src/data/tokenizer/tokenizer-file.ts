@@ -2,7 +2,7 @@ import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { baseVocabulary, FIRST_MERGE_ID } from './vocabulary.js';
-import { projectRoot } from './project-root.js';
+import { projectRoot } from '../../project-root.js';
 
 export const TOKENIZER_FORMAT = 'hyperclip-bpe';
 export const TOKENIZER_FORMAT_VERSION = 1;
