@@ -153,3 +153,20 @@ export function convertWeightsToChannelsLast(module: Module): void {
     t.requiresGrad = true;
   }
 }
+
+/** The parts every image encoder here is made of, in forward order. */
+export interface StemBlocksHead {
+  readonly channelsLast: boolean;
+  readonly stem: ConvNormAct;
+  readonly blocks: MBConv[];
+  readonly head: ConvNormAct;
+}
+
+/** images [N, 3, H, W] -> stem -> blocks -> head -> global average pool -> [N, D]. */
+export function forwardStemBlocksHead(encoder: StemBlocksHead, images: Tensor, normOverrides?: NormOverrides): Tensor {
+  let x = encoder.channelsLast ? images.contiguous('channels-last') : images;
+  x = encoder.stem.forward(x, normOverrides); // [N, C0, H/2, W/2]
+  for (const block of encoder.blocks) x = block.forward(x, normOverrides);
+  x = encoder.head.forward(x, normOverrides); // [N, D, H/32, W/32]
+  return F.adaptiveAvgPool2d(x, 1).flatten(1); // [N, D]
+}

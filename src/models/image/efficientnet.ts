@@ -2,9 +2,9 @@
 // SiLU. Width and depth multipliers scale B0's table, so B0/B1/B2-like and
 // tiny CPU sizes come from this one definition (resolution is the config's
 // imageSize).
-import { F, Module, type Tensor } from '../../engine/index.js';
+import { Module, type Tensor } from '../../engine/index.js';
 import type { EfficientNetConfig } from '../config.js';
-import { ConvNormAct, MBConv, convertWeightsToChannelsLast, makeDivisible, registerNormLayers, type NormLayerInfo, type NormOverrides } from './blocks.js';
+import { ConvNormAct, MBConv, convertWeightsToChannelsLast, forwardStemBlocksHead, makeDivisible, registerNormLayers, type NormLayerInfo, type NormOverrides } from './blocks.js';
 import type { ImageEncoder } from './encoder.js';
 
 export class EfficientNet extends Module implements ImageEncoder {
@@ -47,10 +47,6 @@ export class EfficientNet extends Module implements ImageEncoder {
 
   /** images [N, 3, H, W] -> pooled features [N, featureDim]. */
   forward(images: Tensor, normOverrides?: NormOverrides): Tensor {
-    let x = this.channelsLast ? images.contiguous('channels-last') : images;
-    x = this.stem.forward(x, normOverrides); // [N, stem, H/2, W/2]
-    for (const block of this.blocks) x = block.forward(x, normOverrides);
-    x = this.head.forward(x, normOverrides); // [N, D, H/32, W/32]
-    return F.adaptiveAvgPool2d(x, 1).flatten(1); // [N, D]
+    return forwardStemBlocksHead(this, images, normOverrides);
   }
 }

@@ -1,9 +1,9 @@
 // MobileNetV3 (Howard et al. 2019): inverted residuals with hardswish and
 // squeeze-excitation gated by hardsigmoid; small and large layouts, scaled
 // by a width multiplier.
-import { F, Module, type Tensor } from '../../engine/index.js';
+import { Module, type Tensor } from '../../engine/index.js';
 import type { MobileNetV3Config } from '../config.js';
-import { ConvNormAct, MBConv, convertWeightsToChannelsLast, makeDivisible, registerNormLayers, type Activation, type NormLayerInfo, type NormOverrides } from './blocks.js';
+import { ConvNormAct, MBConv, convertWeightsToChannelsLast, forwardStemBlocksHead, makeDivisible, registerNormLayers, type Activation, type NormLayerInfo, type NormOverrides } from './blocks.js';
 import type { ImageEncoder } from './encoder.js';
 
 // kernel, expanded channels, output channels, squeeze-excitation, activation, stride (the paper's tables 1 and 2).
@@ -65,10 +65,6 @@ export class MobileNetV3 extends Module implements ImageEncoder {
 
   /** images [N, 3, H, W] -> pooled features [N, featureDim]. */
   forward(images: Tensor, normOverrides?: NormOverrides): Tensor {
-    let x = this.channelsLast ? images.contiguous('channels-last') : images;
-    x = this.stem.forward(x, normOverrides); // [N, 16w, H/2, W/2]
-    for (const block of this.blocks) x = block.forward(x, normOverrides);
-    x = this.head.forward(x, normOverrides); // [N, D, H/32, W/32]
-    return F.adaptiveAvgPool2d(x, 1).flatten(1); // [N, D]
+    return forwardStemBlocksHead(this, images, normOverrides);
   }
 }
