@@ -10,11 +10,11 @@ import { Command } from 'commander';
 import { manualSeed, useAllCores } from '../src/engine/index.js';
 import { createLoader, trainPreprocess, type DataLoader } from '../src/data/index.js';
 import { Tokenizer } from '../src/data/tokenizer/index.js';
-import { HyperClip, resolveConfig } from '../src/models/index.js';
+import { HyperClip } from '../src/models/index.js';
 import { loaderSources } from '../src/train/data-sources.js';
 import { RECIPES, type TrainConfig } from '../src/train/recipes.js';
 import { warmupCosine } from '../src/train/schedule.js';
-import { createOptimizer, trainStep } from '../src/train/trainer.js';
+import { createOptimizer, modelConfigFor, trainStep } from '../src/train/trainer.js';
 import type { AdamW } from '../src/engine/index.js';
 
 interface Contender {
@@ -36,7 +36,7 @@ function buildContender(recipe: string, tokenizer: Tokenizer, batchSize: number)
   const config = { ...structuredClone(RECIPES[recipe]!), batchSize };
   manualSeed(config.seed);
   // As the trainer builds it, less the word-prior initialisation of token embeddings (no effect on speed).
-  const modelConfig = resolveConfig({ preset: config.model, text: { vocabSize: tokenizer.vocabSize, contextLength: tokenizer.contextLength, endTokenId: tokenizer.endToken } });
+  const modelConfig = modelConfigFor(config, tokenizer);
   const model = new HyperClip(modelConfig).train();
   return { name: recipe, config, model, optimizer: createOptimizer(model, config), step: 0, rounds: [] };
 }

@@ -5,6 +5,7 @@
 //   hyperclip train --preset tiny-hyperclip --out runs/tiny-hyperclip-s0 --seed 0
 //   hyperclip train --preset tiny-siglip    --out runs/tiny-siglip-s0    --seed 0
 import { existsSync, readFileSync } from 'node:fs';
+import type { PartialModelConfig } from '../models/config.js';
 
 export interface DataSourceConfig {
   /** A named split ("flickr8k:train", "cifar100:train") or shard paths/patterns. */
@@ -18,6 +19,8 @@ export interface TrainConfig {
   name: string;
   /** A model preset name (src/models/config.ts). */
   model: string;
+  /** Changes to that preset (e.g. `{ "loss": { "kind": "clip" } }`); the tokenizer still sets the text vocabulary. */
+  modelOverrides?: Omit<PartialModelConfig, 'preset'>;
   tokenizer: string;
   /** Initialise whole-word token embeddings from the GloVe-derived word prior. */
   wordPrior: boolean;

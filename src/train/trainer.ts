@@ -11,7 +11,7 @@ import {
 } from '../engine/index.js';
 import { createLoader, trainPreprocess, evalPreprocess, type Batch, type DataLoader } from '../data/index.js';
 import { Tokenizer, loadWordPrior } from '../data/tokenizer/index.js';
-import { HyperClip, initTokenEmbeddingFromPrior, resolveConfig } from '../models/index.js';
+import { HyperClip, initTokenEmbeddingFromPrior, resolveConfig, type ModelConfig } from '../models/index.js';
 import { saveBundle, type Bundle } from '../bundle/bundle.js';
 import { tokenize } from '../eval/text-features.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
@@ -98,9 +98,7 @@ function prepareRunFolder(outDir: string, config: TrainConfig, resume: boolean):
 }
 
 function buildModel(config: TrainConfig, tokenizer: Tokenizer, reporter: TrainReporter): HyperClip {
-  // The tokenizer defines the text encoder's vocabulary and context length.
-  const modelConfig = resolveConfig({ preset: config.model, text: { vocabSize: tokenizer.vocabSize, contextLength: tokenizer.contextLength, endTokenId: tokenizer.endToken } });
-  const model = new HyperClip(modelConfig);
+  const model = new HyperClip(modelConfigFor(config, tokenizer));
   if (config.wordPrior) {
     const prior = loadWordPrior(tokenizer);
     const set = initTokenEmbeddingFromPrior(model.textEncoder, { vectors: prior.vectors, found: prior.found, dim: prior.dimensions });
@@ -156,6 +154,15 @@ async function runSteps(ctx: StepContext): Promise<{ steps: number; finalLoss: n
   }
   const seconds = (Date.now() - started) / 1000;
   return { steps: config.steps, finalLoss, imagesPerSecond: images / Math.max(seconds, 1e-9), seconds };
+}
+
+/** The recipe's model preset with its overrides; the tokenizer defines the text vocabulary, context length and end token. */
+export function modelConfigFor(config: TrainConfig, tokenizer: Tokenizer): ModelConfig {
+  const overrides = config.modelOverrides ?? {};
+  return resolveConfig({
+    ...overrides, preset: config.model,
+    text: { ...overrides.text, vocabSize: tokenizer.vocabSize, contextLength: tokenizer.contextLength, endTokenId: tokenizer.endToken },
+  });
 }
 
 /** AdamW with weight decay on matrices and kernels only (also used by bench:train). */
