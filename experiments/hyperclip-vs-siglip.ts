@@ -5,7 +5,7 @@
 // stopped ones resumed from their checkpoint), is evaluated into eval.json,
 // and the report is rebuilt after every run so it always shows the state.
 import { Command } from 'commander';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { useAllCores } from '../src/engine/index.js';
@@ -62,12 +62,26 @@ function writeHost(dir: string): void {
   writeFileSync(file, JSON.stringify({ cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', platform: `${os.platform()} ${os.arch()}`, node: process.version, started: new Date().toISOString() }, null, 2) + '\n');
 }
 
+/** A finished run is only skipped when it was trained with the config this invocation asks for. */
+function checkSameConfig(dir: string, config: TrainConfig): void {
+  const file = path.join(dir, 'train-config.json');
+  const recorded = existsSync(file) ? readFileSync(file, 'utf8') : null;
+  if (recorded !== JSON.stringify(config, null, 2) + '\n') {
+    throw new Error(`${dir} holds a finished run with a different training config: move it away, or pass the options it was run with (--steps, --validation-limit)`);
+  }
+}
+
 /** Trains (or resumes) and evaluates one run; returns a one-word outcome. */
 async function oneRun(c: Configuration, model: ModelKind, seed: number, opts: Options): Promise<'done' | 'skipped'> {
   const recipe = c.recipes[model];
   const dir = path.join(opts.out, runName(recipe, seed));
   const label = `[${c.id} ${runName(recipe, seed)}]`;
-  let trained = false;
+  const limit = opts.evalLimit ?? null;
+  // A finished run is its eval.json: weights are not committed, so a fresh checkout has the record but no model/.
+  if (existingEval(dir, limit) !== null) {
+    checkSameConfig(dir, runConfig(recipe, seed, opts));
+    return 'skipped';
+  }
   if (!existsSync(path.join(dir, 'model', 'config.json'))) {
     const config = runConfig(recipe, seed, opts);
     const resume = existsSync(path.join(dir, 'train-config.json'));
@@ -75,10 +89,7 @@ async function oneRun(c: Configuration, model: ModelKind, seed: number, opts: Op
     const summary = await train(config, { outDir: dir, resume, reporter: lineReporter(label) });
     writeHost(dir);
     say(`${label} trained: final loss ${summary.finalLoss.toFixed(4)}, ${summary.imagesPerSecond.toFixed(1)} img/s`);
-    trained = true;
   }
-  const limit = opts.evalLimit ?? null;
-  if (existingEval(dir, limit) !== null) return trained ? 'done' : 'skipped';
   say(`${label} evaluating${limit === null ? ' on the full test sets' : ` on ${limit} samples per set`}`);
   await evaluateRun(dir, recipe, seed, limit, (text) => say(`${label}${text}`));
   return 'done';

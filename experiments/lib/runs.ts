@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MODEL_KINDS, runName, type Configuration, type ModelKind } from './plan.js';
 import { median } from './stats.js';
+import { resolveConfig, type PartialModelConfig } from '../../src/models/config.js';
 
 export const EVAL_FILE = 'eval.json';
 export const HOST_FILE = 'host.json';
@@ -93,20 +94,32 @@ export function readRun(outDir: string, configuration: Configuration, model: Mod
   const train = records.filter((r) => r.event === 'train' && typeof r.step === 'number' && typeof r.loss === 'number');
   const summaries = records.filter((r) => r.event === 'summary');
   const evalRecord = readJson(path.join(dir, EVAL_FILE));
-  const finished = existsSync(path.join(dir, 'model', 'config.json'));
+  // The weights (model/) are not committed: in a fresh checkout a finished run is its summary record.
+  const finished = existsSync(path.join(dir, 'model', 'config.json')) || summaries.length > 0;
   const status: RunStatus = isEvalRecord(evalRecord) && finished ? 'evaluated' : finished ? 'trained' : existsSync(dir) ? 'started' : 'missing';
   const last = summaries.at(-1);
   return {
     configuration: configuration.id, model, recipe, seed, name, dir, status,
     plannedSteps: typeof trainConfig?.steps === 'number' ? trainConfig.steps : null,
     loggedSteps: train.length > 0 ? (train.at(-1)!.step as number) : 0,
-    trainConfig, imageSize: modelConfig?.config?.image?.imageSize ?? null,
+    trainConfig, imageSize: modelConfig?.config?.image?.imageSize ?? presetImageSize(trainConfig),
     curve: lossCurve(train),
     imagesPerSecond: median(train.map((r) => r.imagesPerSecond as number)),
     trainSeconds: !wasResumed(train) && typeof last?.seconds === 'number' ? last.seconds : null,
     host: readJson(path.join(dir, HOST_FILE)) as Record<string, unknown> | null,
     eval: status === 'evaluated' ? (evalRecord as EvalRecord) : null,
   };
+}
+
+/** The image size of the recipe's model, for runs whose model folder is not here. */
+function presetImageSize(trainConfig: Record<string, unknown> | null): number | null {
+  if (typeof trainConfig?.model !== 'string') return null;
+  try {
+    const overrides = (trainConfig.modelOverrides ?? {}) as Omit<PartialModelConfig, 'preset'>;
+    return resolveConfig({ ...overrides, preset: trainConfig.model }).image.imageSize;
+  } catch {
+    return null;
+  }
 }
 
 /** After a resume, steps past the last checkpoint are logged twice: the later record wins. */

@@ -5,7 +5,7 @@
 //   hyperclip train --preset tiny-hyperclip --out runs/tiny-hyperclip-s0 --seed 0
 //   hyperclip train --preset tiny-siglip    --out runs/tiny-siglip-s0    --seed 0
 import { existsSync, readFileSync } from 'node:fs';
-import type { PartialModelConfig } from '../models/config.js';
+import { resolveConfig, type PartialModelConfig } from '../models/config.js';
 
 export interface DataSourceConfig {
   /** A named split ("flickr8k:train", "cifar100:train") or shard paths/patterns. */
@@ -113,5 +113,19 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   if (!Number.isInteger(c.seed) || c.seed < 0) throw new Error(`expected a non-negative integer seed but received ${c.seed}`);
   if (!Array.isArray(c.data) || c.data.length === 0) throw new Error('the data mixture is empty: give at least one source');
   for (const s of c.data) if (!(s.weight > 0)) throw new Error(`expected a positive weight for data source ${s.dataset} but received ${s.weight}`);
+  checkModel(c);
   return c;
+}
+
+/** Resolves the model once here, so a bad preset or override fails before a run folder is made. */
+function checkModel(c: TrainConfig): void {
+  const overrides = c.modelOverrides ?? {};
+  if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
+    throw new Error(`modelOverrides must be an object of model config fields (e.g. {"loss": {"kind": "clip"}}), got ${JSON.stringify(overrides)}`);
+  }
+  try {
+    resolveConfig({ ...overrides, preset: c.model });
+  } catch (err) {
+    throw new Error(`model of recipe ${c.name}: ${(err as Error).message}`);
+  }
 }

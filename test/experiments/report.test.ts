@@ -68,6 +68,21 @@ describe('experiment report', () => {
     assert.equal(d.wins, 2);
   });
 
+  it('counts a finished run without its model folder (weights are not committed) as evaluated', () => {
+    const dir = path.join(root, 'tiny-siglip-s0');
+    const before = readRuns(root, configs, [0]).find((r) => r.name === 'tiny-siglip-s0')!;
+    rmSync(path.join(dir, 'model'), { recursive: true });
+    try {
+      const run = readRuns(root, configs, [0]).find((r) => r.name === 'tiny-siglip-s0')!;
+      assert.equal(run.status, 'evaluated');
+      assert.equal(run.imageSize, 64, 'the image size comes from the recipe\'s model preset');
+      assert.deepEqual(run.eval, before.eval);
+    } finally {
+      mkdirSync(path.join(dir, 'model'));
+      writeFileSync(path.join(dir, 'model', 'config.json'), JSON.stringify({ config: { image: { imageSize: 64 } } }));
+    }
+  });
+
   it('reads run folders into states and cell statistics', () => {
     const runs = readRuns(root, configs, [0, 1, 2]);
     const status = Object.fromEntries(runs.map((r) => [r.name, r.status]));

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { loadSafetensors } from '../../src/engine/index.js';
 import { resolveTrainConfig } from '../../src/train/recipes.js';
-import { train, type TrainReporter } from '../../src/train/trainer.js';
+import { modelConfigFor, train, type TrainReporter } from '../../src/train/trainer.js';
+import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'hyperclip-train-'));
@@ -84,4 +85,23 @@ test('recipes: unknown names, bad values and unreadable config files are one cle
   writeFileSync(partial, JSON.stringify({ preset: 'test-tiny', steps: 4 }));
   assert.equal(resolveTrainConfig(undefined, partial).steps, 4);
   assert.ok(readFileSync(partial, 'utf8').includes('test-tiny'));
+});
+
+test('recipes: modelOverrides change the preset, and a bad override is one clear line before any run starts', () => {
+  const file = (name: string, body: unknown): string => {
+    const f = path.join(root, name);
+    writeFileSync(f, JSON.stringify(body));
+    return f;
+  };
+  const tokenizer = Tokenizer.load('flickr8k-4k');
+  const clip = resolveTrainConfig(undefined, file('clip.json', { preset: 'tiny-siglip', modelOverrides: { loss: { kind: 'clip' }, text: { layers: 2 } } }));
+  const model = modelConfigFor(clip, tokenizer);
+  assert.equal(model.loss.kind, 'clip');
+  assert.equal(model.text.layers, 2);
+  assert.equal(model.text.vocabSize, tokenizer.vocabSize, 'the tokenizer still sets the vocabulary');
+  assert.equal(modelConfigFor(resolveTrainConfig('tiny-siglip', undefined), tokenizer).loss.kind, 'siglip');
+  assert.throws(() => resolveTrainConfig(undefined, file('unknown.json', { preset: 'tiny-siglip', modelOverrides: { loss: { knd: 'clip' } } })),
+    /model of recipe tiny-siglip: unknown config field loss\.knd/);
+  assert.throws(() => resolveTrainConfig(undefined, file('list.json', { preset: 'tiny-siglip', modelOverrides: [1] })), /modelOverrides must be an object/);
+  assert.throws(() => resolveTrainConfig(undefined, file('model.json', { preset: 'tiny-siglip', model: 'no-such-model' })), /unknown model preset "no-such-model"/);
 });
