@@ -234,6 +234,41 @@ class MobileNetV3(StemBlocksHead):
         self._register_norms()
 
 
+class BasicBlock(nn.Module):
+    def __init__(self, in_c, out_c, stride, stage):
+        super().__init__()
+        self.conv1 = ConvNormAct(in_c, out_c, 3, 'relu', stage, stride=stride)
+        self.conv2 = ConvNormAct(out_c, out_c, 3, 'none', stage)
+        self.shortcut = None if stride == 1 and in_c == out_c else ConvNormAct(in_c, out_c, 1, 'none', stage, stride=stride)
+
+    def forward(self, x, overrides=None):
+        branch = self.conv2(self.conv1(x, overrides), overrides)
+        identity = x if self.shortcut is None else self.shortcut(x, overrides)
+        return torch.relu(branch + identity)
+
+
+class ResNet(StemBlocksHead):
+    def __init__(self, c):
+        super().__init__()
+        self.channels_last = c['channelsLast']
+        width = lambda ch: make_divisible(ch * c['widthMultiplier'])
+        in_c = width(c['stemChannels'])
+        self.stem = ConvNormAct(3, in_c, 3, 'relu', 0, stride=c['stemStride'])
+        blocks = []
+        for stage_index, s in enumerate(c['stages']):
+            out_c = width(s['channels'])
+            for b in range(s['blocks']):
+                blocks.append(BasicBlock(in_c, out_c, s['stride'] if b == 0 else 1, stage_index + 1))
+                in_c = out_c
+        self.blocks = nn.ModuleList(blocks)
+        self.feature_dim = width(c['headChannels'])
+        self.head = ConvNormAct(in_c, self.feature_dim, 1, 'relu', len(c['stages']) + 1)
+        self._register_norms()
+
+
+IMAGE_FAMILIES = {'efficientnet': EfficientNet, 'mobilenetv3': MobileNetV3, 'resnet': ResNet}
+
+
 # ---- transformer, text encoder, hypernetwork: src/models/transformer.ts, text/text-encoder.ts, hypernet.ts ----
 
 class MultiHeadAttention(nn.Module):
@@ -379,7 +414,7 @@ class HyperClip(nn.Module):
         super().__init__()
         self.config = config
         image = config['image']
-        self.imageEncoder = EfficientNet(image) if image['family'] == 'efficientnet' else MobileNetV3(image)
+        self.imageEncoder = IMAGE_FAMILIES[image['family']](image)
         self.imageProjection = nn.Linear(self.imageEncoder.feature_dim, config['embedDim'], bias=False)
         self.textEncoder = TextEncoder(config['text'], config['embedDim'])
         self.hypernet = None if config['hypernet'] is None else Hypernetwork(config['hypernet'], config['embedDim'], self.imageEncoder.norm_layers)

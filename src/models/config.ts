@@ -36,7 +36,29 @@ export interface MobileNetV3Config {
   dropPath: number;
 }
 
-export type ImageEncoderConfig = (EfficientNetConfig | MobileNetV3Config) & {
+export interface ResNetStageSpec {
+  /** Output channels before the width multiplier. */
+  channels: number;
+  /** Basic blocks in the stage. */
+  blocks: number;
+  /** Stride of the stage's first block. */
+  stride: number;
+}
+
+export interface ResNetConfig {
+  family: 'resnet';
+  widthMultiplier: number;
+  /** Stem (one 3x3 conv) channels before the width multiplier. */
+  stemChannels: number;
+  stemStride: number;
+  /** Channels of the final 1x1 conv (the feature size D), before the width multiplier. */
+  headChannels: number;
+  /** Unused by this family (no stochastic depth); kept so every family validates alike. */
+  dropPath: number;
+  stages: ResNetStageSpec[];
+}
+
+export type ImageEncoderConfig = (EfficientNetConfig | MobileNetV3Config | ResNetConfig) & {
   /** Training and deployment resolution (square images). */
   imageSize: number;
   /** Run convolutions in channels-last memory format (faster on CPU with oneDNN). */
@@ -105,13 +127,17 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] e
 /** What resolveConfig accepts: a preset to start from (or the defaults) and any overrides. */
 export type PartialModelConfig = Omit<DeepPartial<ModelConfig>, 'image' | 'hypernet'> & {
   preset?: string;
-  image?: DeepPartial<Omit<EfficientNetConfig, 'family'> & Omit<MobileNetV3Config, 'family'>> & {
-    family?: 'efficientnet' | 'mobilenetv3';
+  image?: DeepPartial<Omit<EfficientNetConfig, 'family' | 'stages'> & Omit<MobileNetV3Config, 'family'> & Omit<ResNetConfig, 'family' | 'stages'>> & {
+    family?: ImageFamily;
+    stages?: MBConvStageSpec[] | ResNetStageSpec[];
     imageSize?: number;
     channelsLast?: boolean;
   };
   hypernet?: DeepPartial<HypernetConfig> | null;
 };
+
+export const IMAGE_FAMILIES = ['efficientnet', 'mobilenetv3', 'resnet'] as const;
+export type ImageFamily = typeof IMAGE_FAMILIES[number];
 
 /** EfficientNet-B0's stages (Tan & Le 2019, table 1); B1/B2 and tiny sizes scale these. */
 export const EFFICIENTNET_B0_STAGES: MBConvStageSpec[] = [
@@ -141,6 +167,20 @@ const mobilenetv3 = (variant: 'small' | 'large', width: number, imageSize: numbe
  */
 const TINY_STAGES: MBConvStageSpec[] = EFFICIENTNET_B0_STAGES.map((s) => ({ ...s, expand: s.expand === 1 ? 1 : 4 }));
 const TINY_IMAGE = efficientnet(0.5, 0.5, 64, { headChannels: 768, stages: TINY_STAGES });
+
+/**
+ * The tiny plain ResNet: a stride-2 stem, then one basic block per stage at
+ * 32-64-128-256 channels (64 px: 32 -> 4 pixels) and a 384-channel head, as
+ * the tiny EfficientNet's. 1.3M parameters; ReLU, no squeeze-excitation.
+ */
+const resnet = (imageSize: number, extra: Partial<ResNetConfig> = {}): ImageEncoderConfig => ({
+  family: 'resnet', widthMultiplier: 1, stemChannels: 32, stemStride: 2, headChannels: 384, dropPath: 0,
+  stages: [
+    { channels: 32, blocks: 1, stride: 1 }, { channels: 64, blocks: 1, stride: 2 },
+    { channels: 128, blocks: 1, stride: 2 }, { channels: 256, blocks: 1, stride: 2 },
+  ],
+  imageSize, channelsLast: true, ...extra,
+});
 
 const TEXT_DEFAULT: TextEncoderConfig = { vocabSize: 4096, contextLength: 32, endTokenId: 2, width: 128, layers: 3, heads: 4, mlpRatio: 4 };
 const HYPERNET_DEFAULT: HypernetConfig = {
@@ -177,6 +217,14 @@ const PRESETS: Record<string, { description: string; config: Omit<ModelConfig, '
     description: 'MobileNetV3-Large width 0.5 at 64 px with the tiny text encoder and hypernetwork',
     config: { ...tinyBase, image: mobilenetv3('large', 0.5, 64), hypernet: HYPERNET_DEFAULT },
   },
+  'tiny-resnet-hyperclip': {
+    description: 'tiny-hyperclip with a plain 4-stage ResNet image encoder (dense 3x3 convolutions) instead of the tiny EfficientNet',
+    config: { ...tinyBase, image: resnet(64), hypernet: HYPERNET_DEFAULT },
+  },
+  'tiny-resnet-siglip': {
+    description: 'the SigLIP baseline of tiny-resnet-hyperclip',
+    config: { ...tinyBase, image: resnet(64), hypernet: null },
+  },
   'test-tiny': {
     description: 'for unit tests: width-8 EfficientNet, 1-layer width-16 text encoder, 32 px',
     config: {
@@ -212,7 +260,8 @@ function presetConfig(name: string): ModelConfig {
 function familyDefaults(family: string, imageSize: number): ImageEncoderConfig {
   if (family === 'efficientnet') return efficientnet(1, 1, imageSize);
   if (family === 'mobilenetv3') return mobilenetv3('large', 1, imageSize);
-  throw new Error(`unknown image.family "${family}": expected efficientnet or mobilenetv3`);
+  if (family === 'resnet') return resnet(imageSize);
+  throw new Error(`unknown image.family "${family}": expected ${IMAGE_FAMILIES.join(', ')}`);
 }
 
 /**
@@ -307,7 +356,11 @@ function validateImage(i: ImageEncoderConfig): void {
     oneOf('image.variant', i.variant, ['small', 'large']);
     return;
   }
-  oneOf('image.family', i.family, ['efficientnet', 'mobilenetv3']);
+  if (i.family === 'resnet') {
+    validateResNet(i);
+    return;
+  }
+  oneOf('image.family', i.family, IMAGE_FAMILIES);
   inRange('image.depthMultiplier', i.depthMultiplier, 0.05, 8);
   positiveInt('image.stemChannels', i.stemChannels);
   positiveInt('image.headChannels', i.headChannels);
@@ -316,6 +369,17 @@ function validateImage(i: ImageEncoderConfig): void {
   i.stages.forEach((s, k) => {
     for (const f of ['expand', 'channels', 'repeats'] as const) positiveInt(`image.stages[${k}].${f}`, s[f]);
     oneOf(`image.stages[${k}].kernel`, String(s.kernel), ['3', '5', '7']);
+    oneOf(`image.stages[${k}].stride`, String(s.stride), ['1', '2']);
+  });
+}
+
+function validateResNet(i: ResNetConfig): void {
+  positiveInt('image.stemChannels', i.stemChannels);
+  oneOf('image.stemStride', String(i.stemStride), ['1', '2']);
+  positiveInt('image.headChannels', i.headChannels);
+  if (!Array.isArray(i.stages) || i.stages.length === 0) throw new Error('image.stages must be a non-empty list of stages');
+  i.stages.forEach((s, k) => {
+    for (const f of ['channels', 'blocks'] as const) positiveInt(`image.stages[${k}].${f}`, s[f]);
     oneOf(`image.stages[${k}].stride`, String(s.stride), ['1', '2']);
   });
 }

@@ -7,6 +7,7 @@ export { saveModel, loadModel, WEIGHTS_FILE, CONFIG_FILE, type SavedModel } from
 export { createImageEncoder, type ImageEncoder } from './image/encoder.js';
 export { EfficientNet } from './image/efficientnet.js';
 export { MobileNetV3 } from './image/mobilenetv3.js';
+export { ResNet, BasicBlock } from './image/resnet.js';
 export { ConvNormAct, MBConv, SqueezeExcite, type NormLayerInfo, type NormOverride, type NormOverrides } from './image/blocks.js';
 export { TextEncoder } from './text/text-encoder.js';
 export { initTokenEmbeddingFromPrior, type WordPrior } from './text/word-prior.js';

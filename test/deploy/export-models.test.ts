@@ -11,8 +11,10 @@ import { openRunner } from '../../src/deploy/runtime/node.js';
 import type { FeedTensor } from '../../src/deploy/runtime/session.js';
 import { argmaxRows, CHECKER_SKIP, feedOf, maxAbsDiff, onnxCheckerAvailable, onnxCheckerErrors } from './helpers.js';
 
-function model(): HyperClip {
-  const m = new HyperClip(resolveConfig('test-tiny'));
+const TINY_RESNET = { family: 'resnet', widthMultiplier: 0.25, headChannels: 64 } as const;
+
+function model(image: 'efficientnet' | 'resnet' = 'efficientnet'): HyperClip {
+  const m = new HyperClip(resolveConfig(image === 'resnet' ? { preset: 'test-tiny', image: TINY_RESNET } : 'test-tiny'));
   noGrad(() => m.hypernet!.head.weight.copy_(rand(m.hypernet!.head.weight.shape).sub(0.5).mul(0.1)));
   return m.eval();
 }
@@ -25,9 +27,9 @@ function promptIds(m: HyperClip, k: number, p: number): Tensor {
   return tensor(ids, [k, p, contextLength]);
 }
 
-test('generator and conditioned encoder in onnxruntime reproduce HyperClip.classify', async (t) => {
+for (const family of ['efficientnet', 'resnet'] as const) test(`generator and conditioned encoder (${family}) in onnxruntime reproduce HyperClip.classify`, async (t) => {
   manualSeed(17);
-  const m = model();
+  const m = model(family);
   const generatorBytes = exportGenerator(m, 2);
   const encoderBytes = exportConditionedEncoder(m);
   const meta = readOnnxInfo(encoderBytes).metadata;

@@ -15,9 +15,12 @@ import { argmaxRows, assertParity, maxAbsDiff, runOnnx } from './helpers.js';
 import { cifarImages } from './real-images.js';
 import { decodeImage } from '../../src/data/images.js';
 
-function tinyBundle(): Bundle {
+function tinyBundle(image: 'efficientnet' | 'resnet' = 'efficientnet'): Bundle {
   const tokenizer = Tokenizer.load('flickr8k-4k');
-  const config = resolveConfig({ preset: 'test-tiny', text: { vocabSize: tokenizer.vocabSize, contextLength: tokenizer.contextLength } });
+  const config = resolveConfig({
+    preset: 'test-tiny', text: { vocabSize: tokenizer.vocabSize, contextLength: tokenizer.contextLength },
+    ...(image === 'resnet' ? { image: { family: 'resnet', widthMultiplier: 0.25, headChannels: 64 } } : {}),
+  });
   const model = new HyperClip(config);
   noGrad(() => {
     const head = model.hypernet!.head;
@@ -40,9 +43,9 @@ async function realPixels(bundle: Bundle, count: number): Promise<Float32Array> 
   return pixels;
 }
 
-test('a generated classifier gives the logits of the engine forward on real images, and its metadata', async (t) => {
+for (const family of ['efficientnet', 'resnet'] as const) test(`a generated classifier (${family}) gives the logits of the engine forward on real images, and its metadata`, async (t) => {
   manualSeed(14);
-  const bundle = tinyBundle();
+  const bundle = tinyBundle(family);
   const generated = generateClassifier(bundle, { classNames: CLASSES, templates: TEMPLATES, output: 'logits' });
   t.diagnostic(`${CLASSES.length} classes: generate ${generated.timings.generate.toFixed(3)} s, export ${generated.timings.export.toFixed(3)} s, ${generated.bytes.byteLength} bytes`);
   const ops = new Set(onnx.ModelProto.decode(generated.bytes).graph!.node!.map((n) => n.opType));

@@ -25,6 +25,10 @@ test('overrides apply on a preset and are validated', () => {
   assert.equal(resolveConfig({ preset: 'tiny-hyperclip', hypernet: null }).hypernet, null);
   const mnv3 = resolveConfig({ image: { family: 'mobilenetv3', variant: 'small' } });
   assert.equal(mnv3.image.family, 'mobilenetv3');
+  const plain = resolveConfig({ preset: 'tiny-hyperclip', image: { family: 'resnet', stemStride: 1, imageSize: 32 } });
+  assert.equal(plain.image.family, 'resnet');
+  assert.equal(plain.image.imageSize, 32);
+  assert.deepEqual({ ...resolveConfig('tiny-resnet-siglip'), name: '' }, { ...resolveConfig('tiny-resnet-hyperclip'), name: '', hypernet: null });
 });
 
 test('bad configs give one clear message', () => {
@@ -36,7 +40,10 @@ test('bad configs give one clear message', () => {
   assert.throws(() => resolveConfig({ loss: { kind: 'softmax' as never } }), /expected one of siglip, clip for loss.kind but received "softmax"/);
   assert.throws(() => resolveConfig({ hypernet: { input: 'noise' as never } }), /expected one of text, learned-tokens for hypernet.input/);
   assert.throws(() => resolveConfig({ hypernet: { normLayers: 'some' as never } }), /expected 'all' or \{ lastStages: k \} for hypernet.normLayers/);
-  assert.throws(() => resolveConfig({ image: { family: 'resnet' as never } }), /unknown image.family "resnet"/);
+  assert.throws(() => resolveConfig({ image: { family: 'vit' as never } }), /unknown image.family "vit": expected efficientnet, mobilenetv3, resnet/);
+  assert.throws(() => resolveConfig({ image: { family: 'resnet', stemStride: 4 } }), /expected one of 1, 2 for image.stemStride but received "4"/);
+  assert.throws(() => resolveConfig({ image: { family: 'resnet', stages: [{ channels: 8, blocks: 0, stride: 1 }] } }), /expected a positive integer for image.stages\[0\].blocks but received 0/);
+  assert.throws(() => resolveConfig({ image: { family: 'resnet', expand: 4 } as never }), /unknown config field image.expand/);
   assert.throws(() => resolveConfig({ image: { imageSize: 8 } }), /image.imageSize must be at least 16 pixels, got 8/);
 });
 

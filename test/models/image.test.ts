@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { manualSeed, noGrad, ones, randn, tidy, zeros, F } from '../../src/engine/index.js';
-import { createImageEncoder, resolveConfig, type ImageEncoderConfig } from '../../src/models/index.js';
+import { createImageEncoder, resolveConfig, type ImageEncoderConfig, type ResNet } from '../../src/models/index.js';
 import { maxAbsDiff } from './helpers.js';
 
 const efficient = (): ImageEncoderConfig => resolveConfig('test-tiny').image;
 const mobile = (): ImageEncoderConfig => resolveConfig({ preset: 'test-tiny', image: { family: 'mobilenetv3', variant: 'small', widthMultiplier: 0.25 } }).image;
+const plain = (): ImageEncoderConfig => resolveConfig({ preset: 'test-tiny', image: { family: 'resnet', widthMultiplier: 0.25, headChannels: 64 } }).image;
 
-for (const [label, makeConfig] of [['EfficientNet', efficient], ['MobileNetV3', mobile]] as const) {
+for (const [label, makeConfig] of [['EfficientNet', efficient], ['MobileNetV3', mobile], ['ResNet', plain]] as const) {
   test(`${label}: [N, 3, H, W] -> [N, featureDim], norm layers named and staged`, () => {
     manualSeed(0);
     const encoder = createImageEncoder(makeConfig());
@@ -67,5 +68,25 @@ test('stochastic depth drops residual branches in training only', () => {
     encoder.eval();
     assert.equal(maxAbsDiff(encoder.forward(images), encoder.forward(images)), 0);
   }));
+  encoder.dispose();
+});
+
+test('ResNet: strided stages shrink the map, a shortcut projects only where the shape changes, norms cover every conv', () => {
+  manualSeed(3);
+  const config = resolveConfig({ preset: 'test-tiny', image: { family: 'resnet', widthMultiplier: 0.25, headChannels: 64,
+    stages: [{ channels: 32, blocks: 2, stride: 1 }, { channels: 64, blocks: 1, stride: 2 }] } }).image;
+  const encoder = createImageEncoder(config) as ResNet;
+  assert.equal(encoder.blocks.length, 3);
+  assert.deepEqual(encoder.blocks.map((b) => b.shortcut !== null), [false, false, true], 'stem 8 -> 8 channels, then 8 -> 16 at stride 2');
+  // stem + 2 convs per block + 1 shortcut + head
+  assert.equal(encoder.normLayers().length, 1 + 2 * 3 + 1 + 1);
+  assert.deepEqual(encoder.normLayers().map((l) => l.stage), [0, 1, 1, 1, 1, 2, 2, 2, 3]);
+  tidy(() => {
+    const images = randn([2, 3, 32, 32]);
+    // Stem stride 2 (32 -> 16), stage 2 stride 2 (16 -> 8): the head's map is 8 x 8 before pooling.
+    const x = encoder.blocks.reduce((h, block) => block.forward(h), encoder.stem.forward(images));
+    assert.deepEqual(x.shape, [2, 16, 8, 8]);
+    assert.ok(x.amin().item() >= 0, 'a block ends in ReLU');
+  });
   encoder.dispose();
 });

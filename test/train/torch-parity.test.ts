@@ -134,3 +134,7 @@ test('MobileNetV3 image encoder (hardswish, hardsigmoid gates), hypernetwork on 
   await parity(t, 'mnv3', recipe({ image: { family: 'mobilenetv3', variant: 'small', widthMultiplier: 0.5 }, hypernet: { normLayers: { lastStages: 2 } } }),
     (m) => perturbHead(m, 0.05));
 });
+
+test('plain ResNet image encoder (basic blocks, projected shortcuts), hypernetwork on every norm layer: training steps equal PyTorch', { skip }, async (t) => {
+  await parity(t, 'resnet', recipe({ image: { family: 'resnet', widthMultiplier: 0.25, headChannels: 64 } }), (m) => perturbHead(m, 0.05));
+});

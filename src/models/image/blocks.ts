@@ -154,11 +154,16 @@ export function convertWeightsToChannelsLast(module: Module): void {
   }
 }
 
+/** A residual block of any family: its norm layers take the hypernetwork's overrides. */
+export interface EncoderBlock {
+  forward(x: Tensor, overrides?: NormOverrides): Tensor;
+}
+
 /** The parts every image encoder here is made of, in forward order. */
 export interface StemBlocksHead {
   readonly channelsLast: boolean;
   readonly stem: ConvNormAct;
-  readonly blocks: MBConv[];
+  readonly blocks: readonly EncoderBlock[];
   readonly head: ConvNormAct;
 }
 

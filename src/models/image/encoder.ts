@@ -5,6 +5,7 @@ import type { ImageEncoderConfig } from '../config.js';
 import type { NormLayerInfo, NormOverrides } from './blocks.js';
 import { EfficientNet } from './efficientnet.js';
 import { MobileNetV3 } from './mobilenetv3.js';
+import { ResNet } from './resnet.js';
 
 export interface ImageEncoder extends Module {
   /** Size of the pooled features that forward() returns. */
@@ -20,6 +21,9 @@ export interface ImageEncoder extends Module {
 }
 
 export function createImageEncoder(config: ImageEncoderConfig): ImageEncoder {
-  if (config.family === 'efficientnet') return new EfficientNet(config, config.channelsLast);
-  return new MobileNetV3(config, config.channelsLast);
+  switch (config.family) {
+    case 'efficientnet': return new EfficientNet(config, config.channelsLast);
+    case 'mobilenetv3': return new MobileNetV3(config, config.channelsLast);
+    case 'resnet': return new ResNet(config, config.channelsLast);
+  }
 }
