@@ -2,7 +2,7 @@
 // squeeze-excitation, and the inverted-residual (MBConv) block. Every norm
 // layer is addressed by its module path so that a hypernetwork can replace
 // its scale and bias per sample.
-import { BatchNorm2d, Conv2d, F, Module, init, noGrad, keep, rand, type Tensor } from '../../engine/index.js';
+import { BatchNorm2d, Conv2d, F, Module, init, rand, type Tensor } from '../../engine/index.js';
 
 export type Activation = 'silu' | 'hardswish' | 'relu' | 'none';
 export type Gate = 'sigmoid' | 'hardsigmoid';
@@ -126,52 +126,4 @@ export class MBConv extends Module {
 function dropSamples(x: Tensor, p: number): Tensor {
   const keepMask = rand([x.size(0), 1, 1, 1], { device: x.device }).ge(p).to('float32'); // [N, 1, 1, 1]
   return x.mul(keepMask.div(1 - p));
-}
-
-/** Names every ConvNormAct's norm by its module path and lists them in forward order. */
-export function registerNormLayers(encoder: Module): NormLayerInfo[] {
-  const out: NormLayerInfo[] = [];
-  for (const [path, m] of encoder.namedModules()) {
-    if (m instanceof ConvNormAct) {
-      m.normName = `${path}.norm`;
-      out.push({ name: m.normName, channels: m.norm.channels, stage: m.stage });
-    }
-  }
-  return out;
-}
-
-/**
- * Converts a module's 4-d weights to channels-last in place, once, so that
- * convolutions on channels-last activations need no per-step layout change.
- */
-export function convertWeightsToChannelsLast(module: Module): void {
-  for (const [, t] of module.namedParameters()) {
-    if (t.ndim !== 4 || t.isContiguous('channels-last')) continue;
-    const converted = keep(noGrad(() => t.contiguous('channels-last')));
-    // t takes over the converted storage; `converted` is an alias that is never disposed.
-    t.replaceHandle(converted.handle);
-    t.requiresGrad = true;
-  }
-}
-
-/** A residual block of any family: its norm layers take the hypernetwork's overrides. */
-export interface EncoderBlock {
-  forward(x: Tensor, overrides?: NormOverrides): Tensor;
-}
-
-/** The parts every image encoder here is made of, in forward order. */
-export interface StemBlocksHead {
-  readonly channelsLast: boolean;
-  readonly stem: ConvNormAct;
-  readonly blocks: readonly EncoderBlock[];
-  readonly head: ConvNormAct;
-}
-
-/** images [N, 3, H, W] -> stem -> blocks -> head -> global average pool -> [N, D]. */
-export function forwardStemBlocksHead(encoder: StemBlocksHead, images: Tensor, normOverrides?: NormOverrides): Tensor {
-  let x = encoder.channelsLast ? images.contiguous('channels-last') : images;
-  x = encoder.stem.forward(x, normOverrides); // [N, C0, H/2, W/2]
-  for (const block of encoder.blocks) x = block.forward(x, normOverrides);
-  x = encoder.head.forward(x, normOverrides); // [N, D, H/32, W/32]
-  return F.adaptiveAvgPool2d(x, 1).flatten(1); // [N, D]
 }

@@ -2,20 +2,18 @@
 // SiLU. Width and depth multipliers scale B0's table, so B0/B1/B2-like and
 // tiny CPU sizes come from this one definition (resolution is the config's
 // imageSize).
-import { Module, type Tensor } from '../../engine/index.js';
 import type { EfficientNetConfig } from '../config.js';
-import { ConvNormAct, MBConv, convertWeightsToChannelsLast, forwardStemBlocksHead, makeDivisible, registerNormLayers, type NormLayerInfo, type NormOverrides } from './blocks.js';
-import type { ImageEncoder } from './encoder.js';
+import { ConvNormAct, MBConv, makeDivisible } from './blocks.js';
+import { CnnEncoder } from './cnn-encoder.js';
 
-export class EfficientNet extends Module implements ImageEncoder {
+export class EfficientNet extends CnnEncoder {
   readonly stem: ConvNormAct;
   readonly blocks: MBConv[];
   readonly head: ConvNormAct;
   readonly featureDim: number;
-  private readonly norms: NormLayerInfo[];
 
-  constructor(c: EfficientNetConfig, readonly channelsLast: boolean) {
-    super();
+  constructor(c: EfficientNetConfig, channelsLast: boolean) {
+    super(channelsLast);
     const width = (ch: number) => makeDivisible(ch * c.widthMultiplier);
     const stemC = width(c.stemChannels);
     this.stem = new ConvNormAct(3, stemC, 3, 'silu', 0, { stride: 2 });
@@ -37,16 +35,6 @@ export class EfficientNet extends Module implements ImageEncoder {
     });
     this.featureDim = width(c.headChannels);
     this.head = new ConvNormAct(inC, this.featureDim, 1, 'silu', plan.length + 1);
-    this.norms = registerNormLayers(this);
-    if (channelsLast) convertWeightsToChannelsLast(this);
-  }
-
-  normLayers(): NormLayerInfo[] {
-    return this.norms.map((n) => ({ ...n }));
-  }
-
-  /** images [N, 3, H, W] -> pooled features [N, featureDim]. */
-  forward(images: Tensor, normOverrides?: NormOverrides): Tensor {
-    return forwardStemBlocksHead(this, images, normOverrides);
+    this.finishLayers();
   }
 }

@@ -1,10 +1,9 @@
 // MobileNetV3 (Howard et al. 2019): inverted residuals with hardswish and
 // squeeze-excitation gated by hardsigmoid; small and large layouts, scaled
 // by a width multiplier.
-import { Module, type Tensor } from '../../engine/index.js';
 import type { MobileNetV3Config } from '../config.js';
-import { ConvNormAct, MBConv, convertWeightsToChannelsLast, forwardStemBlocksHead, makeDivisible, registerNormLayers, type Activation, type NormLayerInfo, type NormOverrides } from './blocks.js';
-import type { ImageEncoder } from './encoder.js';
+import { ConvNormAct, MBConv, makeDivisible, type Activation } from './blocks.js';
+import { CnnEncoder } from './cnn-encoder.js';
 
 // kernel, expanded channels, output channels, squeeze-excitation, activation, stride (the paper's tables 1 and 2).
 type Row = [number, number, number, boolean, 'RE' | 'HS', number];
@@ -23,15 +22,14 @@ const SMALL: Row[] = [
 ];
 const LAST_CONV = { large: 960, small: 576 } as const;
 
-export class MobileNetV3 extends Module implements ImageEncoder {
+export class MobileNetV3 extends CnnEncoder {
   readonly stem: ConvNormAct;
   readonly blocks: MBConv[];
   readonly head: ConvNormAct;
   readonly featureDim: number;
-  private readonly norms: NormLayerInfo[];
 
-  constructor(c: MobileNetV3Config, readonly channelsLast: boolean) {
-    super();
+  constructor(c: MobileNetV3Config, channelsLast: boolean) {
+    super(channelsLast);
     const width = (ch: number) => makeDivisible(ch * c.widthMultiplier);
     const rows = c.variant === 'large' ? LARGE : SMALL;
     let inC = width(16);
@@ -55,16 +53,6 @@ export class MobileNetV3 extends Module implements ImageEncoder {
     });
     this.featureDim = width(LAST_CONV[c.variant]);
     this.head = new ConvNormAct(inC, this.featureDim, 1, 'hardswish', stage + 1);
-    this.norms = registerNormLayers(this);
-    if (channelsLast) convertWeightsToChannelsLast(this);
-  }
-
-  normLayers(): NormLayerInfo[] {
-    return this.norms.map((n) => ({ ...n }));
-  }
-
-  /** images [N, 3, H, W] -> pooled features [N, featureDim]. */
-  forward(images: Tensor, normOverrides?: NormOverrides): Tensor {
-    return forwardStemBlocksHead(this, images, normOverrides);
+    this.finishLayers();
   }
 }

@@ -1,11 +1,11 @@
 // A plain ResNet (He et al. 2016): stages of basic blocks, two dense 3x3
-// convolutions with a residual connection, ReLU. Dense convolutions do more
-// arithmetic than depthwise ones but run near the CPU's peak, and from scratch
-// on small data this family learns faster per step than the depthwise ones.
+// convolutions with a residual connection, ReLU. The comparison point for
+// the depthwise families: dense convolutions do more arithmetic per pixel but
+// run closer to the CPU's peak (docs/recipe-probes.md compares them).
 import { Module, type Tensor } from '../../engine/index.js';
 import type { ResNetConfig } from '../config.js';
-import { ConvNormAct, convertWeightsToChannelsLast, forwardStemBlocksHead, makeDivisible, registerNormLayers, type NormLayerInfo, type NormOverrides } from './blocks.js';
-import type { ImageEncoder } from './encoder.js';
+import { ConvNormAct, makeDivisible, type NormOverrides } from './blocks.js';
+import { CnnEncoder } from './cnn-encoder.js';
 
 export interface BasicBlockSpec {
   inC: number;
@@ -34,15 +34,14 @@ export class BasicBlock extends Module {
   }
 }
 
-export class ResNet extends Module implements ImageEncoder {
+export class ResNet extends CnnEncoder {
   readonly stem: ConvNormAct;
   readonly blocks: BasicBlock[];
   readonly head: ConvNormAct;
   readonly featureDim: number;
-  private readonly norms: NormLayerInfo[];
 
-  constructor(c: ResNetConfig, readonly channelsLast: boolean) {
-    super();
+  constructor(c: ResNetConfig, channelsLast: boolean) {
+    super(channelsLast);
     const width = (ch: number) => makeDivisible(ch * c.widthMultiplier);
     let inC = width(c.stemChannels);
     this.stem = new ConvNormAct(3, inC, 3, 'relu', 0, { stride: c.stemStride });
@@ -56,16 +55,6 @@ export class ResNet extends Module implements ImageEncoder {
     });
     this.featureDim = width(c.headChannels);
     this.head = new ConvNormAct(inC, this.featureDim, 1, 'relu', c.stages.length + 1);
-    this.norms = registerNormLayers(this);
-    if (channelsLast) convertWeightsToChannelsLast(this);
-  }
-
-  normLayers(): NormLayerInfo[] {
-    return this.norms.map((n) => ({ ...n }));
-  }
-
-  /** images [N, 3, H, W] -> pooled features [N, featureDim]. */
-  forward(images: Tensor, normOverrides?: NormOverrides): Tensor {
-    return forwardStemBlocksHead(this, images, normOverrides);
+    this.finishLayers();
   }
 }
