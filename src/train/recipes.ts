@@ -71,6 +71,8 @@ export const RECIPES: Record<string, TrainConfig> = {
   'tiny-siglip': { ...TINY, name: 'tiny-siglip', model: 'tiny-siglip' },
   'tiny-hyperclip-c100': { ...TINY, name: 'tiny-hyperclip-c100', model: 'tiny-hyperclip', data: WITH_CIFAR100 },
   'tiny-siglip-c100': { ...TINY, name: 'tiny-siglip-c100', model: 'tiny-siglip', data: WITH_CIFAR100 },
+  'tiny-resnet-hyperclip': { ...TINY, name: 'tiny-resnet-hyperclip', model: 'tiny-resnet-hyperclip' },
+  'tiny-resnet-siglip': { ...TINY, name: 'tiny-resnet-siglip', model: 'tiny-resnet-siglip' },
   'test-tiny': {
     ...TINY, name: 'test-tiny', model: 'test-tiny', wordPrior: false, batchSize: 8, steps: 6, warmupSteps: 2, checkpointEvery: 3,
     validateEvery: 0, logEvery: 1, validation: { cifar10Limit: 0, retrievalLimit: 0 },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { loadSafetensors } from '../../src/engine/index.js';
-import { resolveTrainConfig } from '../../src/train/recipes.js';
+import { listRecipes, resolveTrainConfig } from '../../src/train/recipes.js';
 import { modelConfigFor, train, type TrainReporter } from '../../src/train/trainer.js';
 import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
@@ -71,6 +71,23 @@ test('an existing run folder is refused without --resume, and with a different c
   const dir = path.join(root, 'full');
   await assert.rejects(train(config, { outDir: dir, resume: false, reporter: quietReporter() }), /already holds a run: pass --resume/);
   await assert.rejects(train({ ...config, lr: config.lr / 2 }, { outDir: dir, resume: true, reporter: quietReporter() }), /started with a different config/);
+});
+
+test('recipes: every recipe validates, and each SigLIP recipe is its HyperCLIP twin without the hypernetwork', () => {
+  const tokenizer = Tokenizer.load('flickr8k-4k');
+  for (const name of listRecipes()) assert.equal(resolveTrainConfig(name, undefined).name, name);
+  const pairs = listRecipes().filter((n) => n.includes('hyperclip')).map((n) => [n, n.replace('hyperclip', 'siglip')] as const);
+  assert.ok(pairs.length >= 3, 'tiny, tiny-c100 and tiny-resnet pairs');
+  for (const [hyper, siglip] of pairs) {
+    const h = resolveTrainConfig(hyper, undefined);
+    const s = resolveTrainConfig(siglip, undefined);
+    assert.deepEqual({ ...h, name: '', model: '' }, { ...s, name: '', model: '' }, `${hyper} and ${siglip} train alike`);
+    const hm = modelConfigFor(h, tokenizer);
+    const sm = modelConfigFor(s, tokenizer);
+    assert.notEqual(hm.hypernet, null);
+    assert.deepEqual({ ...hm, name: '', hypernet: null }, { ...sm, name: '' }, `${hyper} and ${siglip} share every encoder`);
+  }
+  assert.equal(modelConfigFor(resolveTrainConfig('tiny-resnet-hyperclip', undefined), tokenizer).image.family, 'resnet');
 });
 
 test('recipes: unknown names, bad values and unreadable config files are one clear line', () => {
