@@ -6,6 +6,7 @@ import path from 'node:path';
 import { loadBundle, type Bundle } from '../../src/bundle/bundle.js';
 import { resolveDataset, type CaptionSource } from '../../src/data/index.js';
 import { writeFileAtomic } from '../../src/engine/atomic-write.js';
+import { releaseMemory } from '../../src/engine/index.js';
 import { evaluateRetrieval } from '../../src/eval/retrieval.js';
 import { evaluateZeroShot } from '../../src/eval/zeroshot.js';
 import { EVAL_FILE, isEvalRecord, type EvalRecord, type ZeroShotScores } from './runs.js';
@@ -63,5 +64,7 @@ export async function evaluateRun(runDir: string, recipe: string, seed: number, 
     return record;
   } finally {
     bundle.model.dispose();
+    // The next run trains in this same process: hand the evaluation's peak back first.
+    releaseMemory();
   }
 }

@@ -1,5 +1,6 @@
 // Periodic validation during training: CIFAR-10 zero-shot on a sample of the
 // test set and Flickr8k val retrieval, both small enough to run in seconds.
+import { releaseMemory } from '../engine/index.js';
 import { resolveDataset } from '../data/index.js';
 import type { Bundle } from '../bundle/bundle.js';
 import { evaluateRetrieval, type RetrievalResult } from '../eval/retrieval.js';
@@ -29,5 +30,9 @@ export async function validate(bundle: Bundle, config: TrainConfig, reporter: Tr
     reporter.message(`validation: flickr8k val retrieval image->text R@1 ${(100 * retrieval.imageToText.r1).toFixed(2)}%, ` +
       `text->image R@1 ${(100 * retrieval.textToImage.r1).toFixed(2)}% (${retrieval.images} images)`);
   }
+  // The evaluation batches, the decode workers and their arenas peak at over
+  // 1 GB, and the addon never trims the heap on its own: without handing
+  // that back, each validation of a long run would leave resident memory higher.
+  releaseMemory();
   return { cifar10, retrieval };
 }
