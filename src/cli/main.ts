@@ -5,7 +5,8 @@ import { registerCommands } from './commands.js';
 
 const program = new Command('hyperclip')
   .description('HyperCLIP: class names in, a tiny standalone image classifier out')
-  .showHelpAfterError('(run with --help for usage)')
+  // A usage error stays one line, with the way to the help on it.
+  .configureOutput({ outputError: (message, write) => write(`${message.trimEnd()} (run with --help for usage)\n`) })
   .exitOverride();
 
 registerCommands(program);

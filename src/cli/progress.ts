@@ -1,5 +1,6 @@
 // Progress bars on stderr (cli-progress), quiet when stderr is not a terminal
-// (CI, pipes): then a plain line every few percent instead.
+// (CI, pipes): then a plain line every few percent instead; and the one-line
+// summary every command ends with.
 import cliProgress from 'cli-progress';
 
 export interface Progress {
@@ -37,4 +38,14 @@ export function createProgress(label: string, total: number, start = 0, format =
     stop: () => undefined,
     log: (text) => process.stderr.write(`${text}\n`),
   };
+}
+
+/**
+ * The one-line summary a command ends with: on stdout, except under --json,
+ * where stdout carries only the JSON document (so `| jq` and JSON.parse work)
+ * and the summary goes to stderr beside the progress.
+ */
+export function printSummary(line: string, json = false): void {
+  if (json) process.stderr.write(`${line}\n`);
+  else console.log(line);
 }

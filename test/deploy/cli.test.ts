@@ -50,7 +50,8 @@ test('hyperclip generate then classify on real images; bad input gets one clear 
     t.diagnostic(lines[0]!);
 
     const json = hyperclip('classify', classifier, images, '--json', '--top-k', '1');
-    const parsed = JSON.parse(json.stdout.slice(0, json.stdout.lastIndexOf(']') + 1)) as { file: string; topk: { label: string }[] }[];
+    const parsed = JSON.parse(json.stdout) as { file: string; topk: { label: string }[] }[]; // stdout is the JSON alone
+    assert.match(json.stderr, /classified 3 image\(s\) in [\d.]+ s with pets\.onnx \(3 classes\)\n$/);
     assert.equal(parsed.length, 3);
     assert.ok(parsed.every((p) => p.topk.length === 1 && ['cat', 'dog', 'airplane'].includes(p.topk[0]!.label)));
 

@@ -121,8 +121,7 @@ async function checkClassListErrors(page: Page): Promise<void> {
 function cliTopK(classifier: string, images: string[]): Map<string, TopK[]> {
   const run = hyperclip('classify', classifier, ...images, '--json', '--top-k', '5');
   assert.equal(run.status, 0, run.stderr);
-  const json = run.stdout.slice(0, run.stdout.lastIndexOf(']') + 1);
-  return new Map((JSON.parse(json) as { file: string; topk: TopK[] }[]).map((r) => [path.basename(r.file), r.topk]));
+  return new Map((JSON.parse(run.stdout) as { file: string; topk: TopK[] }[]).map((r) => [path.basename(r.file), r.topk]));
 }
 
 /** Top-5 per image, by file name, from the page's result cards. */

@@ -5,6 +5,7 @@ import { decodeImage } from '../../data/images.js';
 import { evalPreprocess } from '../../data/preprocess.js';
 import { classify, loadClassifier, type Prediction } from '../../deploy/runtime/node.js';
 import { integer } from '../parse.js';
+import { printSummary } from '../progress.js';
 
 interface ClassifyCliOptions {
   topK: number;
@@ -23,7 +24,7 @@ export function registerClassify(program: Command): void {
     .argument('<images...>', 'image files or folders of images')
     .option('--top-k <n>', 'labels per image', integer('top-k'), 5)
     .option('--batch-size <n>', 'images per runtime call', integer('batch-size'), 32)
-    .option('--json', 'print the predictions as JSON')
+    .option('--json', 'print the predictions as JSON on stdout (the summary line then goes to stderr)')
     .addHelpText('after', '\nExamples:\n  hyperclip classify classifier.onnx cat.jpg dog.png\n  hyperclip classify classifier.onnx photos/ --top-k 3 --json')
     .action(async (file: string, inputs: string[], opts: ClassifyCliOptions) => {
       const started = performance.now();
@@ -55,8 +56,8 @@ export function registerClassify(program: Command): void {
       await classifier.runner.release();
       if (opts.json) console.log(JSON.stringify(results.map((r) => ({ file: r.file, topk: r.prediction.topk })), null, 2));
       const seconds = (performance.now() - started) / 1000;
-      console.log(`classified ${results.length} image(s) in ${seconds.toFixed(2)} s with ${path.basename(file)}` +
-        ` (${classifier.metadata.classNames.length} classes)${skipped > 0 ? `, ${skipped} unreadable file(s) skipped` : ''}`);
+      printSummary(`classified ${results.length} image(s) in ${seconds.toFixed(2)} s with ${path.basename(file)}` +
+        ` (${classifier.metadata.classNames.length} classes)${skipped > 0 ? `, ${skipped} unreadable file(s) skipped` : ''}`, opts.json);
     });
 }
 

@@ -6,7 +6,7 @@ import { formatRetrieval, formatZeroShot } from '../../eval/report.js';
 import { readClassnames, resolveTemplates } from '../../eval/templates.js';
 import { evaluateZeroShot } from '../../eval/zeroshot.js';
 import { useAllCores } from '../../engine/index.js';
-import { createProgress } from '../progress.js';
+import { createProgress, printSummary } from '../progress.js';
 import { integer } from '../parse.js';
 
 interface EvalOptions {
@@ -31,7 +31,7 @@ export function registerEval(program: Command): void {
     .option('--templates <clip|simple|file>', 'prompt templates: the dataset\'s CLIP set, "a photo of a {}.", or a JSON list', 'clip')
     .option('--limit <n>', 'evaluate only the first n samples', integer('limit'))
     .option('--batch-size <n>', 'images per forward pass', integer('batch-size'), 256)
-    .option('--json', 'print the full result as JSON')
+    .option('--json', 'print the full result as JSON on stdout (the summary line then goes to stderr)')
     .addHelpText('after', '\nExamples:\n  hyperclip eval --dataset cifar10\n  hyperclip eval --dataset flickr8k --limit 500\n' +
       '  hyperclip eval --dataset "shards/val-{000..003}.tar" --classnames names.txt --templates simple')
     .action(async (opts: EvalOptions) => {
@@ -50,8 +50,8 @@ async function runRetrieval(bundle: ReturnType<typeof loadBundle>, opts: EvalOpt
   progress.stop();
   if (opts.json) console.log(JSON.stringify({ dataset: 'flickr8k', split: opts.split, model: bundle.dir, ...result }, null, 2));
   else console.log(formatRetrieval(result));
-  console.log(`flickr8k ${opts.split} retrieval: image->text R@1 ${(100 * result.imageToText.r1).toFixed(2)}%, ` +
-    `text->image R@1 ${(100 * result.textToImage.r1).toFixed(2)}% (${result.images} images, ${result.captions} captions)`);
+  printSummary(`flickr8k ${opts.split} retrieval: image->text R@1 ${(100 * result.imageToText.r1).toFixed(2)}%, ` +
+    `text->image R@1 ${(100 * result.textToImage.r1).toFixed(2)}% (${result.images} images, ${result.captions} captions)`, opts.json);
 }
 
 function zeroShotSource(opts: EvalOptions): { shards: string[]; classnames: string[]; clipTemplates: string[] | null; name: string } {
@@ -75,5 +75,5 @@ async function runZeroShot(bundle: ReturnType<typeof loadBundle>, opts: EvalOpti
   progress.stop();
   if (opts.json) console.log(JSON.stringify({ dataset: source.name, model: bundle.dir, templates: templates.length, ...result }, null, 2));
   else console.log(formatZeroShot(result));
-  console.log(`${source.name} zero-shot top-1: ${(100 * result.top1).toFixed(2)}% (${result.samples} images, ${source.classnames.length} classes)`);
+  printSummary(`${source.name} zero-shot top-1: ${(100 * result.top1).toFixed(2)}% (${result.samples} images, ${source.classnames.length} classes)`, opts.json);
 }
