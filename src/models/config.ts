@@ -53,8 +53,6 @@ export interface ResNetConfig {
   stemStride: number;
   /** Channels of the final 1x1 conv (the feature size D), before the width multiplier. */
   headChannels: number;
-  /** Unused by this family (no stochastic depth); kept so every family validates alike. */
-  dropPath: number;
   stages: ResNetStageSpec[];
 }
 
@@ -174,7 +172,7 @@ const TINY_IMAGE = efficientnet(0.5, 0.5, 64, { headChannels: 768, stages: TINY_
  * the tiny EfficientNet's. 1.3M parameters; ReLU, no squeeze-excitation.
  */
 const resnet = (imageSize: number, extra: Partial<ResNetConfig> = {}): ImageEncoderConfig => ({
-  family: 'resnet', widthMultiplier: 1, stemChannels: 32, stemStride: 2, headChannels: 384, dropPath: 0,
+  family: 'resnet', widthMultiplier: 1, stemChannels: 32, stemStride: 2, headChannels: 384,
   stages: [
     { channels: 32, blocks: 1, stride: 1 }, { channels: 64, blocks: 1, stride: 2 },
     { channels: 128, blocks: 1, stride: 2 }, { channels: 256, blocks: 1, stride: 2 },
@@ -351,13 +349,13 @@ function validateImage(i: ImageEncoderConfig): void {
   if (i.imageSize < 16) throw new Error(`image.imageSize must be at least 16 pixels, got ${i.imageSize}`);
   if (typeof i.channelsLast !== 'boolean') throw new Error('image.channelsLast must be true or false');
   inRange('image.widthMultiplier', i.widthMultiplier, 0.05, 8);
+  if (i.family === 'resnet') {
+    validateResNet(i);
+    return;
+  }
   inRange('image.dropPath', i.dropPath, 0, 0.9);
   if (i.family === 'mobilenetv3') {
     oneOf('image.variant', i.variant, ['small', 'large']);
-    return;
-  }
-  if (i.family === 'resnet') {
-    validateResNet(i);
     return;
   }
   oneOf('image.family', i.family, IMAGE_FAMILIES);

@@ -44,6 +44,7 @@ test('bad configs give one clear message', () => {
   assert.throws(() => resolveConfig({ image: { family: 'resnet', stemStride: 4 } }), /expected one of 1, 2 for image.stemStride but received "4"/);
   assert.throws(() => resolveConfig({ image: { family: 'resnet', stages: [{ channels: 8, blocks: 0, stride: 1 }] } }), /expected a positive integer for image.stages\[0\].blocks but received 0/);
   assert.throws(() => resolveConfig({ image: { family: 'resnet', expand: 4 } as never }), /unknown config field image.expand/);
+  assert.throws(() => resolveConfig({ image: { family: 'resnet', dropPath: 0.1 } }), /unknown config field image.dropPath/);
   assert.throws(() => resolveConfig({ image: { imageSize: 8 } }), /image.imageSize must be at least 16 pixels, got 8/);
 });
 
