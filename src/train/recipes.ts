@@ -24,6 +24,8 @@ export interface TrainConfig {
   tokenizer: string;
   /** Initialise whole-word token embeddings from the GloVe-derived word prior. */
   wordPrior: boolean;
+  /** Parameter-name prefixes that do not train (e.g. "textEncoder.tokenEmbedding" keeps the word prior as initialised). */
+  freeze?: string[];
   data: DataSourceConfig[];
   batchSize: number;
   steps: number;
@@ -81,6 +83,8 @@ export const RECIPES: Record<string, TrainConfig> = {
 
 export const listRecipes = (): string[] => Object.keys(RECIPES);
 
+const TRAIN_CONFIG_FIELDS = ['name', 'model', 'modelOverrides', 'freeze', ...Object.keys(TINY)];
+
 /** A recipe by name, or a JSON file holding a partial config (with optional "preset" to start from). */
 export function resolveTrainConfig(preset: string | undefined, configFile: string | undefined, overrides: Partial<TrainConfig> = {}): TrainConfig {
   let fromFile: Partial<TrainConfig> & { preset?: string } = {};
@@ -96,6 +100,10 @@ export function resolveTrainConfig(preset: string | undefined, configFile: strin
   const base = RECIPES[name];
   if (base === undefined) throw new Error(`unknown preset "${name}"; known: ${listRecipes().join(', ')}`);
   const { preset: _ignored, ...rest } = fromFile;
+  const unknown = Object.keys(rest).filter((key) => !TRAIN_CONFIG_FIELDS.includes(key));
+  if (unknown.length > 0) {
+    throw new Error(`${configFile}: unknown train config field ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: preset, ${TRAIN_CONFIG_FIELDS.join(', ')}`);
+  }
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   return validateTrainConfig({ ...structuredClone(base), ...rest, ...defined });
 }
@@ -115,6 +123,9 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   if (!Number.isInteger(c.seed) || c.seed < 0) throw new Error(`expected a non-negative integer seed but received ${c.seed}`);
   if (!Array.isArray(c.data) || c.data.length === 0) throw new Error('the data mixture is empty: give at least one source');
   for (const s of c.data) if (!(s.weight > 0)) throw new Error(`expected a positive weight for data source ${s.dataset} but received ${s.weight}`);
+  if (c.freeze !== undefined && !(Array.isArray(c.freeze) && c.freeze.every((p) => typeof p === 'string' && p.length > 0))) {
+    throw new Error(`freeze must be a list of parameter-name prefixes (e.g. ["textEncoder.tokenEmbedding"]), got ${JSON.stringify(c.freeze)}`);
+  }
   checkModel(c);
   return c;
 }

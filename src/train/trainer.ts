@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../engine/atomic-write.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { loaderSources } from './data-sources.js';
 import { MetricsLog } from './metrics-log.js';
-import { weightDecayGroups } from './param-groups.js';
+import { trainableParameters, weightDecayGroups } from './param-groups.js';
 import type { TrainConfig } from './recipes.js';
 import { warmupCosine } from './schedule.js';
 import { validate, type ValidationResult } from './validate.js';
@@ -52,12 +52,12 @@ const CHECKPOINT = 'checkpoint.safetensors';
 
 export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
   const { outDir, reporter } = options;
-  prepareRunFolder(outDir, config, options.resume);
   useAllCores();
   manualSeed(config.seed);
   const tokenizer = Tokenizer.load(config.tokenizer);
   const model = buildModel(config, tokenizer, reporter);
-  const optimizer = createOptimizer(model, config);
+  const optimizer = createOptimizer(model, config); // before the run folder: a bad freeze list leaves nothing behind
+  prepareRunFolder(outDir, config, options.resume);
   const checkpointFile = path.join(outDir, CHECKPOINT);
   const resumed = options.resume && existsSync(checkpointFile) ? loadCheckpoint(checkpointFile, model, optimizer) : null;
   if (options.resume && resumed === null) reporter.message(`no checkpoint in ${outDir} yet: starting from step 0`);
@@ -167,7 +167,8 @@ export function modelConfigFor(config: TrainConfig, tokenizer: Tokenizer): Model
 
 /** AdamW with weight decay on matrices and kernels only (also used by bench:train). */
 export function createOptimizer(model: HyperClip, config: TrainConfig): AdamW {
-  return new AdamW(weightDecayGroups(model, config.weightDecay), { lr: config.lr, weightDecay: config.weightDecay, betas: [0.9, 0.98], eps: 1e-6 });
+  const params = trainableParameters(model, config.freeze ?? []);
+  return new AdamW(weightDecayGroups(params, config.weightDecay), { lr: config.lr, weightDecay: config.weightDecay, betas: [0.9, 0.98], eps: 1e-6 });
 }
 
 /** One optimisation step on a batch: forward, backward, clip, update (also used by bench:train). */

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { loadSafetensors } from '../../src/engine/index.js';
+import { loadSafetensors, manualSeed } from '../../src/engine/index.js';
+import { HyperClip } from '../../src/models/index.js';
 import { listRecipes, resolveTrainConfig } from '../../src/train/recipes.js';
 import { modelConfigFor, train, type TrainReporter } from '../../src/train/trainer.js';
 import { Tokenizer } from '../../src/data/tokenizer/index.js';
@@ -73,6 +74,24 @@ test('an existing run folder is refused without --resume, and with a different c
   await assert.rejects(train({ ...config, lr: config.lr / 2 }, { outDir: dir, resume: true, reporter: quietReporter() }), /started with a different config/);
 });
 
+test('a frozen parameter keeps its initial value while the rest trains; a freeze prefix that names nothing is one clear line', async () => {
+  const frozen = { ...config, freeze: ['textEncoder.tokenEmbedding'] };
+  const dir = path.join(root, 'frozen');
+  await train(frozen, { outDir: dir, resume: false, reporter: quietReporter() });
+  manualSeed(frozen.seed); // train() seeds, then builds the model: the same init
+  const initial = new Map([...new HyperClip(modelConfigFor(frozen, Tokenizer.load(frozen.tokenizer))).namedParameters()]
+    .map(([name, p]) => [`model.${name}`, p.data() as Float32Array] as const));
+  const trained = modelTensors(dir);
+  assert.deepEqual(trained.get('model.textEncoder.tokenEmbedding.weight'), initial.get('model.textEncoder.tokenEmbedding.weight'));
+  assert.notDeepEqual(trained.get('model.textEncoder.projection.weight'), initial.get('model.textEncoder.projection.weight'), 'the rest trains');
+
+  const typo = path.join(root, 'typo');
+  await assert.rejects(train({ ...config, freeze: ['textEncoder.token'] }, { outDir: typo, resume: false, reporter: quietReporter() }),
+    /freeze: no parameter is named "textEncoder.token" or starts with "textEncoder.token\."; names start with logitScale, logitBias, imageEncoder/);
+  assert.equal(existsSync(typo), false, 'a bad freeze list leaves no run folder');
+  assert.throws(() => resolveTrainConfig('test-tiny', undefined, { freeze: 'textEncoder' as never }), /freeze must be a list of parameter-name prefixes/);
+});
+
 test('recipes: every recipe validates, and each SigLIP recipe is its HyperCLIP twin without the hypernetwork', () => {
   const tokenizer = Tokenizer.load('flickr8k-4k');
   for (const name of listRecipes()) assert.equal(resolveTrainConfig(name, undefined).name, name);
@@ -101,6 +120,9 @@ test('recipes: unknown names, bad values and unreadable config files are one cle
   const partial = path.join(root, 'partial.json');
   writeFileSync(partial, JSON.stringify({ preset: 'test-tiny', steps: 4 }));
   assert.equal(resolveTrainConfig(undefined, partial).steps, 4);
+  const typo = path.join(root, 'typo.json');
+  writeFileSync(typo, JSON.stringify({ preset: 'test-tiny', step: 4 }));
+  assert.throws(() => resolveTrainConfig(undefined, typo), /typo.json: unknown train config field "step"; known: preset, name, model, modelOverrides, freeze, tokenizer/);
   assert.ok(readFileSync(partial, 'utf8').includes('test-tiny'));
 });
 
