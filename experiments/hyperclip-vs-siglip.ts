@@ -1,5 +1,5 @@
 // The HyperCLIP-vs-SigLIP experiment in one command (issue 5):
-//   npm run experiment                      # configurations A,B × seeds 0,1,2, then docs/results.md
+//   npm run experiment                      # configurations A,B,C × seeds 0,1,2, then docs/results.md
 //   npm run experiment -- --report-only     # rebuild docs/results.md and docs/plots/ from runs/experiment
 // Each run trains into <out>/<recipe>-s<seed>/ (finished runs are skipped,
 // stopped ones resumed from their checkpoint), is evaluated into eval.json,
@@ -133,7 +133,7 @@ async function main(opts: Options): Promise<void> {
 
 const program = new Command('hyperclip-vs-siglip')
   .description('train tiny HyperCLIP and SigLIP over seeds, evaluate zero-shot and retrieval, write the results report')
-  .option('--configs <list>', 'configurations: A (Flickr8k train), B (Flickr8k + CIFAR-100 train)', 'A,B')
+  .option('--configs <list>', 'configurations: A (Flickr8k train), B (Flickr8k + CIFAR-100 train), C (A with the word prior frozen)', 'A,B,C')
   .option('--seeds <list>', 'seeds, comma-separated', '0,1,2')
   .option('--steps <n>', 'override every recipe\'s step count (quick checks only: a resumed run must keep the same value)', positive('steps'))
   .option('--eval-limit <n>', 'evaluate on n samples per test set instead of the full sets', positive('eval-limit'))

@@ -1,4 +1,4 @@
-// What the experiment compares: two training configurations, each a pair of
+// What the experiment compares: training configurations, each a pair of
 // recipes (HyperCLIP and the SigLIP baseline) that differ only in the model.
 export type ModelKind = 'hyperclip' | 'siglip';
 export const MODEL_KINDS: ModelKind[] = ['hyperclip', 'siglip'];
@@ -19,6 +19,10 @@ export const CONFIGURATIONS: Record<string, Configuration> = {
   B: {
     id: 'B', title: 'Flickr8k train + CIFAR-100 train with templated captions',
     recipes: { hyperclip: 'tiny-hyperclip-c100', siglip: 'tiny-siglip-c100' }, seenInTraining: ['cifar100'],
+  },
+  C: {
+    id: 'C', title: 'Flickr8k train only, the word prior\'s token embeddings frozen',
+    recipes: { hyperclip: 'tiny-hyperclip-frozen-words', siglip: 'tiny-siglip-frozen-words' }, seenInTraining: [],
   },
 };
 
@@ -52,7 +56,7 @@ export const runName = (recipe: string, seed: number): string => `${recipe}-s${s
 
 export function parseConfigurations(list: string): Configuration[] {
   const ids = list.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
-  if (ids.length === 0) throw new Error('--configs is empty: give A, B or A,B');
+  if (ids.length === 0) throw new Error('--configs is empty: give one or more of A, B, C (e.g. A,C)');
   return ids.map((id) => {
     const c = CONFIGURATIONS[id];
     if (c === undefined) throw new Error(`unknown configuration "${id}": known are ${Object.keys(CONFIGURATIONS).join(', ')}`);

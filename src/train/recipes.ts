@@ -62,6 +62,9 @@ const TINY: Omit<TrainConfig, 'name' | 'model'> = {
   validation: { cifar10Limit: 1000, retrievalLimit: 1000 },
 };
 
+/** Keeps the word prior's token embeddings as initialised (docs/recipe-probes.md, session 4). */
+const FROZEN_WORDS = ['textEncoder.tokenEmbedding'];
+
 /** Adds CIFAR-100 train images with templated captions: CIFAR-100 is then no longer zero-shot. */
 const WITH_CIFAR100: DataSourceConfig[] = [
   { dataset: 'flickr8k:train', weight: 1 },
@@ -73,6 +76,8 @@ export const RECIPES: Record<string, TrainConfig> = {
   'tiny-siglip': { ...TINY, name: 'tiny-siglip', model: 'tiny-siglip' },
   'tiny-hyperclip-c100': { ...TINY, name: 'tiny-hyperclip-c100', model: 'tiny-hyperclip', data: WITH_CIFAR100 },
   'tiny-siglip-c100': { ...TINY, name: 'tiny-siglip-c100', model: 'tiny-siglip', data: WITH_CIFAR100 },
+  'tiny-hyperclip-frozen-words': { ...TINY, name: 'tiny-hyperclip-frozen-words', model: 'tiny-hyperclip', freeze: FROZEN_WORDS },
+  'tiny-siglip-frozen-words': { ...TINY, name: 'tiny-siglip-frozen-words', model: 'tiny-siglip', freeze: FROZEN_WORDS },
   'tiny-resnet-hyperclip': { ...TINY, name: 'tiny-resnet-hyperclip', model: 'tiny-resnet-hyperclip' },
   'tiny-resnet-siglip': { ...TINY, name: 'tiny-resnet-siglip', model: 'tiny-resnet-siglip' },
   'test-tiny': {
