@@ -5,13 +5,15 @@ import { defaultModelDir, loadBundle } from '../../src/bundle/bundle.js';
 import { evaluateZeroShot } from '../../src/eval/zeroshot.js';
 
 // The shipped model (models/default) on a seeded sample of real CIFAR-10 test
-// images. Its full-test-set top-1 is 15.51% (models/default/MODEL_CARD.md):
-// barely above chance, so this test guards that the shipped files load and
-// classify, not that they classify well (issue 5's goal, not reached yet).
-// The seeded 300-image sample gives 12.7%; the floor leaves room for
-// numeric noise, not for a broken model (which scores 0 or errors).
+// images. Its full-test-set top-1 is 18.89% (models/default/MODEL_CARD.md),
+// about twice chance but far from useful (issue 5's 30% target is not met).
+// The seeded 300-image sample gives 20.0%. The floor sits 5 points above
+// chance, about 3 standard errors of a 300-image sample: a model that
+// guesses, answers one class for everything, or lost its trained weights
+// (the untrained presets score near 10%) fails it; numeric noise between
+// machines does not.
 const SAMPLE = 300;
-const FLOOR = 0.05;
+const FLOOR = 0.15;
 
 test('the shipped default model loads and classifies real CIFAR-10 test images', async () => {
   const bundle = loadBundle(defaultModelDir());
