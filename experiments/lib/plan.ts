@@ -12,6 +12,8 @@ export interface Configuration {
   recipes: Record<ModelKind, string>;
   /** Evaluated datasets whose images (and class names) were seen in training. */
   seenInTraining: DatasetKey[];
+  /** Anything a reader of the report must know about how the runs came to be. */
+  note?: string;
 }
 
 export const CONFIGURATIONS: Record<string, Configuration> = {
@@ -23,6 +25,9 @@ export const CONFIGURATIONS: Record<string, Configuration> = {
   C: {
     id: 'C', title: 'Flickr8k train only, the word prior\'s token embeddings frozen',
     recipes: { hyperclip: 'tiny-hyperclip-frozen-words', siglip: 'tiny-siglip-frozen-words' }, seenInTraining: [],
+    note: 'The token embeddings keep the GloVe-derived word prior they start from; everything else trains as in A. ' +
+      'The three HyperCLIP runs were first trained as the probe `experiments/probes/freeze-words.json` (docs/recipe-probes.md) and moved here: ' +
+      'their recorded config differs from the recipe `tiny-hyperclip-frozen-words` only in its name, which labels the files and does not enter training.',
   },
 };
 

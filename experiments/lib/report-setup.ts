@@ -44,22 +44,26 @@ function describeData(config: Record<string, unknown>): string {
   return data.map((d) => `${d.dataset} (weight ${d.weight}${d.templates ? `, ${d.templates} caption templates` : ''})`).join(' + ');
 }
 
+function frozenText(freeze: unknown): string {
+  return Array.isArray(freeze) && freeze.length > 0 ? freeze.map((p) => `\`${p}\``).join(', ') : 'none';
+}
+
 /** A run's recorded config, else the recipe as the code defines it now (no run yet). */
 function recipeRow(input: ReportInput, recipe: string): string {
   const run = firstWith(input.runs, recipe);
   const t = (run?.trainConfig ?? RECIPES[recipe]) as Record<string, unknown> | undefined;
-  if (!t) return `| \`${recipe}\` | unknown recipe | | | | | | |`;
+  if (!t) return `| \`${recipe}\` | unknown recipe | | | | | | | |`;
   const imageSize = run?.imageSize ?? resolveConfig(t.model as string).image.imageSize;
   const source = run?.trainConfig ? '' : ' (recipe default; no run yet)';
   // Runs of one recipe may have been started with different --steps: show every value rather than the first.
   const steps = [...new Set(input.runs.filter((r) => r.recipe === recipe && r.plannedSteps !== null).map((r) => r.plannedSteps))];
   const stepText = steps.length > 1 ? `**differs between seeds: ${steps.join(', ')}**` : `${t.steps}`;
   return `| \`${recipe}\`${source} | ${t.model} | ${describeData(t)} | ${imageSize} px | ${stepText} | ${t.batchSize} | ` +
-    `${t.lr} (${t.warmupSteps}) | ${t.tokenizer}, ${t.wordPrior ? 'yes' : 'no'} |`;
+    `${t.lr} (${t.warmupSteps}) | ${t.tokenizer}, ${t.wordPrior ? 'yes' : 'no'} | ${frozenText(t.freeze)} |`;
 }
 
 function recipeRows(input: ReportInput): string[] {
-  const lines = ['| recipe | model preset | training data | image size | steps | batch | peak lr (warmup steps) | tokenizer, word prior |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const lines = ['| recipe | model preset | training data | image size | steps | batch | peak lr (warmup steps) | tokenizer, word prior | frozen parameters |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const c of input.configurations) for (const m of MODEL_KINDS) lines.push(recipeRow(input, c.recipes[m]));
   return lines;
 }

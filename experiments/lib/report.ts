@@ -104,6 +104,7 @@ function configurationSection(input: ReportInput, c: Configuration): string[] {
   if (c.seenInTraining.length > 0) {
     lines.push(`CIFAR-100 train images, captioned by putting their class name into the CLIP prompt templates, are in the training mixture, so **CIFAR-100 test is NOT zero-shot in this configuration**: it measures recognition of classes trained on, with captions built from their names. CIFAR-10 stays zero-shot (no CIFAR-10 image was trained on, though its classes overlap CIFAR-100's vocabulary).`);
   }
+  if (c.note) lines.push('', c.note);
   lines.push('', ...resultsTable(input.runs, c), '', '### What the numbers show', '');
   for (const m of METRICS.filter((x) => x.headline)) lines.push(`- ${verdict(c, m, cellStats(input.runs, c.id, m.key))}`);
   lines.push('', ...throughputTable(input.runs, c));
