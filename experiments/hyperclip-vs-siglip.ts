@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { integer } from '../src/cli/parse.js';
 import { useAllCores } from '../src/engine/index.js';
 import { resolveTrainConfig, type TrainConfig } from '../src/train/recipes.js';
 import { train, type TrainReporter } from '../src/train/trainer.js';
@@ -28,14 +29,6 @@ interface Options {
 }
 
 const say = (text: string): boolean => process.stderr.write(`${text}\n`);
-
-function positive(name: string, allowZero = false): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new Error(`--${name} expects a ${allowZero ? 'non-negative' : 'positive'} integer but received "${v}"`);
-    return n;
-  };
-}
 
 function lineReporter(label: string): TrainReporter {
   let total = 0;
@@ -135,9 +128,9 @@ const program = new Command('hyperclip-vs-siglip')
   .description('train tiny HyperCLIP and SigLIP over seeds, evaluate zero-shot and retrieval, write the results report')
   .option('--configs <list>', 'configurations: A (Flickr8k train), B (Flickr8k + CIFAR-100 train), C (A with the word prior frozen)', 'A,B,C')
   .option('--seeds <list>', 'seeds, comma-separated', '0,1,2')
-  .option('--steps <n>', 'override every recipe\'s step count (quick checks only: a resumed run must keep the same value)', positive('steps'))
-  .option('--eval-limit <n>', 'evaluate on n samples per test set instead of the full sets', positive('eval-limit'))
-  .option('--validation-limit <n>', 'override the recipes\' in-training validation sample counts (0 turns it off; quick checks only)', positive('validation-limit', true))
+  .option('--steps <n>', 'override every recipe\'s step count (quick checks only: a resumed run must keep the same value)', integer('steps'))
+  .option('--eval-limit <n>', 'evaluate on n samples per test set instead of the full sets', integer('eval-limit'))
+  .option('--validation-limit <n>', 'override the recipes\' in-training validation sample counts (0 turns it off; quick checks only)', integer('validation-limit', 0))
   .option('--out <dir>', 'the experiment folder, one subfolder per run', DEFAULT_OUT)
   .option('--report <file>', 'where to write the report (default: docs/results.md for the default --out, else <out>/report/results.md)')
   .option('--report-only', 'only rebuild the report and plots from what --out holds')

@@ -6,16 +6,9 @@ import {
 } from '../../data/tokenizer/index.js';
 import { readTrainingCorpus } from '../../data/tokenizer/training-corpus.js';
 import { expandShards } from '../../data/webdataset/shards.js';
+import { integer } from '../parse.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function positiveInt(name: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new Error(`expected an integer of at least ${min} for ${name} but received ${value}`);
-    return n;
-  };
-}
 
 function kilobytes(file: string): string {
   return `${(statSync(file).size / 1024).toFixed(0)} KB`;
@@ -105,9 +98,9 @@ export function registerTokenizer(program: Command): void {
   group
     .command('train')
     .description('train a BPE vocabulary on Flickr8k train captions plus CIFAR-10/100 and ImageNet class names')
-    .option('--vocab-size <n>', 'total tokens, special and byte tokens included', positiveInt('--vocab-size', 515), 4096)
-    .option('--context-length <n>', 'ids per text, start and end tokens included', positiveInt('--context-length', 2), 32)
-    .option('--min-frequency <n>', 'never merge a pair seen fewer times', positiveInt('--min-frequency', 1), 2)
+    .option('--vocab-size <n>', 'total tokens, special and byte tokens included', integer('vocab-size', 515), 4096)
+    .option('--context-length <n>', 'ids per text, start and end tokens included', integer('context-length', 2), 32)
+    .option('--min-frequency <n>', 'never merge a pair seen fewer times', integer('min-frequency', 1), 2)
     .option('--name <name>', 'tokenizer name (default flickr8k-<vocab/1024>k)')
     .option('--out <file>', 'output path (default models/tokenizers/<name>.json)')
     .option('--captions <shards>', 'caption shards to learn from instead of Flickr8k train (.json {"captions": [...]} or .txt members)')
