@@ -8,9 +8,10 @@ import path from 'node:path';
 import { writeFileAtomic } from '../engine/index.js';
 import type { Bundle } from '../bundle/bundle.js';
 import { exportConditionedEncoder, exportGenerator } from './export-models.js';
+import { MODEL_FILES } from './model-files.js';
 
-export const GENERATOR_FILE = 'generator.onnx';
-export const ENCODER_FILE = 'encoder.onnx';
+const GENERATOR_FILE = MODEL_FILES.generator;
+const ENCODER_FILE = MODEL_FILES.encoder;
 
 export interface DeployFiles {
   generator: string;

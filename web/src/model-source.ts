@@ -58,11 +58,15 @@ async function jsonOf<T>(r: Response, name: string): Promise<T> {
 }
 
 export async function loadWebModel(url: string): Promise<WebModel> {
-  const [generator, encoder, tokenizer, config, card] = await Promise.all([
+  // Fetched together, but a failure is reported in this order: which 404 arrives first is a race.
+  const settled = await Promise.allSettled([
     fetchFile(url, MODEL_FILES.generator, false), fetchFile(url, MODEL_FILES.encoder, false),
     fetchFile(url, MODEL_FILES.tokenizer, false), fetchFile(url, MODEL_FILES.config, false),
     fetchFile(url, MODEL_FILES.card, true),
   ]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [generator, encoder, tokenizer, config, card] = settled.map((r) => (r as PromiseFulfilledResult<Response | null>).value);
   const configFile = await jsonOf<ConfigFile>(config!, MODEL_FILES.config);
   const model: WebModel = {
     url,

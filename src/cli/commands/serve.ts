@@ -9,6 +9,7 @@ import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, statSyn
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { MODEL_FILES } from '../../deploy/model-files.js';
 import { projectRoot } from '../../project-root.js';
 import { integer } from '../parse.js';
 
@@ -18,10 +19,10 @@ interface ServeCliOptions {
   rebuild?: boolean;
 }
 
-// The page's model contract (web/src/model-files.ts): what /model/ serves, nothing else.
-const GENERATOR = 'generator.onnx';
-const ENCODER = 'encoder.onnx';
-const MODEL_FILES = [GENERATOR, ENCODER, 'tokenizer.json', 'config.json', 'MODEL_CARD.md'];
+// The page's model contract: what /model/ serves, nothing else.
+const GENERATOR = MODEL_FILES.generator;
+const ENCODER = MODEL_FILES.encoder;
+const SERVED_FILES: string[] = Object.values(MODEL_FILES);
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -97,7 +98,7 @@ async function modelFiles(dir: string, isDefault: boolean): Promise<{ files: Map
       ? `the default model is missing (${dir}): train one with \`hyperclip train --preset tiny-hyperclip\` or pass --model DIR`
       : `no model folder at ${dir}: pass the folder that holds config.json, tokenizer.json and model.safetensors (or ${GENERATOR} and ${ENCODER})`);
   }
-  const files = new Map(MODEL_FILES.filter((f) => existsSync(path.join(dir, f))).map((f) => [f, path.join(dir, f)]));
+  const files = new Map(SERVED_FILES.filter((f) => existsSync(path.join(dir, f))).map((f) => [f, path.join(dir, f)]));
   for (const required of ['tokenizer.json', 'config.json']) {
     if (!files.has(required)) throw new Error(`${dir} has no ${required}: it is not a complete hyperclip model folder`);
   }
