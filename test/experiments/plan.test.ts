@@ -1,0 +1,28 @@
+// The experiment's plan: each configuration compares two recipes that differ
+// only in the model, which is what makes its per-seed differences fair.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CONFIGURATIONS, parseConfigurations } from '../../experiments/lib/plan.js';
+import { resolveConfig } from '../../src/models/config.js';
+import { RECIPES } from '../../src/train/recipes.js';
+
+test('every configuration pairs a HyperCLIP and a SigLIP recipe that differ only in the model', () => {
+  for (const c of Object.values(CONFIGURATIONS)) {
+    const hyper = RECIPES[c.recipes.hyperclip];
+    const siglip = RECIPES[c.recipes.siglip];
+    assert.ok(hyper && siglip, `configuration ${c.id} names recipes that exist`);
+    assert.notEqual(resolveConfig(hyper.model).hypernet, null, `${hyper.name} has a hypernetwork`);
+    assert.equal(resolveConfig(siglip.model).hypernet, null, `${siglip.name} has none`);
+    const rest = (r: typeof hyper) => JSON.stringify({ ...r, name: undefined, model: undefined });
+    assert.equal(rest(hyper), rest(siglip), `configuration ${c.id}: data, budget and freezing are the same on both sides`);
+  }
+});
+
+test('configuration C freezes the word prior on both sides, A does not', () => {
+  const [a, c] = parseConfigurations('a, C');
+  assert.deepEqual(RECIPES[c!.recipes.hyperclip]!.freeze, ['textEncoder.tokenEmbedding']);
+  assert.deepEqual(RECIPES[c!.recipes.siglip]!.freeze, ['textEncoder.tokenEmbedding']);
+  assert.equal(RECIPES[a!.recipes.hyperclip]!.freeze, undefined);
+  assert.throws(() => parseConfigurations('A,D'), /unknown configuration "D": known are A, B, C/);
+  assert.throws(() => parseConfigurations(' , '), /--configs is empty/);
+});
