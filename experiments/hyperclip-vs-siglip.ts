@@ -13,7 +13,7 @@ import { useAllCores } from '../src/engine/index.js';
 import { resolveTrainConfig, type TrainConfig } from '../src/train/recipes.js';
 import { train, type TrainReporter } from '../src/train/trainer.js';
 import { evaluateRun, existingEval } from './lib/evaluate.js';
-import { DEFAULT_OUT, MODEL_KINDS, parseConfigurations, parseSeeds, runName, type Configuration, type ModelKind } from './lib/plan.js';
+import { DEFAULT_CONFIGS, DEFAULT_OUT, DEFAULT_SEEDS, MODEL_KINDS, parseConfigurations, parseSeeds, runName, type Configuration, type ModelKind } from './lib/plan.js';
 import { HOST_FILE } from './lib/runs.js';
 import { recordInvocation, writeReport } from './lib/write-report.js';
 
@@ -126,8 +126,8 @@ async function main(opts: Options): Promise<void> {
 
 const program = new Command('hyperclip-vs-siglip')
   .description('train tiny HyperCLIP and SigLIP over seeds, evaluate zero-shot and retrieval, write the results report')
-  .option('--configs <list>', 'configurations: A (Flickr8k train), B (Flickr8k + CIFAR-100 train), C (A with the word prior frozen)', 'A,B,C')
-  .option('--seeds <list>', 'seeds, comma-separated', '0,1,2')
+  .option('--configs <list>', 'configurations: A (Flickr8k train), B (Flickr8k + CIFAR-100 train), C (A with the word prior frozen)', DEFAULT_CONFIGS)
+  .option('--seeds <list>', 'seeds, comma-separated', DEFAULT_SEEDS)
   .option('--steps <n>', 'override every recipe\'s step count (quick checks only: a resumed run must keep the same value)', integer('steps'))
   .option('--eval-limit <n>', 'evaluate on n samples per test set instead of the full sets', integer('eval-limit'))
   .option('--validation-limit <n>', 'override the recipes\' in-training validation sample counts (0 turns it off; quick checks only)', integer('validation-limit', 0))

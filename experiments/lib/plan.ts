@@ -54,6 +54,10 @@ export const METRICS: Metric[] = [
   { key: 'textToImageR10', dataset: 'flickr8k', label: 'Flickr8k text→image R@10', headline: false, chance: 0.01 },
 ];
 
+/** What `npm run experiment` runs when not told otherwise. */
+export const DEFAULT_CONFIGS = Object.keys(CONFIGURATIONS).join(',');
+export const DEFAULT_SEEDS = '0,1,2';
+
 /** Where the real experiment keeps its runs; only it writes docs/results.md. */
 export const DEFAULT_OUT = 'runs/experiment';
 

@@ -2,13 +2,14 @@
 // issue's targets checked against them, the exact setup and commands, and
 // the method notes a reader needs to interpret a mean ± std.
 import { cellStats } from './cells.js';
-import { MODEL_LABEL, MODEL_KINDS } from './plan.js';
+import { DEFAULT_CONFIGS, DEFAULT_SEEDS, MODEL_LABEL, MODEL_KINDS, parseConfigurations, parseSeeds } from './plan.js';
 import type { ReportInput } from './report.js';
 import type { RunState } from './runs.js';
 import { resolveConfig } from '../../src/models/config.js';
 import { RECIPES } from '../../src/train/recipes.js';
 
 const pct = (x: number): string => (100 * x).toFixed(2);
+const plannedRuns = (): number => parseConfigurations(DEFAULT_CONFIGS).length * MODEL_KINDS.length * parseSeeds(DEFAULT_SEEDS).length;
 const CIFAR10_TARGET = 0.3;
 
 export function targetsSection(input: ReportInput): string[] {
@@ -90,7 +91,7 @@ export function setupSection(input: ReportInput): string[] {
     hostLine(input.runs), '',
     '## Commands', '',
     '```sh',
-    '# the whole experiment (trains 12 runs, then evaluates them and writes this file); rerun to resume after a stop',
+    `# the whole experiment (configurations ${DEFAULT_CONFIGS} × ${MODEL_KINDS.length} models × seeds ${DEFAULT_SEEDS}: trains ${plannedRuns()} runs, evaluates them, writes this file); rerun to resume after a stop`,
     'npm run experiment',
     '# only rebuild this report and its plots from the run folders',
     'npm run experiment -- --report-only',
