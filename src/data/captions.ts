@@ -7,7 +7,11 @@ import type { SkipReason } from './webdataset/skip-counter.js';
 
 export type CaptionSource =
   | { kind: 'text' }
-  | { kind: 'label'; classnames: string[]; templates: string[] };
+  | {
+    kind: 'label'; classnames: string[]; templates: string[];
+    /** Per class, the names its captions draw from (synonyms, hypernym phrases); default: its class name. */
+    names?: string[][];
+  };
 
 export interface Annotation { caption: string; label: number }
 
@@ -30,18 +34,22 @@ function textCaption(sample: RawSample, seed: number): Annotation | SkipReason {
   return txt ? { caption: txt, label: -1 } : 'missing_caption';
 }
 
-function labelCaption(sample: RawSample, classnames: string[], templates: string[], seed: number): Annotation | SkipReason {
+function labelCaption(sample: RawSample, source: Extract<CaptionSource, { kind: 'label' }>, seed: number): Annotation | SkipReason {
   const cls = sample.members.get('cls');
   if (!cls) return 'missing_label';
   const label = Number(cls.toString('utf8').trim());
-  if (!Number.isInteger(label) || label < 0 || label >= classnames.length) return 'bad_annotation';
-  const template = templates[randomIndex(createRng(seed ^ 0x5bd1e995), templates.length)];
-  return { caption: template.replaceAll('{}', classnames[label]), label };
+  if (!Number.isInteger(label) || label < 0 || label >= source.classnames.length) return 'bad_annotation';
+  const rng = createRng(seed ^ 0x5bd1e995);
+  const template = source.templates[randomIndex(rng, source.templates.length)];
+  // Only sources with alternative names draw a second number, so captions of plain label sources stay as they were.
+  const names = source.names?.[label];
+  const name = names && names.length > 1 ? names[randomIndex(rng, names.length)] : source.classnames[label];
+  return { caption: template.replaceAll('{}', name), label };
 }
 
 /** The caption and label of a sample (label -1 when the source has none), or why it is skipped. */
 export function annotate(sample: RawSample, source: CaptionSource, seed: number): Annotation | SkipReason {
-  return source.kind === 'text' ? textCaption(sample, seed) : labelCaption(sample, source.classnames, source.templates, seed);
+  return source.kind === 'text' ? textCaption(sample, seed) : labelCaption(sample, source, seed);
 }
 
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'tif', 'tiff', 'gif'];

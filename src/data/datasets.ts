@@ -3,13 +3,24 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SIMPLE_TEMPLATES, type CaptionSource } from './captions.js';
+import { labelPhrases } from './label-phrases.js';
+import { WordNet } from './wordnet.js';
 import { projectRoot } from '../project-root.js';
 
+/** promptKey: the dataset's entry in CLIP's prompt file; 'imagenet': CLIP's 80 ImageNet templates. */
 export const DATASETS = {
-  flickr8k: { splits: ['train', 'val', 'test'], promptKey: null },
-  cifar10: { splits: ['train', 'test'], promptKey: 'CIFAR10' },
-  cifar100: { splits: ['train', 'test'], promptKey: 'CIFAR100' },
+  flickr8k: { splits: ['train', 'val', 'test'], promptKey: null, evalSplit: 'test' },
+  cifar10: { splits: ['train', 'test'], promptKey: 'CIFAR10', evalSplit: 'test' },
+  cifar100: { splits: ['train', 'test'], promptKey: 'CIFAR100', evalSplit: 'test' },
+  'tiny-imagenet': { splits: ['train', 'val'], promptKey: 'imagenet', evalSplit: 'val' },
 } as const;
+
+/**
+ * How a labelled sample is named in its captions: its class name, any of its
+ * synonyms (datasets with synonyms.json), or those plus WordNet hypernym
+ * phrases ("tabby, a kind of cat").
+ */
+export type LabelNaming = 'classname' | 'synonyms' | 'wordnet';
 
 export type DatasetName = keyof typeof DATASETS;
 
@@ -60,7 +71,7 @@ export function shardsOfSplit(folder: string, split: string): string[] {
  * Resolves a named dataset split, e.g. ('cifar10', 'train'). `templates`:
  * 'simple' = "a photo of a {}.", 'clip' = the dataset's CLIP templates.
  */
-export function resolveDataset(name: string, split: string, templates: 'simple' | 'clip' = 'clip'): DatasetSource {
+export function resolveDataset(name: string, split: string, templates: 'simple' | 'clip' = 'clip', naming: LabelNaming = 'classname'): DatasetSource {
   if (!(name in DATASETS)) throw new Error(`unknown dataset "${name}"; known: ${Object.keys(DATASETS).join(', ')}`);
   const datasetName = name as DatasetName;
   const known: readonly string[] = DATASETS[datasetName].splits;
@@ -73,13 +84,34 @@ export function resolveDataset(name: string, split: string, templates: 'simple' 
   if (datasetName === 'flickr8k') return { name: datasetName, split, shards, caption: { kind: 'text' }, classnames: null };
   const classnames = datasetClassnames(folder);
   const key = DATASETS[datasetName].promptKey as string;
-  const chosen = templates === 'clip' ? clipPrompts(key).templates : SIMPLE_TEMPLATES;
-  return { name: datasetName, split, shards, caption: { kind: 'label', classnames, templates: chosen }, classnames };
+  const chosen = templates === 'simple' ? SIMPLE_TEMPLATES : key === 'imagenet' ? imagenetTemplates() : clipPrompts(key).templates;
+  const caption: CaptionSource = { kind: 'label', classnames, templates: chosen };
+  if (naming !== 'classname') caption.names = labelNames(folder, classnames, naming);
+  return { name: datasetName, split, shards, caption, classnames };
+}
+
+/** CLIP's 80 ImageNet prompt templates. */
+export function imagenetTemplates(): string[] {
+  const templates = readJson(join(dataRoot(), 'prompts', 'imagenet_templates_80.json'));
+  if (!Array.isArray(templates) || !templates.every((t) => typeof t === 'string' && t.includes('{}'))) {
+    throw new Error(`${join(dataRoot(), 'prompts', 'imagenet_templates_80.json')} must be a JSON list of templates with {}`);
+  }
+  return templates;
+}
+
+function labelNames(folder: string, classnames: string[], naming: Exclude<LabelNaming, 'classname'>): string[][] {
+  const file = join(folder, 'synonyms.json');
+  if (!existsSync(file)) throw new Error(`label naming "${naming}" needs ${file}; this dataset has class names only`);
+  const synonyms = readJson(file);
+  if (!Array.isArray(synonyms) || synonyms.length !== classnames.length || !synonyms.every((s) => Array.isArray(s) && s.length > 0)) {
+    throw new Error(`${file} must hold one non-empty list of synonyms per class (${classnames.length})`);
+  }
+  return labelPhrases(synonyms as string[][], naming === 'wordnet' ? WordNet.load() : null, { hypernymLevels: 2 });
 }
 
 /** "cifar10:train" -> resolveDataset('cifar10', 'train'). */
-export function resolveDatasetSpec(spec: string, templates: 'simple' | 'clip' = 'clip'): DatasetSource {
+export function resolveDatasetSpec(spec: string, templates: 'simple' | 'clip' = 'clip', naming: LabelNaming = 'classname'): DatasetSource {
   const [name, split] = spec.split(':');
   if (!split) throw new Error(`expected a dataset as NAME:SPLIT (e.g. cifar10:train), received "${spec}"`);
-  return resolveDataset(name, split, templates);
+  return resolveDataset(name, split, templates, naming);
 }

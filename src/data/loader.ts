@@ -19,6 +19,8 @@ export interface Batch {
   captions: string[];
   /** Class indices (-1 for samples of unlabelled sources); null when no source is labelled. */
   labels: Int32Array | null;
+  /** The index of each sample's source in the loader's sources (labels are per source). */
+  sources: Int32Array;
   keys: string[];
 }
 
@@ -53,7 +55,7 @@ export type LoaderState = StreamState;
 
 const UNUSABLE_RUN_LIMIT = 1000;
 
-interface Prepared { key: string; caption: string; label: number; stateAfter: StreamState }
+interface Prepared { key: string; source: number; caption: string; label: number; stateAfter: StreamState }
 
 interface Decoded { pixels: Float32Array; meta: Prepared }
 
@@ -149,7 +151,7 @@ export class DataLoader implements AsyncIterable<Batch> {
       }
       this.unusableRun = 0;
       jobs.push({ image, seed: item.seed });
-      meta.push({ key: item.sample.key, caption: annotation.caption, label: annotation.label, stateAfter: item.stateAfter });
+      meta.push({ key: item.sample.key, source: item.source, caption: annotation.caption, label: annotation.label, stateAfter: item.stateAfter });
     }
     return { jobs, meta };
   }
@@ -216,6 +218,7 @@ export class DataLoader implements AsyncIterable<Batch> {
       images, size: taken.length, height: size, width: size,
       captions: taken.map((d) => d.meta.caption),
       labels: this.labelled ? Int32Array.from(taken, (d) => d.meta.label) : null,
+      sources: Int32Array.from(taken, (d) => d.meta.source),
       keys: taken.map((d) => d.meta.key),
     };
   }

@@ -84,8 +84,11 @@ export class HyperClip extends Module {
    * prompts) contains the true class, just as in training each image's own
    * caption is in its conditioning set. loss.span = 'group' compares pairs
    * within a task only (fewer, harder-to-learn-from negatives).
+   *
+   * positives [B, B] (1 = matching pair, see samePositives): captions of the
+   * same class are then matches, not negatives; null keeps the diagonal.
    */
-  trainingLoss(images: Tensor, ids: Tensor, groupSize = this.config.hypernet?.groupSize ?? 1): Tensor {
+  trainingLoss(images: Tensor, ids: Tensor, groupSize = this.config.hypernet?.groupSize ?? 1, positives: Tensor | null = null): Tensor {
     const batch = images.size(0);
     if (ids.size(0) !== batch) throw new Error(`batch has ${batch} images but ${ids.size(0)} captions`);
     if (!Number.isInteger(groupSize) || groupSize < 1 || batch % groupSize !== 0) {
@@ -98,8 +101,8 @@ export class HyperClip extends Module {
     const imageEmbeddings = F.normalize(this.encodeImage(images, normParams), -1); // [B, E]
     const mask = this.config.loss.span === 'group' ? sameGroupMask(batch, groupSize, images.device) : null; // [B, B]
     return this.config.loss.kind === 'siglip'
-      ? siglipLoss(imageEmbeddings, textEmbeddings, this.logitScale, this.logitBias, mask)
-      : clipLoss(imageEmbeddings, textEmbeddings, this.logitScale, mask);
+      ? siglipLoss(imageEmbeddings, textEmbeddings, this.logitScale, this.logitBias, mask, positives)
+      : clipLoss(imageEmbeddings, textEmbeddings, this.logitScale, mask, positives);
   }
 
   /**

@@ -2,7 +2,7 @@
 export * from './config.js';
 export { HyperClip, type NormParams, type ZeroShotClassifier } from './hyperclip.js';
 export { Hypernetwork, selectNormLayers, type NormDelta } from './hypernet.js';
-export { siglipLoss, clipLoss, sameGroupMask } from './losses.js';
+export { siglipLoss, clipLoss, sameGroupMask, samePositives } from './losses.js';
 export { saveModel, loadModel, WEIGHTS_FILE, CONFIG_FILE, type SavedModel } from './io.js';
 export { createImageEncoder, type ImageEncoder } from './image/encoder.js';
 export { EfficientNet } from './image/efficientnet.js';

@@ -12,7 +12,7 @@ import { integer } from '../parse.js';
 interface EvalOptions {
   model?: string;
   dataset: string;
-  split: string;
+  split?: string;
   classnames?: string;
   templates: string;
   limit?: number;
@@ -26,24 +26,26 @@ export function registerEval(program: Command): void {
     .description('zero-shot classification (cifar10, cifar100, your shards) or Flickr8k retrieval')
     .option('--model <dir>', 'a model folder (default: the shipped models/default)')
     .option('--dataset <name|shards>', `${Object.keys(DATASETS).join(', ')}, or shard paths/patterns with --classnames`, 'cifar10')
-    .option('--split <split>', 'the split of a named dataset', 'test')
+    .option('--split <split>', 'the split of a named dataset (default: test; tiny-imagenet: val)')
     .option('--classnames <file>', 'class names (JSON list or one per line) for your own shards')
     .option('--templates <clip|simple|file>', 'prompt templates: the dataset\'s CLIP set, "a photo of a {}.", or a JSON list', 'clip')
     .option('--limit <n>', 'evaluate only the first n samples', integer('limit'))
     .option('--batch-size <n>', 'images per forward pass', integer('batch-size'), 256)
     .option('--json', 'print the full result as JSON on stdout (the summary line then goes to stderr)')
     .addHelpText('after', '\nExamples:\n  hyperclip eval --dataset cifar10\n  hyperclip eval --dataset flickr8k --limit 500\n' +
+      '  hyperclip eval --dataset tiny-imagenet --limit 1000\n' +
       '  hyperclip eval --dataset "shards/val-{000..003}.tar" --classnames names.txt --templates simple')
     .action(async (opts: EvalOptions) => {
       useAllCores();
       const bundle = loadBundle(opts.model);
+      if (opts.dataset in DATASETS) opts.split ??= DATASETS[opts.dataset as keyof typeof DATASETS].evalSplit;
       if (opts.dataset === 'flickr8k') return runRetrieval(bundle, opts);
       return runZeroShot(bundle, opts);
     });
 }
 
 async function runRetrieval(bundle: ReturnType<typeof loadBundle>, opts: EvalOptions): Promise<void> {
-  const source = resolveDataset('flickr8k', opts.split);
+  const source = resolveDataset('flickr8k', opts.split ?? 'test');
   const progress = createProgress('retrieval', opts.limit ?? 1000);
   const result = await evaluateRetrieval(bundle, { shards: source.shards, caption: source.caption },
     { limit: opts.limit, batchSize: opts.batchSize, onProgress: (done) => progress.update(Math.min(done, opts.limit ?? 1000)) });
@@ -56,7 +58,7 @@ async function runRetrieval(bundle: ReturnType<typeof loadBundle>, opts: EvalOpt
 
 function zeroShotSource(opts: EvalOptions): { shards: string[]; classnames: string[]; clipTemplates: string[] | null; name: string } {
   if (opts.dataset in DATASETS) {
-    const resolved = resolveDataset(opts.dataset, opts.split);
+    const resolved = resolveDataset(opts.dataset, opts.split ?? 'test');
     const caption = resolved.caption as Extract<CaptionSource, { kind: 'label' }>;
     const classnames = opts.classnames ? readClassnames(opts.classnames) : caption.classnames;
     return { shards: resolved.shards, classnames, clipTemplates: caption.templates, name: `${opts.dataset} ${opts.split}` };
