@@ -8,6 +8,8 @@ export interface ParamGroup {
   params: Tensor[];
   /** Overrides the optimiser's weight decay for this group (0 for biases and norms). */
   weightDecay?: number;
+  /** Multiplies the optimiser's learning rate for this group (e.g. 0.1 to tune a pre-trained part slowly). */
+  lrScale?: number;
 }
 
 export interface OptimizerState {
@@ -26,7 +28,8 @@ abstract class Optimizer {
   constructor(groups: ParamGroup[] | Tensor[], lr: number, defaultWeightDecay: number) {
     if (!(lr >= 0)) throw new Error(`expected a non-negative learning rate, got ${lr}`);
     const list: ParamGroup[] = groups.length > 0 && 'params' in (groups[0] as object) ? (groups as ParamGroup[]) : [{ params: groups as Tensor[] }];
-    this.groups = list.map((g) => ({ params: g.params, weightDecay: g.weightDecay ?? defaultWeightDecay }));
+    this.groups = list.map((g) => ({ params: g.params, weightDecay: g.weightDecay ?? defaultWeightDecay, lrScale: g.lrScale ?? 1 }));
+    for (const g of this.groups) if (!(g.lrScale >= 0)) throw new Error(`expected a non-negative lrScale for a parameter group, got ${g.lrScale}`);
     if (this.groups.every((g) => g.params.length === 0)) throw new Error('optimiser got no parameters');
     this.lr = lr;
   }
@@ -99,7 +102,7 @@ export class AdamW extends Optimizer {
     this.groups.forEach((g, gi) => {
       const slots = this.moments[gi]!;
       native().adamwStep(g.params.map((p) => p.handle), slots.map((s) => s[0]!.handle), slots.map((s) => s[1]!.handle), {
-        lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: g.weightDecay, step: this.stepCount,
+        lr: this.lr * g.lrScale, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: g.weightDecay, step: this.stepCount,
       });
     });
   }
@@ -132,7 +135,7 @@ export class SGD extends Optimizer {
     this.stepCount++;
     this.groups.forEach((g, gi) => {
       native().sgdStep(g.params.map((p) => p.handle), this.buffers[gi]!.map((s) => s[0]!.handle), {
-        lr: this.lr, momentum: this.momentum, weightDecay: g.weightDecay, nesterov: this.nesterov, first: this.stepCount === 1,
+        lr: this.lr * g.lrScale, momentum: this.momentum, weightDecay: g.weightDecay, nesterov: this.nesterov, first: this.stepCount === 1,
       });
     });
   }

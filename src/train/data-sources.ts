@@ -2,11 +2,11 @@
 import { expandShards, resolveDatasetSpec, type LoaderSource } from '../data/index.js';
 import type { DataSourceConfig } from './recipes.js';
 
-/** "flickr8k:train" or "cifar100:train" by name; anything else is a shard list of image-caption pairs (.txt/.json). */
+/** "flickr8k:train", "tiny-imagenet:train" or "cifar100:train" by name; anything else is a shard list of image-caption pairs (.txt/.json). */
 export function loaderSources(data: DataSourceConfig[]): LoaderSource[] {
   return data.map((source) => {
-    if (/^[a-z0-9]+:[a-z]+$/.test(source.dataset)) {
-      const resolved = resolveDatasetSpec(source.dataset, source.templates ?? 'clip');
+    if (/^[a-z0-9-]+:[a-z]+$/.test(source.dataset)) {
+      const resolved = resolveDatasetSpec(source.dataset, source.templates ?? 'clip', source.naming ?? 'classname');
       return { shards: resolved.shards, caption: resolved.caption, weight: source.weight };
     }
     return { shards: expandShards(source.dataset), caption: { kind: 'text' as const }, weight: source.weight };

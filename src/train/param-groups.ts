@@ -29,13 +29,27 @@ export function trainableParameters(model: Module, frozen: readonly string[] = [
  * scale and bias (anything with fewer than 2 dimensions) are excluded, as in
  * OpenCLIP.
  */
-export function weightDecayGroups(params: readonly [string, Tensor][], weightDecay: number): ParamGroup[] {
-  const decay: Tensor[] = [], noDecay: Tensor[] = [];
-  for (const [, p] of params) (p.ndim < 2 ? noDecay : decay).push(p);
-  return [{ params: decay, weightDecay }, { params: noDecay, weightDecay: 0 }];
+export function weightDecayGroups(params: readonly [string, Tensor][], weightDecay: number, lrScale: Readonly<Record<string, number>> = {}): ParamGroup[] {
+  const prefixes = Object.keys(lrScale);
+  const unused = prefixes.filter((prefix) => !params.some(([name]) => matches(name, prefix)));
+  if (unused.length > 0) throw new Error(`lrScale: no trainable parameter is named "${unused[0]}" or starts with "${unused[0]}."`);
+  // One decay and one no-decay group per learning-rate scale, in a fixed order so checkpoints line up.
+  const scaleOf = (name: string): number => {
+    const prefix = prefixes.filter((p) => matches(name, p)).sort((a, b) => b.length - a.length)[0];
+    return prefix === undefined ? 1 : lrScale[prefix]!;
+  };
+  const scales = [...new Set([1, ...prefixes.map((p) => lrScale[p]!)])];
+  const groups: ParamGroup[] = [];
+  for (const scale of scales) {
+    const decay: Tensor[] = [], noDecay: Tensor[] = [];
+    for (const [name, p] of params) if (scaleOf(name) === scale) (p.ndim < 2 ? noDecay : decay).push(p);
+    if (scale === 1 || decay.length > 0) groups.push({ params: decay, weightDecay, ...(scale === 1 ? {} : { lrScale: scale }) });
+    if (scale === 1 || noDecay.length > 0) groups.push({ params: noDecay, weightDecay: 0, ...(scale === 1 ? {} : { lrScale: scale }) });
+  }
+  return groups;
 }
 
 /** Whole dotted components only: "textEncoder.token" does not freeze "textEncoder.tokenEmbedding". */
-function matches(name: string, prefix: string): boolean {
+export function matches(name: string, prefix: string): boolean {
   return name === prefix || name.startsWith(prefix.endsWith('.') ? prefix : `${prefix}.`);
 }

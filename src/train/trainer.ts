@@ -7,21 +7,23 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  AdamW, clipGradNorm, manualSeed, tensor, tidy, useAllCores,
+  AdamW, clipGradNorm, manualSeed, tensor, tidy, useAllCores, type Module,
 } from '../engine/index.js';
 import { createLoader, trainPreprocess, evalPreprocess, type Batch, type DataLoader } from '../data/index.js';
 import { Tokenizer, loadWordPrior } from '../data/tokenizer/index.js';
-import { HyperClip, initTokenEmbeddingFromPrior, resolveConfig, type ModelConfig } from '../models/index.js';
+import { HyperClip, initTokenEmbeddingFromPrior, resolveConfig, samePositives, type ModelConfig } from '../models/index.js';
 import { saveBundle, type Bundle } from '../bundle/bundle.js';
 import { tokenize } from '../eval/text-features.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { loaderSources } from './data-sources.js';
+import { initFromRun } from './init-from-run.js';
+import { LabelClassifier } from './label-classifier.js';
 import { MetricsLog } from './metrics-log.js';
 import { trainableParameters, weightDecayGroups } from './param-groups.js';
 import type { TrainConfig } from './recipes.js';
 import { warmupCosine } from './schedule.js';
-import { validate, type ValidationResult } from './validate.js';
+import { validate, validateLabelClassifier, type ValidationResult } from './validate.js';
 
 export interface TrainReporter {
   start(total: number, from: number): void;
@@ -56,21 +58,26 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   manualSeed(config.seed);
   const tokenizer = Tokenizer.load(config.tokenizer);
   const model = buildModel(config, tokenizer, reporter);
-  const optimizer = createOptimizer(model, config); // before the run folder: a bad freeze list leaves nothing behind
+  if (config.init) reporter.message(`init: ${initFromRun(model, config.init)} tensors of ${config.init.parts.join(', ')} from ${config.init.from}`);
+  const sources = loaderSources(config.data);
+  const classifier = config.objective === 'classify' ? new LabelClassifier(model.imageEncoder, classifyClasses(sources)).train() : null;
+  const trained: Module = classifier ?? model;
+  const optimizer = createOptimizer(trained, config); // before the run folder: a bad freeze list leaves nothing behind
   prepareRunFolder(outDir, config, options.resume);
   const checkpointFile = path.join(outDir, CHECKPOINT);
-  const resumed = options.resume && existsSync(checkpointFile) ? loadCheckpoint(checkpointFile, model, optimizer) : null;
+  const resumed = options.resume && existsSync(checkpointFile) ? loadCheckpoint(checkpointFile, trained, optimizer) : null;
   if (options.resume && resumed === null) reporter.message(`no checkpoint in ${outDir} yet: starting from step 0`);
   const startStep = resumed?.step ?? 0;
   const log = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
   const loader = createLoader({
-    sources: loaderSources(config.data), batchSize: config.batchSize, seed: config.seed, shuffle: true, dropLast: true,
+    sources, batchSize: config.batchSize, seed: config.seed, shuffle: true, dropLast: true,
     preprocess: trainPreprocess(model.config.image.imageSize, { scale: config.cropScale }), state: resumed?.dataState as never,
   });
   const bundle: Bundle = { dir: outDir, model, config: model.config, tokenizer, preprocess: evalPreprocess(model.config.image.imageSize), extra: {} };
   try {
-    const run = await runSteps({ config, model, optimizer, loader, tokenizer, log, reporter, startStep, checkpointFile, bundle });
+    const run = await runSteps({ config, model, classifier, optimizer, loader, tokenizer, log, reporter, startStep, checkpointFile, bundle });
     reporter.stop();
+    if (classifier !== null) return await finishClassifier(classifier, run, { config, imageSize: model.config.image.imageSize, log, reporter, loader, checkpointFile });
     const validation = config.validation.cifar10Limit > 0 || config.validation.retrievalLimit > 0
       ? await validate(bundle, config, reporter) : null;
     if (validation) log.write({ event: 'validation', step: config.steps, ...flatten(validation) });
@@ -83,6 +90,28 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     reporter.stop();
     await loader.close();
   }
+}
+
+/** The number of classes of the one labelled source that the classify objective learns. */
+function classifyClasses(sources: ReturnType<typeof loaderSources>): number {
+  const labelled = sources.filter((s) => s.caption.kind === 'label');
+  if (labelled.length !== 1 || sources.length !== 1) {
+    throw new Error('objective "classify" needs exactly one data source, a labelled one (e.g. tiny-imagenet:train)');
+  }
+  return (labelled[0]!.caption as { classnames: string[] }).classnames.length;
+}
+
+/** A classify stage ends with its checkpoint (what later stages init from) and Tiny ImageNet val accuracy, not a model folder. */
+async function finishClassifier(
+  classifier: LabelClassifier, run: Awaited<ReturnType<typeof runSteps>>,
+  ctx: { config: TrainConfig; imageSize: number; log: MetricsLog; reporter: TrainReporter; loader: DataLoader; checkpointFile: string },
+): Promise<TrainSummary> {
+  const limit = ctx.config.validation.tinyImagenetLimit ?? 0;
+  const seen = limit > 0 ? await validateLabelClassifier(classifier, ctx.imageSize, limit, ctx.reporter) : null;
+  if (seen !== null) ctx.log.write({ event: 'validation', step: ctx.config.steps, tinyImagenetTop1: seen });
+  const summary = { ...run, validation: null, modelDir: ctx.checkpointFile, skipped: ctx.loader.skips.summary() };
+  ctx.log.write({ event: 'summary', steps: summary.steps, finalLoss: summary.finalLoss, imagesPerSecond: summary.imagesPerSecond, seconds: summary.seconds, skipped: summary.skipped });
+  return summary;
 }
 
 function prepareRunFolder(outDir: string, config: TrainConfig, resume: boolean): void {
@@ -110,6 +139,8 @@ function buildModel(config: TrainConfig, tokenizer: Tokenizer, reporter: TrainRe
 interface StepContext {
   config: TrainConfig;
   model: HyperClip;
+  /** The classify objective's encoder and head; null for the contrastive loss. */
+  classifier: LabelClassifier | null;
   optimizer: AdamW;
   loader: DataLoader;
   tokenizer: Tokenizer;
@@ -140,16 +171,25 @@ async function runSteps(ctx: StepContext): Promise<{ steps: number; finalLoss: n
     reporter.step(step + 1, { loss, lr: optimizer.lr, imagesPerSecond: rate });
     if ((step + 1) % config.logEvery === 0) {
       log.write({ event: 'train', step: step + 1, loss: lossSum / lossCount, lr: optimizer.lr, gradNorm, imagesPerSecond: rate,
-        logitScale: Math.exp(model.logitScale.item()), logitBias: model.logitBias.item() });
+        ...(ctx.classifier === null ? { logitScale: Math.exp(model.logitScale.item()), logitBias: model.logitBias.item() } : {}) });
       lossSum = 0; lossCount = 0; windowStart = Date.now(); windowImages = 0;
     }
     if ((step + 1) % config.checkpointEvery === 0 || step + 1 === config.steps) {
-      saveCheckpoint(ctx.checkpointFile, model, optimizer, { step: step + 1, dataState: loader.state(), extra: { recipe: config.name } });
+      saveCheckpoint(ctx.checkpointFile, ctx.classifier ?? model, optimizer, { step: step + 1, dataState: loader.state(), extra: { recipe: config.name } });
     }
     if (config.validateEvery > 0 && (step + 1) % config.validateEvery === 0 && step + 1 < config.steps) {
-      const result = await validate(ctx.bundle, config, reporter);
-      log.write({ event: 'validation', step: step + 1, ...flatten(result) });
-      model.train();
+      if (ctx.classifier !== null) {
+        const limit = config.validation.tinyImagenetLimit ?? 0;
+        if (limit > 0) {
+          const top1 = await validateLabelClassifier(ctx.classifier, model.config.image.imageSize, limit, reporter);
+          log.write({ event: 'validation', step: step + 1, tinyImagenetTop1: top1 });
+        }
+        ctx.classifier.train();
+      } else {
+        const result = await validate(ctx.bundle, config, reporter);
+        log.write({ event: 'validation', step: step + 1, ...flatten(result) });
+        model.train();
+      }
     }
   }
   const seconds = (Date.now() - started) / 1000;
@@ -166,18 +206,27 @@ export function modelConfigFor(config: TrainConfig, tokenizer: Tokenizer): Model
 }
 
 /** AdamW with weight decay on matrices and kernels only (also used by bench:train). */
-export function createOptimizer(model: HyperClip, config: TrainConfig): AdamW {
+export function createOptimizer(model: Module, config: TrainConfig): AdamW {
   const params = trainableParameters(model, config.freeze ?? []);
-  return new AdamW(weightDecayGroups(params, config.weightDecay), { lr: config.lr, weightDecay: config.weightDecay, betas: [0.9, 0.98], eps: 1e-6 });
+  return new AdamW(weightDecayGroups(params, config.weightDecay, config.lrScale), { lr: config.lr, weightDecay: config.weightDecay, betas: [0.9, 0.98], eps: 1e-6 });
 }
 
 /** One optimisation step on a batch: forward, backward, clip, update (also used by bench:train). */
-export function trainStep(ctx: Pick<StepContext, 'model' | 'optimizer' | 'tokenizer' | 'config'>, batch: Batch): { loss: number; gradNorm: number } {
+export function trainStep(
+  ctx: Pick<StepContext, 'model' | 'optimizer' | 'tokenizer' | 'config'> & { classifier?: LabelClassifier | null }, batch: Batch,
+): { loss: number; gradNorm: number } {
   const { model, optimizer, tokenizer, config } = ctx;
   const loss = tidy(() => {
     const images = tensor(batch.images, [batch.size, 3, batch.height, batch.width]); // [B, 3, H, W]
-    const ids = tokenize(tokenizer, batch.captions); // [B, T]
-    const value = model.trainingLoss(images, ids);
+    let value;
+    if (ctx.classifier) {
+      if (batch.labels === null) throw new Error('objective "classify" got a batch without labels');
+      value = ctx.classifier.loss(images, batch.labels);
+    } else {
+      const ids = tokenize(tokenizer, batch.captions); // [B, T]
+      const positives = config.positives === 'same-label' && batch.labels !== null ? samePositives(batch.labels, batch.sources, images.device) : null;
+      value = model.trainingLoss(images, ids, undefined, positives);
+    }
     value.backward();
     return value.item();
   });
@@ -194,6 +243,7 @@ export function trainStep(ctx: Pick<StepContext, 'model' | 'optimizer' | 'tokeni
 function flatten(result: ValidationResult): Record<string, number> {
   const out: Record<string, number> = {};
   if (result.cifar10) { out.cifar10Top1 = result.cifar10.top1; out.cifar10Top5 = result.cifar10.top5; }
+  if (result.tinyImagenet) { out.tinyImagenetTop1 = result.tinyImagenet.top1; out.tinyImagenetTop5 = result.tinyImagenet.top5; }
   if (result.retrieval) {
     out.imageToTextR1 = result.retrieval.imageToText.r1; out.imageToTextR5 = result.retrieval.imageToText.r5;
     out.textToImageR1 = result.retrieval.textToImage.r1; out.textToImageR5 = result.retrieval.textToImage.r5;
