@@ -6,40 +6,11 @@
 // its word-prior vector alone.
 //   node dist/experiments/class-words.js --classes cifar10 --captions flickr8k:train
 import { Command } from 'commander';
-import { iterateSamples, resolveDataset, resolveDatasetSpec } from '../src/data/index.js';
+import { resolveDataset, resolveDatasetSpec } from '../src/data/index.js';
 import { loadWordPrior, Tokenizer } from '../src/data/tokenizer/index.js';
+import { captionsPerImage, namer, words } from './lib/name-match.js';
 
 interface ClassCoverage { name: string; images: number; captions: number; tokens: string[]; inPrior: boolean }
-
-const words = (text: string): string[] => text.toLowerCase().match(/[a-z0-9]+/g) ?? [];
-
-/** The spellings of a class name that count as naming it: as is, and with its last word in plural. */
-function spellings(classname: string): string[][] {
-  const base = words(classname);
-  const last = base.at(-1)!;
-  const plurals = [`${last}s`, `${last}es`, last.endsWith('y') ? `${last.slice(0, -1)}ies` : null, last.endsWith('f') ? `${last.slice(0, -1)}ves` : null];
-  return [base, ...plurals.filter((p): p is string => p !== null).map((p) => [...base.slice(0, -1), p])];
-}
-
-function contains(haystack: string[], needle: string[]): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
-
-/** The captions of each image of a captioned split (Flickr8k-style: a .json with "captions", or a .txt). */
-async function captionsPerImage(shards: string[]): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  for await (const sample of iterateSamples(shards)) {
-    const json = sample.members.get('json');
-    const parsed = json ? (JSON.parse(json.toString('utf8')) as { captions?: unknown }).captions : undefined;
-    const captions = Array.isArray(parsed) ? parsed.filter((c): c is string => typeof c === 'string') : [sample.members.get('txt')?.toString('utf8') ?? ''];
-    out.set(sample.key, captions.filter((c) => c.trim().length > 0));
-  }
-  return out;
-}
 
 async function main(opts: { classes: string; captions: string; tokenizer: string }): Promise<void> {
   const classnames = resolveDataset(opts.classes, 'test').classnames;
@@ -52,8 +23,7 @@ async function main(opts: { classes: string; captions: string; tokenizer: string
   const images = [...(await captionsPerImage(source.shards)).values()].map((caps) => caps.map(words));
 
   const coverage: ClassCoverage[] = classnames.map((name) => {
-    const forms = spellings(name);
-    const names = (caption: string[]): boolean => forms.some((form) => contains(caption, form));
+    const names = namer(name);
     const captions = images.reduce((n, caps) => n + caps.filter(names).length, 0);
     const imageCount = images.filter((caps) => caps.some(names)).length;
     const tokens = tokenizer.tokenize(name).map((id) => tokenizer.token(id));

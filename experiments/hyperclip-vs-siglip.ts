@@ -1,5 +1,5 @@
-// The HyperCLIP-vs-SigLIP experiment in one command (issue 5):
-//   npm run experiment                      # configurations A,B,C × seeds 0,1,2, then docs/results.md
+// The HyperCLIP-vs-SigLIP experiment in one command (issues 5 and 21):
+//   npm run experiment                      # configurations A,B,C,D × seeds 0,1,2, then docs/results.md
 //   npm run experiment -- --report-only     # rebuild docs/results.md and docs/plots/ from runs/experiment
 // Each run trains into <out>/<recipe>-s<seed>/ (finished runs are skipped,
 // stopped ones resumed from their checkpoint), is evaluated into eval.json,
@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { integer } from '../src/cli/parse.js';
 import { useAllCores } from '../src/engine/index.js';
-import { resolveTrainConfig, type TrainConfig } from '../src/train/recipes.js';
+import { resolveTrainConfig, TIN_CLASSIFY_RUN, type TrainConfig } from '../src/train/recipes.js';
 import { train, type TrainReporter } from '../src/train/trainer.js';
 import { evaluateRun, existingEval } from './lib/evaluate.js';
 import { DEFAULT_CONFIGS, DEFAULT_OUT, DEFAULT_SEEDS, MODEL_KINDS, parseConfigurations, parseSeeds, runName, type Configuration, type ModelKind } from './lib/plan.js';
@@ -44,8 +44,31 @@ function lineReporter(label: string): TrainReporter {
 
 function runConfig(recipe: string, seed: number, opts: Options): TrainConfig {
   const config = resolveTrainConfig(recipe, undefined, { seed, steps: opts.steps });
-  if (opts.validationLimit !== undefined) config.validation = { cifar10Limit: opts.validationLimit, retrievalLimit: opts.validationLimit };
+  if (opts.validationLimit !== undefined) {
+    config.validation = { cifar10Limit: opts.validationLimit, retrievalLimit: opts.validationLimit };
+    if (config.objective === 'classify') config.validation.tinyImagenetLimit = opts.validationLimit;
+  }
+  // The first stage lives in this experiment's own folder (a quick check under /tmp uses its own).
+  if (config.init?.from === TIN_CLASSIFY_RUN && path.resolve(opts.out) !== path.resolve(DEFAULT_OUT)) {
+    config.init = { ...config.init, from: path.join(opts.out, path.basename(TIN_CLASSIFY_RUN)) };
+  }
   return config;
+}
+
+/** Trains a configuration's shared first stage (seed 0) unless its run is complete. */
+async function ensureStage1(recipe: string, opts: Options): Promise<void> {
+  const dir = path.join(opts.out, runName(recipe, 0));
+  const label = `[stage 1 ${runName(recipe, 0)}]`;
+  const config = runConfig(recipe, 0, opts);
+  const finished = existsSync(path.join(dir, 'metrics.jsonl')) && readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').includes('"event":"summary"');
+  if (finished) {
+    checkSameConfig(dir, config);
+    return;
+  }
+  const resume = existsSync(path.join(dir, 'train-config.json'));
+  const summary = await train(config, { outDir: dir, resume, reporter: lineReporter(label) });
+  writeHost(dir);
+  say(`${label} trained: final loss ${summary.finalLoss.toFixed(4)}, ${summary.imagesPerSecond.toFixed(1)} img/s`);
 }
 
 function writeHost(dir: string): void {
@@ -104,6 +127,15 @@ async function main(opts: Options): Promise<void> {
     useAllCores();
     recordInvocation(opts.out, ['npm run experiment --', ...process.argv.slice(2)].join(' '));
     for (const c of configurations) {
+      if (c.stage1 !== undefined) {
+        try {
+          await ensureStage1(c.stage1, opts);
+        } catch (err) {
+          failed.push(runName(c.stage1, 0));
+          say(`[stage 1 ${runName(c.stage1, 0)}] FAILED: ${(err as Error).message}`);
+          continue;
+        }
+      }
       for (const seed of seeds) {
         for (const model of MODEL_KINDS) {
           try {
@@ -126,7 +158,8 @@ async function main(opts: Options): Promise<void> {
 
 const program = new Command('hyperclip-vs-siglip')
   .description('train tiny HyperCLIP and SigLIP over seeds, evaluate zero-shot and retrieval, write the results report')
-  .option('--configs <list>', 'configurations: A (Flickr8k train), B (Flickr8k + CIFAR-100 train), C (A with the word prior frozen)', DEFAULT_CONFIGS)
+  .option('--configs <list>', 'configurations: A (Flickr8k train), B (Flickr8k + CIFAR-100 train), C (A with the word prior frozen), ' +
+    'D (Flickr8k + Tiny ImageNet, two stages)', DEFAULT_CONFIGS)
   .option('--seeds <list>', 'seeds, comma-separated', DEFAULT_SEEDS)
   .option('--steps <n>', 'override every recipe\'s step count (quick checks only: a resumed run must keep the same value)', integer('steps'))
   .option('--eval-limit <n>', 'evaluate on n samples per test set instead of the full sets', integer('eval-limit'))

@@ -1,6 +1,7 @@
 // One finished run's evaluation: zero-shot CIFAR-10 and CIFAR-100 test with
-// the CLIP templates, and Flickr8k test retrieval, exactly as `hyperclip eval`
-// does them. Written to the run's eval.json.
+// the CLIP templates, Tiny ImageNet val with CLIP's ImageNet templates, and
+// Flickr8k test retrieval, exactly as `hyperclip eval` does them. Written to
+// the run's eval.json.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadBundle, type Bundle } from '../../src/bundle/bundle.js';
@@ -23,8 +24,8 @@ function every(label: string, log: (text: string) => void): (done: number) => vo
   };
 }
 
-async function zeroShot(bundle: Bundle, dataset: 'cifar10' | 'cifar100', limit: number | undefined, log: (text: string) => void): Promise<ZeroShotScores> {
-  const source = resolveDataset(dataset, 'test');
+async function zeroShot(bundle: Bundle, dataset: 'cifar10' | 'cifar100' | 'tiny-imagenet', limit: number | undefined, log: (text: string) => void): Promise<ZeroShotScores> {
+  const source = resolveDataset(dataset, dataset === 'tiny-imagenet' ? 'val' : 'test');
   const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
   const templates = caption.templates;
   const r = await evaluateZeroShot(bundle, { shards: source.shards, caption }, caption.classnames, templates, { limit, onProgress: every(dataset, log) });
@@ -53,12 +54,15 @@ export async function evaluateRun(runDir: string, recipe: string, seed: number, 
     log(`  cifar10 zero-shot top-1 ${(100 * cifar10.top1).toFixed(2)}% (${cifar10.samples} images)`);
     const cifar100 = await zeroShot(bundle, 'cifar100', cap, log);
     log(`  cifar100 top-1 ${(100 * cifar100.top1).toFixed(2)}% (${cifar100.samples} images)`);
+    // Seen classes for the recipes that train on Tiny ImageNet: how well the model learned what it saw.
+    const tinyImagenet = await zeroShot(bundle, 'tiny-imagenet', cap, log);
+    log(`  tiny-imagenet val top-1 ${(100 * tinyImagenet.top1).toFixed(2)}% (${tinyImagenet.samples} images)`);
     const flickr = resolveDataset('flickr8k', 'test');
     const r = await evaluateRetrieval(bundle, { shards: flickr.shards, caption: flickr.caption }, { limit: cap });
     log(`  flickr8k test retrieval image->text R@1 ${(100 * r.imageToText.r1).toFixed(2)}%, text->image R@1 ${(100 * r.textToImage.r1).toFixed(2)}% (${r.images} images)`);
     const record: EvalRecord = {
       recipe, seed, evalLimit: limit, evaluatedAt: new Date().toISOString(), seconds: (Date.now() - started) / 1000,
-      cifar10, cifar100, flickr8k: { images: r.images, captions: r.captions, imageToText: r.imageToText, textToImage: r.textToImage, skipped: r.skipped },
+      cifar10, cifar100, tinyImagenet, flickr8k: { images: r.images, captions: r.captions, imageToText: r.imageToText, textToImage: r.textToImage, skipped: r.skipped },
     };
     writeFileAtomic(path.join(runDir, EVAL_FILE), [JSON.stringify(record, null, 2) + '\n']);
     return record;

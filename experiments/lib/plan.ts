@@ -14,6 +14,11 @@ export interface Configuration {
   seenInTraining: DatasetKey[];
   /** Anything a reader of the report must know about how the runs came to be. */
   note?: string;
+  /**
+   * A first-stage recipe trained once (seed 0) before the configuration's
+   * runs, which start from its checkpoint (their recipes' init).
+   */
+  stage1?: string;
 }
 
 export const CONFIGURATIONS: Record<string, Configuration> = {
@@ -28,6 +33,16 @@ export const CONFIGURATIONS: Record<string, Configuration> = {
     note: 'The token embeddings keep the GloVe-derived word prior they start from; everything else trains as in A. ' +
       'The three HyperCLIP runs were first trained as the probe `experiments/probes/freeze-words.json` (docs/recipe-probes.md) and moved here: ' +
       'their recorded config differs from the recipe `tiny-hyperclip-frozen-words` only in its name, which labels the files and does not enter training.',
+  },
+  D: {
+    id: 'D', title: 'Flickr8k + Tiny ImageNet (WordNet captions, same-class positives), image encoder pre-trained on Tiny ImageNet labels',
+    recipes: { hyperclip: 'tiny-hyperclip-d', siglip: 'tiny-siglip-d' }, seenInTraining: [], stage1: 'tiny-tin-classify',
+    note: 'Two stages. Stage 1 (`tiny-tin-classify`, trained once with seed 0 and shared by every run of D): the tiny image encoder ' +
+      'learns Tiny ImageNet\'s 202 labels with cross-entropy. Stage 2 (the runs below): both models start their image encoder from ' +
+      'stage 1 and tune it at a tenth of the learning rate; the text tower starts from the frozen word prior; the data are Flickr8k ' +
+      'captions and Tiny ImageNet images with captions from prompt templates × WordNet synonyms and hypernym phrases ' +
+      '("tabby, a kind of cat"), and captions of one class count as matches (same-class positives). The seeds vary stage 2 only. ' +
+      'No CIFAR image is trained on; class names shared with the training labels are listed in the overlap section.',
   },
 };
 
@@ -65,7 +80,7 @@ export const runName = (recipe: string, seed: number): string => `${recipe}-s${s
 
 export function parseConfigurations(list: string): Configuration[] {
   const ids = list.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
-  if (ids.length === 0) throw new Error('--configs is empty: give one or more of A, B, C (e.g. A,C)');
+  if (ids.length === 0) throw new Error('--configs is empty: give one or more of A, B, C, D (e.g. A,D)');
   return ids.map((id) => {
     const c = CONFIGURATIONS[id];
     if (c === undefined) throw new Error(`unknown configuration "${id}": known are ${Object.keys(CONFIGURATIONS).join(', ')}`);

@@ -19,6 +19,8 @@ export interface ReportInput {
   plots: { title: string; file: string }[];
   /** The last experiment invocation, if recorded. */
   lastCommand: string | null;
+  /** The overlap section (docs/overlap.md, from experiments/overlap.ts), if generated. */
+  overlap?: string | null;
   generatedAt: string;
 }
 
@@ -145,6 +147,7 @@ export function buildReport(input: ReportInput): string {
   }
   lines.push(...targetsSection(input), '');
   for (const c of input.configurations) lines.push(...configurationSection(input, c), '');
+  if (input.overlap) lines.push(input.overlap.trim(), '');
   if (input.plots.length > 0) {
     lines.push('## Plots', '');
     for (const p of input.plots) lines.push(`### ${p.title}`, '', `![${p.title}](${p.file})`, '');

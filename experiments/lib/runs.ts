@@ -29,6 +29,8 @@ export interface EvalRecord {
   seconds: number;
   cifar10: ZeroShotScores;
   cifar100: ZeroShotScores;
+  /** Tiny ImageNet val (evaluations since configuration D; absent in older records). */
+  tinyImagenet?: ZeroShotScores;
   flickr8k: RetrievalScores;
 }
 

@@ -7,6 +7,8 @@ import { buildReport } from './report.js';
 import { readRuns, type RunState } from './runs.js';
 
 export const INVOCATION_FILE = 'experiment.json';
+/** Written by experiments/overlap.ts; embedded in the report next to the scores. */
+const OVERLAP_FILE = path.join('docs', 'overlap.md');
 
 export interface ReportTarget {
   outDir: string;
@@ -37,7 +39,7 @@ export async function writeReport(target: ReportTarget): Promise<{ runs: RunStat
   const plots = await writePlots(runs, target.configurations, path.join(reportDir, 'plots'), reportDir);
   const markdown = buildReport({
     runs, configurations: target.configurations, seeds: target.seeds, outDir: target.outDir, plots,
-    lastCommand: lastInvocation(target.outDir), generatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    lastCommand: lastInvocation(target.outDir), overlap: existsSync(OVERLAP_FILE) ? readFileSync(OVERLAP_FILE, 'utf8') : null, generatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
   });
   mkdirSync(reportDir, { recursive: true });
   writeFileSync(target.reportFile, markdown);

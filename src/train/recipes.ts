@@ -129,8 +129,8 @@ const STAGE_D: Omit<TrainConfig, 'name' | 'model'> = {
   freeze: FROZEN_WORDS,
   init: { from: TIN_CLASSIFY_RUN, parts: ['imageEncoder'] },
   lrScale: { imageEncoder: 0.1 },
-  steps: 1000,
-  validateEvery: 250,
+  steps: 800,
+  validateEvery: 400,
   validation: { cifar10Limit: 1000, retrievalLimit: 1000, tinyImagenetLimit: 1000 },
 };
 
