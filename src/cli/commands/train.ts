@@ -26,13 +26,17 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'override the batch size', integer('batch-size'))
     .option('--lr <x>', 'override the peak learning rate', number('lr'))
     .option('--seed <n>', 'override the seed', integer('seed', 0))
-    .addHelpText('after', '\nExamples:\n  hyperclip train --preset tiny-hyperclip --out runs/tiny-hyperclip-s0\n  hyperclip train --out runs/tiny-hyperclip-s0 --resume')
+    .addHelpText('after', '\nExamples:\n  hyperclip train --preset tiny-hyperclip --out runs/tiny-hyperclip-s0\n  hyperclip train --out runs/tiny-hyperclip-s0 --resume\n' +
+      '  hyperclip train --preset tiny-tin-classify --out runs/experiment/tiny-tin-classify-s0   # stage 1 of the shipped recipe\n' +
+      '  hyperclip train --preset tiny-hyperclip-d --out runs/d-s0                              # stage 2, starts from stage 1')
     .action(async (opts) => {
       const config = resolveTrainConfig(opts.preset, opts.config, { steps: opts.steps, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed });
       const outDir = opts.out ?? `runs/${config.name}-s${config.seed}`;
       const summary = await train(config, { outDir, resume: Boolean(opts.resume), reporter: reporter() });
-      const c10 = summary.validation?.cifar10 ? `, cifar10 top-1 ${(100 * summary.validation.cifar10.top1).toFixed(2)}%` : '';
+      const c10 = summary.validation?.cifar10 ? `, cifar10 (train sample) zero-shot top-1 ${(100 * summary.validation.cifar10.top1).toFixed(2)}%` : '';
+      const output = config.objective === 'classify'
+        ? `first-stage checkpoint in ${summary.modelDir} (a recipe starts from it with "init")` : `model in ${summary.modelDir}`;
       console.log(`trained ${config.name} for ${summary.steps} steps: final loss ${summary.finalLoss.toFixed(4)}, ` +
-        `${summary.imagesPerSecond.toFixed(1)} img/s${c10}; model in ${summary.modelDir} (${summary.skipped})`);
+        `${summary.imagesPerSecond.toFixed(1)} img/s${c10}; ${output} (${summary.skipped})`);
     });
 }
