@@ -16,6 +16,7 @@ import { saveBundle, type Bundle } from '../bundle/bundle.js';
 import { tokenize } from '../eval/text-features.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { finishedRun } from './finished-run.js';
 import { loaderSources } from './data-sources.js';
 import { MetricsLog } from './metrics-log.js';
 import { trainableParameters, weightDecayGroups } from './param-groups.js';
@@ -44,6 +45,8 @@ export interface TrainSummary {
   validation: ValidationResult | null;
   modelDir: string;
   skipped: string;
+  /** True when --resume found the run already finished: nothing was trained, the figures are the run's own. */
+  alreadyComplete: boolean;
 }
 
 export class NonFiniteLossError extends Error {}
@@ -58,6 +61,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const model = buildModel(config, tokenizer, reporter);
   const optimizer = createOptimizer(model, config); // before the run folder: a bad freeze list leaves nothing behind
   prepareRunFolder(outDir, config, options.resume);
+  const finished = options.resume ? finishedRun(outDir) : null;
+  if (finished) return { ...finished, validation: null, alreadyComplete: true };
   const checkpointFile = path.join(outDir, CHECKPOINT);
   const resumed = options.resume && existsSync(checkpointFile) ? loadCheckpoint(checkpointFile, model, optimizer) : null;
   if (options.resume && resumed === null) reporter.message(`no checkpoint in ${outDir} yet: starting from step 0`);
@@ -76,7 +81,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     if (validation) log.write({ event: 'validation', step: config.steps, ...flatten(validation) });
     const modelDir = path.join(outDir, 'model');
     saveBundle(modelDir, model, tokenizer, { recipe: config.name, steps: config.steps, seed: config.seed, validation });
-    const summary = { ...run, validation, modelDir, skipped: loader.skips.summary() };
+    const summary = { ...run, validation, modelDir, skipped: loader.skips.summary(), alreadyComplete: false };
     log.write({ event: 'summary', steps: summary.steps, finalLoss: summary.finalLoss, imagesPerSecond: summary.imagesPerSecond, seconds: summary.seconds, skipped: summary.skipped });
     return summary;
   } finally {
