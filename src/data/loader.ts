@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { annotate, imageMember, type CaptionSource } from './captions.js';
 import { DecodePool } from './decode-pool.js';
+import { PIXEL_LIMIT_MESSAGE } from './images.js';
 import type { DecodedChunk, DecodeJob } from './decode-chunk.js';
 import type { PreprocessSpec } from './preprocess.js';
 import { assertShardsExist, expandShards } from './webdataset/shards.js';
@@ -145,7 +146,10 @@ export class DataLoader implements AsyncIterable<Batch> {
       const image = imageMember(item.sample);
       const annotation = annotate(item.sample, this.sources[item.source].caption, item.seed);
       if (!image || typeof annotation === 'string') {
-        this.skips.add(image ? annotation as SkipReason : 'missing_image', `${item.sample.shard}:${item.sample.key}`);
+        // A damaged sample lacks a member because of its damage (corrupt header, oversized member), whatever it lacks.
+        const { damaged, shard, key } = item.sample;
+        const reason = damaged?.reason ?? (image ? annotation as SkipReason : 'missing_image');
+        this.skips.add(reason, damaged ? `${shard}:${key} (${damaged.detail})` : `${shard}:${key}`);
         this.assertSomeUsable();
         continue;
       }
@@ -190,7 +194,7 @@ export class DataLoader implements AsyncIterable<Batch> {
       const { pixels, errors } = await head.result;
       const perImage = pixels.length / head.meta.length;
       head.meta.forEach((meta, i) => {
-        if (errors[i] !== null) this.skips.add('corrupt_image', `${meta.key}: ${errors[i]}`);
+        if (errors[i] !== null) this.skips.add(errors[i] === PIXEL_LIMIT_MESSAGE ? 'image_too_large' : 'corrupt_image', `${meta.key}: ${errors[i]}`);
         else this.ready.push({ pixels: pixels.subarray(i * perImage, (i + 1) * perImage), meta });
       });
     }

@@ -1,12 +1,14 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+
+const temporaryName = (file: string, pid: number) => `.${path.basename(file)}.${pid}.tmp`;
 
 /**
  * Writes a file so that readers see either the old or the new content, never
  * a partial one: write a temporary file beside it, fsync, rename over.
  */
 export function writeFileAtomic(file: string, chunks: (Uint8Array | string)[]): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const tmp = path.join(path.dirname(file), temporaryName(file, process.pid));
   const fd = openSync(tmp, 'w');
   try {
     for (const chunk of chunks) {
@@ -22,4 +24,30 @@ export function writeFileAtomic(file: string, chunks: (Uint8Array | string)[]): 
   }
   closeSync(fd);
   renameSync(tmp, file);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files that writers of `file` killed mid-write left
+ * beside it (a process still alive keeps its own). Returns how many went.
+ */
+export function removeStaleTemporaries(file: string): number {
+  const prefix = `.${path.basename(file)}.`;
+  let removed = 0;
+  for (const name of readdirSync(path.dirname(file))) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length, -'.tmp'.length));
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    rmSync(path.join(path.dirname(file), name), { force: true });
+    removed++;
+  }
+  return removed;
 }

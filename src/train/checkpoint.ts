@@ -7,6 +7,7 @@ import {
   getRngState, loadSafetensors, saveSafetensors, setRngState, type Module, type Tensor,
 } from '../engine/index.js';
 import type { AdamW, SGD } from '../engine/index.js';
+import { removeStaleTemporaries } from '../engine/atomic-write.js';
 
 type Optimizer = AdamW | SGD;
 
@@ -22,6 +23,8 @@ const MODEL = 'model.';
 const OPTIM = 'optim.';
 
 export function saveCheckpoint(file: string, model: Module, optimizer: Optimizer, meta: CheckpointMeta): void {
+  // A run killed while writing leaves its temporary file; the next save clears it.
+  removeStaleTemporaries(file);
   const tensors = new Map<string, Tensor>();
   for (const [name, t] of model.stateDict()) tensors.set(MODEL + name, t);
   const optimState = optimizer.stateDict();

@@ -16,6 +16,7 @@ import { saveBundle, type Bundle } from '../bundle/bundle.js';
 import { tokenize } from '../eval/text-features.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { finishedRun } from './finished-run.js';
 import { loaderSources } from './data-sources.js';
 import { initFromRun } from './init-from-run.js';
 import { LabelClassifier } from './label-classifier.js';
@@ -46,6 +47,8 @@ export interface TrainSummary {
   validation: ValidationResult | null;
   modelDir: string;
   skipped: string;
+  /** True when --resume found the run already finished: nothing was trained, the figures are the run's own. */
+  alreadyComplete: boolean;
 }
 
 export class NonFiniteLossError extends Error {}
@@ -65,6 +68,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const optimizer = createOptimizer(trained, config); // before the run folder: a bad freeze list leaves nothing behind
   prepareRunFolder(outDir, config, options.resume);
   const checkpointFile = path.join(outDir, CHECKPOINT);
+  const finished = options.resume ? finishedRun(outDir) : null;
+  if (finished) return { ...finished, modelDir: classifier ? checkpointFile : finished.modelDir, validation: null, alreadyComplete: true };
   const resumed = options.resume && existsSync(checkpointFile) ? loadCheckpoint(checkpointFile, trained, optimizer) : null;
   if (options.resume && resumed === null) reporter.message(`no checkpoint in ${outDir} yet: starting from step 0`);
   const startStep = resumed?.step ?? 0;
@@ -83,7 +88,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     if (validation) log.write({ event: 'validation', step: config.steps, ...flatten(validation) });
     const modelDir = path.join(outDir, 'model');
     saveBundle(modelDir, model, tokenizer, { recipe: config.name, steps: config.steps, seed: config.seed, validation });
-    const summary = { ...run, validation, modelDir, skipped: loader.skips.summary() };
+    const summary = { ...run, validation, modelDir, skipped: loader.skips.summary(), alreadyComplete: false };
     log.write({ event: 'summary', steps: summary.steps, finalLoss: summary.finalLoss, imagesPerSecond: summary.imagesPerSecond, seconds: summary.seconds, skipped: summary.skipped });
     return summary;
   } finally {
@@ -109,7 +114,7 @@ async function finishClassifier(
   const limit = ctx.config.validation.tinyImagenetLimit ?? 0;
   const seen = limit > 0 ? await validateLabelClassifier(classifier, ctx.imageSize, limit, ctx.reporter) : null;
   if (seen !== null) ctx.log.write({ event: 'validation', step: ctx.config.steps, tinyImagenetTop1: seen });
-  const summary = { ...run, validation: null, modelDir: ctx.checkpointFile, skipped: ctx.loader.skips.summary() };
+  const summary = { ...run, validation: null, modelDir: ctx.checkpointFile, skipped: ctx.loader.skips.summary(), alreadyComplete: false };
   ctx.log.write({ event: 'summary', steps: summary.steps, finalLoss: summary.finalLoss, imagesPerSecond: summary.imagesPerSecond, seconds: summary.seconds, skipped: summary.skipped });
   return summary;
 }

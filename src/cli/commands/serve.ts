@@ -1,20 +1,21 @@
 // `hyperclip serve`: the browser app (web/dist, built when missing or older
-// than its sources, shared src/ included) and one model folder's files on a
-// localhost HTTP server.
+// than its sources, shared src/ included) and one model folder's files on an
+// HTTP server (static-server.ts) bound to 127.0.0.1 unless --host says otherwise.
 // A model folder without its ONNX exports gets them written to a temporary
 // folder at start (this needs libtorch; a folder that has them does not).
 import type { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MODEL_FILES } from '../../deploy/model-files.js';
 import { projectRoot } from '../../project-root.js';
 import { integer } from '../parse.js';
+import { DEFAULT_HOST, startServer } from '../static-server.js';
 
 interface ServeCliOptions {
   port: number;
+  host: string;
   model?: string;
   rebuild?: boolean;
 }
@@ -24,24 +25,19 @@ const GENERATOR = MODEL_FILES.generator;
 const ENCODER = MODEL_FILES.encoder;
 const SERVED_FILES: string[] = Object.values(MODEL_FILES);
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8', '.wasm': 'application/wasm', '.json': 'application/json; charset=utf-8',
-  '.onnx': 'application/octet-stream', '.md': 'text/markdown; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon',
-};
-
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve the browser app on localhost: type class names, generate a classifier in the page, classify your images')
-    .option('--port <n>', 'port on 127.0.0.1 (0 picks a free one)', integer('port', 0), 5173)
+    .option('--port <n>', 'port (0 picks a free one)', integer('port', 0), 5173)
+    .option('--host <address>', 'address to listen on; anything but loopback makes the page and model reachable from other machines', DEFAULT_HOST)
     .option('--model <dir>', 'a model folder (default: the shipped models/default)')
     .option('--rebuild', 'build the page even when web/dist looks up to date')
     .addHelpText('after', '\nExamples:\n  hyperclip serve\n  hyperclip serve --port 8080 --model runs/my-model')
     .action(async (opts: ServeCliOptions) => {
       const root = projectRoot();
       const modelDir = path.resolve(opts.model ?? path.join(root, 'models', 'default'));
-      const { files, cleanup } = await modelFiles(modelDir, opts.model === undefined);
+      const { files, dirs, cleanup } = await modelFiles(modelDir, opts.model === undefined);
       let dist: string;
       try {
         dist = ensureBuilt(root, opts.rebuild === true);
@@ -49,7 +45,13 @@ export function registerServe(program: Command): void {
         cleanup();
         throw err;
       }
-      const server = await listen(dist, files, opts.port);
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer({ pageDir: dist, modelFiles: files, modelDirs: dirs }, opts.port, opts.host);
+      } catch (err) {
+        cleanup();
+        throw err;
+      }
       const stop = () => {
         server.close();
         cleanup();
@@ -58,7 +60,9 @@ export function registerServe(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       const { port } = server.address() as { port: number };
-      console.log(`serving the hyperclip web app at http://127.0.0.1:${port}/ with the model ${modelDir} (Ctrl+C stops)`);
+      if (!['127.0.0.1', '::1', 'localhost'].includes(opts.host)) process.stderr.write(`listening on ${opts.host}: other machines on the network can load the page and the model\n`);
+      const shown = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+      console.log(`serving the hyperclip web app at http://${shown}:${port}/ with the model ${modelDir} (Ctrl+C stops)`);
     });
 }
 
@@ -92,7 +96,7 @@ function newestSource(web: string): number {
 }
 
 /** The served model files by name; the ONNX exports come from a temporary folder when the model folder lacks them. */
-async function modelFiles(dir: string, isDefault: boolean): Promise<{ files: Map<string, string>; cleanup: () => void }> {
+async function modelFiles(dir: string, isDefault: boolean): Promise<{ files: Map<string, string>; dirs: string[]; cleanup: () => void }> {
   if (!existsSync(dir)) {
     throw new Error(isDefault
       ? `the default model is missing (${dir}): train one with \`hyperclip train --preset tiny-hyperclip\` or pass --model DIR`
@@ -102,7 +106,7 @@ async function modelFiles(dir: string, isDefault: boolean): Promise<{ files: Map
   for (const required of ['tokenizer.json', 'config.json']) {
     if (!files.has(required)) throw new Error(`${dir} has no ${required}: it is not a complete hyperclip model folder`);
   }
-  if (files.has(GENERATOR) && files.has(ENCODER)) return { files, cleanup: () => {} };
+  if (files.has(GENERATOR) && files.has(ENCODER)) return { files, dirs: [dir], cleanup: () => {} };
   const exported = mkdtempSync(path.join(tmpdir(), 'hyperclip-serve-'));
   try {
     await exportForWeb(dir, exported, files);
@@ -110,7 +114,7 @@ async function modelFiles(dir: string, isDefault: boolean): Promise<{ files: Map
     rmSync(exported, { recursive: true, force: true });
     throw err;
   }
-  return { files, cleanup: () => rmSync(exported, { recursive: true, force: true }) };
+  return { files, dirs: [dir, exported], cleanup: () => rmSync(exported, { recursive: true, force: true }) };
 }
 
 async function exportForWeb(dir: string, out: string, files: Map<string, string>): Promise<void> {
@@ -129,49 +133,4 @@ async function exportForWeb(dir: string, out: string, files: Map<string, string>
   }
   for (const f of [GENERATOR, ENCODER]) files.set(f, path.join(out, f));
   process.stderr.write(`exported in ${((performance.now() - started) / 1000).toFixed(1)} s to ${out}\n`);
-}
-
-function listen(dist: string, files: Map<string, string>, port: number): Promise<Server> {
-  const server = createServer((req, res) => respond(req, res, dist, files));
-  return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(err.code === 'EADDRINUSE'
-      ? `port ${port} is in use: pick another with --port, or --port 0 for any free one` : `cannot listen on 127.0.0.1:${port}: ${err.message}`)));
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-
-/** GET/HEAD of a page file under dist or a model file under /model/; nothing outside those. */
-function respond(req: IncomingMessage, res: ServerResponse, dist: string, files: Map<string, string>): void {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'only GET and HEAD are served');
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
-  } catch {
-    return send(res, 400, 'malformed URL');
-  }
-  const file = pathname.startsWith('/model/') ? files.get(pathname.slice('/model/'.length)) : pageFile(dist, pathname);
-  if (file === undefined || !existsSync(file) || !statSync(file).isFile()) return send(res, 404, `not found: ${pathname}`);
-  res.writeHead(200, {
-    ...isolationHeaders(),
-    'Content-Type': CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
-    'Content-Length': statSync(file).size,
-    'Cache-Control': 'no-cache',
-  });
-  if (req.method === 'HEAD') return void res.end();
-  createReadStream(file).pipe(res);
-}
-
-function pageFile(dist: string, pathname: string): string | undefined {
-  const file = path.resolve(dist, `.${pathname.endsWith('/') ? `${pathname}index.html` : pathname}`);
-  return file.startsWith(dist + path.sep) ? file : undefined;
-}
-
-// Cross-origin isolation lets onnxruntime-web run on several threads.
-const isolationHeaders = () => ({
-  'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Resource-Policy': 'same-origin',
-});
-
-function send(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { ...isolationHeaders(), 'Content-Type': 'text/plain; charset=utf-8' });
-  res.end(`${text}\n`);
 }

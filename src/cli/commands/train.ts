@@ -33,6 +33,11 @@ export function registerTrain(program: Command): void {
       const config = resolveTrainConfig(opts.preset, opts.config, { steps: opts.steps, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed });
       const outDir = opts.out ?? `runs/${config.name}-s${config.seed}`;
       const summary = await train(config, { outDir, resume: Boolean(opts.resume), reporter: reporter() });
+      if (summary.alreadyComplete) {
+        console.log(`${outDir} is already complete (${config.name}, ${summary.steps} steps, final loss ${summary.finalLoss.toFixed(4)}): ` +
+          `nothing to resume; the model is in ${summary.modelDir}`);
+        return;
+      }
       const c10 = summary.validation?.cifar10 ? `, cifar10 (train sample) zero-shot top-1 ${(100 * summary.validation.cifar10.top1).toFixed(2)}%` : '';
       const output = config.objective === 'classify'
         ? `first-stage checkpoint in ${summary.modelDir} (a recipe starts from it with "init")` : `model in ${summary.modelDir}`;

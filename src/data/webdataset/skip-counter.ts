@@ -3,7 +3,13 @@
 
 export type SkipReason =
   | 'truncated_shard' | 'corrupt_shard' | 'unreadable_shard' | 'corrupt_image' | 'missing_image'
-  | 'missing_caption' | 'missing_label' | 'bad_annotation';
+  | 'missing_caption' | 'missing_label' | 'bad_annotation'
+  /** A member lost to a corrupt tar header (reading resynced on the next valid one). */
+  | 'corrupt_header'
+  /** A member over the reader's size limit, dropped unread. */
+  | 'oversized_member'
+  /** An image over the decoder's pixel limit (a decompression bomb), refused before decoding. */
+  | 'image_too_large';
 
 export class SkipCounter {
   readonly counts = new Map<SkipReason, number>();
