@@ -3,7 +3,6 @@
 // from its weights when the addon is built. The CLI's generate command and
 // the package's generate() both come through here.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { SIMPLE_TEMPLATES } from '../data/captions.js';
 import { defaultModelDir, loadBundle } from '../bundle/bundle.js';
 import { hasDeployFiles } from '../deploy/deploy-files.js';
@@ -44,7 +43,7 @@ export class HyperclipModel {
 
   /** A model folder (default: the shipped models/default). Reads nothing heavy until the first generate. */
   static load(dir: string = defaultModelDir()): HyperclipModel {
-    if (!existsSync(path.join(dir, 'config.json'))) {
+    if (!existsSync(dir)) {
       throw new Error(dir === defaultModelDir()
         ? `the default model is missing (${dir}): reinstall hyperclip or pass a model folder`
         : `no model folder at ${dir}: pass the folder that holds config.json, tokenizer.json and generator.onnx + encoder.onnx (or model.safetensors)`);

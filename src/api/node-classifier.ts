@@ -19,7 +19,7 @@ export class NodeClassifier extends ImageClassifier {
     if (images.length === 0) return [];
     const perImage = 3 * this.inputSize * this.inputSize;
     const pixels = new Float32Array(images.length * perImage);
-    for (const [i, image] of images.entries()) await this.decodeInto(image, pixels, i * perImage);
+    for (const [i, image] of images.entries()) await this.decode(image, pixels, i * perImage);
     const labels = await this.classifyTensor(pixels, { ...options, normalized: true });
     return isImageList(input) ? labels : labels[0]!;
   }
@@ -29,11 +29,9 @@ export class NodeClassifier extends ImageClassifier {
     writeFileAtomic(file, [this.bytes]);
   }
 
-  private async decodeInto(image: ImageInput, out: Float32Array, offset: number): Promise<void> {
-    if (typeof image !== 'string' && !(image instanceof Uint8Array)) {
-      this.toInput(image, out, offset);
-      return;
-    }
+  /** An image's normalised [3, S, S] input (written into `out` at `offset` when given), as classify computes it. */
+  async decode(image: ImageInput, out?: Float32Array, offset = 0): Promise<Float32Array> {
+    if (typeof image !== 'string' && !(image instanceof Uint8Array)) return this.toInput(image, out, offset);
     let encoded: Uint8Array;
     if (typeof image === 'string') {
       try {
@@ -45,7 +43,7 @@ export class NodeClassifier extends ImageClassifier {
       encoded = image;
     }
     try {
-      await decodeImage(encoded, this.preprocess, 0, out, offset);
+      return await decodeImage(encoded, this.preprocess, 0, out, offset);
     } catch (err) {
       const what = typeof image === 'string' ? image : `an image buffer of ${image.byteLength} bytes`;
       throw new Error(`${what} is not an image that sharp can read (${(err as Error).message})`);

@@ -1,9 +1,8 @@
-// A picked, dropped or photographed file -> the classifier's input: the
-// browser decodes (createImageBitmap, canvas), then the evaluation
-// preprocessing of src/data/preprocess.ts crops, resizes and normalises,
-// the same code `hyperclip classify` runs after sharp decodes.
-import { chooseAugmentation, cropResizeNormalize, evalPreprocess, type RawImage } from '../../src/data/preprocess.js';
-import type { ClassifierMetadata } from '../../src/deploy/metadata.js';
+// A picked, dropped or photographed file -> decoded pixels: the browser
+// decodes (createImageBitmap, canvas); the classifier's classifyPixels then
+// applies the evaluation preprocessing, the same code `hyperclip classify`
+// runs after sharp decodes.
+import type { RawImage } from 'hyperclip/web';
 
 export async function decodeFile(file: Blob, name: string): Promise<RawImage> {
   let bitmap: ImageBitmap;
@@ -23,10 +22,4 @@ export async function decodeFile(file: Blob, name: string): Promise<RawImage> {
   } finally {
     bitmap.close();
   }
-}
-
-/** Normalised pixels [3, S, S] for the classifier, from its own metadata. */
-export function toClassifierInput(image: RawImage, metadata: ClassifierMetadata): Float32Array {
-  const spec = evalPreprocess(metadata.inputSize[0], { mean: metadata.mean, std: metadata.std });
-  return cropResizeNormalize(image, chooseAugmentation(spec, image.width, image.height, 0), spec);
 }
