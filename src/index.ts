@@ -29,5 +29,5 @@ export { evalPreprocess, cropResizeNormalize, chooseAugmentation, CLIP_MEAN, CLI
 export { decodeImage } from './data/images.js';
 export { DATASETS, dataRoot, resolveDataset } from './data/datasets.js';
 export { HyperClip, resolveConfig, type ModelConfig } from './models/index.js';
-export { addonBuilt } from './engine/native.js';
+export { addonBuilt } from './engine/runtime.js';
 export * as engine from './engine/index.js';

@@ -11,8 +11,7 @@ import { generateFromFiles, readOnnxModelFiles, type OnnxModelFiles } from '../d
 import type { ClassifierMetadata, ClassifierOutput } from '../deploy/metadata.js';
 import { createClassifier } from '../deploy/runtime/classifier.js';
 import { openRunner } from '../deploy/runtime/node.js';
-import { addonBuilt } from '../engine/native.js';
-import { useAllCores } from '../engine/runtime.js';
+import { addonBuilt, useAllCores } from '../engine/runtime.js';
 import { NodeClassifier } from './node-classifier.js';
 
 /** onnx: the folder's ONNX files on onnxruntime; libtorch: its weights on the addon; auto: onnx when the files exist. */
