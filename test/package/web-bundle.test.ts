@@ -1,13 +1,15 @@
 // `hyperclip/web` bundled for the browser as a user's bundler would (esbuild,
 // platform browser, the package resolved through its exports map): the
 // build must succeed without any Node built-in, native addon or Node-only
-// package. The bundle then runs its own API end to end: the default model
+// package, and a page's TypeScript type-checks against it with the DOM
+// library and no Node types. The bundle then runs its own API end to end: the default model
 // fetched over HTTP, a classifier generated for real class names, real
 // CIFAR-10 pixels classified; with onnxruntime-node standing in for
 // onnxruntime-web (the same API, which hyperclip/web takes as a parameter),
 // the results must equal the Node entry's.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +25,18 @@ import type * as Web from '../../src/web.js';
 import { cifarImages } from '../deploy/real-images.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const PAGE_TYPESCRIPT = `
+import { loadModel, type ImageClassifier, type LabelScore } from 'hyperclip/web';
+declare const ort: object;
+const model = await loadModel('/model/', { ort });
+const classifier: ImageClassifier = await model.generate(['cat', 'dog']);
+const image = new ImageData(4, 4);
+const labels: LabelScore[] = await classifier.classifyPixels({ data: new Uint8Array(image.data.buffer), width: 4, height: 4, channels: 4 }, { topK: 1 });
+// @ts-expect-error the browser classifier takes decoded pixels, not file paths
+await classifier.classifyPixels('cat.jpg');
+export const first: string | undefined = labels[0]?.label;
+`;
+
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 /** The default model folder over HTTP, as `hyperclip serve` or any static host would serve it. */
@@ -62,9 +76,19 @@ test('hyperclip/web bundles for the browser without Node modules, and its bundle
     assert.doesNotMatch(code, /require\(["']|from ["']node:/, 'the bundle still imports something at run time');
     t.diagnostic(`hyperclip/web bundle: ${(code.length / 1024).toFixed(0)} KB from ${inputs.length} modules`);
 
+    // The page's types: DOM library, no Node types, every declaration file checked.
+    writeFileSync(path.join(tmp, 'page.ts'), PAGE_TYPESCRIPT);
+    writeFileSync(path.join(tmp, 'package.json'), JSON.stringify({ type: 'module' }));
+    writeFileSync(path.join(tmp, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'], types: [], strict: true, noEmit: true, skipLibCheck: false },
+      files: ['page.ts'],
+    }));
+    const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: tmp, encoding: 'utf8' });
+    assert.equal(tsc.status, 0, `tsc: ${tsc.stdout}${tsc.stderr}`);
+
     // Run the bundle itself.
     const bundleFile = path.join(tmp, 'page.mjs');
-    await import('node:fs/promises').then((fs) => fs.writeFile(bundleFile, code));
+    writeFileSync(bundleFile, code);
     const web = (await import(pathToFileURL(bundleFile).href)) as typeof Web;
     const model = await web.loadModel(url, { ort: ortNode, sessionOptions: { executionProviders: ['cpu'] } });
     assert.equal(model.imageSize, 64);
