@@ -3,7 +3,8 @@
 // onnxruntime-web module in.
 
 // The stable API.
-export { loadModel, loadClassifier, WebModel, webRunner, type WebRuntime, type WebGeneratedFile } from './api/web.js';
+export { loadModel, loadClassifier, WebModel, WebClassifier, webRunner, decodeWebImage, type WebImageInput, type WebRuntime, type WebGeneratedFile } from './api/web.js';
+export { decodeImageBlob, fromImageData } from './api/web-image.js';
 export { ImageClassifier, type ClassifyOptions, type TensorOptions, type LabelScore, type RawImage, type ClassifierMetadata } from './api/classifier.js';
 
 // The building blocks below it.

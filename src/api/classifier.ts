@@ -32,8 +32,9 @@ export class ImageClassifier {
     this.preprocess = evalPreprocess(h, { mean: session.metadata.mean, std: session.metadata.std });
   }
 
-  static async open(bytes: Uint8Array, open: OpenRunner): Promise<ImageClassifier> {
-    return new ImageClassifier(bytes, await createClassifier(bytes, open));
+  /** Opens classifier bytes in a runtime, as this class (ImageClassifier, or the Node or browser one). */
+  static async open<T extends ImageClassifier>(this: new (bytes: Uint8Array, session: Classifier) => T, bytes: Uint8Array, open: OpenRunner): Promise<T> {
+    return new this(bytes, await createClassifier(bytes, open));
   }
 
   get classNames(): string[] {

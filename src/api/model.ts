@@ -9,7 +9,6 @@ import { hasDeployFiles } from '../deploy/deploy-files.js';
 import { generateClassifier } from '../deploy/generate.js';
 import { generateFromFiles, readOnnxModelFiles, type OnnxModelFiles } from '../deploy/generate-folder.js';
 import type { ClassifierMetadata, ClassifierOutput } from '../deploy/metadata.js';
-import { createClassifier } from '../deploy/runtime/classifier.js';
 import { openRunner } from '../deploy/runtime/node.js';
 import { addonBuilt, useAllCores } from '../engine/runtime.js';
 import { NodeClassifier } from './node-classifier.js';
@@ -58,7 +57,7 @@ export class HyperclipModel {
   /** Class names in, an open classifier out. */
   async generate(classNames: string[], options: GenerateOptions = {}): Promise<NodeClassifier> {
     const { bytes } = await this.generateFile(classNames, options);
-    return new NodeClassifier(bytes, await createClassifier(bytes, openRunner));
+    return NodeClassifier.open(bytes, openRunner);
   }
 
   /** Class names in, the classifier's .onnx bytes out (with timings), without opening it. */

@@ -3,7 +3,6 @@
 import { readFile } from 'node:fs/promises';
 import { decodeImage } from '../data/images.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
-import { createClassifier } from '../deploy/runtime/classifier.js';
 import { openRunner, readClassifierFile } from '../deploy/runtime/node.js';
 import { ImageClassifier, type ClassifyOptions, type LabelScore, type RawImage } from './classifier.js';
 
@@ -56,5 +55,5 @@ const isImageList = (input: ImageInput | readonly ImageInput[]): input is readon
 /** Opens a classifier .onnx file (a path or its bytes) on onnxruntime-node. */
 export async function loadClassifier(source: string | Uint8Array): Promise<NodeClassifier> {
   const bytes = typeof source === 'string' ? await readClassifierFile(source) : source;
-  return new NodeClassifier(bytes, await createClassifier(bytes, openRunner));
+  return NodeClassifier.open(bytes, openRunner);
 }

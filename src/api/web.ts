@@ -8,12 +8,40 @@ import type { TokenizerFile } from '../data/tokenizer/tokenizer-format.js';
 import type { ClassifierMetadata, ClassifierOutput } from '../deploy/metadata.js';
 import { MODEL_FILES } from '../deploy/model-files.js';
 import { readOnnxInfo } from '../deploy/onnx/read.js';
-import { createClassifier } from '../deploy/runtime/classifier.js';
 import { generateOnRuntime } from '../deploy/runtime/generate.js';
 import { runnerFactory, type OrtLike } from '../deploy/runtime/ort-adapter.js';
 import type { OpenRunner } from '../deploy/runtime/session.js';
 import { checkTemplates } from '../eval/prompt-lists.js';
-import { ImageClassifier } from './classifier.js';
+import { ImageClassifier, type ClassifyOptions, type LabelScore, type RawImage } from './classifier.js';
+import { decodeImageBlob, fromImageData } from './web-image.js';
+
+/** An image file or blob, a canvas's ImageData, or decoded pixels. */
+export type WebImageInput = Blob | ImageData | RawImage;
+
+/** The classifier in the browser: image files, blobs and canvas pixels in, top labels out. */
+export class WebClassifier extends ImageClassifier {
+  /** One image -> its top labels; a list of images -> one list of top labels per image. */
+  classify(image: WebImageInput, options?: ClassifyOptions): Promise<LabelScore[]>;
+  classify(images: readonly WebImageInput[], options?: ClassifyOptions): Promise<LabelScore[][]>;
+  async classify(input: WebImageInput | readonly WebImageInput[], options: ClassifyOptions = {}): Promise<LabelScore[] | LabelScore[][]> {
+    const images = isImageList(input) ? input : [input];
+    if (images.length === 0) return [];
+    const perImage = 3 * this.inputSize * this.inputSize;
+    const pixels = new Float32Array(images.length * perImage);
+    for (const [i, image] of images.entries()) this.toInput(await decodeWebImage(image), pixels, i * perImage);
+    const labels = await this.classifyTensor(pixels, { ...options, normalized: true });
+    return isImageList(input) ? labels : labels[0]!;
+  }
+}
+
+const isImageList = (input: WebImageInput | readonly WebImageInput[]): input is readonly WebImageInput[] => Array.isArray(input);
+
+/** Decoded pixels of any browser image input. */
+export async function decodeWebImage(image: WebImageInput): Promise<RawImage> {
+  if (typeof Blob !== 'undefined' && image instanceof Blob) return decodeImageBlob(image, image instanceof File ? image.name : undefined);
+  if (typeof ImageData !== 'undefined' && image instanceof ImageData) return fromImageData(image);
+  return image as RawImage;
+}
 
 export interface WebRuntime {
   /** The onnxruntime-web module: `import * as ort from 'onnxruntime-web'`. */
@@ -76,9 +104,9 @@ export class WebModel {
   }
 
   /** Class names in, an open classifier out. */
-  async generate(classNames: string[], options: { output?: ClassifierOutput } = {}): Promise<ImageClassifier> {
+  async generate(classNames: string[], options: { output?: ClassifierOutput } = {}): Promise<WebClassifier> {
     const { bytes } = await this.generateFile(classNames, options);
-    return new ImageClassifier(bytes, await createClassifier(bytes, this.open));
+    return WebClassifier.open(bytes, this.open);
   }
 
   /** Class names in, the classifier's .onnx bytes out (what `hyperclip classify` reads), without opening it. */
@@ -94,7 +122,7 @@ export class WebModel {
 export const loadModel = (url: string, runtime: WebRuntime): Promise<WebModel> => WebModel.load(url, runtime);
 
 /** Opens a classifier .onnx file from a URL or its bytes. */
-export async function loadClassifier(urlOrBytes: string | Uint8Array, runtime: WebRuntime): Promise<ImageClassifier> {
+export async function loadClassifier(urlOrBytes: string | Uint8Array, runtime: WebRuntime): Promise<WebClassifier> {
   let bytes: Uint8Array;
   if (typeof urlOrBytes === 'string') {
     const response = await fetch(urlOrBytes);
@@ -103,7 +131,7 @@ export async function loadClassifier(urlOrBytes: string | Uint8Array, runtime: W
   } else {
     bytes = urlOrBytes;
   }
-  return new ImageClassifier(bytes, await createClassifier(bytes, webRunner(runtime)));
+  return WebClassifier.open(bytes, webRunner(runtime));
 }
 
 async function fetchFile(base: string, name: string, optional: boolean): Promise<Response | null> {

@@ -26,14 +26,16 @@ import { cifarImages } from '../deploy/real-images.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const PAGE_TYPESCRIPT = `
-import { loadModel, type ImageClassifier, type LabelScore } from 'hyperclip/web';
+import { loadModel, type WebClassifier, type LabelScore } from 'hyperclip/web';
 declare const ort: object;
+declare const file: File;
 const model = await loadModel('/model/', { ort });
-const classifier: ImageClassifier = await model.generate(['cat', 'dog']);
-const image = new ImageData(4, 4);
-const labels: LabelScore[] = await classifier.classifyPixels({ data: new Uint8Array(image.data.buffer), width: 4, height: 4, channels: 4 }, { topK: 1 });
-// @ts-expect-error the browser classifier takes decoded pixels, not file paths
-await classifier.classifyPixels('cat.jpg');
+const classifier: WebClassifier = await model.generate(['cat', 'dog']);
+const labels: LabelScore[] = await classifier.classify(file, { topK: 1 });
+const many: LabelScore[][] = await classifier.classify([new ImageData(4, 4), { data: new Uint8Array(48), width: 4, height: 4, channels: 3 }]);
+// @ts-expect-error the browser has no file paths
+await classifier.classify('cat.jpg');
+export const count = many.length;
 export const first: string | undefined = labels[0]?.label;
 `;
 
@@ -98,7 +100,8 @@ test('hyperclip/web bundles for the browser without Node modules, and its bundle
       const { data, info } = await sharp(jpeg).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
       return { data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels };
     }));
-    const fromBundle = await Promise.all(pixels.map((p) => classifier.classifyPixels(p, { topK: 3 })));
+    const fromBundle = await classifier.classify(pixels, { topK: 3 });
+    assert.deepEqual(await classifier.classifyPixels(pixels[1]!, { topK: 3 }), fromBundle[1]);
     await classifier.release();
 
     const onNode = await generate(CLASSES);

@@ -1,9 +1,8 @@
 // The page: load the model, generate a classifier from typed class names,
 // classify picked, dropped or photographed images with it.
-import { webRunner, type RawImage } from 'hyperclip/web';
+import { decodeImageBlob, webRunner, type RawImage } from 'hyperclip/web';
 import { parseClassList } from './classes.js';
-import { decodeFile } from './decode-image.js';
-import { generateInBrowser, type WebClassifier } from './generate.js';
+import { generateInBrowser, type PageClassifier } from './generate.js';
 import { loadModel, modelUrl, type WebModel } from './model-source.js';
 import { configureRuntime, runtimeFor, type RuntimeInfo } from './ort-runner.js';
 import { PRESETS } from './presets.js';
@@ -18,7 +17,7 @@ interface PageImage {
   card: ResultCard;
 }
 
-const state: { model: WebModel | null; runtime: RuntimeInfo | null; current: WebClassifier | null; images: PageImage[]; busy: boolean } = {
+const state: { model: WebModel | null; runtime: RuntimeInfo | null; current: PageClassifier | null; images: PageImage[]; busy: boolean } = {
   model: null, runtime: null, current: null, images: [], busy: false,
 };
 
@@ -94,7 +93,7 @@ function setBusy(busy: boolean): void {
   ui.generate.setAttribute('aria-busy', String(busy));
 }
 
-function showStats(c: WebClassifier): void {
+function showStats(c: PageClassifier): void {
   const t = c.timings;
   $('stat-classes').textContent = String(c.classifier.metadata.classNames.length);
   $('stat-time').textContent = `${t.total.toFixed(2)} s`;
@@ -127,7 +126,7 @@ async function addFiles(files: Iterable<File>): Promise<void> {
   for (const file of files) {
     const card = addResultCard(ui.results, file.name, URL.createObjectURL(file));
     try {
-      const image: PageImage = { name: file.name, raw: await decodeFile(file, file.name), card };
+      const image: PageImage = { name: file.name, raw: await decodeImageBlob(file, file.name), card };
       state.images.push(image);
       await classifyImage(image);
     } catch (err) {
