@@ -38,7 +38,7 @@ const isImageList = (input: WebImageInput | readonly WebImageInput[]): input is 
 
 /** Decoded pixels of any browser image input. */
 export async function decodeWebImage(image: WebImageInput): Promise<RawImage> {
-  if (typeof Blob !== 'undefined' && image instanceof Blob) return decodeImageBlob(image, image instanceof File ? image.name : undefined);
+  if (typeof Blob !== 'undefined' && image instanceof Blob) return decodeImageBlob(image, typeof File !== 'undefined' && image instanceof File ? image.name : undefined);
   if (typeof ImageData !== 'undefined' && image instanceof ImageData) return fromImageData(image);
   return image as RawImage;
 }
