@@ -1,7 +1,7 @@
 // Builds the browser app. Three jobs beyond Vite's defaults:
-// - the shared src/ code imports a few Node modules on paths the page never
-//   takes (reading files from disk, a sha256 fingerprint); they resolve to
-//   small shims that throw if ever called;
+// - `hyperclip/web` (the package's browser entry, which imports no Node
+//   module) resolves to its TypeScript source, as a user's bundler would
+//   resolve the installed package to its dist/;
 // - onnxruntime-web's .wasm file is emitted with the page's assets (Vite
 //   follows the runtime's new URL(..., import.meta.url)), so nothing is
 //   fetched from a CDN;
@@ -13,7 +13,6 @@ import { defineConfig, type Plugin } from 'vite';
 
 const webDir = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.dirname(webDir);
-const shim = (name: string): string => path.join(webDir, 'src', 'node-shims', `${name}.ts`);
 
 /** Class names from the data folder (underscores as spaces), or null when it is not on this machine. */
 function readClassnames(dataset: string): string[] | null {
@@ -43,12 +42,7 @@ export default defineConfig({
   root: webDir,
   base: './',
   resolve: {
-    alias: {
-      'node:fs': shim('fs'),
-      'node:path': shim('path'),
-      'node:crypto': shim('crypto'),
-      'node:url': shim('url'),
-    },
+    alias: { 'hyperclip/web': path.join(projectRoot, 'src', 'web.ts') },
   },
   build: {
     outDir: 'dist',

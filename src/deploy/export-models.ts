@@ -32,12 +32,12 @@ function requireHypernet(model: HyperClip): void {
  * [K, E] (normalised, averaged over templates) and, per generated norm layer,
  * NAME.scale and NAME.shift [1, C]. Call model.eval() first.
  */
-export function exportGenerator(model: HyperClip, templates: number | string[] = 1): Uint8Array {
+export function exportGenerator(model: HyperClip, templates: number | string[] = 1, extraMetadata: Record<string, string> = {}): Uint8Array {
   requireHypernet(model);
   const count = typeof templates === 'number' ? templates : templates.length;
   const example = randint(1, model.config.text.vocabSize, [2, count, model.config.text.contextLength]);
   // The template axis is baked into the traced reshapes: record how many (and which) the file expects.
-  const metadata = { ...modelMetadata(model, 'generator'), 'hyperclip.template_count': String(count),
+  const metadata = { ...modelMetadata(model, 'generator'), ...extraMetadata, 'hyperclip.template_count': String(count),
     ...(typeof templates === 'number' ? {} : { 'hyperclip.templates': JSON.stringify(templates) }) };
   return exportOnnx(({ ids }) => {
     const zeroShot = model.zeroShotClassifier(ids!);
@@ -56,7 +56,7 @@ export function exportGenerator(model: HyperClip, templates: number | string[] =
  * L2-normalised. Logits against class embeddings are scale * <x, y> + bias
  * (the file's hyperclip.logit_scale and hyperclip.logit_bias).
  */
-export function exportConditionedEncoder(model: HyperClip): Uint8Array {
+export function exportConditionedEncoder(model: HyperClip, extraMetadata: Record<string, string> = {}): Uint8Array {
   requireHypernet(model);
   const size = model.config.image.imageSize;
   const inputs = [{ name: 'image', tensor: zeros([2, 3, size, size]), dynamicBatch: true }];
@@ -67,5 +67,5 @@ export function exportConditionedEncoder(model: HyperClip): Uint8Array {
   return exportOnnx((feeds) => {
     const normParams = new Map(model.hypernet!.targets.map((l) => [l.name, { scale: feeds[scaleInput(l.name)]!, shift: feeds[shiftInput(l.name)]! }]));
     return { [IMAGE_EMBEDDINGS]: F.normalize(model.encodeImage(feeds.image!, normParams), -1) }; // [N, E]
-  }, inputs, { names: model.stateDict(), metadata: modelMetadata(model, 'conditioned-encoder') });
+  }, inputs, { names: model.stateDict(), metadata: { ...modelMetadata(model, 'conditioned-encoder'), ...extraMetadata } });
 }

@@ -18,18 +18,42 @@ export interface FolderGenerateOptions {
   output?: ClassifierOutput;
 }
 
-export async function generateFromFolder(dir: string, options: FolderGenerateOptions): Promise<RuntimeGenerated> {
+/** What generation on onnxruntime reads from a model folder, read once. */
+export interface OnnxModelFiles {
+  dir: string;
+  generator: Uint8Array;
+  encoder: Uint8Array;
+  tokenizer: Tokenizer;
+  /** The templates the generator was traced for. */
+  templates: string[];
+  preprocess: PreprocessSpec;
+  sourceModel: string;
+  card: string;
+}
+
+export function readOnnxModelFiles(dir: string): OnnxModelFiles {
   const files = readDeployFiles(dir);
   const generatorInfo = readOnnxInfo(files.generator).metadata;
-  const templates = options.templates ?? (JSON.parse(generatorInfo['hyperclip.templates'] ?? '["a photo of a {}."]') as string[]);
-  const tokenizer = Tokenizer.load(path.join(dir, TOKENIZER_FILE));
-  const preprocess = folderPreprocess(dir, Number(generatorInfo['hyperclip.image_size']));
   const card = path.join(dir, CARD_FILE);
-  return generateOnRuntime(files.generator, files.encoder, tokenizer, {
-    classNames: options.classNames, templates, output: options.output, mean: preprocess.mean, std: preprocess.std,
+  return {
+    dir, ...files,
+    tokenizer: Tokenizer.load(path.join(dir, TOKENIZER_FILE)),
+    templates: JSON.parse(generatorInfo['hyperclip.templates'] ?? '["a photo of a {}."]') as string[],
+    preprocess: folderPreprocess(dir, Number(generatorInfo['hyperclip.image_size'])),
     sourceModel: `${generatorInfo['hyperclip.model']} (${path.basename(path.resolve(dir))})`,
-    modelCard: existsSync(card) ? readFileSync(card, 'utf8') : '',
+    card: existsSync(card) ? readFileSync(card, 'utf8') : '',
+  };
+}
+
+export function generateFromFiles(files: OnnxModelFiles, options: FolderGenerateOptions): Promise<RuntimeGenerated> {
+  return generateOnRuntime(files.generator, files.encoder, files.tokenizer, {
+    classNames: options.classNames, templates: options.templates ?? files.templates, output: options.output,
+    mean: files.preprocess.mean, std: files.preprocess.std, sourceModel: files.sourceModel, modelCard: files.card,
   }, openRunner);
+}
+
+export function generateFromFolder(dir: string, options: FolderGenerateOptions): Promise<RuntimeGenerated> {
+  return generateFromFiles(readOnnxModelFiles(dir), options);
 }
 
 /** The evaluation preprocessing saved in config.json, else the default for the image size. */

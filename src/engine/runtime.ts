@@ -2,6 +2,9 @@
 import { availableParallelism } from 'node:os';
 import { native } from './native.js';
 
+/** Whether the libtorch addon is built here (checked without loading it: generation and classification never need it). */
+export { addonBuilt } from './native.js';
+
 /** Runs fn without recording autograd history. */
 export function noGrad<T>(fn: () => T): T {
   const previous = native().setGradEnabled(false) as boolean;

@@ -2,6 +2,9 @@
 // data folder, the single "a photo of a {}.", or a user's JSON list.
 import { existsSync, readFileSync } from 'node:fs';
 import { SIMPLE_TEMPLATES } from '../data/captions.js';
+import { checkClassnames, checkTemplates } from './prompt-lists.js';
+
+export { checkClassnames, checkTemplates };
 
 export type TemplateChoice = 'clip' | 'simple' | string;
 
@@ -22,15 +25,6 @@ export function resolveTemplates(choice: TemplateChoice, clipSet: string[] | nul
   return checkTemplates(parsed, choice);
 }
 
-export function checkTemplates(value: unknown, source: string): string[] {
-  if (!Array.isArray(value) || value.length === 0 || !value.every((t) => typeof t === 'string')) {
-    throw new Error(`${source}: expected a non-empty list of template strings`);
-  }
-  const bad = value.find((t: string) => !t.includes('{}'));
-  if (bad !== undefined) throw new Error(`${source}: template "${bad}" has no {} for the class name`);
-  return value;
-}
-
 /** Class names from a JSON list file or a text file with one name per line. */
 export function readClassnames(file: string): string[] {
   if (!existsSync(file)) throw new Error(`class-name file not found: ${file}`);
@@ -42,17 +36,4 @@ export function readClassnames(file: string): string[] {
     names = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   }
   return checkClassnames(names, file);
-}
-
-export function checkClassnames(value: unknown, source: string): string[] {
-  if (!Array.isArray(value) || !value.every((n) => typeof n === 'string')) throw new Error(`${source}: expected a list of class names`);
-  const names = value.map((n: string) => n.trim());
-  if (names.length === 0) throw new Error(`${source}: the class list is empty`);
-  if (names.some((n) => n === '')) throw new Error(`${source}: a class name is empty`);
-  const seen = new Set<string>();
-  for (const n of names) {
-    if (seen.has(n.toLowerCase())) throw new Error(`${source}: class "${n}" appears twice`);
-    seen.add(n.toLowerCase());
-  }
-  return names;
 }

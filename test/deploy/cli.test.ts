@@ -67,7 +67,8 @@ test('hyperclip generate then classify on real images; bad input gets one clear 
     assert.equal(classifiedNoTorch.status, 0, classifiedNoTorch.stderr);
     assert.match(classifiedNoTorch.stdout, /classified 3 image\(s\)/);
     const torchNeeded = hyperclipWith(noTorch, 'generate', '--engine', 'libtorch', '--model', path.join(dir, 'model'), '--classes', 'cat', '-o', path.join(dir, 'x.onnx'));
-    assert.match(torchNeeded.stderr, /libtorch addon not built/);
+    assert.equal(torchNeeded.status, 1);
+    assert.match(torchNeeded.stderr, /^hyperclip: training, evaluation and the libtorch engine need the libtorch addon, which is not built \(.*\): .*`npm run build:native`[^\n]*\n$/m);
 
     const cases: [string[], string][] = [
       [['classify', classifier, path.join(dir, 'broken.jpg')], `${path.join(dir, 'broken.jpg')} is not an image that sharp can read`],
@@ -76,7 +77,7 @@ test('hyperclip generate then classify on real images; bad input gets one clear 
       [['generate', '--model', path.join(dir, 'model'), '--classes', ',', '-o', classifier], '--classes is empty: give class names separated by commas'],
       [['generate', '--model', path.join(dir, 'model'), '--classes', 'cat,Cat', '-o', classifier], 'classes: class "Cat" appears twice'],
       [['generate', '--model', path.join(dir, 'nomodel'), '--classes', 'cat', '-o', classifier], 'no model folder at'],
-      [['generate', '--engine', 'onnx', '--model', path.join(dir, 'nomodel'), '--classes', 'cat', '-o', classifier], `${path.join(dir, 'nomodel')} has no generator.onnx and encoder.onnx`],
+      [['generate', '--engine', 'onnx', '--model', dir, '--classes', 'cat', '-o', classifier], `${dir} has no generator.onnx and encoder.onnx`],
       [['generate', '--model', path.join(dir, 'model'), '--classes', 'cat', '--probabilities', 'odds', '-o', classifier], '--probabilities must be one of softmax, sigmoid, logits, got "odds"'],
     ];
     for (const [args, message] of cases) {

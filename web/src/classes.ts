@@ -1,6 +1,6 @@
 // The class list as a person types it: one name per line, or separated by
 // commas; checked with the same rules as `hyperclip generate`.
-import { checkClassnames } from '../../src/eval/templates.js';
+import { checkClassnames } from 'hyperclip/web';
 
 export const MAX_CLASSES = 10_000;
 

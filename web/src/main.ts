@@ -1,12 +1,10 @@
 // The page: load the model, generate a classifier from typed class names,
 // classify picked, dropped or photographed images with it.
-import { classify } from '../../src/deploy/runtime/classifier.js';
-import type { RawImage } from '../../src/data/preprocess.js';
+import { decodeImageBlob, webRunner, type RawImage } from 'hyperclip/web';
 import { parseClassList } from './classes.js';
-import { decodeFile, toClassifierInput } from './decode-image.js';
-import { generateInBrowser, type WebClassifier } from './generate.js';
-import { loadWebModel, modelUrl, type WebModel } from './model-source.js';
-import { configureRuntime, webRunner, type RuntimeInfo } from './ort-runner.js';
+import { generateInBrowser, type PageClassifier } from './generate.js';
+import { loadModel, modelUrl, type WebModel } from './model-source.js';
+import { configureRuntime, runtimeFor, type RuntimeInfo } from './ort-runner.js';
 import { PRESETS } from './presets.js';
 import { addResultCard, type ResultCard } from './view/results.js';
 import { messageOf, showError, showStatus } from './view/status.js';
@@ -19,7 +17,7 @@ interface PageImage {
   card: ResultCard;
 }
 
-const state: { model: WebModel | null; runtime: RuntimeInfo | null; current: WebClassifier | null; images: PageImage[]; busy: boolean } = {
+const state: { model: WebModel | null; runtime: RuntimeInfo | null; current: PageClassifier | null; images: PageImage[]; busy: boolean } = {
   model: null, runtime: null, current: null, images: [], busy: false,
 };
 
@@ -37,10 +35,10 @@ async function boot(): Promise<void> {
   let started: number;
   try {
     state.runtime = await configureRuntime();
-    state.model = await loadWebModel(modelUrl(window.location));
+    state.model = await loadModel(modelUrl(window.location), runtimeFor(state.runtime.backend));
     // The first session compiles the runtime's WebAssembly: done now, it stays out of the generation time.
     started = performance.now();
-    await (await webRunner(state.runtime.backend)(state.model.encoder)).release();
+    await (await webRunner(runtimeFor(state.runtime.backend))(state.model.encoder)).release();
   } catch (err) {
     ui.modelInfo.textContent = 'No model loaded.';
     showStatus('The model could not be loaded.', 'error');
@@ -70,8 +68,8 @@ async function onGenerate(): Promise<void> {
   showStatus(`Generating a classifier for ${classNames.length} classes…`, 'busy');
   try {
     const previous = state.current;
-    state.current = await generateInBrowser(state.model, classNames, webRunner(state.runtime!.backend));
-    await previous?.classifier.runner.release();
+    state.current = await generateInBrowser(state.model, classNames, runtimeFor(state.runtime!.backend));
+    await previous?.classifier.release();
     showStats(state.current);
     showStatus(`Classifier for ${classNames.length} classes ready in ${state.current.timings.total.toFixed(2)} s. Add images to classify.`, 'ready');
     for (const image of state.images) await classifyImage(image);
@@ -95,7 +93,7 @@ function setBusy(busy: boolean): void {
   ui.generate.setAttribute('aria-busy', String(busy));
 }
 
-function showStats(c: WebClassifier): void {
+function showStats(c: PageClassifier): void {
   const t = c.timings;
   $('stat-classes').textContent = String(c.classifier.metadata.classNames.length);
   $('stat-time').textContent = `${t.total.toFixed(2)} s`;
@@ -128,7 +126,7 @@ async function addFiles(files: Iterable<File>): Promise<void> {
   for (const file of files) {
     const card = addResultCard(ui.results, file.name, URL.createObjectURL(file));
     try {
-      const image: PageImage = { name: file.name, raw: await decodeFile(file, file.name), card };
+      const image: PageImage = { name: file.name, raw: await decodeImageBlob(file, file.name), card };
       state.images.push(image);
       await classifyImage(image);
     } catch (err) {
@@ -141,12 +139,12 @@ async function addFiles(files: Iterable<File>): Promise<void> {
 
 async function classifyImage(image: PageImage): Promise<void> {
   const { classifier } = state.current!;
-  const pixels = toClassifierInput(image.raw, classifier.metadata); // [3, S, S]
+  const pixels = classifier.toInput(image.raw); // [3, S, S]
   const started = performance.now();
-  const [prediction] = await classify(classifier, pixels, { topk: TOP_K, normalized: true });
+  const [topk] = await classifier.classifyTensor(pixels, { topK: TOP_K, normalized: true });
   const ms = performance.now() - started;
-  image.card.show(prediction!, ms);
-  showStatus(`${image.name}: ${prediction!.topk[0]!.label} (${(100 * prediction!.topk[0]!.probability).toFixed(1)}%), ${ms.toFixed(1)} ms.`, 'ready');
+  image.card.show(topk!, ms);
+  showStatus(`${image.name}: ${topk![0]!.label} (${(100 * topk![0]!.probability).toFixed(1)}%), ${ms.toFixed(1)} ms.`, 'ready');
 }
 
 function wireEvents(): void {

@@ -1,13 +1,11 @@
-// onnxruntime-web for the page, through the runtime adapter shared with
-// Node (src/deploy/runtime/ort-adapter.ts): the only file of the page that
-// imports it.
+// onnxruntime-web for the page, handed to hyperclip/web (which imports no
+// runtime itself): the only file of the page that imports it.
 import * as ort from 'onnxruntime-web';
 // The build emits both files with the page's assets: no CDN. Worker threads
 // start from the .mjs, so it must be the runtime's own file, not the bundle.
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
-import { runnerFactory, type OrtLike } from '../../src/deploy/runtime/ort-adapter.js';
-import type { OpenRunner } from '../../src/deploy/runtime/session.js';
+import type { WebRuntime } from 'hyperclip/web';
 
 export type Backend = 'webgpu' | 'wasm';
 
@@ -38,8 +36,8 @@ export async function configureRuntime(): Promise<RuntimeInfo> {
   return { backend: adapter ? 'webgpu' : 'wasm', threads };
 }
 
-/** An OpenRunner on the chosen backend; WebGPU falls back to WASM for the operators it lacks. */
-export function webRunner(backend: Backend): OpenRunner {
+/** The runtime on the chosen backend; WebGPU falls back to WASM for the operators it lacks. */
+export function runtimeFor(backend: Backend): WebRuntime {
   const executionProviders = backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'];
-  return runnerFactory(ort as unknown as OrtLike, { executionProviders, graphOptimizationLevel: 'all' });
+  return { ort, sessionOptions: { executionProviders, graphOptimizationLevel: 'all' } };
 }

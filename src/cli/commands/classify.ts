@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { decodeImage } from '../../data/images.js';
-import { evalPreprocess } from '../../data/preprocess.js';
-import { classify, loadClassifier, type Prediction } from '../../deploy/runtime/node.js';
+import { loadClassifier } from '../../api/node-classifier.js';
+import type { LabelScore } from '../../api/classifier.js';
 import { integer } from '../parse.js';
 import { printSummary } from '../progress.js';
 
@@ -29,35 +28,33 @@ export function registerClassify(program: Command): void {
     .action(async (file: string, inputs: string[], opts: ClassifyCliOptions) => {
       const started = performance.now();
       const classifier = await loadClassifier(file);
-      const [h, w] = classifier.metadata.inputSize;
-      if (h !== w) throw new Error(`${file}: input size ${h}x${w} is not square; hyperclip classifiers take square images`);
-      const spec = evalPreprocess(h, { mean: classifier.metadata.mean, std: classifier.metadata.std });
+      const perImage = 3 * classifier.inputSize * classifier.inputSize;
       const { named, found } = collectImages(inputs);
-      const results: { file: string; prediction: Prediction }[] = [];
+      const results: { file: string; topk: LabelScore[] }[] = [];
       let skipped = 0;
       for (let i = 0; i < named.length + found.length; i += opts.batchSize) {
         const batch = [...named, ...found].slice(i, i + opts.batchSize);
-        const pixels = new Float32Array(batch.length * 3 * h * w);
+        const pixels = new Float32Array(batch.length * perImage);
         const decoded: string[] = [];
         for (const image of batch) {
           try {
-            await decodeImage(readFileSync(image), spec, 0, pixels, decoded.length * 3 * h * w);
+            await classifier.decode(image, pixels, decoded.length * perImage);
             decoded.push(image);
           } catch (err) {
-            if (named.includes(image)) throw new Error(`${image} is not an image that sharp can read (${(err as Error).message})`);
+            if (named.includes(image)) throw err;
             skipped++;
           }
         }
         if (decoded.length === 0) continue;
-        const predictions = await classify(classifier, pixels.subarray(0, decoded.length * 3 * h * w), { topk: opts.topK, normalized: true });
-        predictions.forEach((prediction, j) => results.push({ file: decoded[j]!, prediction }));
-        if (!opts.json) for (const r of results.slice(-decoded.length)) console.log(formatLine(r.file, r.prediction));
+        const labels = await classifier.classifyTensor(pixels.subarray(0, decoded.length * perImage), { topK: opts.topK, normalized: true });
+        labels.forEach((topk, j) => results.push({ file: decoded[j]!, topk }));
+        if (!opts.json) for (const r of results.slice(-decoded.length)) console.log(formatLine(r.file, r.topk));
       }
-      await classifier.runner.release();
-      if (opts.json) console.log(JSON.stringify(results.map((r) => ({ file: r.file, topk: r.prediction.topk })), null, 2));
+      await classifier.release();
+      if (opts.json) console.log(JSON.stringify(results, null, 2));
       const seconds = (performance.now() - started) / 1000;
       printSummary(`classified ${results.length} image(s) in ${seconds.toFixed(2)} s with ${path.basename(file)}` +
-        ` (${classifier.metadata.classNames.length} classes)${skipped > 0 ? `, ${skipped} unreadable file(s) skipped` : ''}`, opts.json);
+        ` (${classifier.classNames.length} classes)${skipped > 0 ? `, ${skipped} unreadable file(s) skipped` : ''}`, opts.json);
     });
 }
 
@@ -78,6 +75,6 @@ function collectImages(inputs: string[]): { named: string[]; found: string[] } {
   return { named, found };
 }
 
-function formatLine(file: string, p: Prediction): string {
-  return `${file}: ${p.topk.map((s) => `${s.label} ${(100 * s.probability).toFixed(1)}%`).join(', ')}`;
+function formatLine(file: string, topk: LabelScore[]): string {
+  return `${file}: ${topk.map((s) => `${s.label} ${(100 * s.probability).toFixed(1)}%`).join(', ')}`;
 }

@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
-import { defaultModelDir, loadBundle } from '../../bundle/bundle.js';
-import { hasDeployFiles } from '../../deploy/deploy-files.js';
-import { generateFromFolder } from '../../deploy/generate-folder.js';
-import { useAllCores, writeFileAtomic } from '../../engine/index.js';
-import { generateClassifier } from '../../deploy/generate.js';
+import { HyperclipModel, type Engine } from '../../api/model.js';
+import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { readClassnames, resolveTemplates } from '../../eval/templates.js';
 import type { ClassifierOutput } from '../../deploy/metadata.js';
 
@@ -39,33 +36,16 @@ export function registerGenerate(program: Command): void {
         throw new Error(`--probabilities must be one of ${OUTPUTS.join(', ')}, got "${opts.probabilities}"`);
       }
       const output = opts.probabilities as ClassifierOutput;
-      const dir = opts.model ?? defaultModelDir();
-      const engine = chooseEngine(opts.engine, dir);
+      const model = HyperclipModel.load(opts.model);
+      const engine = model.engineFor(opts.engine as Engine);
       process.stderr.write(`generating a classifier for ${classNames.length} classes (${engine})...\n`);
-      let bytes: Uint8Array;
-      let timings: string;
-      if (engine === 'onnx') {
-        const templates = opts.templates === undefined ? undefined : resolveTemplates(opts.templates, null);
-        const result = await generateFromFolder(dir, { classNames, templates, output });
-        [bytes, timings] = [result.bytes, `generated in ${result.timings.generate.toFixed(2)} s, built in ${result.timings.build.toFixed(2)} s`];
-      } else {
-        useAllCores();
-        const result = generateClassifier(loadBundle(opts.model), { classNames, templates: resolveTemplates(opts.templates ?? 'simple', null), output });
-        [bytes, timings] = [result.bytes, `generated in ${result.timings.generate.toFixed(2)} s, exported in ${result.timings.export.toFixed(2)} s`];
-      }
-      writeFileAtomic(opts.output, [bytes]);
-      console.log(`${opts.output}: ${classNames.length} classes, ${(bytes.byteLength / 1024).toFixed(0)} KB, ${timings}`);
+      const templates = opts.templates === undefined ? undefined : resolveTemplates(opts.templates, null);
+      const result = await model.generateFile(classNames, { engine, templates, output });
+      const built = engine === 'onnx' ? 'built' : 'exported';
+      writeFileAtomic(opts.output, [result.bytes]);
+      console.log(`${opts.output}: ${classNames.length} classes, ${(result.bytes.byteLength / 1024).toFixed(0)} KB, ` +
+        `generated in ${result.timings.generate.toFixed(2)} s, ${built} in ${result.timings.build.toFixed(2)} s`);
     });
-}
-
-function chooseEngine(choice: string, dir: string): 'onnx' | 'libtorch' {
-  if (choice === 'libtorch') return 'libtorch';
-  if (choice === 'onnx' || choice === 'auto') {
-    if (hasDeployFiles(dir)) return 'onnx';
-    if (choice === 'onnx') throw new Error(`${dir} has no generator.onnx and encoder.onnx: write them with \`hyperclip export-onnx --model ${dir}\``);
-    return 'libtorch';
-  }
-  throw new Error(`--engine must be auto, libtorch or onnx, got "${choice}"`);
 }
 
 function classesFrom(opts: GenerateCliOptions): string[] {

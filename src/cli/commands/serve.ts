@@ -5,7 +5,8 @@
 // folder at start (this needs libtorch; a folder that has them does not).
 import type { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MODEL_FILES } from '../../deploy/model-files.js';
@@ -40,7 +41,7 @@ export function registerServe(program: Command): void {
       const { files, dirs, cleanup } = await modelFiles(modelDir, opts.model === undefined);
       let dist: string;
       try {
-        dist = ensureBuilt(root, opts.rebuild === true);
+        dist = await ensureWebBuilt(root, opts.rebuild === true);
       } catch (err) {
         cleanup();
         throw err;
@@ -66,18 +67,52 @@ export function registerServe(program: Command): void {
     });
 }
 
-/** web/dist, built first when it is missing or older than the page's sources. */
-function ensureBuilt(root: string, force: boolean): string {
+/**
+ * web/dist, built first when it is missing or older than the page's sources.
+ * An installed package has no sources: its prebuilt web/dist is served as is.
+ * Builds are serialised by a lock folder, so two processes (two servers, or
+ * a server and the package test) never write web/dist at the same time.
+ */
+export async function ensureWebBuilt(root: string, force = false): Promise<string> {
   const web = path.join(root, 'web');
   const dist = path.join(web, 'dist');
   const index = path.join(dist, 'index.html');
-  if (!force && existsSync(index) && newestSource(web) <= statSync(index).mtimeMs) return dist;
-  const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-  if (!existsSync(vite)) throw new Error(`the web app is not built (${dist}) and vite is not installed: run \`npm install\` with dev dependencies, then \`npm run web:build\``);
-  process.stderr.write('building the web app (vite)...\n');
-  const build = spawnSync(process.execPath, [vite, 'build', '--config', path.join(web, 'vite.config.ts'), '--logLevel', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (build.status !== 0) throw new Error(`building the web app failed (vite exit ${build.status}); run \`npm run web:build\` to see why`);
-  return dist;
+  if (!existsSync(path.join(web, 'src'))) {
+    if (existsSync(index)) return dist;
+    throw new Error(`the web app is missing (${dist}): reinstall hyperclip, or build it from a clone with \`npm run web:build\``);
+  }
+  const fresh = () => existsSync(index) && newestSource(web) <= statSync(index).mtimeMs;
+  if (!force && fresh()) return dist;
+  const release = await buildLock(web);
+  try {
+    if (!force && fresh()) return dist; // built by another process while this one waited
+    const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+    if (!existsSync(vite)) throw new Error(`the web app is not built (${dist}) and vite is not installed: run \`npm install\` with dev dependencies, then \`npm run web:build\``);
+    process.stderr.write('building the web app (vite)...\n');
+    const build = spawnSync(process.execPath, [vite, 'build', '--config', path.join(web, 'vite.config.ts'), '--logLevel', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (build.status !== 0) throw new Error(`building the web app failed (vite exit ${build.status}); run \`npm run web:build\` to see why`);
+    return dist;
+  } finally {
+    release();
+  }
+}
+
+// A lock older than this was left by a build that died.
+const STALE_LOCK_MS = 5 * 60_000;
+
+async function buildLock(web: string): Promise<() => void> {
+  const lock = path.join(web, '.build-lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      return () => rmSync(lock, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+      if (since !== undefined && Date.now() - since > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 /** The newest modification time among the page's sources and the shared src/ code it bundles. */

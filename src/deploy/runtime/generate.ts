@@ -1,7 +1,7 @@
 // Generation on an ONNX runtime alone: class prompts through the exported
 // generator (text encoder + hypernetwork), then the exported encoder is
 // specialised into a classifier file. No libtorch anywhere on this path.
-import { checkClassnames } from '../../eval/templates.js';
+import { checkClassnames } from '../../eval/prompt-lists.js';
 import { CLASS_EMBEDDINGS } from '../io-names.js';
 import type { ClassifierMetadata, ClassifierOutput } from '../metadata.js';
 import { readOnnxInfo } from '../onnx/read.js';

@@ -15,18 +15,18 @@ export const nodeOrt = ort as unknown as OrtLike;
 /** Opens ONNX bytes in onnxruntime-node (CPU, all graph optimisations). */
 export const openRunner: OpenRunner = runnerFactory(nodeOrt, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
 
+/** An .onnx file's bytes, with a one-line error when it cannot be read. */
+export async function readClassifierFile(file: string): Promise<Uint8Array> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `classifier file not found: ${file}` : `cannot read classifier ${file}: ${(err as Error).message}`);
+  }
+}
+
 /** Loads a classifier from an .onnx path or its bytes. */
 export async function loadClassifier(pathOrBytes: string | Uint8Array): Promise<Classifier> {
-  let bytes: Uint8Array;
-  if (typeof pathOrBytes === 'string') {
-    try {
-      bytes = await readFile(pathOrBytes);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(code === 'ENOENT' ? `classifier file not found: ${pathOrBytes}` : `cannot read classifier ${pathOrBytes}: ${(err as Error).message}`);
-    }
-  } else {
-    bytes = pathOrBytes;
-  }
+  const bytes = typeof pathOrBytes === 'string' ? await readClassifierFile(pathOrBytes) : pathOrBytes;
   return createClassifier(bytes, openRunner);
 }

@@ -1,10 +1,10 @@
 // One classified image: its thumbnail, top-k bars and the time the
 // classifier took for it. Errors for unreadable files use the same card.
-import type { Prediction } from '../../../src/deploy/runtime/classifier.js';
+import type { LabelScore } from 'hyperclip/web';
 
 export interface ResultCard {
   item: HTMLLIElement;
-  show(prediction: Prediction, milliseconds: number): void;
+  show(topk: LabelScore[], milliseconds: number): void;
   fail(message: string): void;
 }
 
@@ -36,11 +36,11 @@ export function addResultCard(list: HTMLElement, name: string, previewUrl: strin
   list.prepend(item);
   return {
     item,
-    show(prediction, milliseconds) {
-      const best = prediction.topk[0]!;
+    show(topk, milliseconds) {
+      const best = topk[0]!;
       item.dataset.label = best.label;
       detail.textContent = `${best.label} (${percent(best.probability)}), classified in ${milliseconds.toFixed(1)} ms`;
-      bars.replaceChildren(...prediction.topk.map((s) => bar(s.label, s.probability)));
+      bars.replaceChildren(...topk.map((s) => bar(s.label, s.probability)));
     },
     fail(message) {
       item.dataset.error = 'true';

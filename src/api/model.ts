@@ -1,0 +1,98 @@
+// A model folder on Node, and generation from it: on onnxruntime from the
+// folder's generator.onnx and encoder.onnx (no libtorch), or on libtorch
+// from its weights when the addon is built. The CLI's generate command and
+// the package's generate() both come through here.
+import { existsSync } from 'node:fs';
+import { SIMPLE_TEMPLATES } from '../data/captions.js';
+import { defaultModelDir, loadBundle } from '../bundle/bundle.js';
+import { hasDeployFiles } from '../deploy/deploy-files.js';
+import { generateClassifier } from '../deploy/generate.js';
+import { generateFromFiles, readOnnxModelFiles, type OnnxModelFiles } from '../deploy/generate-folder.js';
+import type { ClassifierMetadata, ClassifierOutput } from '../deploy/metadata.js';
+import { openRunner } from '../deploy/runtime/node.js';
+import { addonBuilt, useAllCores } from '../engine/runtime.js';
+import { NodeClassifier } from './node-classifier.js';
+
+/** onnx: the folder's ONNX files on onnxruntime; libtorch: its weights on the addon; auto: onnx when the files exist. */
+export type Engine = 'auto' | 'onnx' | 'libtorch';
+
+export interface GenerateOptions {
+  /** Default 'auto'. */
+  engine?: Engine;
+  /** Prompt templates with {} for the class name (default: the generator's own, or "a photo of a {}."). */
+  templates?: string[];
+  /** What the classifier outputs: softmax (default) or sigmoid probabilities, or logits. */
+  output?: ClassifierOutput;
+}
+
+/** A generated classifier file before it is opened. */
+export interface GeneratedFile {
+  bytes: Uint8Array;
+  metadata: ClassifierMetadata;
+  engine: 'onnx' | 'libtorch';
+  /** Seconds: text encoder + hypernetwork, and building (or tracing) the classifier file. */
+  timings: { generate: number; build: number };
+}
+
+export class HyperclipModel {
+  private onnxFiles: OnnxModelFiles | null = null;
+
+  private constructor(readonly dir: string) {}
+
+  /** A model folder (default: the shipped models/default). Reads nothing heavy until the first generate. */
+  static load(dir: string = defaultModelDir()): HyperclipModel {
+    if (!existsSync(dir)) {
+      throw new Error(dir === defaultModelDir()
+        ? `the default model is missing (${dir}): reinstall hyperclip or pass a model folder`
+        : `no model folder at ${dir}: pass the folder that holds config.json, tokenizer.json and generator.onnx + encoder.onnx (or model.safetensors)`);
+    }
+    return new HyperclipModel(dir);
+  }
+
+  /** Whether the folder carries generator.onnx and encoder.onnx, so that generation needs no libtorch. */
+  get hasOnnx(): boolean {
+    return hasDeployFiles(this.dir);
+  }
+
+  /** Class names in, an open classifier out. */
+  async generate(classNames: string[], options: GenerateOptions = {}): Promise<NodeClassifier> {
+    const { bytes } = await this.generateFile(classNames, options);
+    return NodeClassifier.open(bytes, openRunner);
+  }
+
+  /** Class names in, the classifier's .onnx bytes out (with timings), without opening it. */
+  async generateFile(classNames: string[], options: GenerateOptions = {}): Promise<GeneratedFile> {
+    const output = options.output ?? 'softmax';
+    if (this.engineFor(options.engine ?? 'auto') === 'onnx') {
+      this.onnxFiles ??= readOnnxModelFiles(this.dir);
+      const result = await generateFromFiles(this.onnxFiles, { classNames, templates: options.templates, output });
+      return { bytes: result.bytes, metadata: result.metadata, engine: 'onnx', timings: result.timings };
+    }
+    useAllCores();
+    const bundle = loadBundle(this.dir);
+    try {
+      const result = generateClassifier(bundle, { classNames, templates: options.templates ?? [...SIMPLE_TEMPLATES], output });
+      return { bytes: result.bytes, metadata: result.metadata, engine: 'libtorch', timings: { generate: result.timings.generate, build: result.timings.export } };
+    } finally {
+      bundle.model.dispose();
+    }
+  }
+
+  /** The engine a generate call with this choice runs on; throws when neither can run. */
+  engineFor(engine: Engine): 'onnx' | 'libtorch' {
+    if (engine === 'libtorch') return 'libtorch';
+    if (engine !== 'onnx' && engine !== 'auto') throw new Error(`engine must be auto, onnx or libtorch, got "${engine}"`);
+    if (this.hasOnnx) return 'onnx';
+    if (engine === 'auto' && addonBuilt()) return 'libtorch';
+    throw new Error(`${this.dir} has no generator.onnx and encoder.onnx: write them with \`hyperclip export-onnx --model ${this.dir}\` (needs the libtorch addon)`);
+  }
+}
+
+/** Loads a model folder (default: the shipped models/default). */
+export const loadModel = (dir?: string): HyperclipModel => HyperclipModel.load(dir);
+
+/** Class names in, an open classifier out, from `model` (a folder or a loaded model; default models/default). */
+export async function generate(classNames: string[], options: GenerateOptions & { model?: string | HyperclipModel } = {}): Promise<NodeClassifier> {
+  const model = options.model instanceof HyperclipModel ? options.model : HyperclipModel.load(options.model);
+  return model.generate(classNames, options);
+}

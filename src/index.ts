@@ -1,0 +1,33 @@
+// The package's Node entry (`import * as hyperclip from 'hyperclip'`).
+// Importing it loads no libtorch: generation (onnx engine) and classification
+// run on onnxruntime-node; evaluate, train and the libtorch engine load the
+// addon on first use and, where it is not built, fail with one line that
+// says how to build it.
+
+// The stable API.
+export { generate, loadModel, HyperclipModel, type Engine, type GenerateOptions, type GeneratedFile } from './api/model.js';
+export { loadClassifier, NodeClassifier, type ImageInput } from './api/node-classifier.js';
+export { ImageClassifier, type ClassifyOptions, type TensorOptions, type LabelScore, type RawImage, type ClassifierMetadata } from './api/classifier.js';
+export { evaluate, train, type EvaluateOptions, type TrainRunOptions, type ZeroShotResult, type TrainConfig, type TrainReporter, type TrainSummary } from './api/training.js';
+
+// The building blocks below it, for those who need more control.
+export { loadBundle, saveBundle, defaultModelDir, readCard, type Bundle } from './bundle/bundle.js';
+export { generateClassifier } from './deploy/generate.js';
+export { exportGenerator, exportConditionedEncoder } from './deploy/export-models.js';
+export { writeDeployFiles, hasDeployFiles } from './deploy/deploy-files.js';
+export { readOnnxModelFiles, generateFromFiles, type OnnxModelFiles } from './deploy/generate-folder.js';
+export { generateOnRuntime, type PromptTokenizer } from './deploy/runtime/generate.js';
+export { parseClassifierMetadata, classifierMetadataProps, type ClassifierOutput } from './deploy/metadata.js';
+export { MODEL_FILES } from './deploy/model-files.js';
+export { readOnnxInfo } from './deploy/onnx/read.js';
+export { evaluateZeroShot, type ZeroShotOptions } from './eval/zeroshot.js';
+export { evaluateRetrieval, type RetrievalOptions, type RetrievalResult } from './eval/retrieval.js';
+export { resolveTemplates, readClassnames, checkClassnames, checkTemplates } from './eval/templates.js';
+export { RECIPES, listRecipes, resolveTrainConfig } from './train/recipes.js';
+export { Tokenizer, BpeTokenizer } from './data/tokenizer/index.js';
+export { evalPreprocess, cropResizeNormalize, chooseAugmentation, CLIP_MEAN, CLIP_STD, type PreprocessSpec } from './data/preprocess.js';
+export { decodeImage } from './data/images.js';
+export { DATASETS, dataRoot, resolveDataset } from './data/datasets.js';
+export { HyperClip, resolveConfig, type ModelConfig } from './models/index.js';
+export { addonBuilt } from './engine/runtime.js';
+export * as engine from './engine/index.js';
