@@ -13,7 +13,7 @@ function debian() {
     console.error('libtorch headers not found: run `bash scripts/setup.sh` (installs libtorch-dev), or set LIBTORCH=/path/to/libtorch');
     process.exit(1);
   }
-  return { include, libdir: null, libs: ['-ltorch', '-ltorch_cpu', '-lc10'] };
+  return { include, libdir: null, libs: ['-ltorch', '-ltorch_cpu', '-lc10'], defines: [] };
 }
 
 function custom(dir) {
@@ -27,7 +27,9 @@ function custom(dir) {
   for (const name of ['torch_cuda', 'c10_cuda']) {
     if (fs.existsSync(path.join(libdir, `lib${name}.so`))) libs.push(`-l${name}`);
   }
-  return { include, libdir, libs };
+  // A CUDA build carries c10d's NCCL backend (distributed.cc compiles it in then).
+  const defines = libs.includes('-ltorch_cuda') ? ['USE_C10D_NCCL', 'HC_WITH_NCCL'] : [];
+  return { include, libdir, libs, defines };
 }
 
 const cfg = root ? custom(root) : debian();
@@ -35,7 +37,9 @@ if (what === 'include') console.log(cfg.include.join(' '));
 else if (what === 'libs') {
   const flags = cfg.libdir ? [`-L${cfg.libdir}`, `-Wl,-rpath,${cfg.libdir}`, '-Wl,--no-as-needed'] : ['-Wl,--no-as-needed'];
   console.log([...flags, ...cfg.libs].join(' '));
+} else if (what === 'defines') {
+  console.log(cfg.defines.join(' '));
 } else {
-  console.error('usage: node libtorch.cjs include|libs');
+  console.error('usage: node libtorch.cjs include|libs|defines');
   process.exit(1);
 }

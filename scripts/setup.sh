@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # libtorch + a fast BLAS + a compiler are needed to train; python3-torch is the
 # reference for benchmarks, python3-onnx checks exported models in tests,
 # chromium runs the browser app's end-to-end test.
-packages=(libtorch-dev libopenblas0-pthread g++ make python3 python3-torch python3-onnx chromium)
+# libgloo-dev: the Gloo headers that c10d's ProcessGroupGloo.hpp includes (native/src/distributed.cc).
+packages=(libtorch-dev libgloo-dev libopenblas0-pthread g++ make python3 python3-torch python3-onnx chromium)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -97,7 +97,8 @@ class BatchNorm2d(nn.Module):
         if scale is None:
             return F.batch_norm(x, self.runningMean, self.runningVar, self.weight, self.bias, self.training, self.momentum, self.eps)
         normalized = F.batch_norm(x, self.runningMean, self.runningVar, None, None, self.training, self.momentum, self.eps)
-        return normalized * scale.reshape(scale.shape[0], self.channels, 1, 1) + shift.reshape(shift.shape[0], self.channels, 1, 1)
+        # shift + normalized * scale in one pass, as the TypeScript BatchNorm2d does.
+        return torch.addcmul(shift.reshape(shift.shape[0], self.channels, 1, 1), normalized, scale.reshape(scale.shape[0], self.channels, 1, 1))
 
 
 class ConvNormAct(nn.Module):

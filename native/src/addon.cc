@@ -8,6 +8,8 @@
 
 namespace hc {
 
+void initDistributed(Napi::Env env, Napi::Object exports);  // distributed.cc
+
 static void finalizeBox(Napi::Env env, TensorBox* box) {
   disposeBox(box, env);
   delete box;
@@ -221,6 +223,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hc::registerFn(env, exports, "parallelInfo", hc::parallelInfo);
   hc::initOps(env, exports);
   hc::initAutogradOptim(env, exports);
+  hc::initDistributed(env, exports);
   return exports;
 }
 

@@ -250,6 +250,13 @@ HC_FN(clamp) {
   HC_GUARD_END
 }
 
+// self + t1 * t2 in one pass (autograd-aware).
+HC_FN(addcmul) {
+  HC_GUARD_BEGIN
+  return wrap(info.Env(), at::addcmul(unwrap(info[0], "self"), unwrap(info[1], "tensor1"), unwrap(info[2], "tensor2")));
+  HC_GUARD_END
+}
+
 HC_FN(where) {
   HC_GUARD_BEGIN
   auto& cond = unwrap(info[0], "condition");
@@ -589,7 +596,7 @@ void initOps(Napi::Env env, Napi::Object exports) {
       {"fromBuffer", fromBuffer}, {"toBuffer", toBuffer}, {"item", item}, {"meta", meta}, {"shape", shape}, {"dtype", dtype},
       {"zeros", zeros}, {"ones", ones}, {"full", full}, {"zerosLike", zerosLike}, {"arange", arange}, {"rand", rand}, {"randn", randn},
       {"randint", randint}, {"randperm", randperm}, {"to", to}, {"unary", unary}, {"binary", binary}, {"clamp", clamp},
-      {"where", where}, {"maskedFill", maskedFill}, {"reduce", reduce}, {"argmax", argmax}, {"topk", topk}, {"norm", norm},
+      {"where", where}, {"addcmul", addcmul}, {"maskedFill", maskedFill}, {"reduce", reduce}, {"argmax", argmax}, {"topk", topk}, {"norm", norm},
       {"variance", variance}, {"cumsum", cumsum}, {"reshape", reshape}, {"permute", permute}, {"transpose", transpose},
       {"cat", cat}, {"stack", stack}, {"slice", slice}, {"indexSelect", indexSelect}, {"gather", gather},
       {"expand", expand}, {"squeeze", squeeze}, {"unsqueeze", unsqueeze}, {"contiguous", contiguous},

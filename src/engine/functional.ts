@@ -132,6 +132,11 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   return emit('where', [cond, a, b], {}, native().where(cond.handle, h(a), h(b)));
 }
 
+/** base + a * b with broadcasting, in one pass over the output (x * scale + shift without the intermediate). */
+export function addcmul(base: Tensor, a: Tensor, b: Tensor): Tensor {
+  return emit('addcmul', [base, a, b], {}, native().addcmul(base.handle, a.handle, b.handle));
+}
+
 export function pad(x: Tensor, padding: number[], value = 0): Tensor {
   return emit('pad', [x], { padding, value }, native().pad(x.handle, padding, value));
 }

@@ -11,3 +11,4 @@ export * from './optim.js';
 export * from './safetensors.js';
 export * from './atomic-write.js';
 export { withTracer, activeTracer, type Tracer, type TraceInput } from './trace.js';
+export * from './distributed.js';

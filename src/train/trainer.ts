@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  AdamW, clipGradNorm, manualSeed, tensor, tidy, useAllCores, type Module,
+  AdamW, clipGradNorm, manualSeed, tensor, tidy, useAllCores, type Device, type Module,
 } from '../engine/index.js';
 import { createLoader, trainPreprocess, evalPreprocess, type Batch, type DataLoader } from '../data/index.js';
 import { Tokenizer, loadWordPrior } from '../data/tokenizer/index.js';
@@ -16,6 +16,8 @@ import { saveBundle, type Bundle } from '../bundle/bundle.js';
 import { tokenize } from '../eval/text-features.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { DiscardLog, joinGroup, rankDevice, rankFromEnvironment, silentReporter, type Parallelism } from './distributed.js';
+import { dataParallelStep, onDevice } from './distributed-step.js';
 import { finishedRun } from './finished-run.js';
 import { loaderSources } from './data-sources.js';
 import { initFromRun } from './init-from-run.js';
@@ -37,6 +39,8 @@ export interface TrainOptions {
   outDir: string;
   resume: boolean;
   reporter: TrainReporter;
+  /** 'cpu' (default) or 'cuda'; a data-parallel rank uses cuda:LOCAL_RANK. */
+  device?: Device;
 }
 
 export interface TrainSummary {
@@ -56,43 +60,56 @@ export class NonFiniteLossError extends Error {}
 const CHECKPOINT = 'checkpoint.safetensors';
 
 export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
-  const { outDir, reporter } = options;
+  const { outDir } = options;
+  const device = rankDevice(options.device ?? 'cpu', rankFromEnvironment());
+  const parallel = joinGroup(device); // single process unless launched with RANK/WORLD_SIZE
+  const reporter = parallel.isMain ? options.reporter : silentReporter;
   useAllCores();
   manualSeed(config.seed);
   const tokenizer = Tokenizer.load(config.tokenizer);
   const model = buildModel(config, tokenizer, reporter);
   if (config.init) reporter.message(`init: ${initFromRun(model, config.init)} tensors of ${config.init.parts.join(', ')} from ${config.init.from}`);
+  if (device !== 'cpu') model.to(device);
   const sources = loaderSources(config.data);
   const classifier = config.objective === 'classify' ? new LabelClassifier(model.imageEncoder, classifyClasses(sources)).train() : null;
+  if (parallel.group !== null && (classifier !== null || config.positives === 'same-label')) {
+    throw new Error('the classify objective and same-label positives train in one process for now: drop --nproc-per-node for this recipe');
+  }
+  if (classifier !== null && device !== 'cpu') classifier.to(device);
   const trained: Module = classifier ?? model;
   const optimizer = createOptimizer(trained, config); // before the run folder: a bad freeze list leaves nothing behind
-  prepareRunFolder(outDir, config, options.resume);
+  if (parallel.isMain) prepareRunFolder(outDir, config, options.resume);
   const checkpointFile = path.join(outDir, CHECKPOINT);
   const finished = options.resume ? finishedRun(outDir) : null;
   if (finished) return { ...finished, modelDir: classifier ? checkpointFile : finished.modelDir, validation: null, alreadyComplete: true };
   const resumed = options.resume && existsSync(checkpointFile) ? loadCheckpoint(checkpointFile, trained, optimizer) : null;
   if (options.resume && resumed === null) reporter.message(`no checkpoint in ${outDir} yet: starting from step 0`);
+  parallel.syncWeights(model);
   const startStep = resumed?.step ?? 0;
-  const log = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
+  const log = parallel.isMain ? new MetricsLog(path.join(outDir, 'metrics.jsonl')) : new DiscardLog('');
   const loader = createLoader({
-    sources, batchSize: config.batchSize, seed: config.seed, shuffle: true, dropLast: true,
-    preprocess: trainPreprocess(model.config.image.imageSize, { scale: config.cropScale }), state: resumed?.dataState as never,
+    sources: parallel.shardSources(sources), seed: parallel.dataSeed(config.seed), shuffle: true, dropLast: true,
+    batchSize: parallel.localBatchSize(config.batchSize, model.config.hypernet?.groupSize ?? 1),
+    preprocess: trainPreprocess(model.config.image.imageSize, { scale: config.cropScale }), state: parallel.restore(resumed?.dataState) as never,
   });
   const bundle: Bundle = { dir: outDir, model, config: model.config, tokenizer, preprocess: evalPreprocess(model.config.image.imageSize), extra: {} };
   try {
-    const run = await runSteps({ config, model, classifier, optimizer, loader, tokenizer, log, reporter, startStep, checkpointFile, bundle });
+    const run = await runSteps({ config, model, classifier, optimizer, loader, tokenizer, log, reporter, startStep, checkpointFile, bundle, parallel });
     reporter.stop();
+    parallel.close(); // the last collective was the final checkpoint's
+    if (device !== 'cpu') trained.to('cpu'); // evaluation and the saved model run on the CPU
     if (classifier !== null) return await finishClassifier(classifier, run, { config, imageSize: model.config.image.imageSize, log, reporter, loader, checkpointFile });
-    const validation = config.validation.cifar10Limit > 0 || config.validation.retrievalLimit > 0
+    const validation = parallel.isMain && (config.validation.cifar10Limit > 0 || config.validation.retrievalLimit > 0)
       ? await validate(bundle, config, reporter) : null;
     if (validation) log.write({ event: 'validation', step: config.steps, ...flatten(validation) });
     const modelDir = path.join(outDir, 'model');
-    saveBundle(modelDir, model, tokenizer, { recipe: config.name, steps: config.steps, seed: config.seed, validation });
+    if (parallel.isMain) saveBundle(modelDir, model, tokenizer, { recipe: config.name, steps: config.steps, seed: config.seed, validation });
     const summary = { ...run, validation, modelDir, skipped: loader.skips.summary(), alreadyComplete: false };
     log.write({ event: 'summary', steps: summary.steps, finalLoss: summary.finalLoss, imagesPerSecond: summary.imagesPerSecond, seconds: summary.seconds, skipped: summary.skipped });
     return summary;
   } finally {
     reporter.stop();
+    parallel.close();
     await loader.close();
   }
 }
@@ -154,6 +171,7 @@ interface StepContext {
   startStep: number;
   checkpointFile: string;
   bundle: Bundle;
+  parallel: Parallelism;
 }
 
 async function runSteps(ctx: StepContext): Promise<{ steps: number; finalLoss: number; imagesPerSecond: number; seconds: number }> {
@@ -166,12 +184,14 @@ async function runSteps(ctx: StepContext): Promise<{ steps: number; finalLoss: n
     const next = await batches.next();
     if (next.done) throw new Error(`the training data ran out at step ${step} (${loader.skips.summary()})`);
     optimizer.lr = warmupCosine(step, { lr: config.lr, warmupSteps: config.warmupSteps, totalSteps: config.steps, minLrRatio: config.minLrRatio });
-    const { loss, gradNorm } = trainStep(ctx, next.value);
+    const { loss, gradNorm } = ctx.parallel.group === null ? trainStep(ctx, next.value)
+      : dataParallelStep({ ...ctx, gradClip: config.gradClip, group: ctx.parallel.group }, next.value);
     if (!Number.isFinite(loss)) {
       throw new NonFiniteLossError(`loss is ${loss} at step ${step}: stopped; the last good checkpoint is ${ctx.checkpointFile} (lower --lr or check the data)`);
     }
     finalLoss = loss;
-    lossSum += loss; lossCount++; windowImages += next.value.size; images += next.value.size;
+    const globalBatch = next.value.size * ctx.parallel.worldSize;
+    lossSum += loss; lossCount++; windowImages += globalBatch; images += globalBatch;
     const rate = (windowImages * 1000) / Math.max(1, Date.now() - windowStart);
     reporter.step(step + 1, { loss, lr: optimizer.lr, imagesPerSecond: rate });
     if ((step + 1) % config.logEvery === 0) {
@@ -180,21 +200,25 @@ async function runSteps(ctx: StepContext): Promise<{ steps: number; finalLoss: n
       lossSum = 0; lossCount = 0; windowStart = Date.now(); windowImages = 0;
     }
     if ((step + 1) % config.checkpointEvery === 0 || step + 1 === config.steps) {
-      saveCheckpoint(ctx.checkpointFile, ctx.classifier ?? model, optimizer, { step: step + 1, dataState: loader.state(), extra: { recipe: config.name } });
+      const dataState = ctx.parallel.checkpointState(loader.state());
+      if (ctx.parallel.isMain) saveCheckpoint(ctx.checkpointFile, ctx.classifier ?? model, optimizer, { step: step + 1, dataState, extra: { recipe: config.name } });
     }
-    if (config.validateEvery > 0 && (step + 1) % config.validateEvery === 0 && step + 1 < config.steps) {
+    if (ctx.parallel.isMain && config.validateEvery > 0 && (step + 1) % config.validateEvery === 0 && step + 1 < config.steps) {
+      const trained: Module = ctx.classifier ?? model;
+      const device = model.logitScale.device;
+      if (device !== 'cpu') trained.to('cpu'); // evaluation runs on the CPU
       if (ctx.classifier !== null) {
         const limit = config.validation.tinyImagenetLimit ?? 0;
         if (limit > 0) {
           const top1 = await validateLabelClassifier(ctx.classifier, model.config.image.imageSize, limit, reporter);
           log.write({ event: 'validation', step: step + 1, tinyImagenetTop1: top1 });
         }
-        ctx.classifier.train();
       } else {
         const result = await validate(ctx.bundle, config, reporter);
         log.write({ event: 'validation', step: step + 1, ...flatten(result) });
-        model.train();
       }
+      trained.train();
+      if (device !== 'cpu') trained.to(device);
     }
   }
   const seconds = (Date.now() - started) / 1000;
@@ -222,13 +246,13 @@ export function trainStep(
 ): { loss: number; gradNorm: number } {
   const { model, optimizer, tokenizer, config } = ctx;
   const loss = tidy(() => {
-    const images = tensor(batch.images, [batch.size, 3, batch.height, batch.width]); // [B, 3, H, W]
+    const images = onDevice(tensor(batch.images, [batch.size, 3, batch.height, batch.width]), model); // [B, 3, H, W]
     let value;
     if (ctx.classifier) {
       if (batch.labels === null) throw new Error('objective "classify" got a batch without labels');
       value = ctx.classifier.loss(images, batch.labels);
     } else {
-      const ids = tokenize(tokenizer, batch.captions); // [B, T]
+      const ids = onDevice(tokenize(tokenizer, batch.captions), model); // [B, T]
       const positives = config.positives === 'same-label' && batch.labels !== null ? samePositives(batch.labels, batch.sources, images.device) : null;
       value = model.trainingLoss(images, ids, undefined, positives);
     }

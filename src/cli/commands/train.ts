@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { listRecipes, resolveTrainConfig } from '../../train/recipes.js';
 import { train, type TrainReporter } from '../../train/trainer.js';
+import { launchWorkers } from '../../train/distributed-launch.js';
 import { createProgress, type Progress } from '../progress.js';
 import { integer, number } from '../parse.js';
 
@@ -14,6 +15,11 @@ function reporter(): TrainReporter {
   };
 }
 
+const device = (value: string): string => {
+  if (value !== 'cpu' && !/^cuda(:\d+)?$/.test(value)) throw new InvalidArgumentError(`expected cpu or cuda for --device but received "${value}"`);
+  return value;
+};
+
 export function registerTrain(program: Command): void {
   program
     .command('train')
@@ -26,13 +32,32 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'override the batch size', integer('batch-size'))
     .option('--lr <x>', 'override the peak learning rate', number('lr'))
     .option('--seed <n>', 'override the seed', integer('seed', 0))
+    .option('--device <device>', 'cpu, or cuda (each rank takes cuda:LOCAL_RANK)', device, 'cpu')
+    .option('--nproc-per-node <n>', 'data-parallel: start n worker processes on this node (docs/distributed.md)', integer('nproc-per-node'))
+    .option('--nnodes <n>', 'data-parallel: number of nodes', integer('nnodes'), 1)
+    .option('--node-rank <r>', 'data-parallel: this node\'s index, 0 to nnodes - 1', integer('node-rank', 0), 0)
+    .option('--master-addr <host>', 'data-parallel: address of node 0', '127.0.0.1')
+    .option('--master-port <port>', 'data-parallel: a free TCP port on node 0', integer('master-port'), 29500)
+    .option('--dist-timeout <s>', 'data-parallel: seconds a collective may wait for the other ranks (default 900)', number('dist-timeout'))
     .addHelpText('after', '\nExamples:\n  hyperclip train --preset tiny-hyperclip --out runs/tiny-hyperclip-s0\n  hyperclip train --out runs/tiny-hyperclip-s0 --resume\n' +
       '  hyperclip train --preset tiny-tin-classify --out runs/experiment/tiny-tin-classify-s0   # stage 1 of the shipped recipe\n' +
-      '  hyperclip train --preset tiny-hyperclip-d --out runs/d-s0                              # stage 2, starts from stage 1')
+      '  hyperclip train --preset tiny-hyperclip-d --out runs/d-s0                              # stage 2, starts from stage 1\n' +
+      '  hyperclip train --preset tiny-hyperclip --nproc-per-node 2 --out runs/tiny-hyperclip-dp2')
     .action(async (opts) => {
+      if (opts.distTimeout !== undefined) process.env.HYPERCLIP_DIST_TIMEOUT = String(opts.distTimeout);
+      if (opts.nprocPerNode !== undefined && process.env.RANK === undefined) {
+        // The launcher: this same command runs again in each worker, which sees RANK in its environment.
+        const result = await launchWorkers({
+          nprocPerNode: opts.nprocPerNode, nnodes: opts.nnodes, nodeRank: opts.nodeRank, masterAddr: opts.masterAddr,
+          masterPort: opts.masterPort, args: process.argv.slice(1),
+        });
+        if (result.failure !== null) throw new Error(result.failure);
+        return;
+      }
       const config = resolveTrainConfig(opts.preset, opts.config, { steps: opts.steps, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed });
       const outDir = opts.out ?? `runs/${config.name}-s${config.seed}`;
-      const summary = await train(config, { outDir, resume: Boolean(opts.resume), reporter: reporter() });
+      const summary = await train(config, { outDir, resume: Boolean(opts.resume), reporter: reporter(), device: opts.device });
+      if (process.env.RANK !== undefined && process.env.RANK !== '0') return; // rank 0 speaks for the group
       if (summary.alreadyComplete) {
         console.log(`${outDir} is already complete (${config.name}, ${summary.steps} steps, final loss ${summary.finalLoss.toFixed(4)}): ` +
           `nothing to resume; the model is in ${summary.modelDir}`);

@@ -77,13 +77,13 @@ export class BatchNorm2d extends Module {
     if (scale.ndim === 1 && shift.ndim === 1) {
       return F.batchNorm(x, this.runningMean, this.runningVar, scale, shift, options);
     }
-    // Per-sample affine: normalise without affine, then x * scale[N, C, 1, 1] + shift[N, C, 1, 1].
+    // Per-sample affine: normalise without affine, then shift[N, C, 1, 1] + x * scale[N, C, 1, 1] in one
+    // pass (addcmul): a separate mul and add wrote and read one more activation-sized tensor per layer.
     const normalized = F.batchNorm(x, this.runningMean, this.runningVar, null, null, options);
     const s = scale.reshape([scale.size(0), this.channels, 1, 1]);
     const b = shift.reshape([shift.size(0), this.channels, 1, 1]);
-    const scaled = normalized.mul(s);
-    const out = scaled.add(b);
-    for (const t of [normalized, s, b, scaled]) t.dispose();
+    const out = F.addcmul(b, normalized, s);
+    for (const t of [normalized, s, b]) t.dispose();
     return out;
   }
 }

@@ -114,6 +114,24 @@ function remainder(g: GraphBuilder, [a, b]: Value[], spec: { dtype: DType; shape
   return g.node('Sub', [a!, g.node('Mul', [quotient, b!], {}, spec)], {}, spec);
 }
 
+/** base + a * b: Mul then Add. */
+const addcmul: Converter = (call, g) => {
+  const out = call.outputs[0]!;
+  const [base, a, b] = [0, 1, 2].map((i) => castTo(g, tensorAt(call, i), out.dtype)) as [Value, Value, Value];
+  const productShape = broadcastShape(a.shape, b.shape);
+  const productAxis = broadcastBatchAxis(g, 'addcmul', [a, b], productShape);
+  const product = g.node('Mul', [a, b], {}, { dtype: out.dtype, shape: productShape, batchAxis: productAxis });
+  return [g.node('Add', [base, product], {}, outSpec(call, broadcastBatchAxis(g, 'addcmul', [base, product], out.shape)))];
+};
+
+function broadcastShape(a: number[], b: number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  return Array.from({ length: rank }, (_, i) => {
+    const x = a[i - rank + a.length] ?? 1, y = b[i - rank + b.length] ?? 1;
+    return x === 1 ? y : x;
+  });
+}
+
 const where: Converter = (call, g) => {
   const out = call.outputs[0]!;
   const cond = castTo(g, tensorAt(call, 0), 'bool');
@@ -151,6 +169,6 @@ const dropout: Converter = () => {
 export const elementwiseConverters: Record<string, Converter> = {
   ...Object.fromEntries(Object.keys(UNARY).map((op) => [op, unary(op)])),
   ...Object.fromEntries([...Object.keys(ARITHMETIC), ...Object.keys(COMPARISON), 'ne', 'logicalAnd', 'logicalOr', 'remainder'].map((op) => [op, binary])),
-  where, maskedFill, clamp, to,
+  where, maskedFill, clamp, to, addcmul,
   contiguous: alias, clone: alias, detach: alias, dropout,
 };
