@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { defaultModelDir, loadBundle } from '../../bundle/bundle.js';
 import { checkSparsity, parseSparsity, type Sparsity } from '../../compress/mask.js';
 import { MIN_CALIBRATION_SAMPLES, parseParts, pruneBundle, readCalibration, savePrunedBundle } from '../../compress/prune-bundle.js';
@@ -49,6 +50,7 @@ export function registerPrune(program: Command): void {
       if (method === 'wanda' && opts.calib === undefined) throw new Error('wanda measures activations: give --calib SHARDS (e.g. flickr8k:train), or use --method magnitude');
       const target = opts.model ?? defaultModelDir();
       if (!existsSync(target)) throw new Error(`no model folder or classifier at ${target}`);
+      if (path.resolve(target) === path.resolve(opts.output)) throw new Error(`-o ${opts.output} is the input: write the pruned model to a new path`);
       const progress = (r: LayerResult, i: number, total: number): void => {
         process.stderr.write(`[${i + 1}/${total}] ${r.name} ${r.skipped ? `dense (${r.skipped})` : `${(100 * r.pruned / r.total).toFixed(1)}% zero`}\n`);
       };
