@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Tokenizer, saveTokenizer, readTokenizerFile } from '../data/tokenizer/index.js';
 import { evalPreprocess, type PreprocessSpec } from '../data/preprocess.js';
 import { loadModel, saveModel, type HyperClip, type ModelConfig } from '../models/index.js';
+import type { SaveOptions } from '../models/io.js';
 import { projectRoot } from '../project-root.js';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
@@ -26,8 +27,8 @@ export interface Bundle {
 export const defaultModelDir = (): string => path.join(projectRoot(), 'models', 'default');
 
 /** Writes model, config and tokenizer into dir (each write atomic). */
-export function saveBundle(dir: string, model: HyperClip, tokenizer: Tokenizer, extra: Record<string, unknown> = {}): void {
-  saveModel(dir, model, model.config, { ...extra, tokenizer: tokenizer.name, preprocess: evalPreprocessFor(model.config) });
+export function saveBundle(dir: string, model: HyperClip, tokenizer: Tokenizer, extra: Record<string, unknown> = {}, options: SaveOptions = {}): void {
+  saveModel(dir, model, model.config, { ...extra, tokenizer: tokenizer.name, preprocess: evalPreprocessFor(model.config) }, options);
   if (tokenizer.path === undefined) throw new Error('saveBundle: the tokenizer must have been loaded from a file');
   const target = path.join(dir, TOKENIZER_FILE);
   if (path.resolve(tokenizer.path) !== path.resolve(target)) saveTokenizer(readTokenizerFile(tokenizer.path).file, target);

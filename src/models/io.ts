@@ -3,9 +3,10 @@
 // Both writes are atomic, so a crash leaves the old files or the new ones.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadSafetensors, saveSafetensors, writeFileAtomic } from '../engine/index.js';
+import { loadSafetensors, saveSafetensors, writeFileAtomic, type Tensor } from '../engine/index.js';
 import { validateConfig, type ModelConfig } from './config.js';
 import { HyperClip } from './hyperclip.js';
+import { decodeSparseTensors, encodeSparseTensors } from '../compress/mask-codec.js';
 
 const FORMAT = 'hyperclip-model';
 const VERSION = 1;
@@ -18,9 +19,20 @@ export interface SavedModel {
   extra: Record<string, unknown>;
 }
 
-export function saveModel(dir: string, model: HyperClip, config: ModelConfig = model.config, extra: Record<string, unknown> = {}): void {
+export interface SaveOptions {
+  /** Pruned tensors to store as mask + values (src/compress/mask-codec.ts), so the file shrinks. */
+  sparse?: Iterable<string>;
+}
+
+export function saveModel(dir: string, model: HyperClip, config: ModelConfig = model.config, extra: Record<string, unknown> = {},
+  options: SaveOptions = {}): void {
   mkdirSync(dir, { recursive: true });
-  saveSafetensors(path.join(dir, WEIGHTS_FILE), model.stateDict(), { format: FORMAT, config: config.name });
+  const { tensors, metadata, created } = encodeSparseTensors(model.stateDict(), options.sparse ?? []);
+  try {
+    saveSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { format: FORMAT, config: config.name, ...metadata });
+  } finally {
+    for (const t of created) t.dispose();
+  }
   const json = JSON.stringify({ format: FORMAT, version: VERSION, config, extra }, null, 2) + '\n';
   writeFileAtomic(path.join(dir, CONFIG_FILE), [json]);
 }
@@ -43,7 +55,14 @@ export function loadModel(dir: string): SavedModel {
   if (parsed.version !== VERSION) throw new Error(`cannot load a model from ${dir}: format version ${parsed.version}, this build reads ${VERSION}`);
   const config = validateConfig(parsed.config);
   const model = new HyperClip(config);
-  const { tensors } = loadSafetensors(weightsFile);
+  let tensors: Map<string, Tensor>;
+  try {
+    const file = loadSafetensors(weightsFile);
+    tensors = decodeSparseTensors(file.tensors, file.metadata, weightsFile);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   try {
     model.loadStateDict(tensors);
   } catch (err) {

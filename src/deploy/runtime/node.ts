@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { classify, createClassifier, type Classifier } from './classifier.js';
 import { runnerFactory, type OrtLike } from './ort-adapter.js';
 import type { OpenRunner } from './session.js';
+import { checkSparseInitializers, decodeModel } from '../../compress/mask-onnx.js';
 
 export { classify };
 export type { Classifier, ClassifyOptions, Prediction, LabelScore } from './classifier.js';
@@ -28,5 +29,7 @@ export async function readClassifierFile(file: string): Promise<Uint8Array> {
 /** Loads a classifier from an .onnx path or its bytes. */
 export async function loadClassifier(pathOrBytes: string | Uint8Array): Promise<Classifier> {
   const bytes = typeof pathOrBytes === 'string' ? await readClassifierFile(pathOrBytes) : pathOrBytes;
+  // A pruned classifier's sparse payloads are checked before onnxruntime sees them.
+  checkSparseInitializers(decodeModel(bytes), typeof pathOrBytes === 'string' ? pathOrBytes : 'the classifier');
   return createClassifier(bytes, openRunner);
 }

@@ -8,8 +8,12 @@ import { dtypeCode, type DType } from '../dtype.js';
 
 export type StateDict = Map<string, Tensor>;
 
+/** Called after a module's forward with its arguments and result. */
+export type ForwardHook = (module: Module, inputs: unknown[], output: unknown) => void;
+
 export class Module {
   training = true;
+  private forwardHooks?: Set<ForwardHook>;
 
   /** Marks a tensor as a trainable parameter of this module and keeps it alive outside tidy(). */
   protected parameter(t: Tensor): Tensor {
@@ -55,6 +59,35 @@ export class Module {
   *namedModules(prefix = ''): Generator<[string, Module]> {
     yield [prefix.replace(/\.$/, ''), this];
     for (const [name, child] of this.namedChildren()) yield* child.namedModules(`${prefix}${name}.`);
+  }
+
+  /**
+   * Calls hook(module, inputs, output) after every forward() of this module
+   * until the returned function removes it. It wraps this instance's forward
+   * (layers are called as child.forward(...), not through a dispatcher), so
+   * it costs nothing when no hook is set.
+   */
+  registerForwardHook(hook: ForwardHook): () => void {
+    const self = this as unknown as { forward?: (...args: unknown[]) => unknown };
+    if (typeof self.forward !== 'function') throw new Error(`${this.constructor.name} has no forward() to hook`);
+    const hooks = (this.forwardHooks ??= new Set());
+    if (hooks.size === 0) {
+      const original = self.forward;
+      // An own property shadows the class method; deleting it restores the method.
+      Object.defineProperty(this, 'forward', {
+        configurable: true, enumerable: false, writable: true,
+        value: (...args: unknown[]) => {
+          const output = original.apply(this, args);
+          for (const h of [...hooks]) h(this, args, output);
+          return output;
+        },
+      });
+    }
+    hooks.add(hook);
+    return () => {
+      hooks.delete(hook);
+      if (hooks.size === 0) delete (this as { forward?: unknown }).forward;
+    };
   }
 
   parameters(): Tensor[] {
