@@ -6,8 +6,8 @@
 //   ASAM:     eps = rho * T^2 g / ||T g||, T = |w| + eta (scale-invariant radius)
 //   channel:  eps = rho * s * g / ||g||, s a per-channel radius multiplier
 //             (AdaSAP's warm-up: unimportant channels get larger nudges)
-// Two forward and backward passes per step; the nudge is added and removed
-// in place without autograd.
+// Two forward and backward passes per step; the nudge is added in place
+// without autograd and the weights are then restored from a saved copy.
 import { clipGradNorm, noGrad, tensor, tidy, type AdamW, type Tensor } from '../engine/index.js';
 import type { Batch } from '../data/index.js';
 import type { Tokenizer } from '../data/tokenizer/index.js';
@@ -55,13 +55,15 @@ export function optimizationStep(ctx: StepContext, batch: Batch, perturbation: P
     afterGradients?.();
     if (perturbation !== null) {
       const nudges = perturbationOf(params, perturbation);
-      move(params, nudges, 1);
+      // Restored by copy, not by subtracting the nudge: w + eps - eps is not w in floating point.
+      const saved = noGrad(() => params.map(([, p], i) => (nudges[i] ? p.clone() : null)));
+      noGrad(() => params.forEach(([, p], i) => { if (nudges[i]) p.add_(nudges[i]!); }));
       optimizer.zeroGrad();
       try {
         perturbedLoss = lossBackward(model, tokenizer, batch);
       } finally {
-        move(params, nudges, -1);
-        for (const n of nudges) n?.dispose();
+        noGrad(() => params.forEach(([, p], i) => { if (saved[i]) p.copy_(saved[i]!); }));
+        for (const t of [...nudges, ...saved]) t?.dispose();
       }
     }
   }
@@ -73,10 +75,6 @@ export function optimizationStep(ctx: StepContext, batch: Batch, perturbation: P
   optimizer.step();
   optimizer.zeroGrad();
   return { loss, perturbedLoss, gradNorm };
-}
-
-function move(params: [string, Tensor][], nudges: (Tensor | null)[], sign: 1 | -1): void {
-  noGrad(() => params.forEach(([, p], i) => { if (nudges[i]) p.add_(nudges[i]!, sign); }));
 }
 
 /** eps per parameter (null where there is no gradient). */
