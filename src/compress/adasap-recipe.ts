@@ -43,7 +43,7 @@ export const COMPRESS_DEFAULTS: Omit<CompressConfig, 'method' | 'flopsRatio'> = 
   warmupSteps: 100,
   finetuneSteps: 100,
   batchSize: 64,
-  lr: 3e-4,
+  lr: 5e-4,
   lrWarmupSteps: 10,
   rho: 0.05,
   rhoMin: 0.01,
