@@ -9,6 +9,7 @@ import { registerClassify } from './commands/classify.js';
 import { registerServe } from './commands/serve.js';
 import { registerExportOnnx } from './commands/export-onnx.js';
 import { registerPrune } from './commands/prune.js';
+import { registerCompress } from './commands/compress.js';
 
 export function registerCommands(program: Command): void {
   registerInfo(program);
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerExportOnnx(program);
   registerPrune(program);
+  registerCompress(program);
 }

@@ -56,11 +56,24 @@ export interface ResNetConfig {
   stages: ResNetStageSpec[];
 }
 
+/**
+ * Explicit channel counts that replace the ones the width multiplier gives,
+ * as channel pruning leaves them (src/compress). MBConv families only.
+ */
+export interface ChannelWidths {
+  /** Expanded (inner) channels of every MBConv block in order; a block without an expansion conv keeps its input width. */
+  expanded?: number[];
+  /** Channels of the final 1x1 conv: the feature size. */
+  head?: number;
+}
+
 export type ImageEncoderConfig = (EfficientNetConfig | MobileNetV3Config | ResNetConfig) & {
   /** Training and deployment resolution (square images). */
   imageSize: number;
   /** Run convolutions in channels-last memory format (faster on CPU with oneDNN). */
   channelsLast: boolean;
+  /** Pruned channel counts; absent for a dense model. */
+  channels?: ChannelWidths;
 };
 
 export interface TextEncoderConfig {
@@ -130,6 +143,7 @@ export type PartialModelConfig = Omit<DeepPartial<ModelConfig>, 'image' | 'hyper
     stages?: MBConvStageSpec[] | ResNetStageSpec[];
     imageSize?: number;
     channelsLast?: boolean;
+    channels?: ChannelWidths;
   };
   hypernet?: DeepPartial<HypernetConfig> | null;
 };
@@ -292,18 +306,18 @@ function mergeOverrides(base: ModelConfig, o: Omit<PartialModelConfig, 'preset'>
   return {
     name: o.name ?? base.name,
     embedDim: o.embedDim ?? base.embedDim,
-    image: o.image === undefined ? image : mergeObject('image', image, o.image),
+    image: o.image === undefined ? image : mergeObject('image', image, o.image, ['channels']),
     text: o.text === undefined ? base.text : mergeObject('text', base.text, o.text),
     hypernet,
     loss: o.loss === undefined ? base.loss : mergeObject('loss', base.loss, o.loss),
   };
 }
 
-function mergeObject<T extends object>(where: string, base: T, override: object): T {
+function mergeObject<T extends object>(where: string, base: T, override: object, optionalKeys: string[] = []): T {
   if (override === null || typeof override !== 'object' || Array.isArray(override)) {
     throw new Error(`config field ${where} must be an object`);
   }
-  checkKeys(`${where}.`, override, Object.keys(base));
+  checkKeys(`${where}.`, override, [...new Set([...Object.keys(base), ...optionalKeys])]);
   const out = { ...clone(base) } as Record<string, unknown>;
   for (const [k, v] of Object.entries(override)) if (v !== undefined) out[k] = clone(v);
   return out as T;
@@ -349,6 +363,7 @@ function validateImage(i: ImageEncoderConfig): void {
   if (i.imageSize < 16) throw new Error(`image.imageSize must be at least 16 pixels, got ${i.imageSize}`);
   if (typeof i.channelsLast !== 'boolean') throw new Error('image.channelsLast must be true or false');
   inRange('image.widthMultiplier', i.widthMultiplier, 0.05, 8);
+  if (i.channels !== undefined) validateChannels(i);
   if (i.family === 'resnet') {
     validateResNet(i);
     return;
@@ -369,6 +384,18 @@ function validateImage(i: ImageEncoderConfig): void {
     oneOf(`image.stages[${k}].kernel`, String(s.kernel), ['3', '5', '7']);
     oneOf(`image.stages[${k}].stride`, String(s.stride), ['1', '2']);
   });
+}
+
+function validateChannels(i: ImageEncoderConfig): void {
+  const c = i.channels;
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new Error(`image.channels must be an object { expanded?, head? }, got ${JSON.stringify(c)}`);
+  if (i.family === 'resnet') throw new Error('image.channels applies to the MBConv families (efficientnet, mobilenetv3), not resnet');
+  checkKeys('image.channels.', c, ['expanded', 'head']);
+  if (c.expanded !== undefined) {
+    if (!Array.isArray(c.expanded) || c.expanded.length === 0) throw new Error('image.channels.expanded must be a non-empty list of channel counts, one per block');
+    c.expanded.forEach((n, k) => positiveInt(`image.channels.expanded[${k}]`, n));
+  }
+  if (c.head !== undefined) positiveInt('image.channels.head', c.head);
 }
 
 function validateResNet(i: ResNetConfig): void {

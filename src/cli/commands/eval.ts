@@ -8,6 +8,7 @@ import { evaluateZeroShot } from '../../eval/zeroshot.js';
 import { useAllCores } from '../../engine/index.js';
 import { createProgress, printSummary } from '../progress.js';
 import { integer } from '../parse.js';
+import { runCorruptions } from './eval-corruptions.js';
 
 interface EvalOptions {
   model?: string;
@@ -18,6 +19,9 @@ interface EvalOptions {
   limit?: number;
   batchSize: number;
   json?: boolean;
+  corruptions?: string;
+  severities: string;
+  seed: number;
 }
 
 export function registerEval(program: Command): void {
@@ -32,13 +36,18 @@ export function registerEval(program: Command): void {
     .option('--limit <n>', 'evaluate only the first n samples', integer('limit'))
     .option('--batch-size <n>', 'images per forward pass', integer('batch-size'), 256)
     .option('--json', 'print the full result as JSON on stdout (the summary line then goes to stderr)')
+    .option('--corruptions <all|list>', 'zero-shot accuracy under corruptions (all, or e.g. gaussian-noise,jpeg) beside the clean accuracy')
+    .option('--severities <list>', 'corruption severities 1..5 to evaluate', '1,2,3,4,5')
+    .option('--seed <n>', 'seed of the corruptions\' random choices', integer('seed', 0), 0)
     .addHelpText('after', '\nExamples:\n  hyperclip eval --dataset cifar10\n  hyperclip eval --dataset flickr8k --limit 500\n' +
       '  hyperclip eval --dataset tiny-imagenet --limit 1000\n' +
-      '  hyperclip eval --dataset "shards/val-{000..003}.tar" --classnames names.txt --templates simple')
+      '  hyperclip eval --dataset "shards/val-{000..003}.tar" --classnames names.txt --templates simple\n' +
+      '  hyperclip eval --dataset cifar10 --limit 1000 --corruptions all --severities 1,3,5')
     .action(async (opts: EvalOptions) => {
       useAllCores();
       const bundle = loadBundle(opts.model);
       if (opts.dataset in DATASETS) opts.split ??= DATASETS[opts.dataset as keyof typeof DATASETS].evalSplit;
+      if (opts.corruptions !== undefined) return runCorruptions(bundle, { ...opts, corruptions: opts.corruptions }, zeroShotSource(opts));
       if (opts.dataset === 'flickr8k') return runRetrieval(bundle, opts);
       return runZeroShot(bundle, opts);
     });

@@ -82,6 +82,8 @@ export interface MBConvSpec {
   inC: number;
   midC: number;
   outC: number;
+  /** Whether the block has a 1x1 expansion conv; default: when midC differs from inC (pruning can make them equal). */
+  expands?: boolean;
   kernel: number;
   stride: number;
   act: Activation;
@@ -104,7 +106,7 @@ export class MBConv extends Module {
 
   constructor(s: MBConvSpec) {
     super();
-    this.expandConv = s.midC === s.inC ? null : new ConvNormAct(s.inC, s.midC, 1, s.act, s.stage);
+    this.expandConv = (s.expands ?? s.midC !== s.inC) ? new ConvNormAct(s.inC, s.midC, 1, s.act, s.stage) : null;
     this.depthwise = new ConvNormAct(s.midC, s.midC, s.kernel, s.act, s.stage, { stride: s.stride, groups: s.midC });
     this.se = s.seChannels > 0 ? new SqueezeExcite(s.midC, s.seChannels, s.seAct, s.seGate) : null;
     this.project = new ConvNormAct(s.midC, s.outC, 1, 'none', s.stage);
@@ -119,6 +121,13 @@ export class MBConv extends Module {
     h = this.project.forward(h, overrides); // [N, out, H/s, W/s]
     if (!this.residual) return h;
     return x.add(this.training && this.dropPath > 0 ? dropSamples(h, this.dropPath) : h);
+  }
+}
+
+/** An explicit list of expanded widths (image.channels.expanded) must name every block. */
+export function checkExpandedCount(expanded: number[] | undefined, blocks: number): void {
+  if (expanded !== undefined && expanded.length !== blocks) {
+    throw new Error(`image.channels.expanded lists ${expanded.length} blocks but the encoder has ${blocks}`);
   }
 }
 

@@ -2,8 +2,8 @@
 // SiLU. Width and depth multipliers scale B0's table, so B0/B1/B2-like and
 // tiny CPU sizes come from this one definition (resolution is the config's
 // imageSize).
-import type { EfficientNetConfig } from '../config.js';
-import { ConvNormAct, MBConv, makeDivisible } from './blocks.js';
+import type { ChannelWidths, EfficientNetConfig } from '../config.js';
+import { ConvNormAct, MBConv, checkExpandedCount, makeDivisible } from './blocks.js';
 import { CnnEncoder } from './cnn-encoder.js';
 
 export class EfficientNet extends CnnEncoder {
@@ -12,7 +12,7 @@ export class EfficientNet extends CnnEncoder {
   readonly head: ConvNormAct;
   readonly featureDim: number;
 
-  constructor(c: EfficientNetConfig, channelsLast: boolean) {
+  constructor(c: EfficientNetConfig & { channels?: ChannelWidths }, channelsLast: boolean) {
     super(channelsLast);
     const width = (ch: number) => makeDivisible(ch * c.widthMultiplier);
     const stemC = width(c.stemChannels);
@@ -24,16 +24,18 @@ export class EfficientNet extends CnnEncoder {
     plan.forEach((s, stageIndex) => {
       const outC = width(s.channels);
       for (let r = 0; r < s.repeats; r++) {
-        const midC = inC * s.expand;
+        const expands = s.expand !== 1;
+        const midC = expands ? c.channels?.expanded?.[this.blocks.length] ?? inC * s.expand : inC;
         this.blocks.push(new MBConv({
-          inC, midC, outC, kernel: s.kernel, stride: r === 0 ? s.stride : 1, act: 'silu',
+          inC, midC, outC, expands, kernel: s.kernel, stride: r === 0 ? s.stride : 1, act: 'silu',
           seChannels: c.seRatio > 0 ? Math.max(1, Math.floor(inC * c.seRatio)) : 0, seAct: 'silu', seGate: 'sigmoid',
           dropPath: (c.dropPath * this.blocks.length) / total, stage: stageIndex + 1,
         }));
         inC = outC;
       }
     });
-    this.featureDim = width(c.headChannels);
+    checkExpandedCount(c.channels?.expanded, this.blocks.length);
+    this.featureDim = c.channels?.head ?? width(c.headChannels);
     this.head = new ConvNormAct(inC, this.featureDim, 1, 'silu', plan.length + 1);
     this.finishLayers();
   }

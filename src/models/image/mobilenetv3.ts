@@ -1,8 +1,8 @@
 // MobileNetV3 (Howard et al. 2019): inverted residuals with hardswish and
 // squeeze-excitation gated by hardsigmoid; small and large layouts, scaled
 // by a width multiplier.
-import type { MobileNetV3Config } from '../config.js';
-import { ConvNormAct, MBConv, makeDivisible, type Activation } from './blocks.js';
+import type { ChannelWidths, MobileNetV3Config } from '../config.js';
+import { ConvNormAct, MBConv, checkExpandedCount, makeDivisible, type Activation } from './blocks.js';
 import { CnnEncoder } from './cnn-encoder.js';
 
 // kernel, expanded channels, output channels, squeeze-excitation, activation, stride (the paper's tables 1 and 2).
@@ -28,7 +28,7 @@ export class MobileNetV3 extends CnnEncoder {
   readonly head: ConvNormAct;
   readonly featureDim: number;
 
-  constructor(c: MobileNetV3Config, channelsLast: boolean) {
+  constructor(c: MobileNetV3Config & { channels?: ChannelWidths }, channelsLast: boolean) {
     super(channelsLast);
     const width = (ch: number) => makeDivisible(ch * c.widthMultiplier);
     const rows = c.variant === 'large' ? LARGE : SMALL;
@@ -40,18 +40,20 @@ export class MobileNetV3 extends CnnEncoder {
     let previousOut = -1;
     rows.forEach(([kernel, expanded, out, se, act, stride], i) => {
       const outC = width(out);
-      const midC = width(expanded);
+      const expands = width(expanded) !== inC;
+      const midC = expands ? c.channels?.expanded?.[i] ?? width(expanded) : inC;
       if (outC !== previousOut) stage++;
       previousOut = outC;
       const activation: Activation = act === 'RE' ? 'relu' : 'hardswish';
       this.blocks.push(new MBConv({
-        inC, midC, outC, kernel, stride, act: activation,
-        seChannels: se ? makeDivisible(midC / 4) : 0, seAct: 'relu', seGate: 'hardsigmoid',
+        inC, midC, outC, expands, kernel, stride, act: activation,
+        seChannels: se ? makeDivisible(width(expanded) / 4) : 0, seAct: 'relu', seGate: 'hardsigmoid',
         dropPath: (c.dropPath * i) / rows.length, stage,
       }));
       inC = outC;
     });
-    this.featureDim = width(LAST_CONV[c.variant]);
+    checkExpandedCount(c.channels?.expanded, this.blocks.length);
+    this.featureDim = c.channels?.head ?? width(LAST_CONV[c.variant]);
     this.head = new ConvNormAct(inC, this.featureDim, 1, 'hardswish', stage + 1);
     this.finishLayers();
   }

@@ -1,0 +1,71 @@
+// `hyperclip compress`: a trained model folder in, a channel-pruned model
+// folder out (AdaSAP or a baseline), with progress per phase and a summary.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadBundle, saveBundle } from '../../bundle/bundle.js';
+import { useAllCores } from '../../engine/index.js';
+import { compress, type CompressReporter } from '../../compress/adasap.js';
+import { COMPRESS_DEFAULTS, COMPRESS_METHODS, resolveCompressConfig, type CompressMethod } from '../../compress/adasap-recipe.js';
+import { SALIENCY_KINDS, type SaliencyKind } from '../../compress/saliency.js';
+import { CONFIG_FILE } from '../../models/io.js';
+import { createProgress, printSummary, type Progress } from '../progress.js';
+import { integer, number } from '../parse.js';
+
+interface CompressOptions {
+  model?: string;
+  method: string;
+  flops: number;
+  out: string;
+  stepsWarmup?: number;
+  stepsFinetune?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  saliency?: string;
+  json?: boolean;
+}
+
+function reporter(): CompressReporter {
+  let bar: Progress | null = null;
+  return {
+    phase: (name, steps) => { bar = steps > 0 ? createProgress(name, steps, 0, ' loss {loss}') : null; },
+    step: (step, loss) => bar?.update(step, { loss: loss.toFixed(4) }),
+    done: () => bar?.stop(),
+    message: (text) => (bar ? bar.log(text) : process.stderr.write(`${text}\n`)),
+  };
+}
+
+export function registerCompress(program: Command): void {
+  program
+    .command('compress')
+    .description('prune whole channels of the image encoder to a FLOPs target: AdaSAP or a baseline (prune-finetune, sam)')
+    .option('--model <dir>', 'a model folder (default: the shipped models/default)')
+    .option('--method <name>', COMPRESS_METHODS.join(', '), 'adasap')
+    .requiredOption('--flops <ratio>', 'target multiply-adds as a fraction of the model\'s, e.g. 0.5', number('flops'))
+    .requiredOption('--out <dir>', 'the folder for the compressed model')
+    .option('--steps-warmup <n>', `steps before pruning (default ${COMPRESS_DEFAULTS.warmupSteps})`, integer('steps-warmup', 0))
+    .option('--steps-finetune <n>', `steps after pruning (default ${COMPRESS_DEFAULTS.finetuneSteps})`, integer('steps-finetune', 0))
+    .option('--batch-size <n>', `images per step (default ${COMPRESS_DEFAULTS.batchSize})`, integer('batch-size'))
+    .option('--lr <x>', `peak learning rate of each phase (default ${COMPRESS_DEFAULTS.lr})`, number('lr'))
+    .option('--seed <n>', 'seed of the data order and the phases (default 0)', integer('seed', 0))
+    .option('--saliency <kind>', `channel saliency: ${SALIENCY_KINDS.join(', ')} (default ${COMPRESS_DEFAULTS.saliency})`)
+    .option('--json', 'print the summary as JSON on stdout')
+    .addHelpText('after', '\nExamples:\n  hyperclip compress --model models/default --method adasap --flops 0.5 --out runs/adasap-0.5\n' +
+      '  hyperclip compress --method prune-finetune --flops 0.7 --steps-warmup 60 --steps-finetune 60 --out runs/pf-0.7')
+    .action(async (opts: CompressOptions) => {
+      const config = resolveCompressConfig({
+        method: opts.method as CompressMethod, flopsRatio: opts.flops, seed: opts.seed, warmupSteps: opts.stepsWarmup,
+        finetuneSteps: opts.stepsFinetune, batchSize: opts.batchSize, lr: opts.lr, saliency: opts.saliency as SaliencyKind | undefined,
+      });
+      if (existsSync(path.join(opts.out, CONFIG_FILE))) throw new Error(`${opts.out} already holds a model: choose another --out`);
+      useAllCores();
+      const bundle = loadBundle(opts.model);
+      const { model, summary } = await compress(bundle, config, reporter());
+      saveBundle(opts.out, model, bundle.tokenizer, { recipe: summary.recipe, compressedFrom: bundle.dir, compress: { ...config, ...summary } });
+      if (opts.json) console.log(JSON.stringify({ out: opts.out, config, ...summary }, null, 2));
+      printSummary(`compressed ${bundle.dir} with ${config.method} to ${(summary.macs / summary.denseMacs).toFixed(3)} of the FLOPs ` +
+        `(${(summary.macs / 1e6).toFixed(2)}M of ${(summary.denseMacs / 1e6).toFixed(2)}M multiply-adds, ${(summary.params / 1e3).toFixed(0)}k of ` +
+        `${(summary.denseParams / 1e3).toFixed(0)}k classifier parameters) in ${summary.seconds.toFixed(0)} s; model in ${opts.out}`, opts.json);
+    });
+}
