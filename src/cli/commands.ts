@@ -8,6 +8,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerClassify } from './commands/classify.js';
 import { registerServe } from './commands/serve.js';
 import { registerExportOnnx } from './commands/export-onnx.js';
+import { registerFewShot } from './commands/fewshot.js';
 
 export function registerCommands(program: Command): void {
   registerInfo(program);
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerClassify(program);
   registerServe(program);
   registerExportOnnx(program);
+  registerFewShot(program);
 }

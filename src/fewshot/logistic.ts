@@ -37,6 +37,8 @@ export interface SolveOptions {
   penalty: Penalty;
   /** Stop when the largest entry of the gradient mapping (zero exactly at the optimum) is below this. */
   tolerance?: number;
+  /** Or below this fraction of lambda, when that is larger (the path's large penalties need less precision). */
+  relativeTolerance?: number;
   maxIterations?: number;
 }
 
@@ -78,10 +80,12 @@ export function fitPath(d: LabelledData, lambdas: readonly number[], options: So
   return noGrad(() => {
     const problem = tidy(() => setUp(d));
     let start = zeros([d.classes, d.cols + 1], { dtype: 'float64' });
+    let step = 1 / problem.lipschitz;
     const models: LogisticModel[] = [];
     try {
       for (const lambda of lambdas) {
-        const { solution, iterations, converged } = solve(problem, start, lambda, options);
+        const { solution, iterations, converged, step: used } = solve(problem, start, lambda, options, step);
+        step = used;
         start.dispose();
         start = solution;
         models.push(toModel(solution, d, options.penalty, lambda, iterations, converged));
@@ -152,7 +156,7 @@ interface Problem {
   x: Tensor; // [n, F + 1]: the features and a column of ones (the bias)
   targets: Tensor; // [n, K] one-hot
   penalised: Tensor; // [1, F + 1]: 1 for weights, 0 for the bias column
-  lipschitz: number; // of the mean cross-entropy's gradient
+  lipschitz: number; // of the mean cross-entropy's gradient: the first step is its inverse
 }
 
 function setUp(d: LabelledData): Problem {
@@ -192,41 +196,65 @@ function largestEigenvalue(x: Tensor): number {
   return value * 1.02;
 }
 
-/** The smooth part's gradient at w [K, F + 1]. */
-function gradient(p: Problem, w: Tensor, lambda: number, penalty: Penalty): Tensor {
-  const probabilities = F.softmax(p.x.matmul(w.transpose(0, 1)), 1); // [n, K]
-  const g = probabilities.sub(p.targets).transpose(0, 1).matmul(p.x).div(p.x.size(0)); // [K, F + 1]
-  return penalty === 'l2' ? g.add(w.mul(p.penalised).mul(lambda)) : g;
+/** The smooth part at w [K, F + 1]: mean cross-entropy (+ the L2 term) and its gradient. */
+function smoothPart(p: Problem, w: Tensor, lambda: number, penalty: Penalty, withGradient: boolean): { value: number; gradient: Tensor | null } {
+  const logits = p.x.matmul(w.transpose(0, 1)); // [n, K]
+  let value = F.crossEntropy(logits, p.targets).item();
+  const penalised = penalty === 'l2' ? w.mul(p.penalised) : null;
+  if (penalised !== null) value += 0.5 * lambda * penalised.square().sum().item();
+  if (!withGradient) return { value, gradient: null };
+  const g = F.softmax(logits, 1).sub(p.targets).transpose(0, 1).matmul(p.x).div(p.x.size(0)); // [K, F + 1]
+  return { value, gradient: penalised === null ? g : g.add(penalised.mul(lambda)) };
 }
 
-/** The proximal step of the penalty (L1: soft-thresholding of the weights; L2 is in the gradient). */
+/** The proximal step of the penalty (L1: soft-thresholding of the weights; L2 is in the smooth part). */
 function prox(v: Tensor, threshold: number, penalty: Penalty, penalised: Tensor): Tensor {
   if (penalty === 'l2' || threshold === 0) return v;
   const t = penalised.mul(threshold); // [1, F + 1]
   return v.sub(t).relu().sub(v.neg().sub(t).relu());
 }
 
-function solve(p: Problem, start: Tensor, lambda: number, options: SolveOptions): { solution: Tensor; iterations: number; converged: boolean } {
-  const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
+interface Step { next: Tensor; mapping: number; restart: boolean; step: number }
+
+/**
+ * One proximal gradient step from z with backtracking: the step grows a
+ * little every time and halves until the quadratic upper bound holds, so it
+ * follows the local curvature instead of the global bound.
+ */
+function proximalStep(p: Problem, z: Tensor, w: Tensor, lambda: number, penalty: Penalty, step: number): Step {
+  return tidy(() => {
+    const { value, gradient } = smoothPart(p, z, lambda, penalty, true);
+    for (;;) {
+      const next = prox(z.sub(gradient!.mul(step)), step * lambda, penalty, p.penalised);
+      const diff = next.sub(z);
+      const bound = value + gradient!.mul(diff).sum().item() + diff.square().sum().item() / (2 * step);
+      if (smoothPart(p, next, lambda, penalty, false).value <= bound + 1e-12 * Math.abs(value) || step < 1e-12) {
+        // Gradient mapping (z - next) / step: zero exactly when z is optimal.
+        const mapping = diff.abs().amax().item() / step;
+        // Restart the momentum when it points uphill (O'Donoghue and Candes' gradient scheme).
+        const restart = diff.mul(next.sub(w)).sum().item() < 0;
+        return { next, mapping, restart, step };
+      }
+      step /= 2;
+    }
+  });
+}
+
+function solve(p: Problem, start: Tensor, lambda: number, options: SolveOptions, initialStep: number): { solution: Tensor; iterations: number; converged: boolean; step: number } {
+  const threshold = Math.max(options.tolerance ?? DEFAULT_TOLERANCE, (options.relativeTolerance ?? 0) * lambda);
   const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
-  const lipschitz = p.lipschitz + (options.penalty === 'l2' ? lambda : 0);
-  const step = 1 / lipschitz;
+  let step = initialStep;
   let w = start.clone();
   let z = start.clone();
   let theta = 1;
   for (let iteration = 1; iteration <= maxIterations; iteration++) {
-    const { next, mapping, restart } = tidy(() => {
-      const next = prox(z.sub(gradient(p, z, lambda, options.penalty).mul(step)), step * lambda, options.penalty, p.penalised);
-      // Gradient mapping L (z - next): zero exactly when z is optimal.
-      const mapping = z.sub(next).abs().amax().item() * lipschitz;
-      // Restart the momentum when it points uphill (O'Donoghue and Candes' gradient scheme).
-      const restart = z.sub(next).mul(next.sub(w)).sum().item() > 0;
-      return { next, mapping, restart };
-    });
-    if (mapping <= tolerance) {
+    const taken = proximalStep(p, z, w, lambda, options.penalty, step * 1.25);
+    step = taken.step;
+    const { next, mapping, restart } = taken;
+    if (mapping <= threshold) {
       w.dispose();
       z.dispose();
-      return { solution: next, iterations: iteration, converged: true };
+      return { solution: next, iterations: iteration, converged: true, step };
     }
     const nextTheta = restart ? 1 : (1 + Math.sqrt(1 + 4 * theta * theta)) / 2;
     const momentum = restart ? 0 : (theta - 1) / nextTheta;
@@ -238,7 +266,7 @@ function solve(p: Problem, start: Tensor, lambda: number, options: SolveOptions)
     theta = nextTheta;
   }
   z.dispose();
-  return { solution: w, iterations: maxIterations, converged: false };
+  return { solution: w, iterations: maxIterations, converged: false, step };
 }
 
 function toModel(solution: Tensor, d: LabelledData, penalty: Penalty, lambda: number, iterations: number, converged: boolean): LogisticModel {
