@@ -10,6 +10,7 @@ import { registerServe } from './commands/serve.js';
 import { registerExportOnnx } from './commands/export-onnx.js';
 import { registerPrune } from './commands/prune.js';
 import { registerCompress } from './commands/compress.js';
+import { registerFewShot } from './commands/fewshot.js';
 
 export function registerCommands(program: Command): void {
   registerInfo(program);
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerExportOnnx(program);
   registerPrune(program);
   registerCompress(program);
+  registerFewShot(program);
 }

@@ -1,0 +1,281 @@
+// Multinomial logistic regression with an L1 (sparse) or L2 penalty, fitted
+// by FISTA (accelerated proximal gradient, with adaptive restart) along a
+// decreasing path of penalties, each fit warm-started from the previous one.
+//
+//   minimise (1/n) sum_i CE(softmax(W x_i + b), y_i) + lambda * R(W)
+//   R = ||W||_1 (L1) or ||W||^2 / 2 (L2); the bias b is not penalised.
+//
+// The matrix products run on the engine (libtorch, float64): the few-shot
+// problems have up to a few thousand rows and a thousand features and
+// classes, and the path with cross-validation takes hundreds of fits.
+import { F, noGrad, tensor, tidy, zeros, type Tensor } from '../engine/index.js';
+
+export type Penalty = 'l1' | 'l2';
+
+/** A design matrix with class labels: x row-major [rows, cols]. */
+export interface LabelledData {
+  x: Float64Array;
+  rows: number;
+  cols: number;
+  labels: Int32Array;
+  classes: number;
+}
+
+export interface LogisticModel {
+  /** [classes, features] row-major. */
+  weight: Float64Array;
+  bias: Float64Array;
+  classes: number;
+  features: number;
+  penalty: Penalty;
+  lambda: number;
+  iterations: number;
+  converged: boolean;
+}
+
+export interface SolveOptions {
+  penalty: Penalty;
+  /** Stop when the largest entry of the gradient mapping (zero exactly at the optimum) is below this. */
+  tolerance?: number;
+  /** Or below this fraction of lambda, when that is larger (the path's large penalties need less precision). */
+  relativeTolerance?: number;
+  maxIterations?: number;
+}
+
+const DEFAULT_TOLERANCE = 1e-5;
+const DEFAULT_MAX_ITERATIONS = 3000;
+
+export function checkData(d: LabelledData): void {
+  if (d.rows < 1 || d.cols < 1) throw new Error(`logistic regression needs at least one row and one feature, got [${d.rows}, ${d.cols}]`);
+  if (d.x.length !== d.rows * d.cols) throw new Error(`design matrix has ${d.x.length} values, not ${d.rows} x ${d.cols}`);
+  if (d.labels.length !== d.rows) throw new Error(`${d.labels.length} labels for ${d.rows} rows`);
+  for (const y of d.labels) if (!Number.isInteger(y) || y < 0 || y >= d.classes) throw new Error(`label ${y} is outside 0..${d.classes - 1}`);
+}
+
+/**
+ * The smallest L1 penalty at which every weight is zero: the largest entry of
+ * the loss gradient at W = 0 with the bias at its optimum (log class frequencies).
+ */
+export function lambdaMax(d: LabelledData): number {
+  checkData(d);
+  const counts = new Float64Array(d.classes);
+  for (const y of d.labels) counts[y]!++;
+  const frequency = Array.from(counts, (c) => c / d.rows);
+  const gradient = new Float64Array(d.classes * d.cols); // sum_i (p - y_i) x_i^T / n
+  for (let i = 0; i < d.rows; i++) {
+    const y = d.labels[i]!;
+    for (let k = 0; k < d.classes; k++) {
+      const residual = (frequency[k]! - (k === y ? 1 : 0)) / d.rows;
+      if (residual === 0) continue;
+      for (let j = 0; j < d.cols; j++) gradient[k * d.cols + j]! += residual * d.x[i * d.cols + j]!;
+    }
+  }
+  return gradient.reduce((m, g) => Math.max(m, Math.abs(g)), 0);
+}
+
+/** Fits one model per lambda, in the given order, each warm-started from the one before. */
+export function fitPath(d: LabelledData, lambdas: readonly number[], options: SolveOptions): LogisticModel[] {
+  checkData(d);
+  if (lambdas.some((l) => !(l >= 0))) throw new Error(`penalties must be >= 0, got ${lambdas.join(', ')}`);
+  return noGrad(() => {
+    const problem = tidy(() => setUp(d));
+    let start = zeros([d.classes, d.cols + 1], { dtype: 'float64' });
+    let step = 1 / problem.lipschitz;
+    const models: LogisticModel[] = [];
+    try {
+      for (const lambda of lambdas) {
+        const { solution, iterations, converged, step: used } = solve(problem, start, lambda, options, step);
+        step = used;
+        start.dispose();
+        start = solution;
+        models.push(toModel(solution, d, options.penalty, lambda, iterations, converged));
+      }
+    } finally {
+      start.dispose();
+      for (const t of Object.values(problem)) if (typeof t === 'object') t.dispose();
+    }
+    return models;
+  });
+}
+
+export function fit(d: LabelledData, lambda: number, options: SolveOptions): LogisticModel {
+  return fitPath(d, [lambda], options)[0]!;
+}
+
+/** Logits [rows, classes] of a model on a design matrix [rows, features]. */
+export function logits(model: LogisticModel, x: Float64Array, rows: number): Float64Array {
+  const { classes: K, features: F_ } = model;
+  if (x.length !== rows * F_) throw new Error(`expected ${rows} x ${F_} features, got ${x.length} values`);
+  const out = new Float64Array(rows * K);
+  for (let i = 0; i < rows; i++) {
+    for (let k = 0; k < K; k++) {
+      let s = model.bias[k]!;
+      for (let j = 0; j < F_; j++) {
+        const w = model.weight[k * F_ + j]!;
+        if (w !== 0) s += w * x[i * F_ + j]!;
+      }
+      out[i * K + k] = s;
+    }
+  }
+  return out;
+}
+
+export function predict(model: LogisticModel, x: Float64Array, rows: number): Int32Array {
+  const z = logits(model, x, rows);
+  const K = model.classes;
+  const out = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (z[i * K + k]! > z[i * K + best]!) best = k;
+    out[i] = best;
+  }
+  return out;
+}
+
+/** Mean cross-entropy of a model on labelled data (natural log). */
+export function logLoss(model: LogisticModel, x: Float64Array, labels: Int32Array): number {
+  const rows = labels.length;
+  const z = logits(model, x, rows);
+  const K = model.classes;
+  let total = 0;
+  for (let i = 0; i < rows; i++) {
+    let max = -Infinity;
+    for (let k = 0; k < K; k++) max = Math.max(max, z[i * K + k]!);
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += Math.exp(z[i * K + k]! - max);
+    total += max + Math.log(sum) - z[i * K + labels[i]!]!;
+  }
+  return total / rows;
+}
+
+export function nonZeros(model: LogisticModel): number {
+  return model.weight.reduce((n, w) => n + (w !== 0 ? 1 : 0), 0);
+}
+
+interface Problem {
+  x: Tensor; // [n, F + 1]: the features and a column of ones (the bias)
+  targets: Tensor; // [n, K] one-hot
+  penalised: Tensor; // [1, F + 1]: 1 for weights, 0 for the bias column
+  lipschitz: number; // of the mean cross-entropy's gradient: the first step is its inverse
+}
+
+function setUp(d: LabelledData): Problem {
+  const withBias = new Float64Array(d.rows * (d.cols + 1));
+  const onehot = new Float64Array(d.rows * d.classes);
+  for (let i = 0; i < d.rows; i++) {
+    withBias.set(d.x.subarray(i * d.cols, (i + 1) * d.cols), i * (d.cols + 1));
+    withBias[i * (d.cols + 1) + d.cols] = 1;
+    onehot[i * d.classes + d.labels[i]!] = 1;
+  }
+  const x = tensor(withBias, [d.rows, d.cols + 1], { dtype: 'float64' });
+  const penalised = new Float64Array(d.cols + 1).fill(1);
+  penalised[d.cols] = 0;
+  // The softmax cross-entropy's Hessian in the logits is at most 1/2 I, so
+  // the gradient in W is Lipschitz with 0.5 * sigma_max(X)^2 / n.
+  const lipschitz = 0.5 * largestEigenvalue(x) / d.rows;
+  return {
+    x, targets: tensor(onehot, [d.rows, d.classes], { dtype: 'float64' }),
+    penalised: tensor(penalised, [1, d.cols + 1], { dtype: 'float64' }), lipschitz,
+  };
+}
+
+/** sigma_max(x)^2 by power iteration on x^T x, rounded up a little (a step too long diverges, one too short is only slower). */
+function largestEigenvalue(x: Tensor): number {
+  let v = tidy(() => F.normalize(tensor(Float64Array.from({ length: x.size(1) }, (_, i) => 1 + ((i * 7919) % 13) / 13), [x.size(1), 1], { dtype: 'float64' }), 0));
+  let value = 0;
+  for (let i = 0; i < 50; i++) {
+    const next = tidy(() => x.transpose(0, 1).matmul(x.matmul(v))); // [F + 1, 1]
+    const norm = next.norm().item();
+    v.dispose();
+    v = tidy(() => next.div(norm));
+    next.dispose();
+    if (Math.abs(norm - value) <= 1e-6 * norm) { value = norm; break; }
+    value = norm;
+  }
+  v.dispose();
+  return value * 1.02;
+}
+
+/** The smooth part at w [K, F + 1]: mean cross-entropy (+ the L2 term) and its gradient. */
+function smoothPart(p: Problem, w: Tensor, lambda: number, penalty: Penalty, withGradient: boolean): { value: number; gradient: Tensor | null } {
+  const logits = p.x.matmul(w.transpose(0, 1)); // [n, K]
+  let value = F.crossEntropy(logits, p.targets).item();
+  const penalised = penalty === 'l2' ? w.mul(p.penalised) : null;
+  if (penalised !== null) value += 0.5 * lambda * penalised.square().sum().item();
+  if (!withGradient) return { value, gradient: null };
+  const g = F.softmax(logits, 1).sub(p.targets).transpose(0, 1).matmul(p.x).div(p.x.size(0)); // [K, F + 1]
+  return { value, gradient: penalised === null ? g : g.add(penalised.mul(lambda)) };
+}
+
+/** The proximal step of the penalty (L1: soft-thresholding of the weights; L2 is in the smooth part). */
+function prox(v: Tensor, threshold: number, penalty: Penalty, penalised: Tensor): Tensor {
+  if (penalty === 'l2' || threshold === 0) return v;
+  const t = penalised.mul(threshold); // [1, F + 1]
+  return v.sub(t).relu().sub(v.neg().sub(t).relu());
+}
+
+interface Step { next: Tensor; mapping: number; restart: boolean; step: number }
+
+/**
+ * One proximal gradient step from z with backtracking: the step grows a
+ * little every time and halves until the quadratic upper bound holds, so it
+ * follows the local curvature instead of the global bound.
+ */
+function proximalStep(p: Problem, z: Tensor, w: Tensor, lambda: number, penalty: Penalty, step: number): Step {
+  return tidy(() => {
+    const { value, gradient } = smoothPart(p, z, lambda, penalty, true);
+    for (;;) {
+      const next = prox(z.sub(gradient!.mul(step)), step * lambda, penalty, p.penalised);
+      const diff = next.sub(z);
+      const bound = value + gradient!.mul(diff).sum().item() + diff.square().sum().item() / (2 * step);
+      if (smoothPart(p, next, lambda, penalty, false).value <= bound + 1e-12 * Math.abs(value) || step < 1e-12) {
+        // Gradient mapping (z - next) / step: zero exactly when z is optimal.
+        const mapping = diff.abs().amax().item() / step;
+        // Restart the momentum when it points uphill (O'Donoghue and Candes' gradient scheme).
+        const restart = diff.mul(next.sub(w)).sum().item() < 0;
+        return { next, mapping, restart, step };
+      }
+      step /= 2;
+    }
+  });
+}
+
+function solve(p: Problem, start: Tensor, lambda: number, options: SolveOptions, initialStep: number): { solution: Tensor; iterations: number; converged: boolean; step: number } {
+  const threshold = Math.max(options.tolerance ?? DEFAULT_TOLERANCE, (options.relativeTolerance ?? 0) * lambda);
+  const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
+  let step = initialStep;
+  let w = start.clone();
+  let z = start.clone();
+  let theta = 1;
+  for (let iteration = 1; iteration <= maxIterations; iteration++) {
+    const taken = proximalStep(p, z, w, lambda, options.penalty, step * 1.25);
+    step = taken.step;
+    const { next, mapping, restart } = taken;
+    if (mapping <= threshold) {
+      w.dispose();
+      z.dispose();
+      return { solution: next, iterations: iteration, converged: true, step };
+    }
+    const nextTheta = restart ? 1 : (1 + Math.sqrt(1 + 4 * theta * theta)) / 2;
+    const momentum = restart ? 0 : (theta - 1) / nextTheta;
+    const nextZ = tidy(() => (momentum === 0 ? next.clone() : next.add(next.sub(w).mul(momentum))));
+    w.dispose();
+    z.dispose();
+    w = next;
+    z = nextZ;
+    theta = nextTheta;
+  }
+  z.dispose();
+  return { solution: w, iterations: maxIterations, converged: false, step };
+}
+
+function toModel(solution: Tensor, d: LabelledData, penalty: Penalty, lambda: number, iterations: number, converged: boolean): LogisticModel {
+  const all = solution.data() as Float64Array; // [K, F + 1]
+  const weight = new Float64Array(d.classes * d.cols);
+  const bias = new Float64Array(d.classes);
+  for (let k = 0; k < d.classes; k++) {
+    weight.set(all.subarray(k * (d.cols + 1), k * (d.cols + 1) + d.cols), k * d.cols);
+    bias[k] = all[k * (d.cols + 1) + d.cols]!;
+  }
+  return { weight, bias, classes: d.classes, features: d.cols, penalty, lambda, iterations, converged };
+}

@@ -1,0 +1,134 @@
+// The sparse multinomial logistic regression: optimality (KKT conditions),
+// the all-zero solution above lambda_max, the L2 fit, and cross-validation.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createRng } from '../../src/data/random.js';
+import { fit, fitPath, lambdaMax, logLoss, nonZeros, predict, type LabelledData, type LogisticModel } from '../../src/fewshot/logistic.js';
+import { crossValidate, logSpaced, selectAndFit, stratifiedFolds } from '../../src/fewshot/cross-validate.js';
+
+/** Gaussian blobs: class k's mean is +2 on feature k; the other features are noise. */
+function blobs(perClass: number, classes: number, features: number, seed: number): LabelledData {
+  const rng = createRng(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  const rows = perClass * classes;
+  const x = new Float64Array(rows * features);
+  const labels = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    labels[i] = i % classes;
+    for (let j = 0; j < features; j++) x[i * features + j] = gauss() + (j === labels[i] ? 2 : 0);
+  }
+  return { x, rows, cols: features, labels, classes };
+}
+
+/** Gradient of the mean cross-entropy in W [K, F] and b [K], computed by hand in JS. */
+function lossGradient(m: LogisticModel, d: LabelledData): { gw: Float64Array; gb: Float64Array } {
+  const gw = new Float64Array(m.classes * m.features);
+  const gb = new Float64Array(m.classes);
+  for (let i = 0; i < d.rows; i++) {
+    const z = Array.from({ length: m.classes }, (_, k) => {
+      let s = m.bias[k]!;
+      for (let j = 0; j < d.cols; j++) s += m.weight[k * d.cols + j]! * d.x[i * d.cols + j]!;
+      return s;
+    });
+    const max = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - max));
+    const sum = e.reduce((a, b) => a + b, 0);
+    for (let k = 0; k < m.classes; k++) {
+      const r = (e[k]! / sum - (d.labels[i] === k ? 1 : 0)) / d.rows;
+      gb[k]! += r;
+      for (let j = 0; j < d.cols; j++) gw[k * d.cols + j]! += r * d.x[i * d.cols + j]!;
+    }
+  }
+  return { gw, gb };
+}
+
+const objective = (m: LogisticModel, d: LabelledData): number =>
+  logLoss(m, d.x, d.labels) + (m.penalty === 'l1' ? m.lambda * m.weight.reduce((s, w) => s + Math.abs(w), 0) : 0.5 * m.lambda * m.weight.reduce((s, w) => s + w * w, 0));
+
+test('L1 fit satisfies the KKT conditions: |gradient| = lambda on the support with the opposite sign, <= lambda off it', () => {
+  const d = blobs(6, 3, 5, 1);
+  const lambda = 0.3 * lambdaMax(d);
+  const m = fit(d, lambda, { penalty: 'l1', tolerance: 1e-9, maxIterations: 20000 });
+  assert.ok(m.converged, `did not converge in ${m.iterations} iterations`);
+  const { gw, gb } = lossGradient(m, d);
+  for (let k = 0; k < 3; k++) assert.ok(Math.abs(gb[k]!) < 1e-6, `bias gradient ${gb[k]} should be 0`);
+  let support = 0;
+  m.weight.forEach((w, i) => {
+    if (w !== 0) {
+      support++;
+      assert.ok(Math.abs(gw[i]! + lambda * Math.sign(w)) < 1e-6, `weight ${i} = ${w}: gradient ${gw[i]} should be ${-lambda * Math.sign(w)}`);
+    } else {
+      assert.ok(Math.abs(gw[i]!) <= lambda + 1e-6, `zero weight ${i}: |gradient| ${Math.abs(gw[i]!)} exceeds lambda ${lambda}`);
+    }
+  });
+  assert.ok(support > 0 && support < 15, `support ${support} of 15 should be sparse but not empty`);
+  // The informative weights (class k on feature k) are in the support and positive.
+  for (let k = 0; k < 3; k++) assert.ok(m.weight[k * 5 + k]! > 0, `class ${k} should use its own feature`);
+});
+
+test('the L1 optimum beats every nearby point (brute-force check of the convex objective)', () => {
+  const d = blobs(4, 3, 3, 2);
+  const m = fit(d, 0.2 * lambdaMax(d), { penalty: 'l1', tolerance: 1e-10, maxIterations: 20000 });
+  const best = objective(m, d);
+  const rng = createRng(9);
+  for (let trial = 0; trial < 200; trial++) {
+    const scale = trial < 100 ? 1e-3 : 1e-1;
+    const other: LogisticModel = { ...m, weight: m.weight.map((w) => w + scale * (rng() - 0.5)), bias: m.bias.map((b) => b + scale * (rng() - 0.5)) };
+    assert.ok(objective(other, d) >= best - 1e-10, `a perturbed point has a lower objective: ${objective(other, d)} < ${best}`);
+  }
+});
+
+test('lambda at or above lambda_max gives all-zero weights; just below it, some weight is non-zero', () => {
+  const d = blobs(5, 4, 6, 3);
+  const top = lambdaMax(d);
+  // At lambda_max itself the boundary is decided by rounding: test a hair above it.
+  const [above, atMax, below] = fitPath(d, [top * 1.5, top * (1 + 1e-9), top * 0.9], { penalty: 'l1', tolerance: 1e-9 });
+  assert.equal(nonZeros(above!), 0);
+  assert.equal(nonZeros(atMax!), 0);
+  assert.ok(nonZeros(below!) > 0, 'just below lambda_max a weight should enter');
+  // With zero weights the bias is the log class frequency (balanced: all equal).
+  assert.ok(Math.max(...atMax!.bias) - Math.min(...atMax!.bias) < 1e-6);
+});
+
+test('the path gets denser as lambda falls, and L2 has a zero gradient at its optimum', () => {
+  const d = blobs(8, 3, 8, 4);
+  const path = fitPath(d, logSpaced(lambdaMax(d), lambdaMax(d) * 0.01, 6), { penalty: 'l1' });
+  const sizes = path.map(nonZeros);
+  assert.equal(sizes[0], 0);
+  assert.ok(sizes[5]! > sizes[1]!, `support should grow along the path: ${sizes.join(', ')}`);
+  const lambda = 0.05;
+  const m = fit(d, lambda, { penalty: 'l2', tolerance: 1e-9, maxIterations: 20000 });
+  const { gw, gb } = lossGradient(m, d);
+  const worst = Math.max(...gw.map((g, i) => Math.abs(g + lambda * m.weight[i]!)), ...gb.map(Math.abs));
+  assert.ok(worst < 1e-6, `L2 stationarity violated by ${worst}`);
+  assert.equal(nonZeros(m), 24, 'L2 weights are dense');
+});
+
+test('stratified folds keep every class in every fold', () => {
+  const labels = Int32Array.from({ length: 12 }, (_, i) => i % 3);
+  const folds = stratifiedFolds(labels, 3, 4, 5);
+  for (let f = 0; f < 4; f++) {
+    const classes = new Set(Array.from(labels).filter((_, i) => folds[i] === f));
+    assert.equal(classes.size, 3, `fold ${f} holds classes ${[...classes]}`);
+  }
+});
+
+test('cross-validation picks a penalty inside the path, and a single shot uses the stated fallback', () => {
+  const d = blobs(6, 3, 10, 6);
+  const lambdas = logSpaced(lambdaMax(d), lambdaMax(d) * 0.01, 8);
+  const cv = crossValidate(d, lambdas, { penalty: 'l1', folds: 3, fallbackLambda: 1 });
+  assert.equal(cv.folds, 3);
+  assert.equal(cv.fallback, null);
+  assert.ok(cv.chosenIndex > 0, `lambda_max (all zero, chance accuracy) should not win: accuracies ${cv.accuracy.map((a) => a.toFixed(2))}`);
+  assert.ok(cv.accuracy[cv.chosenIndex]! >= Math.max(...cv.accuracy) - 1e-12);
+  assert.ok(cv.accuracy[cv.chosenIndex]! > 0.6, `the chosen penalty should classify the blobs: ${cv.accuracy[cv.chosenIndex]}`);
+  const selected = selectAndFit(d, lambdas, { penalty: 'l1', folds: 3, fallbackLambda: 1 });
+  assert.equal(selected.model.lambda, cv.lambda);
+  const accuracy = predict(selected.model, d.x, d.rows).reduce((n, p, i) => n + (p === d.labels[i] ? 1 : 0), 0) / d.rows;
+  assert.ok(accuracy > 0.8, `training accuracy ${accuracy}`);
+
+  const oneShot = blobs(1, 3, 10, 7);
+  const fallback = selectAndFit(oneShot, logSpaced(1, 0.01, 4), { penalty: 'l1', fallbackLambda: 0.05 });
+  assert.match(fallback.cv.fallback ?? '', /a class has a single shot: no cross-validation, penalty 0\.0500 \(the fallback\)/);
+  assert.equal(fallback.model.lambda, 0.05);
+});
