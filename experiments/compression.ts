@@ -39,6 +39,7 @@ interface Options {
   severities: string;
   reportOnly?: boolean;
   report: boolean;
+  latencyRounds: string;
 }
 
 interface RunResult { method: CompressMethod | 'dense'; ratio: number; seed: number; dir: string; summary: CompressSummary | null; eval: CorruptionResult }
@@ -119,7 +120,7 @@ async function compressedResults(root: string, opts: Options): Promise<RunResult
 interface Deployment { kb: number; batch1: number; batch64: number }
 
 /** Generated CIFAR-10 classifiers of every model, timed in interleaved rounds so load drift hits all alike. */
-async function deployments(runs: RunResult[]): Promise<Map<string, Deployment>> {
+async function deployments(runs: RunResult[], rounds: [number, number]): Promise<Map<string, Deployment>> {
   const source = resolveDataset('cifar10', 'test');
   const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
   const runners = new Map<string, { run: (n: number) => Promise<unknown>; kb: number; release: () => Promise<void> }>();
@@ -134,8 +135,8 @@ async function deployments(runs: RunResult[]): Promise<Map<string, Deployment>> 
   }
   log(`timing ${runners.size} classifiers in onnxruntime (load average ${loadavg()[0]!.toFixed(1)})`);
   const calls = (n: number) => Object.fromEntries([...runners].map(([dir, r]) => [dir, () => r.run(n)]));
-  const batch1 = await timeInterleaved(calls(1), 200, 20);
-  const batch64 = await timeInterleaved(calls(64), 30, 3);
+  const batch1 = await timeInterleaved(calls(1), rounds[0], Math.ceil(rounds[0] / 10));
+  const batch64 = await timeInterleaved(calls(64), rounds[1], Math.ceil(rounds[1] / 10));
   const out = new Map<string, Deployment>();
   for (const [dir, r] of runners) {
     out.set(dir, { kb: r.kb, batch1: batch1[dir]!, batch64: batch64[dir]! });
@@ -152,8 +153,8 @@ const meanSd = (xs: number[]) => `${pct(mean(xs))}${xs.length > 1 ? ` ± ${pct(s
 /** The command that regenerates the report with these settings (defaults left out). */
 function commandLine(opts: Options): string {
   const flags: [string, string][] = [['seeds', opts.seeds], ['ratios', opts.ratios], ['steps-warmup', opts.stepsWarmup], ['steps-finetune', opts.stepsFinetune],
-    ['batch-size', opts.batchSize], ['limit', opts.limit], ['severities', opts.severities]];
-  const defaults: Record<string, string> = { seeds: '0,1', ratios: '0.7,0.5', 'steps-warmup': '24', 'steps-finetune': '24', 'batch-size': '64', limit: '500', severities: '1,3,5' };
+    ['batch-size', opts.batchSize], ['limit', opts.limit], ['severities', opts.severities], ['latency-rounds', opts.latencyRounds]];
+  const defaults: Record<string, string> = { seeds: '0,1', ratios: '0.7,0.5', 'steps-warmup': '24', 'steps-finetune': '24', 'batch-size': '64', limit: '500', severities: '1,3,5', 'latency-rounds': '200,30' };
   return ['npm run experiment:compression --', '--model', opts.model, ...flags.filter(([k, v]) => defaults[k] !== v).flatMap(([k, v]) => [`--${k}`, v])].join(' ');
 }
 
@@ -186,7 +187,7 @@ function writeDoc(opts: Options, dense: RunResult, runs: RunResult[], deploy: Ma
     `corrupted: 9 corruptions (${CORRUPTION_NAMES.join(', ')}) at severities ${opts.severities}, applied at the native 32 px before the evaluation preprocessing, corruption seed 0. ` +
     `With ${opts.limit} images one accuracy has a binomial standard error of about ${pct(Math.sqrt(0.2 * 0.8 / Number(opts.limit)))} points.`,
     '- FLOPs are multiply-adds of the convolutions and the image projection at the model\'s resolution (src/compress/flops.ts); parameters are those layers\' weights. ' +
-    'Latency: the generated 10-class CIFAR-10 classifier (ONNX, norms folded) in onnxruntime-node, median of interleaved rounds (200 at batch 1, 30 at batch 64) over all models at once, so machine load hits all alike.',
+    `Latency: the generated 10-class CIFAR-10 classifier (ONNX, norms folded) in onnxruntime-node, median of interleaved rounds (${opts.latencyRounds.split(',')[0]} at batch 1, ${opts.latencyRounds.split(',')[1]} at batch 64) over all models at once, so machine load hits all alike.`,
     `- Seeds: ${opts.seeds}; figures are mean ± sample standard deviation over seeds.`,
     '',
     '## Results',
@@ -256,6 +257,7 @@ async function main(): Promise<void> {
     .option('--batch-size <n>', 'images per step', '64')
     .option('--limit <n>', 'CIFAR-10 test images per evaluation', '500')
     .option('--severities <list>', 'corruption severities', '1,3,5')
+    .option('--latency-rounds <b1,b64>', 'timed onnxruntime rounds at batch 1 and 64', '200,30')
     .option('--report-only', 'time and report what is already there, compress nothing')
     .option('--no-report', 'compress and evaluate only (e.g. one seed per process); a later --report-only writes the report')
     .parse().opts<Options>();
@@ -272,7 +274,7 @@ async function main(): Promise<void> {
     console.log(`compressed and evaluated ${runs.length} models in ${root}; write the report with --report-only`);
     return;
   }
-  const deploy = await deployments([dense, ...runs]);
+  const deploy = await deployments([dense, ...runs], opts.latencyRounds.split(',').map(Number) as [number, number]);
   mkdirSync(path.dirname(opts.doc), { recursive: true });
   writeFileSync(opts.doc, writeDoc(opts, dense, runs, deploy, key, root));
   console.log(`wrote ${opts.doc}: ${runs.length} compressed models against the dense ${opts.model}`);
