@@ -1,0 +1,77 @@
+// Pruned classifiers as deployed: the dense CIFAR-10 classifier generated
+// from the model, pruned as an ONNX file with 64 unlabelled CIFAR-10 train
+// images (the user's-own-task path of `hyperclip prune CLASSIFIER.onnx`),
+// then its file size, onnxruntime latency on one thread and top-1 on the
+// evaluation images.
+import type { Bundle } from '../../src/bundle/bundle.js';
+import { parseSparsity } from '../../src/compress/mask.js';
+import { readCalibrationImages } from '../../src/compress/prune-images.js';
+import { pruneClassifier } from '../../src/compress/prune-onnx.js';
+import { generateClassifier } from '../../src/deploy/generate.js';
+import { openOneThread, type LabelledImages } from './pruning-eval.js';
+
+export interface ClassifierRow {
+  method: 'dense' | 'wanda' | 'magnitude';
+  level: string;
+  bytes: number;
+  overall: number;
+  top1: number;
+  /** Median of 100 single-image runs. */
+  latencyMs: number;
+  /** Batches of 64. */
+  imagesPerSecond: number;
+}
+
+const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function measure(bytes: Uint8Array, data: LabelledImages): Promise<{ top1: number; latencyMs: number; imagesPerSecond: number }> {
+  const runner = await openOneThread(bytes);
+  const size = data.size, per = 3 * size * size, count = data.labels.length;
+  const classes = data.classnames.length;
+  try {
+    let hits = 0;
+    for (let start = 0; start < count; start += 100) {
+      const n = Math.min(100, count - start);
+      const out = await runner.run({ image: { data: data.pixels.subarray(start * per, (start + n) * per), dims: [n, 3, size, size] } });
+      const logits = out[runner.outputNames[0]!]!.data as Float32Array;
+      for (let i = 0; i < n; i++) {
+        let best = 0;
+        for (let c = 1; c < classes; c++) if (logits[i * classes + c]! > logits[i * classes + best]!) best = c;
+        if (best === data.labels[start + i]) hits++;
+      }
+    }
+    const one = { image: { data: data.pixels.subarray(0, per), dims: [1, 3, size, size] } };
+    for (let i = 0; i < 20; i++) await runner.run(one);
+    const times: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t = performance.now();
+      await runner.run(one);
+      times.push(performance.now() - t);
+    }
+    const batch = { image: { data: data.pixels.subarray(0, 64 * per), dims: [64, 3, size, size] } };
+    const batchTimes: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t = performance.now();
+      await runner.run(batch);
+      batchTimes.push(performance.now() - t);
+    }
+    return { top1: hits / count, latencyMs: median(times), imagesPerSecond: 64 / (median(batchTimes) / 1000) };
+  } finally {
+    await runner.release();
+  }
+}
+
+export async function measureClassifiers(bundle: Bundle, data: LabelledImages, levels: string[], say: (text: string) => void): Promise<ClassifierRow[]> {
+  const dense = generateClassifier(bundle, { classNames: data.classnames, templates: data.templates, output: 'logits' }).bytes;
+  const calibration = await readCalibrationImages('cifar10:train', 64, 0, bundle.preprocess, 8);
+  const rows: ClassifierRow[] = [{ method: 'dense', level: '0', bytes: dense.byteLength, overall: 0, ...(await measure(dense, data)) }];
+  for (const level of levels) {
+    for (const method of ['wanda', 'magnitude'] as const) {
+      const { bytes, record } = await pruneClassifier(dense, { method, sparsity: parseSparsity(level), images: method === 'wanda' ? calibration.pixels : null, calibration: calibration.description });
+      const row: ClassifierRow = { method, level, bytes: bytes.byteLength, overall: record.overall, ...(await measure(bytes, data)) };
+      say(`  classifier ${method} ${level}: ${(row.bytes / 1024).toFixed(0)} KB, top-1 ${(100 * row.top1).toFixed(1)}%, ${row.latencyMs.toFixed(2)} ms/image, ${row.imagesPerSecond.toFixed(0)} images/s`);
+      rows.push(row);
+    }
+  }
+  return rows;
+}

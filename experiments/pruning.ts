@@ -1,0 +1,132 @@
+// Wanda vs magnitude pruning of a model folder, without retraining (issue 16):
+//   npm run experiment:pruning                           # models/default, the full grid, then docs/pruning.md
+//   npm run experiment:pruning -- --model runs/x/model   # another model
+//   npm run experiment:pruning -- --report-only          # rebuild the report from the recorded results
+// Grid: parts text, image, hypernet and all together x sparsity 0.3 ... 0.8,
+// 2:4, 4:8 x wanda (3 calibration draws of 128 Flickr8k train samples) and
+// magnitude (deterministic: one run), each scored on zero-shot CIFAR-10 and
+// CIFAR-100 top-1 and Flickr8k R@1 with evaluation limits; then pruned
+// classifiers: file size, onnxruntime latency, top-1. Every result is
+// appended to <out>/results.jsonl as it comes, keyed by the model file's
+// CRC-32, so a stopped run resumes and a new model starts afresh.
+import { Command } from 'commander';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { defaultModelDir, loadBundle, type Bundle } from '../src/bundle/bundle.js';
+import { parseSparsity } from '../src/compress/mask.js';
+import { PRUNE_PARTS, pruneBundle, readCalibration, type CalibrationData, type PrunePart } from '../src/compress/prune-bundle.js';
+import type { PruneMethod } from '../src/compress/prune-score.js';
+import { integer } from '../src/cli/parse.js';
+import { setNumThreads, type Tensor } from '../src/engine/index.js';
+import { WEIGHTS_FILE } from '../src/models/index.js';
+import { measureClassifiers, type ClassifierRow } from './lib/pruning-classifiers.js';
+import { evaluate, loadEvalData, type Scores } from './lib/pruning-eval.js';
+import { writePruningReport } from './lib/pruning-report.js';
+
+export interface GridRecord extends Scores {
+  kind: 'grid';
+  modelCrc: number;
+  limit: number;
+  calibN: number;
+  part: PrunePart | 'all' | 'none';
+  method: PruneMethod | 'dense';
+  level: string;
+  draw: number;
+  overall: number;
+  seconds: number;
+}
+export type ClassifierRecord = ClassifierRow & { kind: 'classifier'; modelCrc: number; limit: number };
+export type ResultRecord = GridRecord | ClassifierRecord;
+
+interface Options { model: string; limit: number; draws: number; calibN: number; levels: string; parts: string; out: string; report: string; reportOnly?: boolean; classifiers: boolean }
+
+const say = (text: string): boolean => process.stderr.write(`${text}\n`);
+export const DEFAULT_LEVELS = '0.3,0.5,0.6,0.7,0.8,2:4,4:8';
+const GRID_PARTS = [...PRUNE_PARTS, 'all'] as const;
+
+function readResults(file: string, modelCrc: number): ResultRecord[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as ResultRecord).filter((r) => r.modelCrc === modelCrc);
+}
+
+const sameGrid = (r: ResultRecord, g: Omit<GridRecord, keyof Scores | 'overall' | 'seconds' | 'kind'>): boolean =>
+  r.kind === 'grid' && r.limit === g.limit && r.part === g.part && r.method === g.method && r.level === g.level && r.draw === g.draw && (r.method !== 'wanda' || r.calibN === g.calibN);
+
+async function main(opts: Options): Promise<void> {
+  setNumThreads(1);
+  const modelDir = path.resolve(opts.model);
+  const modelCrc = crc32(readFileSync(path.join(modelDir, WEIGHTS_FILE)));
+  mkdirSync(opts.out, { recursive: true });
+  const resultsFile = path.join(opts.out, 'results.jsonl');
+  const results = readResults(resultsFile, modelCrc);
+  const record = (r: ResultRecord): void => { results.push(r); appendFileSync(resultsFile, JSON.stringify(r) + '\n'); };
+  const report = async (): Promise<void> => writePruningReport({ results, modelDir, limit: opts.limit, draws: opts.draws, calibN: opts.calibN, levels: opts.levels.split(','), file: opts.report, argv: process.argv.slice(2) });
+  if (opts.reportOnly) return report();
+
+  const bundle = loadBundle(modelDir);
+  const dense = snapshot(bundle);
+  say(`decoding the evaluation images (limit ${opts.limit} per set)...`);
+  const data = await loadEvalData(bundle, opts.limit);
+  const calibrations: CalibrationData[] = [];
+  for (let d = 0; d < opts.draws; d++) calibrations.push(await readCalibration(bundle, 'flickr8k:train', opts.calibN, d));
+  const key = { modelCrc, limit: opts.limit, calibN: opts.calibN };
+  const plan: { part: PrunePart | 'all' | 'none'; method: PruneMethod | 'dense'; level: string; draw: number }[] = [{ part: 'none', method: 'dense', level: '0', draw: 0 }];
+  const parts = opts.parts.split(',') as (typeof GRID_PARTS[number])[];
+  // The points the targets read come first (0.5 and 2:4, one draw of each), so a stopped run has them.
+  const levels = opts.levels.split(',');
+  const byPriority = [...levels.filter((l) => l === '0.5' || l === '2:4'), ...levels.filter((l) => l !== '0.5' && l !== '2:4')];
+  for (let draw = 0; draw < opts.draws; draw++) for (const level of byPriority) for (const part of parts) {
+    plan.push({ part, method: 'wanda', level, draw });
+    if (draw === 0) plan.push({ part, method: 'magnitude', level, draw: 0 });
+  }
+  if (opts.classifiers && !results.some((r) => r.kind === 'classifier' && r.limit === opts.limit)) {
+    say('pruned classifiers: size, latency, accuracy...');
+    for (const row of await measureClassifiers(bundle, data.cifar10, levels, say)) record({ kind: 'classifier', modelCrc, limit: opts.limit, ...row });
+    await report();
+  }
+  const todo = plan.filter((p) => !results.some((r) => sameGrid(r, { ...key, ...p })));
+  say(`${plan.length} grid points, ${plan.length - todo.length} already recorded, ${todo.length} to run`);
+  for (const [i, p] of todo.entries()) {
+    const started = performance.now();
+    bundle.model.loadStateDict(dense);
+    let overall = 0;
+    if (p.method !== 'dense') {
+      const pruned = pruneBundle(bundle, {
+        method: p.method, sparsity: parseSparsity(p.level), parts: p.part === 'all' ? bundle.model.hypernet === null ? ['text', 'image'] : [...PRUNE_PARTS] : [p.part as PrunePart],
+        calibration: p.method === 'wanda' ? calibrations[p.draw]! : null,
+      });
+      overall = pruned.overall;
+    }
+    const scores = await evaluate(bundle, data);
+    const seconds = (performance.now() - started) / 1000;
+    record({ kind: 'grid', ...key, ...p, ...scores, overall, seconds });
+    say(`[${i + 1}/${todo.length}] ${p.part} ${p.method} ${p.level} draw ${p.draw}: CIFAR-10 ${(100 * scores.cifar10).toFixed(1)}%, CIFAR-100 ${(100 * scores.cifar100).toFixed(1)}%, ` +
+      `R@1 i->t ${(100 * scores.imageToText).toFixed(1)}% t->i ${(100 * scores.textToImage).toFixed(1)}% (${seconds.toFixed(0)} s)`);
+    if ((i + 1) % 4 === 0) await report();
+  }
+  await report();
+  say(`wrote ${opts.report}`);
+}
+
+function snapshot(bundle: Bundle): Map<string, Tensor> {
+  return new Map([...bundle.model.stateDict()].map(([name, t]) => [name, t.clone()]));
+}
+
+const program = new Command('pruning')
+  .option('--model <dir>', 'the model folder', defaultModelDir())
+  .option('--limit <n>', 'images per evaluation set (CIFAR-10 test, CIFAR-100 test, Flickr8k test)', integer('limit'), 1000)
+  .option('--draws <n>', 'calibration draws for wanda', integer('draws'), 3)
+  .option('--calib-n <n>', 'calibration samples (Flickr8k train image-caption pairs)', integer('calib-n'), 128)
+  .option('--levels <list>', 'sparsity levels', DEFAULT_LEVELS)
+  .option('--parts <list>', 'parts: text, image, hypernet, all', GRID_PARTS.join(','))
+  .option('--no-classifiers', 'skip the pruned-classifier measurements')
+  .option('--out <dir>', 'where results.jsonl goes', 'runs/pruning')
+  .option('--report <file>', 'the report', 'docs/pruning.md')
+  .option('--report-only', 'rebuild the report from results.jsonl');
+program.parse();
+main(program.opts<Options>()).catch((err: Error) => {
+  process.stderr.write(`pruning experiment: ${err.message}\n`);
+  if (process.env.HYPERCLIP_DEBUG) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+});
