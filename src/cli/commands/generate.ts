@@ -4,7 +4,7 @@ import { hasDeployFiles } from '../../deploy/deploy-files.js';
 import { generateFromFolder } from '../../deploy/generate-folder.js';
 import { useAllCores, writeFileAtomic } from '../../engine/index.js';
 import { generateClassifier } from '../../deploy/generate.js';
-import { readClassnames, resolveTemplates } from '../../eval/templates.js';
+import { checkClassnames, readClassnames, resolveTemplates } from '../../eval/templates.js';
 import type { ClassifierOutput } from '../../deploy/metadata.js';
 
 interface GenerateCliOptions {
@@ -74,6 +74,7 @@ function classesFrom(opts: GenerateCliOptions): string[] {
   if (opts.classes === undefined) throw new Error('no classes: give --classes "cat,dog,car" or --classes-file FILE');
   const names = opts.classes.split(',').map((n) => n.trim());
   if (names.every((n) => n === '')) throw new Error('--classes is empty: give class names separated by commas');
-  return names;
+  // Checked here, before any progress line: a bad list is one line.
+  return checkClassnames(names, 'classes');
 }
 
