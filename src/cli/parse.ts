@@ -1,14 +1,18 @@
 // Option parsers for commander: a wrong value is one readable line.
 import { InvalidArgumentError } from 'commander';
 
-export const integer = (name: string, min = 1) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min} for --${name} but received "${value}"`);
+// Decimal digits only: Number() would also take "", "0x10", "1e3" and " ".
+export const integer = (name: string, min = 1, max = Number.MAX_SAFE_INTEGER) => (value: string): number => {
+  const n = /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new InvalidArgumentError(`expected an integer ${range} for --${name} but received ${JSON.stringify(value)}`);
+  }
   return n;
 };
 
 export const number = (name: string) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number for --${name} but received "${value}"`);
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number for --${name} but received ${JSON.stringify(value)}`);
   return n;
 };

@@ -50,6 +50,8 @@ export interface LoaderOptions {
   /** A position saved by state(), to resume. */
   state?: LoaderState;
   skipCounter?: SkipCounter;
+  /** Members larger than this are dropped unread and their sample counted (default 64 MiB). */
+  maxMemberBytes?: number;
 }
 
 export type LoaderState = StreamState;
@@ -97,7 +99,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.stream = new SampleStream({
       sources: shardLists.map((shards, i) => ({ shards, weight: sources[i].weight })),
       seed: options.seed, shuffle: options.shuffle, bufferSize: options.shuffleBuffer,
-      epochs: options.epochs, skipCounter: this.skips, state: options.state,
+      epochs: options.epochs, skipCounter: this.skips, state: options.state, maxMemberBytes: options.maxMemberBytes,
     });
     this.position = this.stream.state;
     const workers = options.workers ?? availableParallelism();

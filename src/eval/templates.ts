@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { SIMPLE_TEMPLATES } from '../data/captions.js';
 import { checkClassnames, checkTemplates } from './prompt-lists.js';
 
-export { checkClassnames, checkTemplates };
+export { checkClassnames, checkTemplates, MAX_CLASSNAME_LENGTH, normalizeClassname } from './prompt-lists.js';
 
 export type TemplateChoice = 'clip' | 'simple' | string;
 
@@ -25,15 +25,15 @@ export function resolveTemplates(choice: TemplateChoice, clipSet: string[] | nul
   return checkTemplates(parsed, choice);
 }
 
-/** Class names from a JSON list file or a text file with one name per line. */
+/** Class names from a JSON list file or a text file with one name per line (a UTF-8 byte-order mark is ignored). */
 export function readClassnames(file: string): string[] {
   if (!existsSync(file)) throw new Error(`class-name file not found: ${file}`);
-  const text = readFileSync(file, 'utf8');
+  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   let names: unknown;
   try {
     names = JSON.parse(text);
   } catch {
-    names = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    names = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
   }
   return checkClassnames(names, file);
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { HyperclipModel, type Engine } from '../../api/model.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
-import { readClassnames, resolveTemplates } from '../../eval/templates.js';
+import { checkClassnames, readClassnames, resolveTemplates } from '../../eval/templates.js';
 import type { ClassifierOutput } from '../../deploy/metadata.js';
 
 interface GenerateCliOptions {
@@ -54,6 +54,7 @@ function classesFrom(opts: GenerateCliOptions): string[] {
   if (opts.classes === undefined) throw new Error('no classes: give --classes "cat,dog,car" or --classes-file FILE');
   const names = opts.classes.split(',').map((n) => n.trim());
   if (names.every((n) => n === '')) throw new Error('--classes is empty: give class names separated by commas');
-  return names;
+  // Checked here, before any progress line: a bad list is one line.
+  return checkClassnames(names, 'classes');
 }
 

@@ -29,7 +29,7 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve the browser app on localhost: type class names, generate a classifier in the page, classify your images')
-    .option('--port <n>', 'port (0 picks a free one)', integer('port', 0), 5173)
+    .option('--port <n>', 'port (0 picks a free one)', integer('port', 0, 65535), 5173)
     .option('--host <address>', 'address to listen on; anything but loopback makes the page and model reachable from other machines', DEFAULT_HOST)
     .option('--model <dir>', 'a model folder (default: the shipped models/default)')
     .option('--rebuild', 'build the page even when web/dist looks up to date')

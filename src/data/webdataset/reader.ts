@@ -153,6 +153,12 @@ export async function* readShard(path: string, options: ReadOptions = {}): Async
         current.damaged ??= { reason: 'oversized_member', detail: `${path}:${name} is ${size} bytes (the limit is ${maxMemberBytes})` };
         continue;
       }
+      if (size === 0) {
+        // No image, caption or label is ever empty: an empty .cls would otherwise read as class 0.
+        entry.resume();
+        current.damaged ??= { reason: 'empty_member', detail: `${path}:${name} is empty` };
+        continue;
+      }
       current.members.set(extension, await readEntry(entry as unknown as AsyncIterable<Buffer>));
     }
     if (current) settle(current);

@@ -6,6 +6,8 @@ export type SkipReason =
   | 'missing_caption' | 'missing_label' | 'bad_annotation'
   /** A member lost to a corrupt tar header (reading resynced on the next valid one). */
   | 'corrupt_header'
+  /** A zero-byte member, dropped. */
+  | 'empty_member'
   /** A member over the reader's size limit, dropped unread. */
   | 'oversized_member'
   /** An image over the decoder's pixel limit (a decompression bomb), refused before decoding. */

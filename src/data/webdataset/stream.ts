@@ -30,6 +30,8 @@ export interface StreamOptions {
   epochs?: number;
   skipCounter?: SkipCounter;
   state?: StreamState;
+  /** The reader's limit on one member's size (reader.ts). */
+  maxMemberBytes?: number;
 }
 
 export interface StreamItem {
@@ -64,7 +66,7 @@ class SourceReader {
   constructor(
     private readonly shards: string[], private readonly seed: number, private readonly shuffle: boolean,
     private readonly bufferSize: number, private readonly epochs: number,
-    private readonly skips: SkipCounter, start: SourcePosition,
+    private readonly skips: SkipCounter, start: SourcePosition, private readonly maxMemberBytes?: number,
   ) {
     this.position = { ...start };
   }
@@ -74,9 +76,10 @@ class SourceReader {
   }
 
   private openEpoch(epoch: number): AsyncGenerator<RawSample> {
-    if (!this.shuffle) return iterateSamples(this.shards, { skipCounter: this.skips });
+    const read = { skipCounter: this.skips, maxMemberBytes: this.maxMemberBytes };
+    if (!this.shuffle) return iterateSamples(this.shards, read);
     const order = shuffled(this.shards, createRng(hash32(this.seed, epoch, 1)));
-    const samples = iterateSamples(order, { skipCounter: this.skips });
+    const samples = iterateSamples(order, read);
     return shuffleBuffer(samples, this.bufferSize, hash32(this.seed, epoch, 2));
   }
 
@@ -132,7 +135,7 @@ export class SampleStream {
     this.draws = state.draws;
     const skips = options.skipCounter ?? new SkipCounter();
     this.readers = sources.map((source, i) => new SourceReader(
-      source.shards, hash32(this.seed, i), shuffle, Math.max(1, bufferSize), epochs, skips, state.sources[i]));
+      source.shards, hash32(this.seed, i), shuffle, Math.max(1, bufferSize), epochs, skips, state.sources[i], options.maxMemberBytes));
   }
 
   get state(): StreamState {
