@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadSafetensors } from '../../src/engine/index.js';
+import { loadSafetensors, manualSeed } from '../../src/engine/index.js';
+import { Tokenizer } from '../../src/data/tokenizer/index.js';
+import { HyperClip } from '../../src/models/index.js';
+import { resolveTrainConfig } from '../../src/train/recipes.js';
+import { modelConfigFor } from '../../src/train/trainer.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'hyperclip-dist-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -83,21 +87,25 @@ test('2 ranks train to the same weights as 1 process on the same global batch', 
   ok(await ranks(2, [worker, 'steps', two, '3', '16', '1', lr]));
   const { worst, name } = maxDiff(tensors(one), tensors(two));
   assert.ok(worst <= 1e-5, `after 3 steps ${name} differs by ${worst}`);
-  // The runs did train: the weights moved from their initialisation by far more than the tolerance.
-  const initial = path.join(root, 'zero.safetensors');
-  ok(await ranks(1, [worker, 'steps', initial, '0', '16', '2', lr]));
-  assert.ok(maxDiff(tensors(one), tensors(initial)).worst > 1e-4);
+  // The runs did train: the weights moved from their initialisation (the same seed, built here) by far more than the tolerance.
+  const config = resolveTrainConfig('test-tiny', undefined);
+  manualSeed(config.seed);
+  const initial = new HyperClip(modelConfigFor(config, Tokenizer.load(config.tokenizer)));
+  const initialWeights = new Map([...initial.namedParameters()].map(([name, t]) => [name, t.data() as Float32Array]));
+  assert.ok(maxDiff(tensors(one), initialWeights).worst > 1e-4);
 });
 
 test('a killed worker ends the job with a clear error within the timeout', async () => {
   const port = await freePort();
   const out = path.join(root, 'killed');
-  const started = Date.now();
+  const timeoutSeconds = 120;
   const launcher = run([cli, 'train', '--preset', 'test-tiny', '--steps', '100000', '--out', out, '--nproc-per-node', '2',
-    '--master-port', String(port), '--dist-timeout', '30'], {});
+    '--master-port', String(port), '--dist-timeout', String(timeoutSeconds)], {});
+  let exited = false;
+  void launcher.done.then(() => { exited = true; });
   const metrics = path.join(out, 'metrics.jsonl');
   while (!existsSync(metrics) || readFileSync(metrics, 'utf8').split('\n').length < 3) {
-    assert.ok(Date.now() - started < 60_000, 'the 2-rank run did not start training within 60 s');
+    if (exited) assert.fail(`the 2-rank run stopped before training: ${(await launcher.done).stderr}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   const rank1 = workerPid(launcher.child.pid!, '1');
@@ -106,8 +114,10 @@ test('a killed worker ends the job with a clear error within the timeout', async
   const exit = await launcher.done;
   assert.equal(exit.code, 1);
   assert.match(exit.stderr, new RegExp(`worker rank 1 \\(pid ${rank1}\\) was killed by SIGKILL: the job stopped`));
-  assert.match(exit.stderr, /failed on rank 0/); // rank 0's own error: its collective lost the peer
-  assert.ok(Date.now() - killedAt < 30_000, 'the job did not end within the 30 s timeout');
+  // Rank 0's own error: its collective lost the peer at once, it did not wait for the timeout.
+  assert.match(exit.stderr, /failed on rank 0/);
+  assert.doesNotMatch(exit.stderr, /timed out/i);
+  assert.ok(Date.now() - killedAt < timeoutSeconds * 1000, `the job did not end within the ${timeoutSeconds} s timeout`);
 });
 
 /** The pid of the launcher's child whose environment has RANK=rank (Linux /proc). */
