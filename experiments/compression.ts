@@ -190,6 +190,12 @@ function writeDoc(opts: Options, dense: RunResult, runs: RunResult[], deploy: Ma
     `Latency: the generated 10-class CIFAR-10 classifier (ONNX, norms folded) in onnxruntime-node, median of interleaved rounds (${opts.latencyRounds.split(',')[0]} at batch 1, ${opts.latencyRounds.split(',')[1]} at batch 64) over all models at once, so machine load hits all alike.`,
     `- Seeds: ${opts.seeds}; figures are mean ± sample standard deviation over seeds.`,
     '',
+    ...(Number(opts.stepsWarmup) + Number(opts.stepsFinetune) < 48 || Number(opts.limit) < 500
+      ? ['', `**Budget note.** These budgets (${opts.stepsWarmup} + ${opts.stepsFinetune} steps, ${opts.limit} test images) are below the command's defaults ` +
+        '(24 + 24 steps at batch 64, 500 images, severities 1,3,5): a pruned model barely recovers in so few steps and the accuracy differences between methods ' +
+        'are within the sampling error stated above. Rerun with the defaults when the machine allows.']
+      : []),
+    '',
     '## Results',
     '',
     `Dense model: clean ${pct(dense.eval.clean)}%, mean corrupted ${pct(dense.eval.meanCorrupted)}%, ${(denseArith.macs / 1e6).toFixed(2)}M multiply-adds, ` +
