@@ -5,13 +5,12 @@ import { defaultModelDir, loadBundle } from '../../src/bundle/bundle.js';
 import { evaluateZeroShot } from '../../src/eval/zeroshot.js';
 
 // The shipped model (models/default) on a seeded sample of real CIFAR-10 test
-// images. Its full-test-set top-1 is 18.89% (models/default/MODEL_CARD.md),
-// about twice chance but far from useful (issue 5's 30% target is not met).
-// The seeded 300-image sample gives 20.0%. The floor sits 5 points above
-// chance, about 3 standard errors of a 300-image sample: a model that
-// guesses, answers one class for everything, or lost its trained weights
-// (the untrained presets score near 10%) fails it; numeric noise between
-// machines does not.
+// images. Its full-test-set top-1 is 20.39% (models/default/MODEL_CARD.md),
+// about twice chance but far from useful (issue 21's 35% target is not met).
+// The floor sits 5 points above chance, about 3 standard errors of a
+// 300-image sample: a model that guesses, answers one class for everything,
+// or lost its trained weights (the untrained presets score near 10%) fails
+// it; numeric noise between machines does not.
 const SAMPLE = 300;
 const FLOOR = 0.15;
 
