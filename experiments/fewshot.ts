@@ -3,10 +3,11 @@
 // CIFAR-10 (descriptions from WordNet) and CIFAR-100 (the descriptor file),
 // shots 1-16 from the train split in 3 draws, a seeded 2000-image test
 // sample; SLR-AVD against zero-shot, an L2 linear probe and L1 on the class
-// prompts alone. Writes runs/fewshot/results.json, docs/fewshot.md and
-// docs/plots/fewshot-*.png.
+// prompts alone. Writes runs/fewshot/<dataset>.json as each dataset
+// finishes, then docs/fewshot.md and docs/plots/fewshot-*.png from every
+// finished dataset of the same model and plan.
 import { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadBundle } from '../src/bundle/bundle.js';
@@ -17,9 +18,9 @@ import { descriptionsFromFile, descriptionsFromWordNet } from '../src/fewshot/de
 import { parseShots } from '../src/fewshot/shots.js';
 import { projectRoot } from '../src/project-root.js';
 import { runDataset, type DatasetResult, type RunPlan } from './lib/fewshot-run.js';
-import { writeFewShotReport } from './lib/fewshot-report.js';
+import { writeFewShotReport, type FewShotRecord } from './lib/fewshot-report.js';
 
-interface Options { model: string; shots: string; draws: number; limit: number; folds: number; datasets: string; threads: number; report: string }
+interface Options { model: string; shots: string; draws: number; limit: number; folds: number; datasets: string; threads: number; report: string; reportOnly?: boolean }
 
 const say = (text: string): void => { process.stderr.write(`${text}\n`); };
 
@@ -32,27 +33,41 @@ function descriptionsFor(dataset: 'cifar10' | 'cifar100') {
   return found;
 }
 
+const RUN_DIR = path.join(projectRoot(), 'runs', 'fewshot');
+
+interface DatasetFile { model: string; modelName: string; plan: RunPlan; command: string; host: FewShotRecord['host']; finished: string; result: DatasetResult }
+
+/** The finished datasets of this model and plan (each dataset's file is written when it finishes, so runs can be split). */
+function finishedDatasets(model: string, plan: RunPlan): DatasetFile[] {
+  return ['cifar10', 'cifar100'].map((d) => path.join(RUN_DIR, `${d}.json`)).filter(existsSync)
+    .map((f) => JSON.parse(readFileSync(f, 'utf8')) as DatasetFile)
+    .filter((f) => f.model === model && JSON.stringify(f.plan) === JSON.stringify(plan));
+}
+
 async function main(opts: Options): Promise<void> {
   setNumThreads(opts.threads);
-  const started = Date.now();
   const plan: RunPlan = { shots: parseShots(opts.shots), draws: opts.draws, testLimit: opts.limit, folds: opts.folds };
-  const bundle = loadBundle(opts.model);
-  const results: DatasetResult[] = [];
-  for (const dataset of opts.datasets.split(',') as ('cifar10' | 'cifar100')[]) {
-    if (dataset !== 'cifar10' && dataset !== 'cifar100') throw new Error(`--datasets takes cifar10 and/or cifar100, got ${dataset}`);
-    results.push(await runDataset(bundle, dataset, descriptionsFor(dataset), plan, say));
+  const model = path.relative(projectRoot(), path.resolve(opts.model)) || opts.model;
+  const host = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', threads: opts.threads, node: process.version };
+  const command = ['npm run experiment:fewshot --', ...process.argv.slice(2)].join(' ');
+  mkdirSync(RUN_DIR, { recursive: true });
+  if (!opts.reportOnly) {
+    const bundle = loadBundle(opts.model);
+    for (const dataset of opts.datasets.split(',') as ('cifar10' | 'cifar100')[]) {
+      if (dataset !== 'cifar10' && dataset !== 'cifar100') throw new Error(`--datasets takes cifar10 and/or cifar100, got ${dataset}`);
+      const result = await runDataset(bundle, dataset, descriptionsFor(dataset), plan, say);
+      const file: DatasetFile = { model, modelName: bundle.config.name, plan, command, host, finished: new Date().toISOString(), result };
+      writeFileSync(path.join(RUN_DIR, `${dataset}.json`), JSON.stringify(file, null, 2) + '\n');
+    }
   }
-  const record = {
-    model: path.relative(projectRoot(), path.resolve(opts.model)) || opts.model, modelName: bundle.config.name, plan,
-    command: ['npm run experiment:fewshot --', ...process.argv.slice(2)].join(' '),
-    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', threads: opts.threads, node: process.version },
-    finished: new Date().toISOString(), seconds: (Date.now() - started) / 1000, results,
+  const done = finishedDatasets(model, plan);
+  if (done.length === 0) throw new Error(`no finished datasets for ${model} with this plan in ${RUN_DIR}: run without --report-only first`);
+  const record: FewShotRecord = {
+    model, modelName: done[0]!.modelName, plan, command: opts.reportOnly ? done[0]!.command : command, host: done[0]!.host,
+    finished: done.map((d) => d.finished).sort().at(-1)!, seconds: done.reduce((s, d) => s + d.result.seconds, 0), results: done.map((d) => d.result),
   };
-  const runDir = path.join(projectRoot(), 'runs', 'fewshot');
-  mkdirSync(runDir, { recursive: true });
-  writeFileSync(path.join(runDir, 'results.json'), JSON.stringify(record, null, 2) + '\n');
   await writeFewShotReport(record, path.resolve(opts.report));
-  console.log(`few-shot experiment: ${results.map((r) => `${r.dataset} ${r.fits.length} fits`).join(', ')} in ${(record.seconds / 60).toFixed(1)} min; report ${opts.report}`);
+  console.log(`few-shot experiment: ${record.results.map((r) => `${r.dataset} ${r.fits.length} fits`).join(', ')} (${(record.seconds / 60).toFixed(1)} min of runs); report ${opts.report}`);
 }
 
 const program = new Command('experiment:fewshot')
@@ -63,7 +78,8 @@ const program = new Command('experiment:fewshot')
   .option('--folds <n>', 'cross-validation folds (at most the shots)', integer('folds', 2), 3)
   .option('--datasets <list>', 'cifar10,cifar100', 'cifar10,cifar100')
   .option('--threads <n>', 'libtorch threads', integer('threads'), 1)
-  .option('--report <file>', 'the report to write', 'docs/fewshot.md');
+  .option('--report <file>', 'the report to write', 'docs/fewshot.md')
+  .option('--report-only', 'rebuild the report from runs/fewshot/*.json (same model and plan)');
 program.parseAsync(process.argv).then(() => main(program.opts<Options>())).catch((err: Error) => {
   process.stderr.write(`experiment:fewshot: ${err.message}\n`);
   if (process.env.HYPERCLIP_DEBUG) process.stderr.write(`${err.stack}\n`);
