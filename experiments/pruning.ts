@@ -23,6 +23,7 @@ import { WEIGHTS_FILE } from '../src/models/index.js';
 import { measureClassifiers, type ClassifierRow } from './lib/pruning-classifiers.js';
 import { evaluate, loadEvalData, type Scores } from './lib/pruning-eval.js';
 import { writePruningReport } from './lib/pruning-report.js';
+import { layerErrors, type LayerErrorRow } from './lib/pruning-layers.js';
 
 export interface GridRecord extends Scores {
   kind: 'grid';
@@ -37,9 +38,10 @@ export interface GridRecord extends Scores {
   seconds: number;
 }
 export type ClassifierRecord = ClassifierRow & { kind: 'classifier'; modelCrc: number; limit: number };
-export type ResultRecord = GridRecord | ClassifierRecord;
+export interface LayersRecord { kind: 'layers'; modelCrc: number; calibN: number; rows: LayerErrorRow[] }
+export type ResultRecord = GridRecord | ClassifierRecord | LayersRecord;
 
-interface Options { model: string; limit: number; draws: number; calibN: number; levels: string; parts: string; out: string; report: string; reportOnly?: boolean; classifiers: boolean }
+interface Options { layersOnly?: boolean; model: string; limit: number; draws: number; calibN: number; levels: string; parts: string; out: string; report: string; reportOnly?: boolean; classifiers: boolean }
 
 const say = (text: string): boolean => process.stderr.write(`${text}\n`);
 export const DEFAULT_LEVELS = '0.3,0.5,0.6,0.7,0.8,2:4,4:8';
@@ -66,11 +68,16 @@ async function main(opts: Options): Promise<void> {
 
   const bundle = loadBundle(modelDir);
   const dense = snapshot(bundle);
-  say(`decoding the evaluation images (limit ${opts.limit} per set)...`);
-  const data = await loadEvalData(bundle, opts.limit);
   const calibrations: CalibrationData[] = [];
   for (let d = 0; d < opts.draws; d++) calibrations.push(await readCalibration(bundle, 'flickr8k:train', opts.calibN, d));
+  if (!results.some((r) => r.kind === 'layers' && r.calibN === opts.calibN)) {
+    say('per-layer output error of the two criteria at 50%...');
+    record({ kind: 'layers', modelCrc, calibN: opts.calibN, rows: layerErrors(bundle, calibrations[0]!) });
+  }
+  if (opts.layersOnly) return;
   const key = { modelCrc, limit: opts.limit, calibN: opts.calibN };
+  say(`decoding the evaluation images (limit ${opts.limit} per set)...`);
+  const data = await loadEvalData(bundle, opts.limit);
   const plan: { part: PrunePart | 'all' | 'none'; method: PruneMethod | 'dense'; level: string; draw: number }[] = [{ part: 'none', method: 'dense', level: '0', draw: 0 }];
   const parts = opts.parts.split(',') as (typeof GRID_PARTS[number])[];
   // The points the targets read come first (0.5 and 2:4, one draw of each), so a stopped run has them.
@@ -123,7 +130,8 @@ const program = new Command('pruning')
   .option('--no-classifiers', 'skip the pruned-classifier measurements')
   .option('--out <dir>', 'where results.jsonl goes', 'runs/pruning')
   .option('--report <file>', 'the report', 'docs/pruning.md')
-  .option('--report-only', 'rebuild the report from results.jsonl');
+  .option('--report-only', 'rebuild the report from results.jsonl')
+  .option('--layers-only', 'only the per-layer check of the two criteria');
 program.parse();
 main(program.opts<Options>()).catch((err: Error) => {
   process.stderr.write(`pruning experiment: ${err.message}\n`);

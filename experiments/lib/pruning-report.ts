@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import type { ClassifierRecord, GridRecord, ResultRecord } from '../pruning.js';
+import type { ClassifierRecord, GridRecord, LayersRecord, ResultRecord } from '../pruning.js';
 import { renderPng } from './plots.js';
 
 export interface PruningReportInput {
@@ -93,6 +93,21 @@ function targets(grid: GridRecord[], levels: string[]): string[] {
   return [...lines, ''];
 }
 
+function layerSection(input: PruningReportInput): string[] {
+  const record = input.results.find((r): r is LayersRecord => r.kind === 'layers' && r.calibN === input.calibN);
+  if (record === undefined) return ['Not measured yet.', ''];
+  const rows = record.rows.filter((r) => Number.isFinite(r.wanda) && Number.isFinite(r.magnitude));
+  const lines = ['| part | layers | wanda\'s error lower | median error ratio wanda / magnitude |', '|---|---|---|---|'];
+  for (const part of ['textEncoder', 'hypernet', 'image']) {
+    const mine = rows.filter((r) => (part === 'image' ? r.name.startsWith('image') : r.name.startsWith(part)));
+    if (mine.length === 0) continue;
+    const ratios = mine.map((r) => r.wanda / r.magnitude).sort((a, b) => a - b);
+    lines.push(`| ${part === 'textEncoder' ? 'text' : part} | ${mine.length} | ${mine.filter((r) => r.wanda < r.magnitude).length} | ${ratios[Math.floor(ratios.length / 2)]!.toFixed(2)} |`);
+  }
+  const lower = rows.filter((r) => r.wanda < r.magnitude).length;
+  return [`With the dense model's inputs (calibration draw 0), Wanda's mask gives the lower output error ||X (W − W_pruned)ᵀ||² in **${lower} of ${rows.length}** Linear and 1x1-convolution layers at 50%:`, '', ...lines, ''];
+}
+
 function classifierTable(rows: ClassifierRecord[]): string[] {
   if (rows.length === 0) return ['Not measured yet.', ''];
   const dense = rows.find((r) => r.method === 'dense')!;
@@ -167,6 +182,9 @@ export async function writePruningReport(input: PruningReportInput): Promise<voi
     '',
     ...(grid.some((r) => r.method !== 'dense') ? ['![CIFAR-10 top-1 vs sparsity](plots/pruning-cifar10.png)', ''] : []),
     ...tables(grid, input.levels),
+    '## Per-layer check of the criterion',
+    '',
+    ...layerSection(input),
     '## Pruned classifiers: file size and CPU latency',
     '',
     `The dense CIFAR-10 classifier (\`hyperclip generate\`, 10 classes, CLIP templates) pruned as an ONNX file (\`hyperclip prune classifier.onnx\`) with 64 unlabelled CIFAR-10 **train** images ` +
