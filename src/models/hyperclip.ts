@@ -1,13 +1,16 @@
 // HyperCLIP: text encoder + small image encoder + hypernetwork, trained
 // jointly with the SigLIP loss. With config.hypernet = null the same class is
 // the SigLIP (or CLIP) baseline: identical encoders, no hypernetwork.
-import { BatchNorm2d, F, Linear, Module, noGrad, tensor, type Tensor } from '../engine/index.js';
+import { BatchNorm2d, F, Linear, Module, noGrad, tensor, tidy, type Tensor } from '../engine/index.js';
 import type { ModelConfig } from './config.js';
 import { Hypernetwork } from './hypernet.js';
 import type { NormOverrides } from './image/blocks.js';
 import { createImageEncoder, type ImageEncoder } from './image/encoder.js';
 import { clipLoss, sameGroupMask, siglipLoss } from './losses.js';
 import { TextEncoder } from './text/text-encoder.js';
+
+/** Prompts encoded per forward pass when building a zero-shot classifier. */
+const PROMPT_CHUNK = 1024;
 
 /** Generated norm parameters by layer name: scale and shift [G, C], one row per task. */
 export type NormParams = NormOverrides;
@@ -117,7 +120,14 @@ export class HyperClip extends Module {
     }
     return noGrad(() => {
       const [K, P, T] = classPromptIds.ndim === 3 ? classPromptIds.shape as [number, number, number] : [classPromptIds.size(0), 1, classPromptIds.size(1)];
-      const perPrompt = F.normalize(this.encodeText(classPromptIds.reshape([K * P, T])), -1); // [K*P, E]
+      const flat = classPromptIds.reshape([K * P, T]);
+      // In chunks: 202 classes x 80 templates at once held over 2 GB of activations. One
+      // chunk needs no slicing, which keeps the traced ONNX generator's class axis dynamic.
+      const encode = (ids: Tensor): Tensor => tidy(() => F.normalize(this.encodeText(ids), -1)); // a chunk's activations go at once
+      const perPrompt = K * P <= PROMPT_CHUNK ? encode(flat) : F.cat(
+        Array.from({ length: Math.ceil((K * P) / PROMPT_CHUNK) }, (_, c) => encode(flat.narrow(0, c * PROMPT_CHUNK, Math.min(PROMPT_CHUNK, K * P - c * PROMPT_CHUNK)))),
+        0,
+      ); // [K*P, E]
       const classEmbeddings = F.normalize(perPrompt.reshape([K, P, this.config.embedDim]).mean(1), -1); // [K, E]
       const normParams = this.hypernet === null ? null : this.generateNormParams(classEmbeddings.unsqueeze(0)); // [1, C] per layer
       const logitBias = this.config.loss.kind === 'siglip' ? this.logitBias.item() : 0;
