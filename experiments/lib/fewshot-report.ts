@@ -42,7 +42,7 @@ function table(r: DatasetResult, plan: RunPlan): string[] {
 }
 
 function sparsity(r: DatasetResult, plan: RunPlan): string[] {
-  const lines = ['| shots | SLR-AVD non-zero weights (of classes x features) | chosen lambda / lambda_max path index | seconds per fit (CV + refit) |', '|---|---|---|---|'];
+  const lines = ['| shots | SLR-AVD non-zero weights (of classes x features) | chosen lambda per draw | seconds per fit (CV + refit; wall clock) |', '|---|---|---|---|'];
   for (const shots of plan.shots) {
     const fits = r.fits.filter((f) => f.variant === 'slr-avd' && f.shots === shots);
     const nz = stats(fits.map((f) => f.nonZeros));
