@@ -20,7 +20,7 @@ import { projectRoot } from '../src/project-root.js';
 import { runDataset, type DatasetResult, type RunPlan } from './lib/fewshot-run.js';
 import { writeFewShotReport, type FewShotRecord } from './lib/fewshot-report.js';
 
-interface Options { model: string; shots: string; draws: number; limit: number; folds: number; datasets: string; threads: number; report: string; reportOnly?: boolean }
+interface Options { model: string; shots: string; draws: number; limit: number; folds: number; datasets: string; threads: number; report: string; reportOnly?: boolean; note?: string }
 
 const say = (text: string): void => { process.stderr.write(`${text}\n`); };
 
@@ -65,6 +65,7 @@ async function main(opts: Options): Promise<void> {
   const record: FewShotRecord = {
     model, modelName: done[0]!.modelName, plan, command: opts.reportOnly ? done[0]!.command : command, host: done[0]!.host,
     finished: done.map((d) => d.finished).sort().at(-1)!, seconds: done.reduce((s, d) => s + d.result.seconds, 0), results: done.map((d) => d.result),
+    missing: ['cifar10', 'cifar100'].filter((d) => !done.some((f) => f.result.dataset === d)), note: opts.note,
   };
   await writeFewShotReport(record, path.resolve(opts.report));
   console.log(`few-shot experiment: ${record.results.map((r) => `${r.dataset} ${r.fits.length} fits`).join(', ')} (${(record.seconds / 60).toFixed(1)} min of runs); report ${opts.report}`);
@@ -79,7 +80,8 @@ const program = new Command('experiment:fewshot')
   .option('--datasets <list>', 'cifar10,cifar100', 'cifar10,cifar100')
   .option('--threads <n>', 'libtorch threads', integer('threads'), 1)
   .option('--report <file>', 'the report to write', 'docs/fewshot.md')
-  .option('--report-only', 'rebuild the report from runs/fewshot/*.json (same model and plan)');
+  .option('--report-only', 'rebuild the report from runs/fewshot/*.json (same model and plan)')
+  .option('--note <text>', 'a remark printed in the report (e.g. why a dataset is missing)');
 program.parseAsync(process.argv).then(() => main(program.opts<Options>())).catch((err: Error) => {
   process.stderr.write(`experiment:fewshot: ${err.message}\n`);
   if (process.env.HYPERCLIP_DEBUG) process.stderr.write(`${err.stack}\n`);

@@ -16,6 +16,9 @@ export interface FewShotRecord {
   finished: string;
   seconds: number;
   results: DatasetResult[];
+  /** Datasets of the experiment without a finished run for this model and plan. */
+  missing?: string[];
+  note?: string;
 }
 
 const pct = (v: number): string => (100 * v).toFixed(2);
@@ -39,7 +42,7 @@ function table(r: DatasetResult, plan: RunPlan): string[] {
 }
 
 function sparsity(r: DatasetResult, plan: RunPlan): string[] {
-  const lines = ['| shots | SLR-AVD non-zero weights (of classes x features) | chosen lambda / lambda_max path index | seconds per fit (CV + refit) |', '|---|---|---|---|'];
+  const lines = ['| shots | SLR-AVD non-zero weights (of classes x features) | chosen lambda per draw | seconds per fit (CV + refit; wall clock) |', '|---|---|---|---|'];
   for (const shots of plan.shots) {
     const fits = r.fits.filter((f) => f.variant === 'slr-avd' && f.shots === shots);
     const nz = stats(fits.map((f) => f.nonZeros));
@@ -132,6 +135,9 @@ export async function writeFewShotReport(record: FewShotRecord, file: string): P
     '  CIFAR-10 has no published descriptor file: its descriptions are generated from WordNet (first clause of the gloss,',
     '  two hypernyms, up to two synonyms, up to six parts), e.g. "a cat, which has a tail".',
     '  Every class also keeps its class prompt (CLIP templates averaged): the augmented set.',
+    ...(record.missing && record.missing.length > 0
+      ? [`- **Not measured in this report: ${record.missing.join(', ')}** (no finished run for this model and plan; rerun the command).`] : []),
+    ...(record.note ? [`- Note: ${record.note}`] : []),
     '- Methods, all fitted on the same shots, penalty chosen by stratified',
     `  ${plan.folds}-fold cross-validation on the shots only (fewer folds when there are fewer shots: 2 at 2 shots). With **1 shot**`,
     '  cross-validation is impossible (a held-out class has nothing to train on); the stated fallback is a fixed',
