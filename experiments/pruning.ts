@@ -63,7 +63,7 @@ async function main(opts: Options): Promise<void> {
   const resultsFile = path.join(opts.out, 'results.jsonl');
   const results = readResults(resultsFile, modelCrc);
   const record = (r: ResultRecord): void => { results.push(r); appendFileSync(resultsFile, JSON.stringify(r) + '\n'); };
-  const report = async (): Promise<void> => writePruningReport({ results, modelDir, limit: opts.limit, draws: opts.draws, calibN: opts.calibN, levels: opts.levels.split(','), file: opts.report, argv: process.argv.slice(2) });
+  const report = async (): Promise<void> => writePruningReport({ results, modelDir, limit: opts.limit, draws: opts.draws, calibN: opts.calibN, levels: opts.levels.split(','), file: opts.report, argv: process.argv.slice(2).filter((a) => a !== '--report-only' && a !== '--layers-only') });
   if (opts.reportOnly) return report();
 
   const bundle = loadBundle(modelDir);
