@@ -3,10 +3,12 @@
 // with a classifier generated from models/default, as `hyperclip classify`
 // does it (sharp decode + preprocess, batches of 32). Resident memory is
 // sampled throughout; the figure is the slope over each phase's second half.
-// Writes docs/plots/soak.png and prints one JSON summary line.
+// Writes docs/plots/soak.png and prints one JSON summary line; the samples
+// go to runs/soak/samples.json as they come, so a soak cut short can still be
+// summarised and plotted (--from runs/soak/samples.json).
 //   HYPERCLIP_THREADS=1 npm run bench:soak                      (full counts)
 //   npm run bench:soak -- --steps 200 --images 20000 --no-plot   (a quick look)
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -28,18 +30,37 @@ import { projectRoot } from '../src/project-root.js';
 import { renderPng } from '../experiments/lib/plots.js';
 import { RssRecorder, secondHalfSlope, type RssSample } from './lib/rss.js';
 
-interface SoakOptions { steps: number; batchSize: number; images: number; plot: boolean }
+interface SoakOptions { steps: number; batchSize: number; images: number; plot: boolean; from?: string; only?: string; out: string }
+
+interface SoakRecord { steps: number; batchSize: number; images: number; train: RssSample[]; classify: RssSample[] }
+
+let samplesFile = path.join(projectRoot(), 'runs', 'soak', 'samples.json');
+
+/** Saves what was sampled so far (a few thousand points: cheap to rewrite). */
+function save(record: SoakRecord): void {
+  mkdirSync(path.dirname(samplesFile), { recursive: true });
+  writeFileSync(samplesFile, JSON.stringify(record) + '\n');
+}
+
+/** Saved soaks merged: the phases each file holds (one may have run training, another classification). */
+function readRecords(files: string[]): SoakRecord {
+  const records = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as SoakRecord);
+  const withTrain = records.find((r) => r.train.length > 0) ?? records[0]!;
+  const withClassify = records.find((r) => r.classify.length > 0) ?? records[0]!;
+  return { ...withTrain, images: withClassify.images, classify: withClassify.classify };
+}
 
 const threads = Number(process.env.HYPERCLIP_THREADS ?? 0) || undefined;
 const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
-async function soakTraining(opts: SoakOptions): Promise<RssSample[]> {
+async function soakTraining(opts: SoakOptions, record: SoakRecord): Promise<RssSample[]> {
   const config = {
     ...resolveTrainConfig('tiny-hyperclip', undefined, { steps: opts.steps, batchSize: opts.batchSize }),
     checkpointEvery: 100, validateEvery: 0, logEvery: 50, validation: { cifar10Limit: 0, retrievalLimit: 0 },
   };
   const outDir = mkdtempSync(path.join(tmpdir(), 'hyperclip-soak-'));
   const rss = new RssRecorder();
+  record.train = rss.samples;
   try {
     rss.sample(0);
     await train(config, {
@@ -48,6 +69,7 @@ async function soakTraining(opts: SoakOptions): Promise<RssSample[]> {
         start: () => undefined, stop: () => undefined, message: (text) => log(text),
         step: (step, info) => {
           rss.sample(step);
+          if (step % 25 === 0) save(record);
           if (step % 100 === 0) log(`train step ${step}/${opts.steps}: loss ${info.loss.toFixed(3)}, rss ${rss.samples.at(-1)!.rssMb.toFixed(0)} MB`);
         },
       },
@@ -69,7 +91,7 @@ async function realImages(count: number): Promise<Buffer[]> {
   return out;
 }
 
-async function soakClassify(opts: SoakOptions): Promise<RssSample[]> {
+async function soakClassify(opts: SoakOptions, record: SoakRecord): Promise<RssSample[]> {
   const bundle = loadBundle(defaultModelDir());
   const classNames = resolveDataset('cifar10', 'test').classnames!;
   const { bytes } = generateClassifier(bundle, { classNames, templates: [...SIMPLE_TEMPLATES], output: 'softmax' });
@@ -81,6 +103,7 @@ async function soakClassify(opts: SoakOptions): Promise<RssSample[]> {
   const images = await realImages(1000);
   const batch = 32;
   const rss = new RssRecorder();
+  record.classify = rss.samples;
   rss.sample(0);
   let agree = 0;
   for (let done = 0; done < opts.images;) {
@@ -91,6 +114,7 @@ async function soakClassify(opts: SoakOptions): Promise<RssSample[]> {
     agree += predictions.length;
     done += size;
     rss.sample(done);
+    if (done % 2000 < batch) save(record);
     if (done % 10000 < batch) log(`classify ${done}/${opts.images}: rss ${rss.samples.at(-1)!.rssMb.toFixed(0)} MB`);
   }
   if (agree !== opts.images) throw new Error(`classified ${agree} of ${opts.images} images`);
@@ -98,7 +122,8 @@ async function soakClassify(opts: SoakOptions): Promise<RssSample[]> {
   return rss.samples;
 }
 
-function plotSpec(train: RssSample[], images: RssSample[], opts: SoakOptions): TopLevelSpec {
+function plotSpec(record: SoakRecord): TopLevelSpec {
+  const { train, classify: images } = record;
   const panel = (samples: RssSample[], xTitle: string, title: string) => ({
     width: 360, height: 240, title: { text: title, fontSize: 12 },
     data: { values: samples.map((s) => ({ x: s.x, rss: s.rssMb })) },
@@ -113,8 +138,8 @@ function plotSpec(train: RssSample[], images: RssSample[], opts: SoakOptions): T
     title: { text: 'Memory soak: resident set size over time (2-core CPU, HYPERCLIP_THREADS=1)', fontSize: 13 },
     background: 'white', config: { font: 'DejaVu Sans', view: { stroke: null } },
     hconcat: [
-      panel(train, 'training step', `tiny-hyperclip training, batch ${opts.batchSize}, ${opts.steps} steps`),
-      panel(images, 'images classified', `classify (ONNX, onnxruntime), ${opts.images} images`),
+      panel(train, 'training step', `tiny-hyperclip training, batch ${record.batchSize}, ${train.at(-1)?.x ?? 0} steps`),
+      panel(images, 'images classified', `classify (ONNX on onnxruntime), ${images.at(-1)?.x ?? 0} images`),
     ],
   } as TopLevelSpec;
 }
@@ -130,33 +155,44 @@ const program = new Command('bench:soak')
   .option('--batch-size <n>', 'training batch size (the recipe uses 128; 32 keeps the soak near 30 minutes on 2 cores)', positive('--batch-size'), 32)
   .option('--images <n>', 'images to classify', positive('--images'), 100000)
   .option('--no-plot', 'skip docs/plots/soak.png')
+  .option('--only <phase>', 'run one phase: train or classify')
+  .option('--out <file>', 'where the samples go', samplesFile)
+  .option('--from <files>', 'summarise and plot saved (possibly cut short) soaks, comma-separated, instead of running one')
   .action(async (opts: SoakOptions) => {
-    const started = performance.now();
-    log(`soak: ${opts.steps} training steps (batch ${opts.batchSize}), then ${opts.images} images classified; threads ${threads ?? 'all'}`);
-    const trainSamples = await soakTraining(opts);
-    const trainMinutes = (performance.now() - started) / 60000;
-    const classifyStarted = performance.now();
-    const imageSamples = await soakClassify(opts);
-    const result = {
-      steps: opts.steps, batchSize: opts.batchSize, images: opts.images,
-      train: {
-        minutes: trainMinutes, rssStartMb: trainSamples[0]!.rssMb, rssEndMb: trainSamples.at(-1)!.rssMb,
-        rssPeakMb: Math.max(...trainSamples.map((s) => s.rssMb)), slopeMbPer1000Steps: 1000 * secondHalfSlope(trainSamples),
-      },
-      classify: {
-        minutes: (performance.now() - classifyStarted) / 60000, rssStartMb: imageSamples[0]!.rssMb, rssEndMb: imageSamples.at(-1)!.rssMb,
-        rssPeakMb: Math.max(...imageSamples.map((s) => s.rssMb)), slopeMbPer10000Images: 10000 * secondHalfSlope(imageSamples),
-      },
-    };
-    const dir = path.join(projectRoot(), 'runs', 'soak');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'samples.json'), JSON.stringify({ result, train: trainSamples, classify: imageSamples }) + '\n');
-    if (opts.plot) {
+    let record: SoakRecord;
+    samplesFile = opts.out;
+    if (opts.only !== undefined && opts.only !== 'train' && opts.only !== 'classify') throw new Error(`--only must be train or classify, got "${opts.only}"`);
+    if (opts.from) {
+      record = readRecords(opts.from.split(','));
+    } else {
+      record = { steps: opts.steps, batchSize: opts.batchSize, images: opts.images, train: [], classify: [] };
+      log(`soak: ${opts.only === 'classify' ? 0 : opts.steps} training steps (batch ${opts.batchSize}), ${opts.only === 'train' ? 0 : opts.images} images classified; threads ${threads ?? 'all'}`);
+      if (opts.only !== 'classify') await soakTraining(opts, record);
+      save(record);
+      if (opts.only !== 'train') await soakClassify(opts, record);
+      save(record);
+    }
+    const result = summarise(record);
+    if (opts.plot && record.train.length + record.classify.length > 0) {
       const png = path.join(projectRoot(), 'docs', 'plots', 'soak.png');
-      writeFileSync(png, await renderPng(plotSpec(trainSamples, imageSamples, opts)));
+      writeFileSync(png, await renderPng(plotSpec(record)));
       log(`plot: ${png}`);
     }
     console.log(JSON.stringify(result));
   });
+
+function summarise(record: SoakRecord) {
+  const phase = (samples: RssSample[], per: number) => samples.length < 2 ? null : {
+    done: samples.at(-1)!.x, minutes: samples.at(-1)!.seconds / 60, rssStartMb: samples[0]!.rssMb, rssEndMb: samples.at(-1)!.rssMb,
+    rssPeakMb: Math.max(...samples.map((s) => s.rssMb)), slope: per * secondHalfSlope(samples),
+  };
+  const train = phase(record.train, 1000);
+  const classify = phase(record.classify, 10000);
+  return {
+    steps: record.steps, batchSize: record.batchSize, images: record.images,
+    train: train && { ...train, slopeMbPer1000Steps: train.slope },
+    classify: classify && { ...classify, slopeMbPer10000Images: classify.slope },
+  };
+}
 
 await program.parseAsync(process.argv);
