@@ -31,3 +31,10 @@ export { DATASETS, dataRoot, resolveDataset } from './data/datasets.js';
 export { HyperClip, resolveConfig, type ModelConfig } from './models/index.js';
 export { addonBuilt } from './engine/runtime.js';
 export * as engine from './engine/index.js';
+
+// The companions: few-shot with descriptions (SLR-AVD), pruning (Wanda,
+// magnitude), structured compression (AdaSAP) and the corruption benchmark.
+export { runFewShot, type FewShotTask, type FewShotOutcome } from './fewshot/run.js';
+export { pruneBundle, savePrunedBundle, readCalibration, PRUNE_PARTS, type PrunePart, type PruneRecord } from './compress/prune-bundle.js';
+export { compress, type CompressSummary, type CompressReporter } from './compress/adasap.js';
+export { evaluateCorruptions, type CorruptionOptions, type CorruptionResult } from './eval/corruptions/evaluate.js';

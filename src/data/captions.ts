@@ -37,7 +37,9 @@ function textCaption(sample: RawSample, seed: number): Annotation | SkipReason {
 function labelCaption(sample: RawSample, source: Extract<CaptionSource, { kind: 'label' }>, seed: number): Annotation | SkipReason {
   const cls = sample.members.get('cls');
   if (!cls) return 'missing_label';
-  const label = Number(cls.toString('utf8').trim());
+  const text = cls.toString('utf8').trim();
+  // Decimal digits only: Number() would read "" as 0 and "0x3" as 3.
+  const label = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(label) || label < 0 || label >= source.classnames.length) return 'bad_annotation';
   const rng = createRng(seed ^ 0x5bd1e995);
   const template = source.templates[randomIndex(rng, source.templates.length)];

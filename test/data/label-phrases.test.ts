@@ -29,3 +29,12 @@ test('Tiny ImageNet resolves with WordNet naming, and captions are drawn determi
   assert.throws(() => resolveDataset('cifar10', 'train', 'clip', 'synonyms'), /needs .*synonyms.json/);
   assert.throws(() => resolveDataset('tiny-imagenet', 'test'), /unknown split "test" of tiny-imagenet; known: train, val/);
 });
+
+test('a .cls member must hold decimal digits: blank or hexadecimal labels are bad annotations', () => {
+  const source = resolveDataset('tiny-imagenet', 'val').caption;
+  const cls = (text: string): RawSample => ({ key: 'k', shard: 's', members: new Map([['cls', Buffer.from(text)]]) }) as RawSample;
+  assert.equal(annotate(cls('  \n'), source, 0), 'bad_annotation');
+  assert.equal(annotate(cls('0x3'), source, 0), 'bad_annotation');
+  assert.equal(annotate(cls('1e1'), source, 0), 'bad_annotation');
+  assert.equal((annotate(cls(' 3\n'), source, 0) as { label: number }).label, 3);
+});
