@@ -30,6 +30,12 @@ export async function readClassifierFile(file: string): Promise<Uint8Array> {
 export async function loadClassifier(pathOrBytes: string | Uint8Array): Promise<Classifier> {
   const bytes = typeof pathOrBytes === 'string' ? await readClassifierFile(pathOrBytes) : pathOrBytes;
   // A pruned classifier's sparse payloads are checked before onnxruntime sees them.
-  checkSparseInitializers(decodeModel(bytes), typeof pathOrBytes === 'string' ? pathOrBytes : 'the classifier');
+  let model;
+  try {
+    model = decodeModel(bytes);
+  } catch (err) {
+    throw new Error(`not an ONNX model (${(err as Error).message}); give a .onnx file written by hyperclip or another ONNX exporter`);
+  }
+  checkSparseInitializers(model, typeof pathOrBytes === 'string' ? pathOrBytes : 'the classifier');
   return createClassifier(bytes, openRunner);
 }
