@@ -135,9 +135,6 @@ const STAGE_D: Omit<TrainConfig, 'name' | 'model'> = {
 };
 
 export const RECIPES: Record<string, TrainConfig> = {
-  'tiny-tin-classify': TIN_CLASSIFY,
-  'tiny-hyperclip-d': { ...STAGE_D, name: 'tiny-hyperclip-d', model: 'tiny-hyperclip' },
-  'tiny-siglip-d': { ...STAGE_D, name: 'tiny-siglip-d', model: 'tiny-siglip' },
   'tiny-hyperclip': { ...TINY, name: 'tiny-hyperclip', model: 'tiny-hyperclip' },
   'tiny-siglip': { ...TINY, name: 'tiny-siglip', model: 'tiny-siglip' },
   'tiny-hyperclip-c100': { ...TINY, name: 'tiny-hyperclip-c100', model: 'tiny-hyperclip', data: WITH_CIFAR100 },
@@ -146,6 +143,9 @@ export const RECIPES: Record<string, TrainConfig> = {
   'tiny-siglip-frozen-words': { ...TINY, name: 'tiny-siglip-frozen-words', model: 'tiny-siglip', freeze: FROZEN_WORDS },
   'tiny-resnet-hyperclip': { ...TINY, name: 'tiny-resnet-hyperclip', model: 'tiny-resnet-hyperclip' },
   'tiny-resnet-siglip': { ...TINY, name: 'tiny-resnet-siglip', model: 'tiny-resnet-siglip' },
+  'tiny-tin-classify': TIN_CLASSIFY,
+  'tiny-hyperclip-d': { ...STAGE_D, name: 'tiny-hyperclip-d', model: 'tiny-hyperclip' },
+  'tiny-siglip-d': { ...STAGE_D, name: 'tiny-siglip-d', model: 'tiny-siglip' },
   'test-tiny': {
     ...TINY, name: 'test-tiny', model: 'test-tiny', wordPrior: false, batchSize: 8, steps: 6, warmupSteps: 2, checkpointEvery: 3,
     validateEvery: 0, logEvery: 1, validation: { cifar10Limit: 0, retrievalLimit: 0 },
@@ -154,7 +154,7 @@ export const RECIPES: Record<string, TrainConfig> = {
 
 export const listRecipes = (): string[] => Object.keys(RECIPES);
 
-const TRAIN_CONFIG_FIELDS = ['name', 'model', 'modelOverrides', 'freeze', 'objective', 'positives', 'init', 'lrScale', ...Object.keys(TINY)];
+const TRAIN_CONFIG_FIELDS = ['name', 'model', 'modelOverrides', 'freeze', ...Object.keys(TINY), 'objective', 'positives', 'init', 'lrScale'];
 
 /** A recipe by name, or a JSON file holding a partial config (with optional "preset" to start from). */
 export function resolveTrainConfig(preset: string | undefined, configFile: string | undefined, overrides: Partial<TrainConfig> = {}): TrainConfig {
