@@ -7,7 +7,7 @@
 // and embedding all-gather, waiting for the slower rank included).
 //   npm run bench:distributed -- --rounds 2 --steps 8
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../src/train/free-port.js';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -58,16 +58,6 @@ async function worker(steps: number, warmup: number, batchSize: number): Promise
   if (parallel.isMain) console.log(JSON.stringify(result));
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** Launches `processes` ranks of `threads` threads each; returns rank 0's figures. */
 async function launch(processes: number, threads: number, args: string[]): Promise<WorkerResult> {

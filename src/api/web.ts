@@ -10,6 +10,7 @@ import { MODEL_FILES } from '../deploy/model-files.js';
 import { readOnnxInfo } from '../deploy/onnx/read.js';
 import { generateOnRuntime } from '../deploy/runtime/generate.js';
 import { runnerFactory, type OrtLike } from '../deploy/runtime/ort-adapter.js';
+import { classifierBytes } from '../deploy/runtime/web.js';
 import type { OpenRunner } from '../deploy/runtime/session.js';
 import { checkTemplates } from '../eval/prompt-lists.js';
 import { ImageClassifier, type ClassifyOptions, type LabelScore, type RawImage } from './classifier.js';
@@ -123,15 +124,7 @@ export const loadModel = (url: string, runtime: WebRuntime): Promise<WebModel> =
 
 /** Opens a classifier .onnx file from a URL or its bytes. */
 export async function loadClassifier(urlOrBytes: string | Uint8Array, runtime: WebRuntime): Promise<WebClassifier> {
-  let bytes: Uint8Array;
-  if (typeof urlOrBytes === 'string') {
-    const response = await fetch(urlOrBytes);
-    if (!response.ok) throw new Error(`cannot fetch classifier ${urlOrBytes}: HTTP ${response.status}`);
-    bytes = new Uint8Array(await response.arrayBuffer());
-  } else {
-    bytes = urlOrBytes;
-  }
-  return WebClassifier.open(bytes, webRunner(runtime));
+  return WebClassifier.open(await classifierBytes(urlOrBytes), webRunner(runtime));
 }
 
 async function fetchFile(base: string, name: string, optional: boolean): Promise<Response | null> {

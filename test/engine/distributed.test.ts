@@ -2,21 +2,11 @@
 // collectives of a group of one, a closed group, a rendezvous that times out
 // (an error, never a hang), and the per-sample norm affine's addcmul.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { freePort } from '../../src/train/free-port.js';
 import { test } from 'node:test';
 import { F, ProcessGroup, tensor } from '../../src/engine/index.js';
 import { assertTensor, gradcheck, spread } from './helpers.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 const options = { rank: 0, worldSize: 1, masterAddr: '127.0.0.1', masterPort: 29500, timeoutMs: 5000 };
 

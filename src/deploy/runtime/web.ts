@@ -10,13 +10,13 @@ export type { Classifier, ClassifyOptions, Prediction, LabelScore } from './clas
 /** Loads a classifier from a URL or its bytes, run by the given onnxruntime-web module. */
 export async function loadClassifierWeb(urlOrBytes: string | Uint8Array, ort: OrtLike,
   sessionOptions: Record<string, unknown> = { executionProviders: ['wasm'] }): Promise<Classifier> {
-  let bytes: Uint8Array;
-  if (typeof urlOrBytes === 'string') {
-    const response = await fetch(urlOrBytes);
-    if (!response.ok) throw new Error(`cannot fetch classifier ${urlOrBytes}: HTTP ${response.status}`);
-    bytes = new Uint8Array(await response.arrayBuffer());
-  } else {
-    bytes = urlOrBytes;
-  }
-  return createClassifier(bytes, runnerFactory(ort, sessionOptions));
+  return createClassifier(await classifierBytes(urlOrBytes), runnerFactory(ort, sessionOptions));
+}
+
+/** A classifier's bytes: fetched when given a URL, as they are otherwise. */
+export async function classifierBytes(urlOrBytes: string | Uint8Array): Promise<Uint8Array> {
+  if (typeof urlOrBytes !== 'string') return urlOrBytes;
+  const response = await fetch(urlOrBytes);
+  if (!response.ok) throw new Error(`cannot fetch classifier ${urlOrBytes}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
