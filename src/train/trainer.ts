@@ -68,7 +68,9 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   manualSeed(config.seed);
   const tokenizer = Tokenizer.load(config.tokenizer);
   const model = buildModel(config, tokenizer, reporter);
-  if (config.init) reporter.message(`init: ${initFromRun(model, config.init)} tensors of ${config.init.parts.join(', ')} from ${config.init.from}`);
+  // Before the run folder, so a missing first stage leaves nothing behind; a resumed checkpoint already holds these parts.
+  const resuming = options.resume && existsSync(path.join(outDir, CHECKPOINT));
+  if (config.init && !resuming) reporter.message(`init: ${initFromRun(model, config.init)} tensors of ${config.init.parts.join(', ')} from ${config.init.from}`);
   if (device !== 'cpu') model.to(device);
   const sources = loaderSources(config.data);
   const classifier = config.objective === 'classify' ? new LabelClassifier(model.imageEncoder, classifyClasses(sources)).train() : null;
