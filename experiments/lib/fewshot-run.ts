@@ -6,7 +6,7 @@ import type { Bundle } from '../../src/bundle/bundle.js';
 import { resolveDataset, type CaptionSource } from '../../src/data/index.js';
 import type { ClassDescriptions } from '../../src/fewshot/descriptions.js';
 import { buildTextSide, disposeTextSide, embedEncoded, embedShards, type Conditioning, type TextSide } from '../../src/fewshot/embed.js';
-import { accuracy, argmaxRows, basisOf, featuresOf, fitHeadOnFeatures, headLogitsOnFeatures, zeroShotScores, type Method } from '../../src/fewshot/head.js';
+import { accuracy, argmaxRows, basisOf, featuresOf, fitHeadOnEmbeddings, headLogitsOnFeatures, rowsOfMatrix, zeroShotScores, type Method } from '../../src/fewshot/head.js';
 import { nonZeros } from '../../src/fewshot/logistic.js';
 import { readShotPool, shotIndices } from '../../src/fewshot/shots.js';
 
@@ -59,16 +59,15 @@ export async function runDataset(bundle: Bundle, dataset: 'cifar10' | 'cifar100'
     const example: DatasetResult['example'] = [];
     for (const variant of VARIANTS) {
       const basis = basisOf(variant.method, side);
-      const poolFeatures = featuresOf(basis, embeddingsOf(poolImages, variant.conditioning), poolImages.count);
+      const poolEmbeddings = embeddingsOf(poolImages, variant.conditioning);
       const testFeatures = featuresOf(basis, embeddingsOf(testImages, variant.conditioning), testImages.count);
       const F = basis.names.length;
       for (let draw = 0; draw < plan.draws; draw++) {
         for (const shots of plan.shots) {
           const t0 = Date.now();
           const rows = shotIndices(pool, shots, draw, maxShots);
-          const x = new Float64Array(rows.length * F);
-          rows.forEach((r, i) => x.set(poolFeatures.subarray(r * F, (r + 1) * F), i * F));
-          const head = fitHeadOnFeatures(variant.method, basis, classnames, x, Int32Array.from(rows, (r) => pool.labels[r]!), { folds: plan.folds, seed: draw });
+          const head = fitHeadOnEmbeddings(variant.method, basis, classnames, rowsOfMatrix(poolEmbeddings, basis.dim, rows),
+            Int32Array.from(rows, (r) => pool.labels[r]!), { folds: plan.folds, seed: draw });
           const acc = accuracy(argmaxRows(headLogitsOnFeatures(head, testFeatures, testImages.count), classnames.length), testImages.labels);
           const seconds = (Date.now() - t0) / 1000;
           fits.push({ variant: variant.id, shots, draw, accuracy: acc, nonZeros: nonZeros(head.model), features: F, lambda: head.model.lambda, cvFolds: head.cv.folds, seconds });
@@ -87,7 +86,7 @@ export async function runDataset(bundle: Bundle, dataset: 'cifar10' | 'cifar100'
   }
 }
 
-function exampleSelections(head: ReturnType<typeof fitHeadOnFeatures>, side: TextSide, classes: number): DatasetResult['example'] {
+function exampleSelections(head: ReturnType<typeof fitHeadOnEmbeddings>, side: TextSide, classes: number): DatasetResult['example'] {
   const F = head.names.length;
   return side.classNames.slice(0, classes).map((className, k) => {
     const chosen = head.names.map((text, f) => ({ text, w: head.model.weight[k * F + f]! })).filter((e) => e.w > 0).sort((a, b) => b.w - a.w);

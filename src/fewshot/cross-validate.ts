@@ -56,7 +56,14 @@ export function rowsOf(d: LabelledData, keep: (row: number) => boolean): Labelle
   for (let i = 0; i < d.rows; i++) if (keep(i)) rows.push(i);
   const x = new Float64Array(rows.length * d.cols);
   rows.forEach((row, i) => x.set(d.x.subarray(row * d.cols, (row + 1) * d.cols), i * d.cols));
-  return { x, rows: rows.length, cols: d.cols, labels: Int32Array.from(rows, (r) => d.labels[r]!), classes: d.classes };
+  const subset: LabelledData = { x, rows: rows.length, cols: d.cols, labels: Int32Array.from(rows, (r) => d.labels[r]!), classes: d.classes };
+  if (d.factors !== undefined) {
+    const { left, right, rank } = d.factors;
+    const leftRows = new Float64Array(rows.length * rank);
+    rows.forEach((row, i) => leftRows.set(left.subarray(row * rank, (row + 1) * rank), i * rank));
+    subset.factors = { left: leftRows, right, rank };
+  }
+  return subset;
 }
 
 /** Penalties from largest to smallest; the data's per-class counts decide the number of folds. */

@@ -77,6 +77,13 @@ export function featuresOf(b: FeatureBasis, embeddings: Float32Array, rows: numb
   return out;
 }
 
+/** The given rows of a row-major matrix with `cols` columns. */
+export function rowsOfMatrix(matrix: Float32Array, cols: number, rows: readonly number[]): Float32Array {
+  const out = new Float32Array(rows.length * cols);
+  rows.forEach((r, i) => out.set(matrix.subarray(r * cols, (r + 1) * cols), i * cols));
+  return out;
+}
+
 export function fitStandardizer(x: Float64Array, rows: number, cols: number): Standardizer {
   const mean = new Float64Array(cols), std = new Float64Array(cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j]! += x[i * cols + j]! / rows;
@@ -99,6 +106,40 @@ export function fitHeadOnFeatures(method: Method, b: FeatureBasis, classNames: s
   const rows = labels.length, cols = b.names.length;
   const standardizer = fitStandardizer(features, rows, cols);
   const data: LabelledData = { x: standardize(features, rows, standardizer), rows, cols, labels, classes: classNames.length };
+  return fitStandardized(method, b, classNames, standardizer, data, options);
+}
+
+/**
+ * Fits a method's head on normalised image embeddings [rows, E] of the shots.
+ * The standardised features (x B^T - mean) / std are [x, 1] times a matrix of
+ * E + 1 rows, and the solver is handed that factorisation.
+ */
+export function fitHeadOnEmbeddings(method: Method, b: FeatureBasis, classNames: string[], embeddings: Float32Array, labels: Int32Array,
+  options: HeadOptions = {}): FeatureHead {
+  const rows = labels.length, cols = b.names.length, E = b.dim;
+  if (embeddings.length !== rows * E) throw new Error(`expected ${rows} x ${E} image embeddings, got ${embeddings.length} values`);
+  const features = featuresOf(b, embeddings, rows);
+  const standardizer = fitStandardizer(features, rows, cols);
+  const rank = E + 1;
+  const left = new Float64Array(rows * rank);
+  for (let i = 0; i < rows; i++) {
+    for (let e = 0; e < E; e++) left[i * rank + e] = embeddings[i * E + e]!;
+    left[i * rank + E] = 1;
+  }
+  const right = new Float64Array(rank * cols);
+  for (let j = 0; j < cols; j++) {
+    const { mean, std } = standardizer;
+    for (let e = 0; e < E; e++) right[e * cols + j] = b.basis[j * E + e]! / std[j]!;
+    right[E * cols + j] = -mean[j]! / std[j]!;
+  }
+  const data: LabelledData = {
+    x: standardize(features, rows, standardizer), rows, cols, labels, classes: classNames.length, factors: { left, right, rank },
+  };
+  return fitStandardized(method, b, classNames, standardizer, data, options);
+}
+
+function fitStandardized(method: Method, b: FeatureBasis, classNames: string[], standardizer: Standardizer, data: LabelledData,
+  options: HeadOptions): FeatureHead {
   const penalty = PENALTY[method];
   const n = options.pathLength ?? 8;
   let lambdas: number[], fallbackLambda: number;
@@ -123,8 +164,7 @@ export function fitHeadOnFeatures(method: Method, b: FeatureBasis, classNames: s
 }
 
 export function fitHead(method: Method, side: TextSide, embeddings: Float32Array, labels: Int32Array, options: HeadOptions = {}): FeatureHead {
-  const b = basisOf(method, side);
-  return fitHeadOnFeatures(method, b, side.classNames, featuresOf(b, embeddings, labels.length), labels, options);
+  return fitHeadOnEmbeddings(method, basisOf(method, side), side.classNames, embeddings, labels, options);
 }
 
 /** Logits [rows, K] from raw features [rows, F]. */

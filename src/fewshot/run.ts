@@ -6,7 +6,7 @@
 import type { Bundle } from '../bundle/bundle.js';
 import type { ClassDescriptions } from './descriptions.js';
 import { buildTextSide, disposeTextSide, embedEncoded, embedShards, type Conditioning, type EmbeddedImages, type TextSide } from './embed.js';
-import { accuracy, argmaxRows, basisOf, featuresOf, fitHeadOnFeatures, headLogitsOnFeatures, zeroShotScores, type FeatureHead, type Method } from './head.js';
+import { accuracy, argmaxRows, basisOf, featuresOf, fitHeadOnEmbeddings, headLogitsOnFeatures, rowsOfMatrix, zeroShotScores, type FeatureHead, type Method } from './head.js';
 import { nonZeros } from './logistic.js';
 import { readShotPool, shotIndices } from './shots.js';
 
@@ -59,15 +59,13 @@ export async function runFewShot(bundle: Bundle, task: FewShotTask): Promise<Few
     let final: FeatureHead | null = null;
     for (const method of task.methods) {
       const basis = basisOf(method, side);
-      const Fn = basis.names.length;
-      const poolFeatures = featuresOf(basis, poolImages.embeddings.get(conditioning)!, poolImages.count);
+      const poolEmbeddings = poolImages.embeddings.get(conditioning)!;
       const testFeatures = test === null ? null : featuresOf(basis, test.embeddings.get(conditioning)!, test.count);
       for (let draw = 0; draw < task.draws; draw++) {
         for (const shots of task.shots) {
           const rows = shotIndices(pool, shots, draw, maxShots);
-          const x = new Float64Array(rows.length * Fn);
-          rows.forEach((r, i) => x.set(poolFeatures.subarray(r * Fn, (r + 1) * Fn), i * Fn));
-          const head = fitHeadOnFeatures(method, basis, classNames, x, Int32Array.from(rows, (r) => pool.labels[r]!), { folds: task.folds, seed: draw });
+          const head = fitHeadOnEmbeddings(method, basis, classNames, rowsOfMatrix(poolEmbeddings, basis.dim, rows),
+            Int32Array.from(rows, (r) => pool.labels[r]!), { folds: task.folds, seed: draw });
           const acc = test === null ? null : accuracy(argmaxRows(headLogitsOnFeatures(head, testFeatures!, test.count), classNames.length), test.labels);
           const cv = head.cv.fallback ?? `${head.cv.folds}-fold CV`;
           fits.push({ method, shots, draw, accuracy: acc, nonZeros: nonZeros(head.model), lambda: head.model.lambda, cv });

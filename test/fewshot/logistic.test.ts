@@ -132,3 +132,38 @@ test('cross-validation picks a penalty inside the path, and a single shot uses t
   assert.match(fallback.cv.fallback ?? '', /a class has a single shot: no cross-validation, penalty 0\.0500 \(the fallback\)/);
   assert.equal(fallback.model.lambda, 0.05);
 });
+
+/** Rows of rank `rank`: x = left [rows, rank] x right [rank, cols], labels from the first latent coordinate's sign and the second's. */
+function lowRank(rows: number, cols: number, rank: number, seed: number): LabelledData {
+  const rng = createRng(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  const left = Float64Array.from({ length: rows * rank }, gauss);
+  const right = Float64Array.from({ length: rank * cols }, gauss);
+  const x = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) for (let r = 0; r < rank; r++) x[i * cols + j]! += left[i * rank + r]! * right[r * cols + j]!;
+  const labels = Int32Array.from({ length: rows }, (_, i) => (left[i * rank]! + 0.5 * gauss() > 0 ? 1 : 0) + (left[i * rank + 1]! > 0.3 ? 1 : 0));
+  return { x, rows, cols, labels, classes: 3, factors: { left, right, rank } };
+}
+
+test('a low-rank factorisation of the design gives the same path as the dense design, and cross-validation the same choice', () => {
+  const factored = lowRank(60, 30, 4, 7);
+  const { factors: _, ...dense } = factored;
+  const lambdas = logSpaced(lambdaMax(dense), lambdaMax(dense) * 0.05, 4);
+  const options = { penalty: 'l1' as const, tolerance: 1e-9, maxIterations: 20000 };
+  const a = fitPath(dense, lambdas, options), b = fitPath(factored, lambdas, options);
+  a.forEach((m, i) => {
+    assert.ok(m.converged && b[i]!.converged);
+    const gap = m.weight.reduce((worst, w, j) => Math.max(worst, Math.abs(w - b[i]!.weight[j]!)), 0);
+    assert.ok(Math.abs(objective(m, dense) - objective(b[i]!, dense)) < 1e-8, `objectives differ at lambda ${lambdas[i]}`);
+    assert.ok(gap < 1e-3, `weights differ by ${gap} at lambda ${lambdas[i]}`);
+  });
+  const cvDense = crossValidate(dense, lambdas, { ...options, fallbackLambda: 0.1 });
+  const cvFactored = crossValidate(factored, lambdas, { ...options, fallbackLambda: 0.1 });
+  assert.equal(cvFactored.chosenIndex, cvDense.chosenIndex);
+  cvDense.accuracy.forEach((acc, i) => assert.ok(Math.abs(acc - cvFactored.accuracy[i]!) < 1e-9));
+});
+
+test('factors that do not fit the design are one clear error', () => {
+  const d = lowRank(20, 10, 3, 1);
+  assert.throws(() => fit({ ...d, factors: { ...d.factors!, rank: 4 } }, 0.1, { penalty: 'l1' }), /low-rank factors do not fit a \[20, 10\] design of rank 4/);
+});
