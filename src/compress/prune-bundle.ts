@@ -73,12 +73,16 @@ export async function readCalibration(bundle: Bundle, spec: string, n: number, s
   throw new Error(`too few calibration samples: ${spec} holds fewer than the ${n} asked for by --calib-n (${loader.skips.summary()})`);
 }
 
+// Calibration sets up to this size run as one batch, which lets the
+// sequential Wanda prune in a single forward (prune-module.ts).
+const CALIBRATION_BATCH = 256;
+
 /**
  * One closure per batch that runs what a training step runs forward: the
  * captions through the text encoder, groups of them as tasks through the
  * hypernetwork, and the images through the conditioned image encoder.
  */
-export function calibrationBatches(model: HyperClip, bundle: Bundle, data: CalibrationData, batchSize = 64): { batches: CalibrationBatch[]; dispose: () => void } {
+export function calibrationBatches(model: HyperClip, bundle: Bundle, data: CalibrationData, batchSize = CALIBRATION_BATCH): { batches: CalibrationBatch[]; dispose: () => void } {
   const group = model.config.hypernet?.groupSize ?? 1;
   const perBatch = Math.max(group, batchSize - (batchSize % group));
   const usable = data.captions.length - (data.captions.length % group);

@@ -43,6 +43,8 @@ export interface PruneModuleOptions {
   sparsity: Sparsity;
   /** Wanda's calibration batches; magnitude needs none. */
   calibration?: CalibrationBatch[];
+  /** Wanda with one batch: prune during a single forward (default) or re-run the forward per layer (false; same masks, slower). */
+  onePass?: boolean;
   onLayer?: (result: LayerResult, index: number, total: number) => void;
 }
 
@@ -54,11 +56,15 @@ export function pruneLayers(layers: PrunableLayer[], options: PruneModuleOptions
   if (method === 'magnitude') return layers.map((l, i) => report(options, pruneOne(l, method, sparsity, null), i, layers.length));
   const batches = options.calibration ?? [];
   if (batches.length === 0) throw new Error('wanda needs calibration batches: give real inputs to measure activation norms on');
-  const { ordered, unreached } = forwardOrder(layers, batches[0]!);
+  const { ordered, unreached, calledOnce } = forwardOrder(layers, batches[0]!);
   const results: LayerResult[] = [];
-  for (const l of ordered) {
-    const squares = collectInputSquares(l, batches);
-    results.push(report(options, pruneOne(l, method, sparsity, squares), results.length, layers.length));
+  if (batches.length === 1 && calledOnce && options.onePass !== false) {
+    for (const r of pruneInOneForward(ordered, batches[0]!, method, sparsity)) results.push(report(options, r, results.length, layers.length));
+  } else {
+    for (const l of ordered) {
+      const squares = collectInputSquares(l, batches);
+      results.push(report(options, pruneOne(l, method, sparsity, squares), results.length, layers.length));
+    }
   }
   for (const l of unreached) {
     results.push(report(options, { ...shapeOf(l), pruned: 0, skipped: 'not reached by the calibration forward' }, results.length, layers.length));
@@ -79,16 +85,37 @@ function runBatch(batch: CalibrationBatch): void {
   }
 }
 
-/** The layers in the order the first batch's forward reaches them. */
-function forwardOrder(layers: PrunableLayer[], batch: CalibrationBatch): { ordered: PrunableLayer[]; unreached: PrunableLayer[] } {
-  const seen: PrunableLayer[] = [];
-  const removers = layers.map((l) => l.layer.registerForwardHook(() => { if (!seen.includes(l)) seen.push(l); }));
+/** The layers in the order the first batch's forward reaches them, and whether each reached one ran exactly once. */
+function forwardOrder(layers: PrunableLayer[], batch: CalibrationBatch): { ordered: PrunableLayer[]; unreached: PrunableLayer[]; calledOnce: boolean } {
+  const calls = new Map<PrunableLayer, number>();
+  const removers = layers.map((l) => l.layer.registerForwardHook(() => { calls.set(l, (calls.get(l) ?? 0) + 1); }));
   try {
     runBatch(batch);
   } finally {
     for (const remove of removers) remove();
   }
-  return { ordered: seen, unreached: layers.filter((l) => !seen.includes(l)) };
+  const ordered = [...calls.keys()];
+  return { ordered, unreached: layers.filter((l) => !calls.has(l)), calledOnce: [...calls.values()].every((n) => n === 1) };
+}
+
+/** The sequential variant in one forward: before each layer runs, its input is measured and the layer pruned. */
+function pruneInOneForward(ordered: PrunableLayer[], batch: CalibrationBatch, method: PruneMethod, sparsity: Sparsity): LayerResult[] {
+  const results = new Map<PrunableLayer, LayerResult>();
+  const removers = ordered.map((l) => l.layer.registerForwardPreHook((_m, inputs) => {
+    const x = inputs[0] as Tensor;
+    const squares = l.layer instanceof Linear ? linearInputSquares(x) : convInputSquares(x, convGeometry(l.layer));
+    results.set(l, pruneOne(l, method, sparsity, squares));
+  }));
+  try {
+    runBatch(batch);
+  } finally {
+    for (const remove of removers) remove();
+  }
+  return ordered.map((l) => {
+    const r = results.get(l);
+    if (r === undefined) throw new Error(`${l.name} was not reached by the calibration forward`);
+    return r;
+  });
 }
 
 function collectInputSquares(l: PrunableLayer, batches: CalibrationBatch[]): Float64Array {

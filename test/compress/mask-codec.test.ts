@@ -3,7 +3,7 @@
 // back into the dense weight: same outputs as the dense file).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Conv2d, Linear, Module, manualSeed, noGrad, rand, randn, tensor, type Tensor } from '../../src/engine/index.js';
+import { Conv2d, Linear, Module, manualSeed, noGrad, rand, randn, tensor, zeros, type Tensor } from '../../src/engine/index.js';
 import { decodeSparseTensors, encodeSparseTensors } from '../../src/compress/mask-codec.js';
 import { packSparse, unpackSparse } from '../../src/compress/mask-bits.js';
 import { checkSparseInitializers, decodeModel, encodeModel, encodeSparseInitializers } from '../../src/compress/mask-onnx.js';
@@ -81,4 +81,18 @@ test('Module.registerForwardHook sees inputs and output, and removing it restore
   assert.deepEqual(seen, [[3, 2]]);
   assert.ok(!Object.prototype.hasOwnProperty.call(fc, 'forward'), 'no wrapper left behind');
   assert.deepEqual([...fc.namedParameters()].map(([n]) => n), ['weight', 'bias'], 'hooks add no parameters');
+});
+
+test('Module.registerForwardPreHook runs before the forward (a change it makes is seen by the forward) and is removed on its own', () => {
+  const fc = new Linear(4, 2);
+  const events: string[] = [];
+  const removePre = fc.registerForwardPreHook((m) => { events.push('pre'); noGrad(() => (m as Linear).weight.copy_(zeros([2, 4]))); });
+  const removePost = fc.registerForwardHook((_m, _inputs, output) => events.push(`post ${(output as Tensor).sub(fc.bias!).abs().amax().item()}`));
+  fc.forward(randn([3, 4]));
+  removePre();
+  assert.ok(Object.prototype.hasOwnProperty.call(fc, 'forward'), 'the other hook still wraps the forward');
+  fc.forward(randn([3, 4]));
+  removePost();
+  assert.deepEqual(events, ['pre', 'post 0', 'post 0']);
+  assert.ok(!Object.prototype.hasOwnProperty.call(fc, 'forward'), 'no wrapper left behind');
 });

@@ -134,6 +134,35 @@ test('sequential wanda: the second layer is calibrated on the outputs of the alr
   assert.notDeepEqual(expectedMask(scoresWith(denseHidden), sparsity, 1), expected, 'this case must tell the two variants apart');
 });
 
+test('one-forward wanda gives the same masks as re-running the forward per layer; a layer called twice falls back to the per-layer runs', () => {
+  class ConvNet extends Module {
+    readonly conv = new Conv2d(3, 8, 3, { padding: 1 });
+    readonly fc = new Linear(8, 8);
+    readonly head = new Linear(8, 4);
+    constructor(readonly shareFc: boolean) { super(); }
+    forward(x: Tensor): Tensor {
+      const pooled = this.conv.forward(x).relu().mean([2, 3]); // [N, 8]
+      const hidden = this.fc.forward(pooled).relu();
+      return this.head.forward(this.shareFc ? this.fc.forward(hidden).relu() : hidden);
+    }
+  }
+  for (const shareFc of [false, true]) {
+    for (const sparsity of ['0.5', '2:4'].map(parseSparsity)) {
+      manualSeed(11);
+      const a = new ConvNet(shareFc), b = new ConvNet(shareFc);
+      noGrad(() => { for (const [name, t] of a.namedParameters()) b.stateDict().get(name)!.copy_(t); });
+      const x = randn([6, 3, 5, 5]);
+      const order = (net: ConvNet, onePass: boolean): string[] => {
+        const names: string[] = [];
+        pruneLayers(findPrunableLayers(net), { method: 'wanda', sparsity, onePass, calibration: [() => { net.forward(x); }], onLayer: (r) => names.push(r.name) });
+        return names;
+      };
+      assert.deepEqual(order(a, true), order(b, false));
+      for (const name of ['conv', 'fc', 'head'] as const) assert.deepEqual(a[name].weight.toArray(), b[name].weight.toArray(), `${name} (shared fc: ${shareFc})`);
+    }
+  }
+});
+
 test('depthwise convolutions stay dense unless asked; N:M that does not divide the inputs leaves a layer dense with the reason', () => {
   class Net extends Module {
     readonly depthwise = new Conv2d(4, 4, 3, { groups: 4 });

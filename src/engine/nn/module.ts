@@ -10,10 +10,13 @@ export type StateDict = Map<string, Tensor>;
 
 /** Called after a module's forward with its arguments and result. */
 export type ForwardHook = (module: Module, inputs: unknown[], output: unknown) => void;
+/** Called before a module's forward with its arguments. */
+export type ForwardPreHook = (module: Module, inputs: unknown[]) => void;
 
 export class Module {
   training = true;
   private forwardHooks?: Set<ForwardHook>;
+  private forwardPreHooks?: Set<ForwardPreHook>;
 
   /** Marks a tensor as a trainable parameter of this module and keeps it alive outside tidy(). */
   protected parameter(t: Tensor): Tensor {
@@ -68,25 +71,35 @@ export class Module {
    * it costs nothing when no hook is set.
    */
   registerForwardHook(hook: ForwardHook): () => void {
+    return this.addHook(this.forwardHooks ??= new Set(), hook);
+  }
+
+  /** Calls hook(module, inputs) before every forward() of this module, as registerForwardHook does after it. */
+  registerForwardPreHook(hook: ForwardPreHook): () => void {
+    return this.addHook(this.forwardPreHooks ??= new Set(), hook);
+  }
+
+  private addHook<H>(hooks: Set<H>, hook: H): () => void {
     const self = this as unknown as { forward?: (...args: unknown[]) => unknown };
     if (typeof self.forward !== 'function') throw new Error(`${this.constructor.name} has no forward() to hook`);
-    const hooks = (this.forwardHooks ??= new Set());
-    if (hooks.size === 0) {
+    const hookCount = () => (this.forwardHooks?.size ?? 0) + (this.forwardPreHooks?.size ?? 0);
+    if (hookCount() === 0) {
       const original = self.forward;
       // An own property shadows the class method; deleting it restores the method.
       Object.defineProperty(this, 'forward', {
         configurable: true, enumerable: false, writable: true,
         value: (...args: unknown[]) => {
+          if (this.forwardPreHooks) for (const h of [...this.forwardPreHooks]) h(this, args);
           const output = original.apply(this, args);
-          for (const h of [...hooks]) h(this, args, output);
+          if (this.forwardHooks) for (const h of [...this.forwardHooks]) h(this, args, output);
           return output;
         },
       });
     }
     hooks.add(hook);
     return () => {
-      hooks.delete(hook);
-      if (hooks.size === 0) delete (this as { forward?: unknown }).forward;
+      if (!hooks.delete(hook)) return;
+      if (hookCount() === 0) delete (this as { forward?: unknown }).forward;
     };
   }
 
