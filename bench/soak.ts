@@ -50,6 +50,9 @@ function readRecords(files: string[]): SoakRecord {
   return { ...withTrain, images: withClassify.images, classify: withClassify.classify };
 }
 
+const describe = (s: RssSample): string => `rss ${s.rssMb.toFixed(0)} MB (V8 heap ${s.heapMb?.toFixed(0)}, buffers ${s.externalMb?.toFixed(0)}, ` +
+  `C heap in use ${s.mallocInUseMb?.toFixed(0)} + kept free ${s.mallocFreeMb?.toFixed(0)} MB), ${s.tensors} live tensors`;
+
 const threads = Number(process.env.HYPERCLIP_THREADS ?? 0) || undefined;
 const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
@@ -70,7 +73,7 @@ async function soakTraining(opts: SoakOptions, record: SoakRecord): Promise<RssS
         step: (step, info) => {
           rss.sample(step);
           if (step % 25 === 0) save(record);
-          if (step % 100 === 0) log(`train step ${step}/${opts.steps}: loss ${info.loss.toFixed(3)}, rss ${rss.samples.at(-1)!.rssMb.toFixed(0)} MB`);
+          if (step % 100 === 0) log(`train step ${step}/${opts.steps}: loss ${info.loss.toFixed(3)}, ${describe(rss.samples.at(-1)!)}`);
         },
       },
     });
@@ -115,7 +118,7 @@ async function soakClassify(opts: SoakOptions, record: SoakRecord): Promise<RssS
     done += size;
     rss.sample(done);
     if (done % 2000 < batch) save(record);
-    if (done % 10000 < batch) log(`classify ${done}/${opts.images}: rss ${rss.samples.at(-1)!.rssMb.toFixed(0)} MB`);
+    if (done % 10000 < batch) log(`classify ${done}/${opts.images}: ${describe(rss.samples.at(-1)!)}`);
   }
   if (agree !== opts.images) throw new Error(`classified ${agree} of ${opts.images} images`);
   await classifier.runner.release();
@@ -181,10 +184,15 @@ const program = new Command('bench:soak')
     console.log(JSON.stringify(result));
   });
 
+const midpoint = (samples: RssSample[]): RssSample => samples.find((s) => s.x >= samples.at(-1)!.x / 2)!;
+
 function summarise(record: SoakRecord) {
   const phase = (samples: RssSample[], per: number) => samples.length < 2 ? null : {
     done: samples.at(-1)!.x, minutes: samples.at(-1)!.seconds / 60, rssStartMb: samples[0]!.rssMb, rssEndMb: samples.at(-1)!.rssMb,
     rssPeakMb: Math.max(...samples.map((s) => s.rssMb)), slope: per * secondHalfSlope(samples),
+    // Where the memory sits, at the second half's start and at the end.
+    secondHalf: Object.fromEntries((['tensors', 'heapMb', 'externalMb', 'mallocInUseMb', 'mallocFreeMb'] as const)
+      .map((key) => [key, [midpoint(samples)[key], samples.at(-1)![key]]])),
   };
   const train = phase(record.train, 1000);
   const classify = phase(record.classify, 10000);

@@ -2,14 +2,31 @@
 // second half of a soak (the first half holds the warm-up: allocator pools,
 // caches and the shuffle buffer filling).
 
-export interface RssSample { x: number; seconds: number; rssMb: number }
+import { liveTensorCount, mallocStats } from '../../src/engine/index.js';
+
+/**
+ * Resident memory and where it could sit, at one point of a soak: the V8
+ * heap in use, Node's buffers outside it, the C heap (in use by live
+ * allocations, and freed but kept by the allocator) and the engine's
+ * undisposed tensors.
+ */
+export interface RssSample {
+  x: number; seconds: number; rssMb: number;
+  heapMb?: number; externalMb?: number; mallocInUseMb?: number; mallocFreeMb?: number; tensors?: number;
+}
 
 export class RssRecorder {
   readonly samples: RssSample[] = [];
   private readonly started = performance.now();
 
   sample(x: number): void {
-    this.samples.push({ x, seconds: (performance.now() - this.started) / 1000, rssMb: process.memoryUsage.rss() / 2 ** 20 });
+    const memory = process.memoryUsage();
+    const heap = mallocStats();
+    const mb = (bytes: number) => bytes / 2 ** 20;
+    this.samples.push({
+      x, seconds: (performance.now() - this.started) / 1000, rssMb: mb(memory.rss), heapMb: mb(memory.heapUsed), externalMb: mb(memory.external),
+      mallocInUseMb: mb(heap.inUse), mallocFreeMb: mb(heap.free), tensors: liveTensorCount(),
+    });
   }
 }
 

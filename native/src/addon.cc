@@ -186,6 +186,18 @@ HC_FN(releaseMemory) {
   HC_GUARD_END
 }
 
+// The C heap in bytes, over all arenas: in use by live allocations, and
+// free but kept by the allocator (fragments and the reuse policy above).
+HC_FN(mallocStats) {
+  HC_GUARD_BEGIN
+  const struct mallinfo2 info2 = mallinfo2();
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("inUse", Napi::Number::New(info.Env(), static_cast<double>(info2.uordblks + info2.hblkhd)));
+  out.Set("free", Napi::Number::New(info.Env(), static_cast<double>(info2.fordblks)));
+  return out;
+  HC_GUARD_END
+}
+
 HC_FN(setNumThreads) {
   HC_GUARD_BEGIN
   at::set_num_threads(static_cast<int>(int64(info[0], "threads")));
@@ -211,6 +223,7 @@ HC_FN(parallelInfo) { return Napi::String::New(info.Env(), at::get_parallel_info
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hc::tuneAllocator();
   hc::registerFn(env, exports, "releaseMemory", hc::releaseMemory);
+  hc::registerFn(env, exports, "mallocStats", hc::mallocStats);
   hc::registerFn(env, exports, "dispose", hc::dispose);
   hc::registerFn(env, exports, "isDisposed", hc::isDisposed);
   hc::registerFn(env, exports, "setScopeDepth", hc::setScopeDepth);

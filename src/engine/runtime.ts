@@ -48,3 +48,6 @@ export const parallelInfo = (): string => native().parallelInfo();
  * set again); call this after a phase with a large peak, e.g. a big evaluation.
  */
 export const releaseMemory = (): boolean => native().releaseMemory();
+
+/** The C heap over all arenas, in bytes: held by live allocations, and freed but kept by the allocator. */
+export const mallocStats = (): { inUse: number; free: number } => native().mallocStats() as { inUse: number; free: number };

@@ -48,6 +48,15 @@ onScopeDepth((depth) => native().setScopeDepth(depth));
 
 const handleOf = (x: Operand): Handle | number => (typeof x === 'number' ? x : x.handle);
 
+let undisposed = 0;
+
+/**
+ * Tensor objects created and not yet disposed (the GC backstop may have freed
+ * some of their memory, but no scope or owner did). Flat across training
+ * steps when nothing leaks; the soak benchmark samples it.
+ */
+export const liveTensorCount = (): number => undisposed;
+
 export class Tensor {
   private nativeHandle: Handle;
   private cachedShape: number[] | null = null;
@@ -60,6 +69,7 @@ export class Tensor {
 
   constructor(handle: Handle) {
     this.nativeHandle = handle;
+    undisposed++;
     track(this);
   }
 
@@ -89,6 +99,7 @@ export class Tensor {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
+    undisposed--;
     native().dispose(this.nativeHandle);
   }
 
