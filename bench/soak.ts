@@ -1,8 +1,10 @@
 // Memory soak: the real training loop (tiny recipe, checkpoints every 100
 // steps) for 1,000 steps, then onnxruntime classification of 100,000 images
 // with a classifier generated from models/default, as `hyperclip classify`
-// does it (sharp decode + preprocess, batches of 32). Resident memory is
-// sampled throughout; the figure is the slope over each phase's second half.
+// does it (sharp decode + preprocess, batches of 32). Resident memory, and
+// where it sits (V8 heap, buffers, the C heap's live and kept-free bytes,
+// live tensors), is sampled throughout; the figure is the slope of resident
+// memory over each phase's second half.
 // Writes docs/plots/soak.png and prints one JSON summary line; the samples
 // go to runs/soak/samples.json as they come, so a soak cut short can still be
 // summarised and plotted (--from runs/soak/samples.json).
@@ -125,20 +127,31 @@ async function soakClassify(opts: SoakOptions, record: SoakRecord): Promise<RssS
   return rss.samples;
 }
 
+// The lines of a panel: resident memory, and where it sits when the samples say so.
+const SERIES = [
+  { key: 'rssMb', label: 'resident (RSS)' },
+  { key: 'mallocInUseMb', label: 'C heap in use' },
+  { key: 'mallocFreeMb', label: 'C heap freed, kept' },
+  { key: 'heapMb', label: 'V8 heap' },
+] as const;
+
 function plotSpec(record: SoakRecord): TopLevelSpec {
   const { train, classify: images } = record;
   const panel = (samples: RssSample[], xTitle: string, title: string) => ({
     width: 360, height: 240, title: { text: title, fontSize: 12 },
-    data: { values: samples.map((s) => ({ x: s.x, rss: s.rssMb })) },
-    mark: { type: 'line' as const, strokeWidth: 1.2, color: '#1f77b4' },
+    data: {
+      values: samples.flatMap((s) => SERIES.filter((series) => s[series.key] !== undefined).map((series) => ({ x: s.x, mb: s[series.key], series: series.label }))),
+    },
+    mark: { type: 'line' as const, strokeWidth: 1.2 },
     encoding: {
       x: { field: 'x', type: 'quantitative' as const, title: xTitle },
-      y: { field: 'rss', type: 'quantitative' as const, title: 'resident memory (MB)', scale: { zero: false } },
+      y: { field: 'mb', type: 'quantitative' as const, title: 'memory (MB)' },
+      color: { field: 'series', type: 'nominal' as const, title: null, sort: SERIES.map((series) => series.label), legend: { orient: 'bottom' as const } },
     },
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: 'Memory soak: resident set size over time (2-core CPU, HYPERCLIP_THREADS=1)', fontSize: 13 },
+    title: { text: 'Memory soak over time (2-core CPU, HYPERCLIP_THREADS=1)', fontSize: 13 },
     background: 'white', config: { font: 'DejaVu Sans', view: { stroke: null } },
     hconcat: [
       panel(train, 'training step', `tiny-hyperclip training, batch ${record.batchSize}, ${train.at(-1)?.x ?? 0} steps`),
@@ -155,7 +168,7 @@ const positive = (flag: string) => (value: string): number => {
 
 const program = new Command('bench:soak')
   .option('--steps <n>', 'training steps', positive('--steps'), 1000)
-  .option('--batch-size <n>', 'training batch size (the recipe uses 128; 32 keeps the soak near 30 minutes on 2 cores)', positive('--batch-size'), 32)
+  .option('--batch-size <n>', 'training batch size (the recipe uses 128; 32 keeps the soak under 10 minutes on an idle 2-core machine)', positive('--batch-size'), 32)
   .option('--images <n>', 'images to classify', positive('--images'), 100000)
   .option('--no-plot', 'skip docs/plots/soak.png')
   .option('--only <phase>', 'run one phase: train or classify')
