@@ -70,6 +70,12 @@ function tables(grid: GridRecord[], levels: string[]): string[] {
 /** Whether two accuracies measured on n images each differ by more than twice the standard error of their difference. */
 const clearGap = (a: number, b: number, n: number): boolean => Math.abs(a - b) > 2 * Math.sqrt((a * (1 - a) + b * (1 - b)) / n);
 
+function latencyRange(rows: ClassifierRecord[]): string {
+  if (rows.length === 0) return '';
+  const ms = rows.map((r) => r.latencyMs);
+  return ` (${Math.min(...ms).toFixed(2)}-${Math.max(...ms).toFixed(2)} ms for one image)`;
+}
+
 function targets(grid: GridRecord[], levels: string[], limit: number): string[] {
   const lines = ['## The targets', ''];
   const checked = levels.filter((l) => l === '2:4' || (!l.includes(':') && Number(l) >= 0.5));
@@ -167,8 +173,8 @@ export async function writePruningReport(input: PruningReportInput): Promise<voi
   const lines = [
     '# Pruning without retraining: Wanda vs magnitude',
     '',
-    `Model: \`${model}\`. Regenerate with \`npm run experiment:pruning -- ${input.argv.join(' ')}\`.`.replace(' -- .', '.'),
-    `Machine: the shared 2-core CPU (no GPU), one libtorch thread and one onnxruntime thread; ${grid.length} of the ${planned} planned grid points recorded, ${(seconds / 60).toFixed(0)} minutes of pruning and evaluation in all (wall clock, on a machine shared with other jobs).`,
+    `Model: \`${model}\`. Regenerate with \`npm run experiment:pruning${input.argv.length > 0 ? ` -- ${input.argv.join(' ')}` : ''}\`.`,
+    `Machine: a ${os.cpus().length}-core CPU (no GPU), one libtorch thread and one onnxruntime thread; ${grid.length} of the ${planned} planned grid points recorded, ${(seconds / 60).toFixed(0)} minutes of pruning and evaluation in all (wall clock; other jobs may have shared the machine).`,
     ...(complete ? [] : ['', `**This report is partial**: the run was stopped before the whole grid was done (a cell marked – is not measured yet; a cell without ± has one draw). The same command resumes it from \`runs/pruning/results.jsonl\`.`]),
     '',
     '## What was measured',
@@ -206,9 +212,9 @@ export async function writePruningReport(input: PruningReportInput): Promise<voi
     'Pruned weights are stored as a bit mask plus the kept values, so the file shrinks (about 53% of a layer\'s bytes at 50% sparsity; the classifier also holds dense biases, depthwise kernels and the class head). ' +
     '**Unstructured sparsity gives no CPU speed-up**: onnxruntime rebuilds the dense weights when the session is created (the decoding nodes fold to constants) and runs the same dense ' +
     'convolutions; its CPU kernels do not skip zeros, and neither do N:M patterns (2:4 pays off only on sparse tensor cores, e.g. NVIDIA Ampere GPUs). ' +
-    'Any latency difference above is noise of the shared machine. A structured method (removing whole channels) is what makes a CPU model faster.',
+    `Every classifier runs the same dense convolutions, so the latency differences above${latencyRange(classifiers)} are measurement noise. A structured method (removing whole channels) is what makes a CPU model faster.`,
     '',
-    `Host when the report was written: ${os.cpus().length} CPU cores, load average ${os.loadavg()[0]!.toFixed(1)} (other jobs shared the machine: latencies are upper bounds).`,
+    `Host when the report was written: ${os.cpus().length} CPU cores, load average ${os.loadavg()[0]!.toFixed(1)} over the last minute (this measurement itself keeps one core busy).`,
     '',
   ];
   writeFileSync(input.file, lines.join('\n'));
