@@ -7,6 +7,9 @@ import { selectAndFit, logSpaced, type CrossValidation } from './cross-validate.
 import { fitPath, lambdaMax, logits, type LabelledData, type LogisticModel, type Penalty } from './logistic.js';
 import type { TextSide } from './embed.js';
 
+// Scores to predicted classes: the solver's, exported here beside the heads' other helpers.
+export { argmaxRows } from './logistic.js';
+
 export type Method = 'slr-avd' | 'l1-prompts' | 'linear-probe';
 export const METHODS: readonly Method[] = ['slr-avd', 'l1-prompts', 'linear-probe'];
 
@@ -199,16 +202,6 @@ export function selectedFeatures(head: FeatureHead): { className: string; positi
   });
 }
 
-export function argmaxRows(scores: Float64Array | Float32Array, cols: number): Int32Array {
-  const rows = scores.length / cols;
-  const out = new Int32Array(rows);
-  for (let i = 0; i < rows; i++) {
-    let best = 0;
-    for (let k = 1; k < cols; k++) if (scores[i * cols + k]! > scores[i * cols + best]!) best = k;
-    out[i] = best;
-  }
-  return out;
-}
 
 export function accuracy(predicted: Int32Array, labels: Int32Array): number {
   let hits = 0;

@@ -133,12 +133,16 @@ export function logits(model: LogisticModel, x: Float64Array, rows: number): Flo
 }
 
 export function predict(model: LogisticModel, x: Float64Array, rows: number): Int32Array {
-  const z = logits(model, x, rows);
-  const K = model.classes;
+  return argmaxRows(logits(model, x, rows), model.classes);
+}
+
+/** The index of the largest score in each row of a row-major [rows, cols] matrix. */
+export function argmaxRows(scores: Float64Array | Float32Array, cols: number): Int32Array {
+  const rows = scores.length / cols;
   const out = new Int32Array(rows);
   for (let i = 0; i < rows; i++) {
     let best = 0;
-    for (let k = 1; k < K; k++) if (z[i * K + k]! > z[i * K + best]!) best = k;
+    for (let k = 1; k < cols; k++) if (scores[i * cols + k]! > scores[i * cols + best]!) best = k;
     out[i] = best;
   }
   return out;
