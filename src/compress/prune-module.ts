@@ -103,7 +103,7 @@ function pruneInOneForward(ordered: PrunableLayer[], batch: CalibrationBatch, me
   const results = new Map<PrunableLayer, LayerResult>();
   const removers = ordered.map((l) => l.layer.registerForwardPreHook((_m, inputs) => {
     const x = inputs[0] as Tensor;
-    const squares = l.layer instanceof Linear ? linearInputSquares(x) : convInputSquares(x, convGeometry(l.layer));
+    const squares = inputSquares(l, x);
     results.set(l, pruneOne(l, method, sparsity, squares));
   }));
   try {
@@ -122,7 +122,7 @@ function collectInputSquares(l: PrunableLayer, batches: CalibrationBatch[]): Flo
   let sums: Float64Array | null = null;
   const remove = l.layer.registerForwardHook((_m, inputs) => {
     const x = inputs[0] as Tensor;
-    const squares = l.layer instanceof Linear ? linearInputSquares(x) : convInputSquares(x, convGeometry(l.layer));
+    const squares = inputSquares(l, x);
     if (sums === null) sums = squares;
     else for (let i = 0; i < sums.length; i++) sums[i]! += squares[i]!;
     throw new StopForward();
@@ -135,6 +135,10 @@ function collectInputSquares(l: PrunableLayer, batches: CalibrationBatch[]): Flo
   if (sums === null) throw new Error(`${l.name} was not reached by the calibration forward`);
   return sums;
 }
+
+/** Wanda's statistic of a layer's input: the sum of squares of every column of its (unfolded) input. */
+const inputSquares = (l: PrunableLayer, x: Tensor): Float64Array =>
+  l.layer instanceof Linear ? linearInputSquares(x) : convInputSquares(x, convGeometry(l.layer));
 
 const convGeometry = (c: Conv2d) => ({
   kernel: [c.kernel, c.kernel] as [number, number],

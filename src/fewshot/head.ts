@@ -103,15 +103,6 @@ export function standardize(x: Float64Array, rows: number, s: Standardizer): Flo
   return out;
 }
 
-/** Fits a method's head on raw (unstandardised) shot features [rows, F]. */
-export function fitHeadOnFeatures(method: Method, b: FeatureBasis, classNames: string[], features: Float64Array, labels: Int32Array,
-  options: HeadOptions = {}): FeatureHead {
-  const rows = labels.length, cols = b.names.length;
-  const standardizer = fitStandardizer(features, rows, cols);
-  const data: LabelledData = { x: standardize(features, rows, standardizer), rows, cols, labels, classes: classNames.length };
-  return fitStandardized(method, b, classNames, standardizer, data, options);
-}
-
 /**
  * Fits a method's head on normalised image embeddings [rows, E] of the shots.
  * The standardised features (x B^T - mean) / std are [x, 1] times a matrix of
