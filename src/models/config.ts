@@ -36,6 +36,18 @@ export interface MobileNetV3Config {
   dropPath: number;
 }
 
+/** MobileNet v1 in the layout of the pretrained TensorFlow Lite files (src/models/image/mobilenet.ts). */
+export interface MobileNetV1Config {
+  family: 'mobilenetv1';
+  widthMultiplier: number;
+}
+
+/** MobileNet v2 in the layout of the pretrained TensorFlow Lite files. */
+export interface MobileNetV2Config {
+  family: 'mobilenetv2';
+  widthMultiplier: number;
+}
+
 export interface ResNetStageSpec {
   /** Output channels before the width multiplier. */
   channels: number;
@@ -67,7 +79,7 @@ export interface ChannelWidths {
   head?: number;
 }
 
-export type ImageEncoderConfig = (EfficientNetConfig | MobileNetV3Config | ResNetConfig) & {
+export type ImageEncoderConfig = (EfficientNetConfig | MobileNetV3Config | ResNetConfig | MobileNetV1Config | MobileNetV2Config) & {
   /** Training and deployment resolution (square images). */
   imageSize: number;
   /** Run convolutions in channels-last memory format (faster on CPU with oneDNN). */
@@ -148,7 +160,7 @@ export type PartialModelConfig = Omit<DeepPartial<ModelConfig>, 'image' | 'hyper
   hypernet?: DeepPartial<HypernetConfig> | null;
 };
 
-export const IMAGE_FAMILIES = ['efficientnet', 'mobilenetv3', 'resnet'] as const;
+export const IMAGE_FAMILIES = ['efficientnet', 'mobilenetv3', 'resnet', 'mobilenetv1', 'mobilenetv2'] as const;
 export type ImageFamily = typeof IMAGE_FAMILIES[number];
 
 /** EfficientNet-B0's stages (Tan & Le 2019, table 1); B1/B2 and tiny sizes scale these. */
@@ -273,6 +285,7 @@ function familyDefaults(family: string, imageSize: number): ImageEncoderConfig {
   if (family === 'efficientnet') return efficientnet(1, 1, imageSize);
   if (family === 'mobilenetv3') return mobilenetv3('large', 1, imageSize);
   if (family === 'resnet') return resnet(imageSize);
+  if (family === 'mobilenetv1' || family === 'mobilenetv2') return { family, widthMultiplier: 1, imageSize, channelsLast: true };
   throw new Error(`unknown image.family "${family}": expected ${IMAGE_FAMILIES.join(', ')}`);
 }
 
@@ -366,6 +379,10 @@ function validateImage(i: ImageEncoderConfig): void {
   if (i.channels !== undefined) validateChannels(i);
   if (i.family === 'resnet') {
     validateResNet(i);
+    return;
+  }
+  if (i.family === 'mobilenetv1' || i.family === 'mobilenetv2') {
+    if (i.channels !== undefined) throw new Error(`image.channels (pruned widths) is not supported for ${i.family}`);
     return;
   }
   inRange('image.dropPath', i.dropPath, 0, 0.9);

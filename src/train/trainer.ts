@@ -21,7 +21,7 @@ import { dataParallelStep, onDevice } from './distributed-step.js';
 import { finishedRun } from './finished-run.js';
 import { loaderSources } from './data-sources.js';
 import { initFromRun } from './init-from-run.js';
-import { LabelClassifier } from './label-classifier.js';
+import { LabelClassifier } from '../models/label-classifier.js';
 import { MetricsLog } from './metrics-log.js';
 import { trainableParameters, weightDecayGroups } from './param-groups.js';
 import type { TrainConfig } from './recipes.js';

@@ -8,7 +8,7 @@ import { createLoader, evalPreprocess, resolveDataset, type CaptionSource } from
 import type { Bundle } from '../bundle/bundle.js';
 import { evaluateRetrieval, type RetrievalResult } from '../eval/retrieval.js';
 import { evaluateZeroShot, sampling, type ZeroShotResult } from '../eval/zeroshot.js';
-import type { LabelClassifier } from './label-classifier.js';
+import type { LabelClassifier } from '../models/label-classifier.js';
 import type { TrainConfig } from './recipes.js';
 import type { TrainReporter } from './trainer.js';
 
