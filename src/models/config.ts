@@ -220,7 +220,46 @@ const b0Base = {
   loss: SIGLIP_LOSS,
 };
 
+/**
+ * Pretrained towers (src/models/image/mobilenet.ts, imported from the data
+ * folder's TFLite files): a width-256 4-layer text encoder, embeddings of
+ * 256, and a hypernetwork on the norms of the last two stages only (the
+ * earlier ones stay frozen and shared, which is what lets training compute
+ * them once per batch).
+ */
+const pretrainedTower = (family: 'mobilenetv1' | 'mobilenetv2', widthMultiplier: number, imageSize: number, hyper: boolean): Omit<ModelConfig, 'name'> => ({
+  embedDim: 256,
+  image: { family, widthMultiplier, imageSize, channelsLast: true },
+  text: { ...TEXT_DEFAULT, width: 256, layers: 4 },
+  hypernet: hyper ? { ...HYPERNET_DEFAULT, normLayers: { lastStages: 2 } } : null,
+  loss: SIGLIP_LOSS,
+});
+
 const PRESETS: Record<string, { description: string; config: Omit<ModelConfig, 'name'> }> = {
+  'mnv2-hyperclip': {
+    description: 'ImageNet-pretrained MobileNet v2 (width 1.0) at 160 px, hypernetwork on the norms of its last two stages',
+    config: pretrainedTower('mobilenetv2', 1, 160, true),
+  },
+  'mnv2-siglip': {
+    description: 'the SigLIP baseline of mnv2-hyperclip: the same pretrained MobileNet v2, no hypernetwork',
+    config: pretrainedTower('mobilenetv2', 1, 160, false),
+  },
+  'mnv1-050-hyperclip': {
+    description: 'ImageNet-pretrained MobileNet v1 (width 0.5) at 160 px, hypernetwork on the norms of its last two stages',
+    config: pretrainedTower('mobilenetv1', 0.5, 160, true),
+  },
+  'mnv1-050-siglip': {
+    description: 'the SigLIP baseline of mnv1-050-hyperclip',
+    config: pretrainedTower('mobilenetv1', 0.5, 160, false),
+  },
+  'mnv1-025-hyperclip': {
+    description: 'ImageNet-pretrained MobileNet v1 (width 0.25) at 128 px, hypernetwork on the norms of its last two stages',
+    config: pretrainedTower('mobilenetv1', 0.25, 128, true),
+  },
+  'mnv1-025-siglip': {
+    description: 'the SigLIP baseline of mnv1-025-hyperclip',
+    config: pretrainedTower('mobilenetv1', 0.25, 128, false),
+  },
   'tiny-hyperclip': {
     description: 'CPU size, 64 px: tiny EfficientNet, 3-layer width-128 text encoder, hypernetwork on all norm layers',
     config: { ...tinyBase, hypernet: HYPERNET_DEFAULT },
