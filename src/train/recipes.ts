@@ -163,9 +163,10 @@ const LIT_BASE: Omit<TrainConfig, 'name' | 'model'> = {
   lr: 1e-3,
   weightDecay: 0.05,
   cropScale: [0.6, 1],
-  steps: 1500,
-  warmupSteps: 100,
-  validateEvery: 500,
+  // 350 steps of 128 (45k samples: about an hour at 12 img/s for v2 at 160 px on 2 cores).
+  steps: 350,
+  warmupSteps: 35,
+  validateEvery: 175,
   validation: { cifar10Limit: 0, retrievalLimit: 1000, tinyImagenetLimit: 1000, heldOutLimit: 1000 },
 };
 
