@@ -7,18 +7,13 @@ import path from 'node:path';
 import { loadSafetensors, noGrad, type Module, type Tensor } from '../engine/index.js';
 import { dataRoot } from '../data/index.js';
 import { importMobileNet } from '../models/import/mobilenet-tflite.js';
+import { pretrainedFile } from '../models/import/pretrained-ref.js';
+
+export { pretrainedFile };
 import { matches } from './param-groups.js';
 import type { InitFrom } from './recipes.js';
 
 const CHECKPOINT = 'checkpoint.safetensors';
-
-/** A pretrained network of the data folder by name ("pretrained:mobilenet_v2_1.0_224_quant"), read straight from its .tflite file. */
-export const PRETRAINED_PREFIX = 'pretrained:';
-
-export function pretrainedFile(from: string): string | null {
-  if (from.startsWith(PRETRAINED_PREFIX)) return path.join(dataRoot(), 'pretrained', `${from.slice(PRETRAINED_PREFIX.length)}.tflite`);
-  return from.endsWith('.tflite') ? from : null;
-}
 
 /** The tensors a run's checkpoint holds (named "model.…"), or an imported network's (the same names). */
 function sourceTensors(from: string): { tensors: Map<string, Tensor>; file: string } {

@@ -21,6 +21,7 @@ import { dataParallelStep, onDevice } from './distributed-step.js';
 import { finishedRun } from './finished-run.js';
 import { loaderSources } from './data-sources.js';
 import { initFromRun } from './init-from-run.js';
+import { pretrainedFile } from '../models/import/pretrained-ref.js';
 import { LabelClassifier } from '../models/label-classifier.js';
 import type { HeadDistillation } from './distill.js';
 import { createDistillation } from './distill-setup.js';
@@ -114,7 +115,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       ? await validate(bundle, config, reporter) : null;
     if (validation) log.write({ event: 'validation', step: config.steps, ...flatten(validation) });
     const modelDir = path.join(outDir, 'model');
-    if (parallel.isMain) saveBundle(modelDir, model, tokenizer, { recipe: config.name, steps: config.steps, seed: config.seed, validation });
+    if (parallel.isMain) saveBundle(modelDir, model, tokenizer, { recipe: config.name, steps: config.steps, seed: config.seed, validation }, { pretrained: lockedPretrainedPart(config) });
     const summary = { ...run, validation, modelDir, skipped: loader.skips.summary(), alreadyComplete: false };
     log.write({ event: 'summary', steps: summary.steps, finalLoss: summary.finalLoss, imagesPerSecond: summary.imagesPerSecond, seconds: summary.seconds, skipped: summary.skipped });
     return summary;
@@ -123,6 +124,13 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     parallel.close();
     await loader.close();
   }
+}
+
+/** A pretrained image encoder that stayed frozen is saved as a reference to its file, not as weights (src/models/import/pretrained-ref.ts). */
+function lockedPretrainedPart(config: TrainConfig): { part: string; from: string } | undefined {
+  const init = config.init;
+  if (init === undefined || pretrainedFile(init.from) === null || !init.parts.includes('imageEncoder')) return undefined;
+  return (config.freeze ?? []).includes('imageEncoder') ? { part: 'imageEncoder', from: init.from } : undefined;
 }
 
 /** The number of classes of the one labelled source that the classify objective learns. */
