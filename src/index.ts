@@ -28,6 +28,8 @@ export { Tokenizer, BpeTokenizer } from './data/tokenizer/index.js';
 export { evalPreprocess, cropResizeNormalize, chooseAugmentation, CLIP_MEAN, CLIP_STD, type PreprocessSpec } from './data/preprocess.js';
 export { decodeImage } from './data/images.js';
 export { DATASETS, dataRoot, resolveDataset } from './data/datasets.js';
+export { resolveData, type ResolvedData, type ResolveOptions, type DataNeed, type CsvColumns } from './data/index.js';
+export { writeShards, type WriteShardsOptions, type WriteShardsSummary } from './data/write-shards.js';
 export { HyperClip, resolveConfig, type ModelConfig } from './models/index.js';
 export { addonBuilt } from './engine/runtime.js';
 export * as engine from './engine/index.js';

@@ -20,3 +20,5 @@ export { resolveData, requireData, type DataKind, type DataNeed, type ResolveOpt
 export { readFileSamples, type FileList, type FileSample } from './files/file-samples.js';
 export { listImageFolder, listImages, listImageListFile, folderClassname, type ImageFolder } from './files/image-folder.js';
 export { listCsvPairs, parseSeparator, CSV_DEFAULTS, type CsvColumns } from './files/csv-pairs.js';
+export { writeShards, type WriteShardsOptions, type WriteShardsSummary } from './write-shards.js';
+export { ShardWriter, type ShardWriterOptions } from './webdataset/writer.js';
