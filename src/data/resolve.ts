@@ -100,7 +100,12 @@ function imagesOnly(name: string, files: ReturnType<typeof listImages>): Resolve
   return { name, kind: 'images', source: { files, caption: { kind: 'none' } }, classnames: null, clipTemplates: null };
 }
 
+const pairsNotLabels = (name: string): string =>
+  `${name} holds image-caption pairs, not class labels: give a folder of class folders (photos/cat/1.jpg) or labelled shards`;
+
 function fromCsv(file: string, options: ResolveOptions): ResolvedData {
+  // Before parsing: a CSV can never give labels, whatever its columns.
+  if (options.need === 'labels') throw new Error(pairsNotLabels(file));
   if (options.classnames !== undefined) throw new Error(`${file} holds image-caption pairs: class names do not apply to it`);
   return { name: file, kind: 'csv', source: { files: listCsvPairs(file, options.csv), caption: { kind: 'text' } }, classnames: null, clipTemplates: null };
 }
@@ -135,7 +140,7 @@ function detect(spec: string, options: ResolveOptions): ResolvedData {
 export function requireData(data: ResolvedData, need: DataNeed | undefined): void {
   if (need === 'labels' && data.classnames === null) {
     const { name, kind } = data;
-    if (kind === 'csv') throw new Error(`${name} holds image-caption pairs, not class labels: give a folder of class folders (photos/cat/1.jpg) or labelled shards`);
+    if (kind === 'csv') throw new Error(pairsNotLabels(name));
     if (kind === 'images') throw new Error(`${name} holds images but no class folders: put each class's images in a folder named after it (${path.join(name, 'cat', '1.jpg')})`);
     if (kind === 'shards') throw new Error(`${name}: shards need class names for their .cls indices: give --classnames FILE (or put classnames.json beside them)`);
     const labelled = Object.keys(DATASETS).filter((d) => d !== 'flickr8k');

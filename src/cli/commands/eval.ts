@@ -8,17 +8,15 @@ import { evaluateZeroShot } from '../../eval/zeroshot.js';
 import { useAllCores } from '../../engine/index.js';
 import { createProgress, printSummary } from '../progress.js';
 import { integer } from '../parse.js';
+import { addCsvOptions, csvColumns, type CsvCliOptions } from '../data-options.js';
 import { runCorruptions } from './eval-corruptions.js';
 
-interface EvalOptions {
+interface EvalOptions extends CsvCliOptions {
   model?: string;
   dataset: string;
   split?: string;
   classnames?: string;
   templates?: string;
-  csvImgKey?: string;
-  csvCaptionKey?: string;
-  csvSeparator?: string;
   limit?: number;
   batchSize: number;
   json?: boolean;
@@ -28,7 +26,7 @@ interface EvalOptions {
 }
 
 export function registerEval(program: Command): void {
-  program
+  addCsvOptions(program
     .command('eval')
     .description('zero-shot classification (cifar10, cifar100, your image folder or shards) or image-text retrieval (flickr8k, your CSV)')
     .option('--model <dir>', 'a model folder (default: the shipped models/default)')
@@ -36,15 +34,12 @@ export function registerEval(program: Command): void {
     .option('--split <split>', 'the split of a named dataset (default: test; tiny-imagenet: val)')
     .option('--classnames <file>', 'class names (JSON list or one per line): the .cls order of your shards, or the label order of your class folders')
     .option('--templates <clip|simple|file>', 'prompt templates: the dataset\'s CLIP set (default for named datasets), "a photo of a {}." (default for your own data), or a JSON list')
-    .option('--csv-img-key <column>', 'the CSV column of image paths (relative to the CSV file)', 'filepath')
-    .option('--csv-caption-key <column>', 'the CSV column of captions', 'title')
-    .option('--csv-separator <char>', 'the CSV field separator (default: tab for .tsv, else a comma)')
     .option('--limit <n>', 'evaluate only the first n samples', integer('limit'))
     .option('--batch-size <n>', 'images per forward pass', integer('batch-size'), 256)
     .option('--json', 'print the full result as JSON on stdout (the summary line then goes to stderr)')
     .option('--corruptions <all|list>', 'zero-shot accuracy under corruptions (all, or e.g. gaussian-noise,jpeg) beside the clean accuracy')
     .option('--severities <list>', 'corruption severities 1..5 to evaluate', '1,2,3,4,5')
-    .option('--seed <n>', 'seed of the corruptions\' random choices', integer('seed', 0), 0)
+    .option('--seed <n>', 'seed of the corruptions\' random choices', integer('seed', 0), 0))
     .addHelpText('after', '\nExamples:\n  hyperclip eval --dataset cifar10\n  hyperclip eval --dataset flickr8k --limit 500\n' +
       '  hyperclip eval --dataset tiny-imagenet --limit 1000\n' +
       '  hyperclip eval --dataset photos/                 # photos/cat/*.jpg, photos/dog/*.jpg: classes from the folder names\n' +
@@ -56,7 +51,7 @@ export function registerEval(program: Command): void {
       if (opts.dataset in DATASETS) opts.split ??= DATASETS[opts.dataset as keyof typeof DATASETS].evalSplit;
       const data = resolveData(opts.dataset, {
         split: opts.split, classnames: opts.classnames === undefined ? undefined : readClassnames(opts.classnames),
-        csv: { imageKey: opts.csvImgKey, captionKey: opts.csvCaptionKey, separator: opts.csvSeparator },
+        csv: csvColumns(opts),
       });
       // Captioned data without classes (flickr8k, a CSV) is scored by retrieval; anything else needs labels.
       const retrieval = data.classnames === null && (data.kind === 'csv' || data.kind === 'named') && opts.corruptions === undefined;

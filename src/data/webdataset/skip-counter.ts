@@ -30,7 +30,8 @@ export class SkipCounter {
     this.counts.set(reason, (this.counts.get(reason) ?? 0) + count);
     if (detail === undefined) return;
     const list = this.examples.get(reason) ?? [];
-    if (list.length < 3) list.push(detail);
+    // One line each (libvips repeats its complaint over several), so a summary stays one line.
+    if (list.length < 3) list.push(detail.split('\n')[0]!.trimEnd());
     this.examples.set(reason, list);
   }
 
