@@ -79,6 +79,8 @@ export async function runFewShot(bundle: Bundle, task: FewShotTask): Promise<Few
       }
     }
     const skipped = [`shots ${pool.skips.summary()}`, ...(test?.skipped ? [`test ${test.skipped}`] : [])].join(', ');
+    // Test samples of classes outside the list count as bad_annotation: a stated line, not part of the result.
+    say(`read: ${skipped}`);
     return { fits, zeroShot, testImages: test?.count ?? 0, skipped, final: final!, side };
   } catch (err) {
     disposeTextSide(side);

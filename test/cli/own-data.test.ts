@@ -60,7 +60,8 @@ test('hyperclip eval --dataset photos/: classes from the folder names, bad files
 test('hyperclip fewshot --train photos/ --test photos-test/: shots from class folders, scored on the test folder', () => {
   const run = hyperclip('fewshot', '--train', photos, '--test', photosTest, '--shots', '1,2', '--descriptions', 'prompts');
   assert.equal(run.status, 0, run.stderr);
-  assert.match(lastLine(run.stdout), /^fewshot: SLR-AVD 2-shot top-1 \d+\.\d\d% vs zero-shot \d+\.\d\d% \(24 test images, 4 classes, 1 draw\(s\); shots skipped \d+.*, test skipped 3: /);
+  assert.match(lastLine(run.stdout), /^fewshot: SLR-AVD 2-shot top-1 \d+\.\d\d% vs zero-shot \d+\.\d\d% \(24 test images, 4 classes, 1 draw\(s\)\)$/);
+  assert.match(run.stderr, /^read: shots skipped \d+: .*, test skipped 3: .*corrupt_image 1/m, 'what the folders held that could not be used is said on stderr');
 });
 
 test('a CSV of image paths and captions: eval scores retrieval on it; OpenCLIP\'s column options name the columns', async () => {

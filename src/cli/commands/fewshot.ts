@@ -151,15 +151,14 @@ function summaryLine(outcome: FewShotOutcome, shots: number[], classes: number):
   const scored = outcome.fits.filter((f) => f.method === 'slr-avd' && f.shots === max && f.accuracy !== null);
   if (scored.length === 0) return `fewshot: SLR-AVD fitted on ${max} shots x ${classes} classes, ${outcome.final.model.weight.filter((w) => w !== 0).length} non-zero weights (no --test: not scored)`;
   const mean = scored.reduce((s, f) => s + f.accuracy!, 0) / scored.length;
-  const skipped = /^shots skipped 0(, test skipped 0)?$/.test(outcome.skipped) ? '' : `; ${outcome.skipped}`;
   return `fewshot: SLR-AVD ${max}-shot top-1 ${(100 * mean).toFixed(2)}% vs zero-shot ${(100 * outcome.zeroShot!).toFixed(2)}% ` +
-    `(${outcome.testImages} test images, ${classes} classes, ${scored.length} draw(s)${skipped})`;
+    `(${outcome.testImages} test images, ${classes} classes, ${scored.length} draw(s))`;
 }
 
 function jsonResult(outcome: FewShotOutcome, descriptions: ClassDescriptions, selected: ReturnType<typeof selectedFeatures>, conditioning: Conditioning) {
   return {
     classes: descriptions.classNames, descriptions: descriptions.source, descriptionCount: outcome.side.firstPrompt, conditioning,
-    zeroShot: outcome.zeroShot, testImages: outcome.testImages, fits: outcome.fits,
+    zeroShot: outcome.zeroShot, testImages: outcome.testImages, skipped: outcome.skipped, fits: outcome.fits,
     selected: Object.fromEntries(selected.map((s) => [s.className, s.positive.map((p) => ({ text: p.text, weight: p.weight }))])),
   };
 }
