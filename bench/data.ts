@@ -1,34 +1,21 @@
 // Data loader throughput: images per second for CIFAR-10 train (32 -> 64 px)
 // and Flickr8k train (128 -> 64 px) with training augmentation on all cores,
-// and the ratio to what training consumes (--consumer-rate, img/s).
+// and the ratio to what training consumes (--consumer-rate, img/s). Then the
+// same few hundred images read as loose files (a class-folder copy of
+// CIFAR-10, a CSV copy of Flickr8k) and as shards written from them.
 //   npm run bench:data -- --quick --consumer-rate 115
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { resolveDataset } from '../src/data/datasets.js';
-import { createLoader } from '../src/data/loader.js';
-import { trainPreprocess } from '../src/data/preprocess.js';
+import { loaderRate, looseVsShards } from './lib/loader-rate.js';
 
 async function imagesPerSecond(dataset: string, images: number, workers: number, batchSize: number): Promise<number> {
-  const source = resolveDataset(dataset, 'train');
-  const loader = createLoader({ sources: [source], batchSize, preprocess: trainPreprocess(64), seed: 0, workers });
-  // The first batch fills the shuffle buffer and starts the workers: not part of the steady rate.
-  await loader.next();
-  const start = performance.now();
-  let seen = 0;
-  while (seen < images) {
-    const batch = await loader.next();
-    if (!batch) break;
-    seen += batch.size;
-  }
-  const seconds = (performance.now() - start) / 1000;
-  await loader.close();
-  console.log(`${dataset}: ${seen} images in ${seconds.toFixed(2)} s, ${workers} workers, batch ${batchSize}; ${loader.skips.summary()}`);
-  return seen / seconds;
+  return loaderRate(dataset, resolveDataset(dataset, 'train'), images, workers, batchSize);
 }
 
 async function main(): Promise<void> {
   const options = new Command()
-    .option('--quick', 'short run (about 2000 images per dataset)')
+    .option('--quick', 'short run (about 2000 images per measurement; 300 loose files)')
     .option('--consumer-rate <n>', 'images per second the training preset consumes', '115')
     .option('--workers <n>', 'decoding threads', String(availableParallelism()))
     .option('--batch-size <n>', 'batch size', '128')
@@ -44,6 +31,13 @@ async function main(): Promise<void> {
   console.log(`flickr8k_img_per_s=${flickr.toFixed(0)}`);
   console.log(`consumer_img_per_s=${consumer}`);
   console.log(`ratio_to_training=${(Math.min(cifar, flickr) / consumer).toFixed(2)}`);
+  const files = options.quick ? 300 : 1000;
+  for (const dataset of ['cifar10', 'flickr8k'] as const) {
+    const r = await looseVsShards(dataset, files, images, workers, batchSize);
+    console.log(`${dataset}_loose_files_img_per_s=${r.looseRate.toFixed(0)}`);
+    console.log(`${dataset}_same_as_shards_img_per_s=${r.shardRate.toFixed(0)}`);
+    console.log(`${dataset}_loose_to_shards=${(r.looseRate / r.shardRate).toFixed(2)}`);
+  }
 }
 
 main().catch((error: Error) => {

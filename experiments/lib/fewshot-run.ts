@@ -46,11 +46,11 @@ export async function runDataset(bundle: Bundle, dataset: 'cifar10' | 'cifar100'
   try {
     log(`${dataset}: ${side.firstPrompt} descriptions (${descriptions.source}) + ${classnames.length} class prompts (${templates.length} templates)`);
     const maxShots = Math.max(...plan.shots);
-    const pool = await readShotPool(train.shards, classnames, maxShots * plan.draws, (read) => log(`${dataset}: read ${read} train samples`));
+    const pool = await readShotPool({ shards: train.shards }, classnames, maxShots * plan.draws, (read) => log(`${dataset}: read ${read} train samples`));
     const conditionings = [side.normParams.prompts, side.normParams.descriptions];
     const poolImages = await embedEncoded(bundle, pool.images, pool.labels, conditionings);
     log(`${dataset}: embedded ${pool.images.length} train images (${maxShots} x ${plan.draws} draws per class), 2 conditionings`);
-    const testImages = await embedShards(bundle, test.shards, classnames, conditionings, plan.testLimit,
+    const testImages = await embedShards(bundle, { shards: test.shards }, classnames, conditionings, plan.testLimit,
       (done) => { if (done % 1024 === 0) log(`${dataset}: embedded ${done} test images`); });
     const embeddingsOf = (images: typeof poolImages, c: Conditioning) => images.embeddings.get(side.normParams[c])!;
     const zeroShot = accuracy(argmaxRows(zeroShotScores(side, embeddingsOf(testImages, 'prompts'), testImages.count), classnames.length), testImages.labels);

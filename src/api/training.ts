@@ -2,7 +2,7 @@
 // each asks for the addon first and, without it, fails with one line that
 // says how to build it (generation and classification never need it).
 import { loadBundle } from '../bundle/bundle.js';
-import { DATASETS, expandShards, resolveDataset, type CaptionSource } from '../data/index.js';
+import { DATASETS, resolveData, type CaptionSource } from '../data/index.js';
 import { libtorchVersion, useAllCores } from '../engine/runtime.js';
 import { checkClassnames, resolveTemplates } from '../eval/templates.js';
 import { evaluateZeroShot, type ZeroShotResult } from '../eval/zeroshot.js';
@@ -14,13 +14,16 @@ export type { ZeroShotResult, TrainConfig, TrainReporter, TrainSummary };
 export interface EvaluateOptions {
   /** A model folder (default: the shipped models/default). */
   model?: string;
-  /** cifar10 or cifar100 (under HYPERCLIP_DATA, default ../shared/data), or your own shard paths/patterns with classNames. Default cifar10. */
+  /**
+   * A named dataset (cifar10, cifar100, tiny-imagenet under HYPERCLIP_DATA, default ../shared/data), or your own:
+   * a folder of class folders (photos/cat/*.jpg: the folder names are the classes) or labelled shards with classNames. Default cifar10.
+   */
   dataset?: string;
   /** The named dataset's split (default test). */
   split?: string;
-  /** Class names: required for your own shards, optional for a named dataset. */
+  /** Class names: required for your own shards (their .cls order); for class folders, the label order (they must name the folders). */
   classNames?: string[];
-  /** 'clip' (the dataset's CLIP set, default for named datasets), 'simple', or your list of templates with {}. */
+  /** 'clip' (the dataset's CLIP set, default for named datasets), 'simple' (default for your own data), or your list of templates with {}. */
   templates?: 'clip' | 'simple' | string[];
   /** Evaluate a seeded sample of this many images. */
   limit?: number;
@@ -28,29 +31,20 @@ export interface EvaluateOptions {
   onProgress?: (done: number, total: number | null) => void;
 }
 
-/** Zero-shot classification accuracy of a model on labelled shards (needs the libtorch addon). */
+/** Zero-shot classification accuracy of a model on labelled data (needs the libtorch addon). */
 export async function evaluate(options: EvaluateOptions = {}): Promise<ZeroShotResult> {
   libtorchVersion(); // the one-line "how to build the addon" error, before any data is read
   const dataset = options.dataset ?? 'cifar10';
-  let shards: string[];
-  let classNames: string[];
-  let clipTemplates: string[] | null = null;
-  if (dataset in DATASETS) {
-    const resolved = resolveDataset(dataset, options.split ?? 'test');
-    const caption = resolved.caption as Extract<CaptionSource, { kind: 'label' }>;
-    [shards, classNames, clipTemplates] = [resolved.shards, options.classNames ?? caption.classnames, caption.templates];
-  } else {
-    if (options.classNames === undefined) throw new Error(`dataset ${dataset} is not a named dataset (${Object.keys(DATASETS).join(', ')}): give classNames for your shards`);
-    [shards, classNames] = [expandShards(dataset), options.classNames];
-  }
-  classNames = checkClassnames(classNames, 'classNames');
-  const choice = options.templates ?? (clipTemplates === null ? 'simple' : 'clip');
-  const templates = Array.isArray(choice) ? choice : resolveTemplates(choice, clipTemplates);
+  const given = options.classNames === undefined ? undefined : checkClassnames(options.classNames, 'classNames');
+  const data = resolveData(dataset, { split: dataset in DATASETS ? options.split ?? 'test' : options.split, classnames: given, need: 'labels' });
+  const classNames = checkClassnames(data.classnames!, 'classNames');
+  const choice = options.templates ?? (data.clipTemplates === null ? 'simple' : 'clip');
+  const templates = Array.isArray(choice) ? choice : resolveTemplates(choice, data.clipTemplates);
   useAllCores();
   const bundle = loadBundle(options.model);
   try {
     const caption: CaptionSource = { kind: 'label', classnames: classNames, templates };
-    return await evaluateZeroShot(bundle, { shards, caption }, classNames, templates,
+    return await evaluateZeroShot(bundle, { ...data.source, caption }, classNames, templates,
       { limit: options.limit, batchSize: options.batchSize, onProgress: options.onProgress });
   } finally {
     bundle.model.dispose();

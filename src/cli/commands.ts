@@ -12,6 +12,7 @@ import { registerPrune } from './commands/prune.js';
 import { registerCompress } from './commands/compress.js';
 import { registerFewShot } from './commands/fewshot.js';
 import { registerImport } from './commands/import.js';
+import { registerShards } from './commands/shards.js';
 
 export function registerCommands(program: Command): void {
   registerInfo(program);
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   registerCompress(program);
   registerFewShot(program);
   registerImport(program);
+  registerShards(program);
 }

@@ -5,12 +5,15 @@
 // objective is the model's own pre-training loss on its own mixture.
 import { SALIENCY_KINDS, type SaliencyKind } from './saliency.js';
 import { checkFlopsRatio } from './channel-plan.js';
+import type { DataSourceConfig } from '../train/recipes.js';
 
 export const COMPRESS_METHODS = ['adasap', 'prune-finetune', 'sam'] as const;
 export type CompressMethod = typeof COMPRESS_METHODS[number];
 
 export interface CompressConfig {
   method: CompressMethod;
+  /** Data to compress on instead of the model's training mixture: your own captioned or labelled data (resolveData). */
+  data?: DataSourceConfig;
   /** Target multiply-adds of the classifier as a fraction of the dense model's. */
   flopsRatio: number;
   seed: number;
@@ -38,7 +41,7 @@ export interface CompressConfig {
   minKeepFraction: number;
 }
 
-export const COMPRESS_DEFAULTS: Omit<CompressConfig, 'method' | 'flopsRatio'> = {
+export const COMPRESS_DEFAULTS: Omit<CompressConfig, 'method' | 'flopsRatio' | 'data'> = {
   seed: 0,
   warmupSteps: 100,
   finetuneSteps: 100,

@@ -66,7 +66,8 @@ export interface WarmedModel {
 /** Phase 1: warm-up on the pre-training loss (method-specific), gathering channel saliency. Trains bundle.model in place. */
 export async function warmUp(bundle: Bundle, config: CompressConfig, reporter: CompressReporter): Promise<WarmedModel> {
   const started = Date.now();
-  const recipe = recipeOf(bundle);
+  const trained = recipeOf(bundle);
+  const recipe = config.data === undefined ? trained : { ...trained, data: [config.data] };
   const groups = channelGroups(bundle.model); // throws for an encoder without prunable channels, before any work
   if (config.batchSize % (bundle.config.hypernet?.groupSize ?? 1) !== 0) {
     throw new Error(`batch size ${config.batchSize} is not divisible by the model's task group size ${bundle.config.hypernet?.groupSize}`);

@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CARD_FILE, saveBundle, type Bundle } from '../bundle/bundle.js';
-import { createLoader, expandShards, resolveDatasetSpec, DATASETS, type CaptionSource } from '../data/index.js';
+import { createLoader, resolveData, type CsvColumns } from '../data/index.js';
 import { F, tensor, type Tensor } from '../engine/index.js';
 import { tokenize } from '../eval/text-features.js';
 import type { HyperClip } from '../models/index.js';
@@ -53,14 +53,12 @@ export interface CalibrationData {
   description: string;
 }
 
-/** A seeded draw of n image-caption samples from shards or a named split ("flickr8k:train"). */
-export async function readCalibration(bundle: Bundle, spec: string, n: number, seed: number): Promise<CalibrationData> {
+/** A seeded draw of n image-caption samples: a named split ("flickr8k:train"), shards, a CSV of pairs or class folders (resolveData). */
+export async function readCalibration(bundle: Bundle, spec: string, n: number, seed: number, csv?: CsvColumns): Promise<CalibrationData> {
   if (!Number.isInteger(n) || n < MIN_CALIBRATION_SAMPLES) {
     throw new Error(`too few calibration samples: --calib-n is ${n}, at least ${MIN_CALIBRATION_SAMPLES} are needed to measure activation norms`);
   }
-  const named = /^([a-z0-9]+):([a-z]+)$/.exec(spec);
-  const source: { shards: string[]; caption: CaptionSource } = named && named[1]! in DATASETS
-    ? resolveDatasetSpec(spec) : { shards: expandShards(spec), caption: { kind: 'text' } };
+  const { source } = resolveData(spec, { need: 'captions', csv });
   const loader = createLoader({ sources: [source], batchSize: n, preprocess: bundle.preprocess, shuffle: true, epochs: 1, shuffleBuffer: 2000, seed, workers: 0 });
   try {
     for await (const batch of loader) {

@@ -1,12 +1,15 @@
 // Where a sample's caption (and label) comes from: real captions (Flickr8k:
-// .json {captions: [...]}, one drawn at random each time, .txt fallback) or
-// a class index (.cls) turned into a caption through prompt templates.
+// .json {captions: [...]}, one drawn at random each time, .txt fallback), a
+// class index (.cls) turned into a caption through prompt templates, or
+// nothing (unlabelled images: calibration needs pixels only).
 import { createRng, randomIndex } from './random.js';
 import type { RawSample } from './webdataset/reader.js';
 import type { SkipReason } from './webdataset/skip-counter.js';
 
 export type CaptionSource =
   | { kind: 'text' }
+  /** Images only: every sample's caption is "" and its label -1. */
+  | { kind: 'none' }
   | {
     kind: 'label'; classnames: string[]; templates: string[];
     /** Per class, the names its captions draw from (synonyms, hypernym phrases); default: its class name. */
@@ -70,6 +73,7 @@ function labelCaption(sample: RawSample, source: Extract<CaptionSource, { kind: 
 
 /** The caption and label of a sample (label -1 when the source has none), or why it is skipped. */
 export function annotate(sample: RawSample, source: CaptionSource, seed: number): Annotation | SkipReason | typeof OUTSIDE_SUBSET {
+  if (source.kind === 'none') return { caption: '', label: -1 };
   return source.kind === 'text' ? textCaption(sample, seed) : labelCaption(sample, source, seed);
 }
 

@@ -55,3 +55,16 @@ export async function decodeImage(
   const augmentation = chooseAugmentation(spec, image.width, image.height, seed);
   return cropResizeNormalize(image, augmentation, spec, out, offset);
 }
+
+/**
+ * Throws as decodeImage would on an image it cannot decode (corrupt,
+ * truncated, over the pixel limit), without the preprocessing: a check for
+ * images kept as encoded bytes (shot pools, shards being written).
+ */
+export async function checkImage(encoded: Uint8Array): Promise<void> {
+  try {
+    await sharp(encoded, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS }).rotate().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
+  } catch (error) {
+    throw /exceeds pixel limit/i.test((error as Error).message) ? new Error(PIXEL_LIMIT_MESSAGE) : error;
+  }
+}

@@ -10,7 +10,8 @@ import type { DecodedChunk, DecodeJob } from './decode-chunk.js';
 import type { PreprocessSpec } from './preprocess.js';
 import { assertShardsExist, expandShards } from './webdataset/shards.js';
 import { SkipCounter, type SkipReason } from './webdataset/skip-counter.js';
-import { SampleStream, type StreamState } from './webdataset/stream.js';
+import { SampleStream, type SourceFiles, type StreamState } from './webdataset/stream.js';
+import type { FileList } from './files/file-samples.js';
 
 export interface Batch {
   images: Float32Array; // [N, 3, H, W]
@@ -25,10 +26,20 @@ export interface Batch {
   keys: string[];
 }
 
-export interface LoaderSource {
-  shards: string | string[];
+/** Shard paths or patterns (expanded by expandShards), or loose files (an image folder, a CSV: resolveData). */
+export type LoaderFiles = { shards: string | string[]; files?: undefined } | { files: FileList; shards?: undefined };
+
+export type LoaderSource = LoaderFiles & {
   caption: CaptionSource;
   weight?: number;
+};
+
+/** A loader source's samples as the stream takes them: shard patterns expanded and checked, before anything starts. */
+export function streamSource(source: LoaderFiles): SourceFiles {
+  if (source.files !== undefined) return { files: source.files };
+  const shards = expandShards(source.shards);
+  assertShardsExist(shards);
+  return { shards };
 }
 
 export interface LoaderOptions {
@@ -91,13 +102,12 @@ export class DataLoader implements AsyncIterable<Batch> {
     const { batchSize, sources } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`expected a batch size >= 1, received ${batchSize}`);
     if (sources.length === 0) throw new Error('no data sources given: pass at least one shard list or dataset');
-    const shardLists = sources.map((s) => expandShards(s.shards));
-    assertShardsExist(shardLists.flat());
+    const streamed = sources.map(streamSource);
     this.skips = options.skipCounter ?? new SkipCounter();
     this.sources = sources;
     this.labelled = sources.some((s) => s.caption.kind === 'label');
     this.stream = new SampleStream({
-      sources: shardLists.map((shards, i) => ({ shards, weight: sources[i].weight })),
+      sources: streamed.map((files, i) => ({ ...files, weight: sources[i].weight })),
       seed: options.seed, shuffle: options.shuffle, bufferSize: options.shuffleBuffer,
       epochs: options.epochs, skipCounter: this.skips, state: options.state, maxMemberBytes: options.maxMemberBytes,
     });

@@ -4,7 +4,7 @@
 // conditioned on its whole class set. The SigLIP baseline ignores it. The
 // rule is the same for every model, and no image sees its own caption alone.
 import { F, noGrad, tensor, tidy, type Tensor } from '../engine/index.js';
-import { createLoader, iterateSamples, type LoaderSource } from '../data/index.js';
+import { createLoader, expandShards, iterateSamples, type LoaderSource } from '../data/index.js';
 import type { Bundle } from '../bundle/bundle.js';
 import type { NormParams } from '../models/index.js';
 import { encodeTexts } from './text-features.js';
@@ -77,9 +77,14 @@ async function encodeGallery(bundle: Bundle, source: LoaderSource, normParams: N
   return { embeddings: all, keys, skipped: loader.skips.summary() };
 }
 
+/** Loose files (a CSV) carry their captions in the listing: one per row. */
+async function captionsOf(source: LoaderSource): Promise<Map<string, string[]>> {
+  if (source.files === undefined) return readCaptions(expandShards(source.shards));
+  return new Map(source.files.files.filter((f) => f.caption !== undefined).map((f) => [f.key, [f.caption!]]));
+}
+
 export async function evaluateRetrieval(bundle: Bundle, source: LoaderSource, options: RetrievalOptions = {}): Promise<RetrievalResult> {
-  const shards = Array.isArray(source.shards) ? source.shards : [source.shards];
-  const byKey = await readCaptions(shards);
+  const byKey = await captionsOf(source);
   const keys = [...byKey.keys()].slice(0, options.limit ?? Infinity);
   if (keys.length === 0) throw new Error('no captioned images in the retrieval data');
   const gallery = new Set(keys);

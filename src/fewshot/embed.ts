@@ -4,7 +4,7 @@
 // descriptions), and normalised image embeddings under each conditioning.
 import { F, noGrad, tensor, tidy, type Tensor } from '../engine/index.js';
 import type { Bundle } from '../bundle/bundle.js';
-import { createLoader, decodeImage, type CaptionSource } from '../data/index.js';
+import { createLoader, decodeImage, type CaptionSource, type LoaderFiles } from '../data/index.js';
 import { buildClassifier, disposeClassifier, sampling } from '../eval/zeroshot.js';
 import { encodeTexts } from '../eval/text-features.js';
 import type { NormParams } from '../models/index.js';
@@ -91,6 +91,8 @@ export interface EmbeddedImages {
   embeddings: Map<NormParams | null, Float32Array>;
   labels: Int32Array;
   count: number;
+  /** What reading the images skipped (test data read by the loader). */
+  skipped?: string;
 }
 
 const BATCH = 256;
@@ -112,11 +114,11 @@ export async function embedEncoded(bundle: Bundle, images: Uint8Array[], labels:
   return { embeddings: out, labels, count: images.length };
 }
 
-/** A labelled test set from shards (a seeded shuffle when limited, as evaluation does), embedded under each conditioning. */
-export async function embedShards(bundle: Bundle, shards: string[], classNames: string[], conditionings: (NormParams | null)[],
+/** A labelled test set (shards or loose files; a seeded shuffle when limited, as evaluation does), embedded under each conditioning. */
+export async function embedShards(bundle: Bundle, data: LoaderFiles, classNames: string[], conditionings: (NormParams | null)[],
   limit?: number, onProgress?: (done: number) => void): Promise<EmbeddedImages> {
   const caption: CaptionSource = { kind: 'label', classnames: classNames, templates: ['{}'] };
-  const loader = createLoader({ sources: [{ shards, caption }], batchSize: BATCH, preprocess: bundle.preprocess, workers: 1, ...sampling(limit) });
+  const loader = createLoader({ sources: [{ ...data, caption }], batchSize: BATCH, preprocess: bundle.preprocess, workers: 1, ...sampling(limit) });
   const dim = bundle.config.embedDim;
   const parts = new Map<NormParams | null, Float32Array[]>(conditionings.map((c) => [c, []]));
   const labels: number[] = [];
@@ -132,12 +134,12 @@ export async function embedShards(bundle: Bundle, shards: string[], classNames: 
   } finally {
     await loader.close();
   }
-  if (labels.length === 0) throw new Error(`no readable labelled images in ${shards.join(', ')} (${loader.skips.summary()})`);
+  if (labels.length === 0) throw new Error(`no readable labelled images in ${data.files?.origin ?? data.shards} (${loader.skips.summary()})`);
   const embeddings = new Map([...parts].map(([c, list]) => {
     const all = new Float32Array(labels.length * dim);
     let at = 0;
     for (const p of list) { all.set(p, at); at += p.length; }
     return [c, all];
   }));
-  return { embeddings, labels: Int32Array.from(labels), count: labels.length };
+  return { embeddings, labels: Int32Array.from(labels), count: labels.length, skipped: loader.skips.summary() };
 }

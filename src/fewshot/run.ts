@@ -4,6 +4,7 @@
 // (scored on test shards when given), and the head of the largest shot
 // count of draw 0 returned for export.
 import type { Bundle } from '../bundle/bundle.js';
+import type { LoaderFiles } from '../data/index.js';
 import type { ClassDescriptions } from './descriptions.js';
 import { buildTextSide, disposeTextSide, embedEncoded, embedShards, type Conditioning, type EmbeddedImages, type TextSide } from './embed.js';
 import { accuracy, argmaxRows, basisOf, featuresOf, fitHeadOnEmbeddings, headLogitsOnFeatures, rowsOfMatrix, zeroShotScores, type FeatureHead, type Method } from './head.js';
@@ -13,8 +14,9 @@ import { readShotPool, shotIndices } from './shots.js';
 export interface FewShotTask {
   descriptions: ClassDescriptions;
   templates: string[];
-  trainShards: string[];
-  testShards?: string[];
+  /** Labelled shards or loose files (resolveData) to take the shots from, and to score on. */
+  train: LoaderFiles;
+  test?: LoaderFiles;
   testLimit?: number;
   shots: number[];
   draws: number;
@@ -30,6 +32,8 @@ export interface FewShotOutcome {
   fits: ScoredFit[];
   zeroShot: number | null;
   testImages: number;
+  /** What reading the shots and the test images skipped, one line. */
+  skipped: string;
   /** The SLR-AVD (or first method's) head on the largest shot count, draw 0, and the conditioning it used. */
   final: FeatureHead;
   side: TextSide;
@@ -43,14 +47,14 @@ export async function runFewShot(bundle: Bundle, task: FewShotTask): Promise<Few
   try {
     say(`${side.firstPrompt} descriptions (${task.descriptions.source}) + ${classNames.length} class prompts; image encoder generated from the ${task.conditioning}`);
     const maxShots = Math.max(...task.shots);
-    const pool = await readShotPool(task.trainShards, classNames, maxShots * task.draws, (read) => say(`read ${read} training samples`));
+    const pool = await readShotPool(task.train, classNames, maxShots * task.draws, (read) => say(`read ${read} training samples`));
     const conditioning = side.normParams[task.conditioning];
     const prompts = side.normParams.prompts;
     const poolImages = await embedEncoded(bundle, pool.images, pool.labels, [conditioning], (done) => say(`embedded ${done}/${pool.images.length} shot images`));
     let test: EmbeddedImages | null = null;
     let zeroShot: number | null = null;
-    if (task.testShards !== undefined) {
-      test = await embedShards(bundle, task.testShards, classNames, [...new Set([conditioning, prompts])], task.testLimit,
+    if (task.test !== undefined) {
+      test = await embedShards(bundle, task.test, classNames, [...new Set([conditioning, prompts])], task.testLimit,
         (done) => { if (done % 1024 === 0) say(`embedded ${done} test images`); });
       zeroShot = accuracy(argmaxRows(zeroShotScores(side, test.embeddings.get(prompts)!, test.count), classNames.length), test.labels);
       say(`zero-shot: ${(100 * zeroShot).toFixed(2)}% on ${test.count} test images`);
@@ -74,7 +78,10 @@ export async function runFewShot(bundle: Bundle, task: FewShotTask): Promise<Few
         }
       }
     }
-    return { fits, zeroShot, testImages: test?.count ?? 0, final: final!, side };
+    const skipped = [`shots ${pool.skips.summary()}`, ...(test?.skipped ? [`test ${test.skipped}`] : [])].join(', ');
+    // Test samples of classes outside the list count as bad_annotation: a stated line, not part of the result.
+    say(`read: ${skipped}`);
+    return { fits, zeroShot, testImages: test?.count ?? 0, skipped, final: final!, side };
   } catch (err) {
     disposeTextSide(side);
     throw err;

@@ -7,7 +7,7 @@
 //   each rank reads the shards i with i % WORLD_SIZE == RANK of every source.
 //   the recipe's batch size is the global batch; each rank takes 1/WORLD_SIZE.
 import { getRngState, ncclAvailable, setRngState, ProcessGroup, type Device } from '../engine/index.js';
-import { expandShards, type LoaderSource, type LoaderState } from '../data/index.js';
+import { expandShards, SkipCounter, type LoaderSource, type LoaderState } from '../data/index.js';
 import type { HyperClip } from '../models/index.js';
 import { broadcastWeights } from './distributed-step.js';
 import { MetricsLog } from './metrics-log.js';
@@ -106,7 +106,14 @@ export function dataParallel(group: ProcessGroup): Parallelism {
       }
       return local;
     },
-    shardSources: (sources) => sources.map((source) => {
+    shardSources: (sources) => sources.map((source): LoaderSource => {
+      if (source.files !== undefined) {
+        // Loose files split file by file; what listing passed over is counted once, by rank 0.
+        const { files, origin, skipped } = source.files;
+        const mine = files.filter((_, i) => i % worldSize === rank);
+        if (mine.length === 0) throw new Error(`${origin} has ${files.length} file(s) for ${worldSize} ranks: each rank needs at least one`);
+        return { ...source, files: { origin, files: mine, skipped: rank === 0 ? skipped : new SkipCounter() } };
+      }
       const shards = expandShards(source.shards);
       if (shards.length < worldSize) {
         throw new Error(`a data source has ${shards.length} shard(s) for ${worldSize} ranks: each rank needs at least one (re-shard the data or use fewer processes)`);

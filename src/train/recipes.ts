@@ -10,15 +10,21 @@ import type { LabelNaming } from '../data/index.js';
 import type { DistillConfig } from './distill.js';
 
 export interface DataSourceConfig {
-  /** A named split ("flickr8k:train", "cifar100:train") or shard paths/patterns. */
+  /** A named split ("flickr8k:train", "cifar100:train"), shard paths/patterns, a folder of class folders, or a CSV/TSV of image paths and captions. */
   dataset: string;
   weight: number;
-  /** For labelled datasets: how class indices become captions. */
+  /** For labelled datasets: how class indices become captions (default: a named dataset's CLIP set, else "a photo of a {}."). */
   templates?: 'clip' | 'simple';
   /** For labelled datasets: the class name, any synonym, or synonyms plus WordNet hypernym phrases. */
   naming?: LabelNaming;
   /** Tiny ImageNet only: leave out the held-out classes (src/data/held-out.ts), whose names validation tests. */
   withoutHeldOut?: boolean;
+  /** Class names: the .cls order of labelled shards, or the label order of class folders (default: the folder names). */
+  classnames?: string[];
+  /** A CSV's columns and separator, as OpenCLIP's --csv-img-key, --csv-caption-key, --csv-separator. */
+  csvImgKey?: string;
+  csvCaptionKey?: string;
+  csvSeparator?: string;
 }
 
 /** Start some parts of the model from another run's last checkpoint (e.g. a supervised image encoder). */

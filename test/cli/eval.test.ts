@@ -41,7 +41,7 @@ test('hyperclip eval: Flickr8k retrieval ends with its recall line', () => {
 
 test('hyperclip eval: bad options are one line on stderr and a non-zero exit', () => {
   const cases: [string[], RegExp][] = [
-    [['--dataset', 'my-shards/*.tar'], /not a named dataset: give --classnames FILE/],
+    [['--dataset', 'my-shards/*.tar'], /my-shards\/\*\.tar: shards need class names for their \.cls indices: give --classnames FILE/],
     [['--dataset', 'cifar10', '--limit', '0'], /--limit/],
     [['--dataset', 'cifar10', '--split', 'nope'], /unknown split "nope"/],
     [['--model', '/no/such/model'], /\/no\/such\/model/],

@@ -28,14 +28,16 @@ function assertOneLineError(result: ReturnType<typeof hyperclip>, expected: stri
 
 test('hyperclip fewshot: bad input is one clear line each', () => {
   assertOneLineError(hyperclip('fewshot', '--classes', 'cat,dog,Cat ', '--train', CIFAR10_TEST), '--classes: class "Cat" appears twice: give each class once');
-  assertOneLineError(hyperclip('fewshot', '--descriptions', 'prompts'), 'give either --classes "cat,dog,..." or --dataset cifar10|cifar100');
-  assertOneLineError(hyperclip('fewshot', '--classes', 'cat,dog'), '--classes needs --train SHARDS: labelled shards (.cls indices in the order of --classes) to take the shots from');
+  const noTrain = 'give --train: a folder of class folders (photos/cat/*.jpg) or labelled shards with --classes, to take the shots from (or --dataset cifar10|cifar100)';
+  assertOneLineError(hyperclip('fewshot', '--descriptions', 'prompts'), noTrain);
+  assertOneLineError(hyperclip('fewshot', '--classes', 'cat,dog'), noTrain);
+  assertOneLineError(hyperclip('fewshot', '--classes', 'cat,dog', '--dataset', 'cifar10'), 'give either --classes "cat,dog,..." or --dataset cifar10|cifar100, not both');
   assertOneLineError(hyperclip('fewshot', '--dataset', 'cifar10', '--descriptions', CIFAR100_DESCRIPTORS),
     `class "airplane" has no entry in ${CIFAR100_DESCRIPTORS}: add it, or use --descriptions wordnet or prompts`);
   assertOneLineError(hyperclip('fewshot', '--dataset', 'cifar10', '--shots', '0,2'), 'expected shot counts like 1,2,4,8,16 but received "0,2"');
   // CIFAR-10's test shard holds 1000 airplanes: 1001 shots cannot be drawn.
   assertOneLineError(hyperclip('fewshot', '--classes', 'airplane,automobile', '--train', CIFAR10_TEST, '--descriptions', 'prompts', '--shots', '1001'),
-    'class "airplane" has only 1000 labelled images in the training shards, fewer than the 1001 needed (largest shot count x draws): lower --shots or --draws');
+    'class "airplane" has only 1000 usable labelled images in the training data, fewer than the 1001 needed (largest shot count x draws): lower --shots or --draws (skipped 0)');
 });
 
 test('hyperclip fewshot writes a classifier that hyperclip classify runs; an unknown WordNet word falls back with a line', async () => {

@@ -16,6 +16,7 @@ import { loadBundle, saveBundle } from '../../src/bundle/bundle.js';
 import { loadClassifier } from '../../src/deploy/runtime/node.js';
 import { decodeModel } from '../../src/compress/mask-onnx.js';
 import { cifarImages } from '../deploy/real-images.js';
+import { photoFolder } from '../data/own-data-fixtures.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 
@@ -110,6 +111,15 @@ test('a generated classifier pruned with unlabelled images of its task: smaller,
     assert.ok(record.layers.some((l) => l.sparsity === 0.5) && record.layers.some((l) => l.skipped !== undefined), 'pruned layers at 2:4, the 3-channel stem dense');
     const classify = hyperclip('classify', pruned, images, '--top-k', '1');
     assert.equal(classify.status, 0, classify.stderr);
+
+    // Class folders with a corrupt image, a non-image file and a stray image calibrate too: what cannot be used is counted and recorded.
+    const photos = path.join(dir, 'photos');
+    await photoFolder(photos, 3);
+    const fromFolder = hyperclip('prune', '--model', dense, '--sparsity', '0.5', '--calib', photos, '--calib-n', '8', '-o', path.join(dir, 'c-folder.onnx'));
+    assert.equal(fromFolder.status, 0, fromFolder.stderr);
+    const folderProps = Object.fromEntries(decodeModel(readFileSync(path.join(dir, 'c-folder.onnx'))).metadataProps!.map((p) => [p.key, p.value]));
+    const folderRecord = JSON.parse(folderProps['hyperclip.pruning']!) as { calibration: string };
+    assert.match(folderRecord.calibration, /^8 images of \S+photos, seed 0 \(skipped \d+: .*not_an_image 1 .*\)$/);
 
     const bytes = readFileSync(pruned);
     const m = decodeModel(bytes);

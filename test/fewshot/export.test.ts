@@ -24,7 +24,7 @@ test('an exported few-shot classifier equals the in-memory head on real images, 
   const side = buildTextSide(bundle, descriptionsFromWordNet(CLASSES, WordNet.load()), ['a photo of a {}.']);
   try {
     // Three labelled CIFAR-10 test images per class: the shots, and the images to compare on.
-    const pool = await readShotPool(resolveDataset('cifar10', 'test').shards, CLASSES, 3);
+    const pool = await readShotPool({ shards: resolveDataset('cifar10', 'test').shards }, CLASSES, 3);
     const size = bundle.preprocess.size;
     const pixels = new Float32Array(pool.images.length * 3 * size * size);
     await Promise.all(pool.images.map((jpeg, i) => decodeImage(jpeg, bundle.preprocess, 0, pixels, i * 3 * size * size)));

@@ -11,9 +11,12 @@ import { SALIENCY_KINDS, type SaliencyKind } from '../../compress/saliency.js';
 import { CONFIG_FILE } from '../../models/io.js';
 import { createProgress, printSummary, type Progress } from '../progress.js';
 import { integer, number } from '../parse.js';
+import { addCsvOptions, type CsvCliOptions } from '../data-options.js';
+import { loaderSources } from '../../train/data-sources.js';
 
-interface CompressOptions {
+interface CompressOptions extends CsvCliOptions {
   model?: string;
+  data?: string;
   method: string;
   flops: number;
   out: string;
@@ -37,7 +40,7 @@ function reporter(): CompressReporter {
 }
 
 export function registerCompress(program: Command): void {
-  program
+  addCsvOptions(program
     .command('compress')
     .description('prune whole channels of the image encoder to a FLOPs target: AdaSAP or a baseline (prune-finetune, sam)')
     .option('--model <dir>', 'a model folder (default: the shipped models/default)')
@@ -50,14 +53,18 @@ export function registerCompress(program: Command): void {
     .option('--lr <x>', `peak learning rate of each phase (default ${COMPRESS_DEFAULTS.lr})`, number('lr'))
     .option('--seed <n>', 'seed of the data order and the phases (default 0)', integer('seed', 0))
     .option('--saliency <kind>', `channel saliency: ${SALIENCY_KINDS.join(', ')} (default ${COMPRESS_DEFAULTS.saliency})`)
-    .option('--json', 'print the summary as JSON on stdout')
+    .option('--data <dataset>', 'train on this instead of the model\'s training mixture: a named split, shards, a CSV/TSV of image paths and captions, or class folders')
+    .option('--json', 'print the summary as JSON on stdout'))
     .addHelpText('after', '\nExamples:\n  hyperclip compress --model models/default --method adasap --flops 0.5 --out runs/adasap-0.5\n' +
+      '  hyperclip compress --flops 0.5 --data pairs.csv --csv-img-key filepath --csv-caption-key title --out runs/mine-0.5\n' +
       '  hyperclip compress --method prune-finetune --flops 0.7 --steps-warmup 60 --steps-finetune 60 --out runs/pf-0.7')
     .action(async (opts: CompressOptions) => {
       const config = resolveCompressConfig({
         method: opts.method as CompressMethod, flopsRatio: opts.flops, seed: opts.seed, warmupSteps: opts.stepsWarmup,
         finetuneSteps: opts.stepsFinetune, batchSize: opts.batchSize, lr: opts.lr, saliency: opts.saliency as SaliencyKind | undefined,
+        data: opts.data === undefined ? undefined : { dataset: opts.data, weight: 1, csvImgKey: opts.csvImgKey, csvCaptionKey: opts.csvCaptionKey, csvSeparator: opts.csvSeparator },
       });
+      if (config.data !== undefined) loaderSources([config.data]); // bad data fails here, in one line, before the model loads
       if (existsSync(path.join(opts.out, CONFIG_FILE))) throw new Error(`${opts.out} already holds a model: choose another --out`);
       useAllCores();
       const bundle = loadBundle(opts.model);

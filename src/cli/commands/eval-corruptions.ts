@@ -1,33 +1,29 @@
 // `hyperclip eval --corruptions ...`: zero-shot accuracy on the clean images
 // and on every requested corruption and severity, as a table or JSON.
 import type { Bundle } from '../../bundle/bundle.js';
-import type { CaptionSource } from '../../data/index.js';
+import type { CaptionSource, ResolvedData } from '../../data/index.js';
 import { parseCorruptions, parseSeverities } from '../../eval/corruptions/corruptions.js';
 import { evaluateCorruptions } from '../../eval/corruptions/evaluate.js';
 import { formatCorruptions } from '../../eval/corruptions/report.js';
-import { resolveTemplates } from '../../eval/templates.js';
 import { createProgress, printSummary } from '../progress.js';
 
 export interface CorruptionCliOptions {
   corruptions: string;
   severities: string;
   seed: number;
-  templates: string;
   limit?: number;
   batchSize: number;
   json?: boolean;
 }
 
-export interface ZeroShotSource { shards: string[]; classnames: string[] | undefined; clipTemplates: string[] | null; name: string }
-
-export async function runCorruptions(bundle: Bundle, opts: CorruptionCliOptions, source: ZeroShotSource): Promise<void> {
+/** The labelled data (resolveData, labels required) and its chosen templates. */
+export async function runCorruptions(bundle: Bundle, opts: CorruptionCliOptions, source: ResolvedData, templates: string[]): Promise<void> {
   const corruptions = parseCorruptions(opts.corruptions);
   const severities = parseSeverities(opts.severities);
-  if (source.classnames === undefined) throw new Error(`--corruptions needs a labelled dataset (cifar10, cifar100 or shards with --classnames), not ${source.name}`);
-  const templates = resolveTemplates(opts.templates, source.clipTemplates);
-  const caption: CaptionSource = { kind: 'label', classnames: source.classnames, templates };
+  const classnames = source.classnames!;
+  const caption: CaptionSource = { kind: 'label', classnames, templates };
   const progress = createProgress('corruptions', 1 + corruptions.length * severities.length);
-  const result = await evaluateCorruptions(bundle, { shards: source.shards, caption }, source.classnames, templates,
+  const result = await evaluateCorruptions(bundle, { ...source.source, caption }, classnames, templates,
     { corruptions, severities, limit: opts.limit, batchSize: opts.batchSize, seed: opts.seed, onProgress: (done) => progress.update(done) });
   progress.stop();
   if (opts.json) console.log(JSON.stringify({ dataset: source.name, model: bundle.dir, templates: templates.length, ...result }, null, 2));

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DATASETS, expandShards, resolveDataset, type CaptionSource } from '../../data/index.js';
+import { DATASETS, requireData, resolveData, type CaptionSource, type ResolvedData } from '../../data/index.js';
 import { loadBundle } from '../../bundle/bundle.js';
 import { evaluateRetrieval } from '../../eval/retrieval.js';
 import { formatRetrieval, formatZeroShot } from '../../eval/report.js';
@@ -8,16 +8,17 @@ import { evaluateZeroShot } from '../../eval/zeroshot.js';
 import { useAllCores } from '../../engine/index.js';
 import { createProgress, printSummary } from '../progress.js';
 import { integer } from '../parse.js';
+import { addCsvOptions, csvColumns, type CsvCliOptions } from '../data-options.js';
 import { runCorruptions } from './eval-corruptions.js';
 import { isPretrainedFolder } from '../../bundle/pretrained.js';
 import { checkZeroShotEngine, runPretrainedEval } from './eval-pretrained.js';
 
-interface EvalOptions {
+interface EvalOptions extends CsvCliOptions {
   model?: string;
   dataset: string;
   split?: string;
   classnames?: string;
-  templates: string;
+  templates?: string;
   limit?: number;
   batchSize: number;
   json?: boolean;
@@ -28,23 +29,25 @@ interface EvalOptions {
 }
 
 export function registerEval(program: Command): void {
-  program
+  addCsvOptions(program
     .command('eval')
-    .description('zero-shot classification (cifar10, cifar100, your shards) or Flickr8k retrieval')
+    .description('zero-shot classification (cifar10, cifar100, your image folder or shards) or image-text retrieval (flickr8k, your CSV)')
     .option('--model <dir>', 'a model folder (default: the shipped models/default)')
-    .option('--dataset <name|shards>', `${Object.keys(DATASETS).join(', ')}, or shard paths/patterns with --classnames`, 'cifar10')
+    .option('--dataset <name|path>', `${Object.keys(DATASETS).join(', ')}; or your own: a folder of class folders, a CSV/TSV of images and captions, shards`, 'cifar10')
     .option('--split <split>', 'the split of a named dataset (default: test; tiny-imagenet: val)')
-    .option('--classnames <file>', 'class names (JSON list or one per line) for your own shards')
-    .option('--templates <clip|simple|file>', 'prompt templates: the dataset\'s CLIP set, "a photo of a {}.", or a JSON list', 'clip')
+    .option('--classnames <file>', 'class names (JSON list or one per line): the .cls order of your shards, or the label order of your class folders')
+    .option('--templates <clip|simple|file>', 'prompt templates: the dataset\'s CLIP set (default for named datasets), "a photo of a {}." (default for your own data), or a JSON list')
     .option('--limit <n>', 'evaluate only the first n samples', integer('limit'))
     .option('--batch-size <n>', 'images per forward pass', integer('batch-size'), 256)
     .option('--json', 'print the full result as JSON on stdout (the summary line then goes to stderr)')
     .option('--corruptions <all|list>', 'zero-shot accuracy under corruptions (all, or e.g. gaussian-noise,jpeg) beside the clean accuracy')
     .option('--severities <list>', 'corruption severities 1..5 to evaluate', '1,2,3,4,5')
     .option('--seed <n>', 'seed of the corruptions\' random choices', integer('seed', 0), 0)
-    .option('--engine <libtorch|onnx>', 'onnx: a pretrained folder\'s classifier.onnx on onnxruntime (hyperclip import)', 'libtorch')
+    .option('--engine <libtorch|onnx>', 'onnx: a pretrained folder\'s classifier.onnx on onnxruntime (hyperclip import)', 'libtorch'))
     .addHelpText('after', '\nExamples:\n  hyperclip eval --dataset cifar10\n  hyperclip eval --dataset flickr8k --limit 500\n' +
       '  hyperclip eval --dataset tiny-imagenet --limit 1000\n' +
+      '  hyperclip eval --dataset photos/                 # photos/cat/*.jpg, photos/dog/*.jpg: classes from the folder names\n' +
+      '  hyperclip eval --dataset pairs.csv --csv-img-key filepath --csv-caption-key title   # retrieval on your pairs\n' +
       '  hyperclip eval --dataset "shards/val-{000..003}.tar" --classnames names.txt --templates simple\n' +
       '  hyperclip eval --dataset cifar10 --limit 1000 --corruptions all --severities 1,3,5\n' +
       '  hyperclip eval --model runs/pretrained/v1-0.25-128 --dataset imagenet-sample --engine onnx   # an imported ImageNet head')
@@ -52,46 +55,43 @@ export function registerEval(program: Command): void {
       useAllCores();
       if (opts.model !== undefined && isPretrainedFolder(opts.model)) return runPretrainedEval({ ...opts, model: opts.model });
       checkZeroShotEngine(opts.engine);
-      const bundle = loadBundle(opts.model);
       if (opts.dataset in DATASETS) opts.split ??= DATASETS[opts.dataset as keyof typeof DATASETS].evalSplit;
-      if (opts.corruptions !== undefined) return runCorruptions(bundle, { ...opts, corruptions: opts.corruptions }, zeroShotSource(opts));
-      if (opts.dataset === 'flickr8k') return runRetrieval(bundle, opts);
-      return runZeroShot(bundle, opts);
+      const data = resolveData(opts.dataset, {
+        split: opts.split, classnames: opts.classnames === undefined ? undefined : readClassnames(opts.classnames),
+        csv: csvColumns(opts),
+      });
+      // Captioned data without classes (flickr8k, a CSV) is scored by retrieval; anything else needs labels.
+      const retrieval = data.classnames === null && (data.kind === 'csv' || data.kind === 'named') && opts.corruptions === undefined;
+      if (!retrieval) requireData(data, 'labels');
+      const bundle = loadBundle(opts.model);
+      if (retrieval) return runRetrieval(bundle, opts, data);
+      const templates = resolveTemplates(opts.templates ?? (data.clipTemplates === null ? 'simple' : 'clip'), data.clipTemplates);
+      if (opts.corruptions !== undefined) return runCorruptions(bundle, { ...opts, corruptions: opts.corruptions }, data, templates);
+      return runZeroShot(bundle, opts, data, templates);
     });
 }
 
-async function runRetrieval(bundle: ReturnType<typeof loadBundle>, opts: EvalOptions): Promise<void> {
-  const source = resolveDataset('flickr8k', opts.split ?? 'test');
-  const progress = createProgress('retrieval', opts.limit ?? 1000);
-  const result = await evaluateRetrieval(bundle, { shards: source.shards, caption: source.caption },
-    { limit: opts.limit, batchSize: opts.batchSize, onProgress: (done) => progress.update(Math.min(done, opts.limit ?? 1000)) });
+async function runRetrieval(bundle: ReturnType<typeof loadBundle>, opts: EvalOptions, data: ResolvedData): Promise<void> {
+  const total = opts.limit ?? data.source.files?.files.length ?? 1000;
+  const progress = createProgress('retrieval', total);
+  const result = await evaluateRetrieval(bundle, data.source,
+    { limit: opts.limit, batchSize: opts.batchSize, onProgress: (done) => progress.update(Math.min(done, total)) });
   progress.stop();
-  if (opts.json) console.log(JSON.stringify({ dataset: 'flickr8k', split: opts.split, model: bundle.dir, ...result }, null, 2));
+  if (opts.json) console.log(JSON.stringify({ dataset: data.kind === 'named' ? opts.dataset : data.name, split: opts.split, model: bundle.dir, ...result }, null, 2));
   else console.log(formatRetrieval(result));
-  printSummary(`flickr8k ${opts.split} retrieval: image->text R@1 ${(100 * result.imageToText.r1).toFixed(2)}%, ` +
+  printSummary(`${data.name} retrieval: image->text R@1 ${(100 * result.imageToText.r1).toFixed(2)}%, ` +
     `text->image R@1 ${(100 * result.textToImage.r1).toFixed(2)}% (${result.images} images, ${result.captions} captions)`, opts.json);
 }
 
-function zeroShotSource(opts: EvalOptions): { shards: string[]; classnames: string[]; clipTemplates: string[] | null; name: string } {
-  if (opts.dataset in DATASETS) {
-    const resolved = resolveDataset(opts.dataset, opts.split ?? 'test');
-    const caption = resolved.caption as Extract<CaptionSource, { kind: 'label' }>;
-    const classnames = opts.classnames ? readClassnames(opts.classnames) : caption.classnames;
-    return { shards: resolved.shards, classnames, clipTemplates: caption.templates, name: `${opts.dataset} ${opts.split}` };
-  }
-  if (!opts.classnames) throw new Error(`--dataset ${opts.dataset} is not a named dataset: give --classnames FILE for your shards`);
-  return { shards: expandShards(opts.dataset), classnames: readClassnames(opts.classnames), clipTemplates: null, name: opts.dataset };
-}
-
-async function runZeroShot(bundle: ReturnType<typeof loadBundle>, opts: EvalOptions): Promise<void> {
-  const source = zeroShotSource(opts);
-  const templates = resolveTemplates(opts.templates, source.clipTemplates);
-  const progress = createProgress('zero-shot', opts.limit ?? 0);
-  const caption: CaptionSource = { kind: 'label', classnames: source.classnames, templates };
-  const result = await evaluateZeroShot(bundle, { shards: source.shards, caption }, source.classnames, templates,
+async function runZeroShot(bundle: ReturnType<typeof loadBundle>, opts: EvalOptions, data: ResolvedData, templates: string[]): Promise<void> {
+  const classnames = data.classnames!;
+  const progress = createProgress('zero-shot', opts.limit ?? data.source.files?.files.length ?? 0);
+  const caption: CaptionSource = { kind: 'label', classnames, templates };
+  const result = await evaluateZeroShot(bundle, { ...data.source, caption }, classnames, templates,
     { limit: opts.limit, batchSize: opts.batchSize, onProgress: (done) => progress.update(done) });
   progress.stop();
-  if (opts.json) console.log(JSON.stringify({ dataset: source.name, model: bundle.dir, templates: templates.length, ...result }, null, 2));
+  if (opts.json) console.log(JSON.stringify({ dataset: data.name, model: bundle.dir, templates: templates.length, ...result }, null, 2));
   else console.log(formatZeroShot(result));
-  printSummary(`${source.name} zero-shot top-1: ${(100 * result.top1).toFixed(2)}% (${result.samples} images, ${source.classnames.length} classes)`, opts.json);
+  const skipped = result.skipped === 'skipped 0' ? '' : `; ${result.skipped}`;
+  printSummary(`${data.name} zero-shot top-1: ${(100 * result.top1).toFixed(2)}% (${result.samples} images, ${classnames.length} classes${skipped})`, opts.json);
 }

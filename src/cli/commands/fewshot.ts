@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { loadBundle } from '../../bundle/bundle.js';
-import { dataRoot, expandShards, resolveDataset, type CaptionSource } from '../../data/index.js';
+import { dataRoot, resolveData, type LoaderFiles } from '../../data/index.js';
 import type { ClassifierOutput } from '../../deploy/metadata.js';
 import { useAllCores, writeFileAtomic } from '../../engine/index.js';
 import { resolveTemplates } from '../../eval/templates.js';
@@ -43,14 +43,14 @@ export function registerFewShot(program: Command): void {
     .command('fewshot')
     .description('few-shot classifier from class descriptions (SLR-AVD): a sparse logistic regression on image-description similarities')
     .option('--model <dir>', 'a model folder (default: the shipped models/default)')
-    .option('--classes <list>', 'comma-separated class names (the .cls indices of --train/--test follow this order)')
+    .option('--classes <list>', 'comma-separated class names: the order of the .cls indices of shards, or of the class folders of --train (default: their folder names)')
     .option('--dataset <cifar10|cifar100>', 'a named dataset: its classes, CLIP templates, train and test shards')
     .option('--descriptions <source>', 'a JSON file {"class": ["description", ...]}, wordnet, prompts (class prompts only), or the URL of an OpenAI-compatible chat server (e.g. http://127.0.0.1:8080)', 'wordnet')
     .option('--chat-model <name>', 'model name sent to the chat server (ollama needs one)')
     .option('--shots <list>', 'labelled images per class, e.g. 1,2,4,8,16', '16')
     .option('--draws <n>', 'draws of shots per shot count', integer('draws'), 1)
-    .option('--train <shards>', 'labelled shards to take the shots from (default: the dataset\'s train split)')
-    .option('--test <shards>', 'labelled shards to score on (default: the dataset\'s test split; none for --classes)')
+    .option('--train <folder|shards>', 'labelled images to take the shots from: a folder of class folders (photos/cat/*.jpg) or shards (default: the dataset\'s train split)')
+    .option('--test <folder|shards>', 'labelled images to score on, with the same classes (default: the dataset\'s test split; else none)')
     .option('--limit <n>', 'score on a seeded sample of n test images', integer('limit'))
     .option('--conditioning <prompts|descriptions>', 'the texts the hypernetwork generates the image encoder from', 'prompts')
     .option('--baselines', 'also fit L1 on class prompts only and an L2 linear probe on the same shots')
@@ -62,6 +62,7 @@ export function registerFewShot(program: Command): void {
     .option('--json', 'print the results as JSON on stdout (the summary line then goes to stderr)')
     .addHelpText('after', '\nExamples:\n  hyperclip fewshot --dataset cifar10 --descriptions wordnet --shots 1,4,16 --limit 2000\n' +
       `  hyperclip fewshot --dataset cifar100 --descriptions ${path.join(dataRoot(), 'descriptors', 'descriptors_cifar100.json')} --shots 16 -o c100.onnx\n` +
+      '  hyperclip fewshot --train photos/ --test photos-test/ --shots 1,4,16 -o photos.onnx   # classes from the folder names\n' +
       '  hyperclip fewshot --classes "cat,dog" --descriptions http://127.0.0.1:8080 --train "my/train-{000..003}.tar" -o pets.onnx')
     .action(async (opts: FewShotCliOptions) => {
       useAllCores();
@@ -74,7 +75,7 @@ export function registerFewShot(program: Command): void {
       const bundle = loadBundle(opts.model);
       const methods: Method[] = opts.baselines ? ['slr-avd', 'l1-prompts', 'linear-probe'] : ['slr-avd'];
       const outcome = await runFewShot(bundle, {
-        descriptions, templates: task.templates, trainShards: task.train, testShards: task.test, testLimit: opts.limit,
+        descriptions, templates: task.templates, train: task.train, test: task.test, testLimit: opts.limit,
         shots, draws: opts.draws, methods, conditioning, folds: opts.folds, onProgress: say,
       });
       try {
@@ -96,23 +97,29 @@ export function registerFewShot(program: Command): void {
     });
 }
 
-interface TaskSource { classNames: string[]; templates: string[]; train: string[]; test?: string[] }
+interface TaskSource { classNames: string[]; templates: string[]; train: LoaderFiles; test?: LoaderFiles }
 
 function taskSource(opts: FewShotCliOptions): TaskSource {
-  if ((opts.classes === undefined) === (opts.dataset === undefined)) throw new Error('give either --classes "cat,dog,..." or --dataset cifar10|cifar100');
+  if (opts.classes !== undefined && opts.dataset !== undefined) throw new Error('give either --classes "cat,dog,..." or --dataset cifar10|cifar100, not both');
   if (opts.dataset !== undefined) {
-    if (opts.dataset !== 'cifar10' && opts.dataset !== 'cifar100') throw new Error(`--dataset takes cifar10 or cifar100, got "${opts.dataset}"; use --classes with --train for your own shards`);
-    const test = resolveDataset(opts.dataset, 'test');
-    const caption = test.caption as Extract<CaptionSource, { kind: 'label' }>;
+    if (opts.dataset !== 'cifar10' && opts.dataset !== 'cifar100') throw new Error(`--dataset takes cifar10 or cifar100, got "${opts.dataset}"; use --train for your own images`);
+    const named = resolveData(`${opts.dataset}:test`, { need: 'labels' });
+    const classnames = named.classnames!;
+    const labelled = (spec: string) => resolveData(spec, { classnames, need: 'labels' }).source;
     return {
-      classNames: caption.classnames, templates: resolveTemplates(opts.templates ?? 'clip', caption.templates),
-      train: opts.train !== undefined ? expandShards(opts.train) : resolveDataset(opts.dataset, 'train').shards,
-      test: opts.test !== undefined ? expandShards(opts.test) : test.shards,
+      classNames: classnames, templates: resolveTemplates(opts.templates ?? 'clip', named.clipTemplates),
+      train: labelled(opts.train ?? `${opts.dataset}:train`), test: opts.test !== undefined ? labelled(opts.test) : named.source,
     };
   }
-  const classNames = checkClassList(opts.classes!.split(','), '--classes');
-  if (opts.train === undefined) throw new Error('--classes needs --train SHARDS: labelled shards (.cls indices in the order of --classes) to take the shots from');
-  return { classNames, templates: resolveTemplates(opts.templates ?? 'simple', null), train: expandShards(opts.train), test: opts.test === undefined ? undefined : expandShards(opts.test) };
+  if (opts.train === undefined) {
+    throw new Error('give --train: a folder of class folders (photos/cat/*.jpg) or labelled shards with --classes, to take the shots from (or --dataset cifar10|cifar100)');
+  }
+  const given = opts.classes === undefined ? undefined : checkClassList(opts.classes.split(','), '--classes');
+  const train = resolveData(opts.train, { classnames: given, need: 'labels' });
+  const classNames = checkClassList(train.classnames!, opts.train);
+  // The test data must hold the same classes: a folder's must match them, shards' indices follow them.
+  const test = opts.test === undefined ? undefined : resolveData(opts.test, { classnames: classNames, need: 'labels' }).source;
+  return { classNames, templates: resolveTemplates(opts.templates ?? (train.clipTemplates === null ? 'simple' : 'clip'), train.clipTemplates), train: train.source, test };
 }
 
 async function describeClasses(classNames: string[], opts: FewShotCliOptions): Promise<ClassDescriptions> {
@@ -151,7 +158,7 @@ function summaryLine(outcome: FewShotOutcome, shots: number[], classes: number):
 function jsonResult(outcome: FewShotOutcome, descriptions: ClassDescriptions, selected: ReturnType<typeof selectedFeatures>, conditioning: Conditioning) {
   return {
     classes: descriptions.classNames, descriptions: descriptions.source, descriptionCount: outcome.side.firstPrompt, conditioning,
-    zeroShot: outcome.zeroShot, testImages: outcome.testImages, fits: outcome.fits,
+    zeroShot: outcome.zeroShot, testImages: outcome.testImages, skipped: outcome.skipped, fits: outcome.fits,
     selected: Object.fromEntries(selected.map((s) => [s.className, s.positive.map((p) => ({ text: p.text, weight: p.weight }))])),
   };
 }

@@ -13,8 +13,9 @@ import { readOnnxInfo } from '../../deploy/onnx/read.js';
 import { parseClassifierMetadata } from '../../deploy/metadata.js';
 import { useAllCores, writeFileAtomic } from '../../engine/index.js';
 import { integer } from '../parse.js';
+import { addCsvOptions, csvColumns, type CsvCliOptions } from '../data-options.js';
 
-interface PruneCliOptions {
+interface PruneCliOptions extends CsvCliOptions {
   model?: string;
   method: string;
   sparsity?: string;
@@ -28,7 +29,7 @@ interface PruneCliOptions {
 }
 
 export function registerPrune(program: Command): void {
-  program
+  addCsvOptions(program
     .command('prune')
     .description('prune a model folder or a generated classifier without retraining: Wanda (|W| x input norm) or magnitude, per-row ratio or N:M')
     .option('--model <dir|classifier.onnx>', 'a model folder (default: the shipped models/default) or a classifier written by generate')
@@ -36,11 +37,11 @@ export function registerPrune(program: Command): void {
     .option('--sparsity <ratio>', 'fraction of each output row\'s weights set to zero, in [0, 1)')
     .option('--nm <N:M>', 'N:M sparsity instead: keep N of every M consecutive inputs (2:4, 4:8)')
     .option('--parts <list>', 'model folder parts to prune: text, image, hypernet (default: all three; a classifier is its image encoder)')
-    .option('--calib <shards|dir>', 'calibration data for wanda: shards or NAME:SPLIT (flickr8k:train) with captions for a model folder; shards or a folder of images for a classifier')
+    .option('--calib <data>', 'calibration data for wanda: for a model folder, captioned data (flickr8k:train, shards, a CSV of image paths and captions, class folders); for a classifier, any images (also a plain folder or a .txt list of image paths)')
     .option('--calib-n <n>', 'calibration samples', integer('calib-n'), 128)
     .option('--seed <n>', 'seed of the calibration draw', integer('seed', 0), 0)
     .option('--include-depthwise', 'also prune depthwise (grouped) convolutions')
-    .requiredOption('-o, --output <path>', 'the pruned model folder, or .onnx file for a classifier')
+    .requiredOption('-o, --output <path>', 'the pruned model folder, or .onnx file for a classifier'))
     .addHelpText('after', '\nExamples:\n  hyperclip prune --model models/default --sparsity 0.5 --parts text --calib flickr8k:train -o runs/pruned-text\n' +
       '  hyperclip prune --model models/default --method magnitude --nm 2:4 -o runs/pruned-24\n' +
       '  hyperclip prune --model pets.onnx --sparsity 0.5 --calib my-pet-photos/ --calib-n 32 -o pets-pruned.onnx')
@@ -77,7 +78,7 @@ async function pruneFolder(dir: string, method: PruneMethod, sparsity: Sparsity,
   useAllCores();
   const bundle = loadBundle(dir);
   const parts = parseParts(opts.parts ?? (bundle.model.hypernet === null ? 'text,image' : 'text,image,hypernet'), bundle.model);
-  const calibration = method === 'wanda' ? await readCalibration(bundle, opts.calib!, opts.calibN, opts.seed) : null;
+  const calibration = method === 'wanda' ? await readCalibration(bundle, opts.calib!, opts.calibN, opts.seed, csvColumns(opts)) : null;
   const record = pruneBundle(bundle, { method, sparsity, parts, calibration, includeGrouped: opts.includeDepthwise, onLayer });
   savePrunedBundle(bundle, record, opts.output);
   bundle.model.dispose();
@@ -92,7 +93,7 @@ async function pruneOnnx(file: string, method: PruneMethod, sparsity: Sparsity, 
   const bytes = readFileSync(file);
   const metadata = parseClassifierMetadata(readOnnxInfo(bytes).metadata);
   const preprocess = evalPreprocess(metadata.inputSize[0], { mean: metadata.mean, std: metadata.std });
-  const images = method === 'wanda' ? await readCalibrationImages(opts.calib!, opts.calibN, opts.seed, preprocess, MIN_CALIBRATION_SAMPLES) : null;
+  const images = method === 'wanda' ? await readCalibrationImages(opts.calib!, opts.calibN, opts.seed, preprocess, MIN_CALIBRATION_SAMPLES, csvColumns(opts)) : null;
   const result = await pruneClassifier(bytes, {
     method, sparsity, images: images?.pixels ?? null, calibration: images?.description ?? null, includeGrouped: opts.includeDepthwise, onLayer,
   });

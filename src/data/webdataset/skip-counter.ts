@@ -11,7 +11,15 @@ export type SkipReason =
   /** A member over the reader's size limit, dropped unread. */
   | 'oversized_member'
   /** An image over the decoder's pixel limit (a decompression bomb), refused before decoding. */
-  | 'image_too_large';
+  | 'image_too_large'
+  /** Loose files: a file in a class folder that is not an image by its extension. */
+  | 'not_an_image'
+  /** Loose files: an image at the top of a class-folder tree, in no class folder. */
+  | 'outside_class_folder'
+  /** Loose files: a path listed by a CSV or list file that does not exist. */
+  | 'missing_file'
+  /** Loose files: a listed file that could not be read (permissions, removed since). */
+  | 'unreadable_file';
 
 export class SkipCounter {
   readonly counts = new Map<SkipReason, number>();
@@ -22,7 +30,8 @@ export class SkipCounter {
     this.counts.set(reason, (this.counts.get(reason) ?? 0) + count);
     if (detail === undefined) return;
     const list = this.examples.get(reason) ?? [];
-    if (list.length < 3) list.push(detail);
+    // One line each (libvips repeats its complaint over several), so a summary stays one line.
+    if (list.length < 3) list.push(detail.split('\n')[0]!.trimEnd());
     this.examples.set(reason, list);
   }
 

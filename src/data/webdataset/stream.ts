@@ -1,9 +1,12 @@
 // A seeded, resumable stream of samples over one or several sources.
-// Per epoch: the shard order is shuffled by (seed, epoch), then samples pass
-// through a shuffle buffer driven by (seed, epoch). The position is just
-// (epoch, samples consumed) per source plus the number of mixture draws, so
+// Shards, per epoch: the shard order is shuffled by (seed, epoch), then
+// samples pass through a shuffle buffer driven by (seed, epoch). Loose files
+// (an image folder, a CSV): the whole list is permuted by (seed, epoch), as
+// a list of paths costs nothing to shuffle. The position is just (epoch,
+// samples consumed) per source plus the number of mixture draws, so
 // resuming regenerates the same order and skips consumed samples without
 // decoding them. Sources are mixed with weights by a counter-based hash.
+import { readFileSamples, type FileList } from '../files/file-samples.js';
 import { createRng, hash32, hashUniform, shuffled } from '../random.js';
 import { iterateSamples, type RawSample } from './reader.js';
 import { SkipCounter } from './skip-counter.js';
@@ -13,11 +16,13 @@ export interface SourcePosition { epoch: number; consumed: number }
 /** JSON-serialisable position of a (mixed) sample stream. */
 export interface StreamState { draws: number; sources: SourcePosition[] }
 
-export interface SourceOptions {
-  shards: string[];
+/** Where one source's samples are: WebDataset shards, or loose files. */
+export type SourceFiles = { shards: string[]; files?: undefined } | { files: FileList; shards?: undefined };
+
+export type SourceOptions = SourceFiles & {
   /** Mixture weight (relative); default 1. */
   weight?: number;
-}
+};
 
 export interface StreamOptions {
   sources: SourceOptions[];
@@ -64,7 +69,7 @@ class SourceReader {
   private iterator: AsyncGenerator<RawSample> | null = null;
 
   constructor(
-    private readonly shards: string[], private readonly seed: number, private readonly shuffle: boolean,
+    private readonly source: SourceFiles, private readonly seed: number, private readonly shuffle: boolean,
     private readonly bufferSize: number, private readonly epochs: number,
     private readonly skips: SkipCounter, start: SourcePosition, private readonly maxMemberBytes?: number,
   ) {
@@ -75,37 +80,47 @@ class SourceReader {
     return this.position.epoch >= this.epochs;
   }
 
-  private openEpoch(epoch: number): AsyncGenerator<RawSample> {
+  /** The epoch's samples from number `skip` on. */
+  private async openEpoch(epoch: number, skip: number): Promise<AsyncGenerator<RawSample>> {
     const read = { skipCounter: this.skips, maxMemberBytes: this.maxMemberBytes };
-    if (!this.shuffle) return iterateSamples(this.shards, read);
-    const order = shuffled(this.shards, createRng(hash32(this.seed, epoch, 1)));
-    const samples = iterateSamples(order, read);
-    return shuffleBuffer(samples, this.bufferSize, hash32(this.seed, epoch, 2));
+    const { files, shards } = this.source;
+    if (files !== undefined) {
+      // One sample per listed file, so skipping is slicing the order: nothing consumed is read again.
+      const all = [...files.files.keys()];
+      const order = this.shuffle ? shuffled(all, createRng(hash32(this.seed, epoch, 1))) : all;
+      return readFileSamples(files, order.slice(skip), read);
+    }
+    let samples: AsyncGenerator<RawSample>;
+    if (!this.shuffle) samples = iterateSamples(shards, read);
+    else {
+      const order = shuffled(shards, createRng(hash32(this.seed, epoch, 1)));
+      samples = shuffleBuffer(iterateSamples(order, read), this.bufferSize, hash32(this.seed, epoch, 2));
+    }
+    for (let i = 0; i < skip; i++) if ((await samples.next()).done) break;
+    return samples;
+  }
+
+  private describe(): string {
+    const { files, shards } = this.source;
+    return files !== undefined ? `${files.origin} (${files.files.length} files)` : `${shards.length} shard(s) starting with ${shards[0]}`;
   }
 
   /** The next sample, or null when every epoch is done. */
   async next(): Promise<{ sample: RawSample; epoch: number; index: number } | null> {
     while (!this.exhausted) {
-      if (!this.iterator) {
-        this.iterator = this.openEpoch(this.position.epoch);
-        await this.skipConsumed(this.iterator, this.position.consumed);
-      }
+      this.iterator ??= await this.openEpoch(this.position.epoch, this.position.consumed);
       const { value, done } = await this.iterator.next();
       if (!done) {
         const index = this.position.consumed++;
         return { sample: value, epoch: this.position.epoch, index };
       }
       if (this.position.consumed === 0) {
-        throw new Error(`no readable samples in ${this.shards.length} shard(s) starting with ${this.shards[0]}: check the shards (${this.skips.summary()})`);
+        throw new Error(`no readable samples in ${this.describe()}: check the data (${this.skips.summary()})`);
       }
       this.iterator = null;
       this.position = { epoch: this.position.epoch + 1, consumed: 0 };
     }
     return null;
-  }
-
-  private async skipConsumed(iterator: AsyncGenerator<RawSample>, count: number): Promise<void> {
-    for (let i = 0; i < count; i++) if ((await iterator.next()).done) break;
   }
 
   async close(): Promise<void> {
@@ -134,8 +149,10 @@ export class SampleStream {
     this.seed = seed >>> 0;
     this.draws = state.draws;
     const skips = options.skipCounter ?? new SkipCounter();
+    // What listing a folder or CSV passed over counts with what reading skips, once per stream.
+    for (const source of sources) if (source.files !== undefined) skips.merge(source.files.skipped);
     this.readers = sources.map((source, i) => new SourceReader(
-      source.shards, hash32(this.seed, i), shuffle, Math.max(1, bufferSize), epochs, skips, state.sources[i], options.maxMemberBytes));
+      source, hash32(this.seed, i), shuffle, Math.max(1, bufferSize), epochs, skips, state.sources[i], options.maxMemberBytes));
   }
 
   get state(): StreamState {

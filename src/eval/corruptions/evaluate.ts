@@ -3,7 +3,7 @@
 // only then the evaluation preprocessing (crop, resize, normalise) runs, as
 // a camera's noisy image would meet the deployed classifier.
 import sharp from 'sharp';
-import { annotate, chooseAugmentation, cropResizeNormalize, hash32, imageMember, SampleStream, expandShards, type LoaderSource, type RawImage } from '../../data/index.js';
+import { annotate, chooseAugmentation, cropResizeNormalize, hash32, imageMember, SampleStream, streamSource, type LoaderSource, type RawImage } from '../../data/index.js';
 import type { Bundle } from '../../bundle/bundle.js';
 import { buildClassifier, classifyPixels, disposeClassifier, sampling } from '../zeroshot.js';
 import { CORRUPTION_NAMES, corrupt, type CorruptionName } from './corruptions.js';
@@ -38,7 +38,7 @@ interface LabelledImage { image: RawImage; label: number }
 /** The test images (the same seeded sample evaluateZeroShot reads under a limit), decoded at native resolution. */
 export async function readCleanImages(source: LoaderSource, limit: number | undefined): Promise<LabelledImage[]> {
   const { shuffle, epochs, shuffleBuffer, seed } = sampling(limit);
-  const stream = new SampleStream({ sources: [{ shards: expandShards(source.shards) }], shuffle, epochs, bufferSize: shuffleBuffer, seed });
+  const stream = new SampleStream({ sources: [streamSource(source)], shuffle, epochs, bufferSize: shuffleBuffer, seed });
   const out: LabelledImage[] = [];
   try {
     while (limit === undefined || out.length < limit) {
