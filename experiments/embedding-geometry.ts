@@ -5,6 +5,7 @@
 // prompts are to each other. HyperCLIP is conditioned as in retrieval: on the
 // set of the N captions.
 //   node dist/experiments/embedding-geometry.js --model runs/experiment/tiny-siglip-s0/model --split train
+import { isEntryPoint } from '../bench/lib/cli.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultModelDir, loadBundle, type Bundle } from '../src/bundle/bundle.js';
 import { createLoader, iterateSamples, resolveDataset } from '../src/data/index.js';
@@ -90,7 +91,7 @@ async function main(opts: { model?: string; split: string; images: number }): Pr
   console.log(`embedding geometry of ${modelDir}: ${captions.length} flickr8k ${opts.split} pairs`);
 }
 
-new Command()
+export const cli = (): Command => new Command()
   .name('embedding-geometry')
   .description('cosines of matched and unmatched image-caption pairs of a trained model, and its SigLIP logits')
   .option('--model <dir>', 'a model folder (default: the shipped models/default)')
@@ -99,13 +100,15 @@ new Command()
     const n = Number(v);
     if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError('expected an integer of at least 2.');
     return n;
-  }, 256)
-  .action(async (opts) => {
+  }, 256);
+
+if (isEntryPoint(import.meta.url)) {
+  cli().action(async (opts) => {
     try {
       await main(opts);
     } catch (err) {
       process.stderr.write(`embedding-geometry: ${(err as Error).message}\n`);
       process.exitCode = 1;
     }
-  })
-  .parseAsync();
+  }).parseAsync();
+}

@@ -7,6 +7,7 @@
 // have a caption naming it. Writes docs/overlap.md, which docs/results.md
 // embeds next to the scores.
 //   node dist/experiments/overlap.js [--out docs/overlap.md]
+import { isEntryPoint } from '../bench/lib/cli.js';
 import { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,16 +81,18 @@ function list(classes: string[]): string {
   return classes.length === 0 ? '—' : `${classes.join(', ')} (${classes.length * TIN_IMAGES_PER_CLASS})`;
 }
 
-new Command()
+export const cli = (): Command => new Command()
   .name('overlap')
   .description('which CIFAR-10 / CIFAR-100 class names occur in the training labels (Tiny ImageNet, with WordNet) and captions (Flickr8k)')
-  .option('--out <file>', 'where to write the markdown section', 'docs/overlap.md')
-  .action(async (opts) => {
+  .option('--out <file>', 'where to write the markdown section', 'docs/overlap.md');
+
+if (isEntryPoint(import.meta.url)) {
+  cli().action(async (opts) => {
     try {
       await main(opts);
     } catch (err) {
       process.stderr.write(`overlap: ${(err as Error).message}\n`);
       process.exitCode = 1;
     }
-  })
-  .parseAsync();
+  }).parseAsync();
+}

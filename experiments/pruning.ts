@@ -10,6 +10,7 @@
 // appended to <out>/results.jsonl as it comes, keyed by the model file's
 // CRC-32, so a stopped run resumes and a new model starts afresh.
 import { Command } from 'commander';
+import { isEntryPoint } from '../bench/lib/cli.js';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -120,7 +121,7 @@ function snapshot(bundle: Bundle): Map<string, Tensor> {
   return new Map([...bundle.model.stateDict()].map(([name, t]) => [name, t.clone()]));
 }
 
-const program = new Command('pruning')
+export const cli = (): Command => new Command('pruning')
   .option('--model <dir>', 'the model folder', defaultModelDir())
   .option('--limit <n>', 'images per evaluation set (CIFAR-10 test, CIFAR-100 test, Flickr8k test)', integer('limit'), 1000)
   .option('--draws <n>', 'calibration draws for wanda', integer('draws'), 3)
@@ -132,9 +133,10 @@ const program = new Command('pruning')
   .option('--report <file>', 'the report', 'docs/pruning.md')
   .option('--report-only', 'rebuild the report from results.jsonl')
   .option('--layers-only', 'only the per-layer check of the two criteria');
-program.parse();
-main(program.opts<Options>()).catch((err: Error) => {
-  process.stderr.write(`pruning experiment: ${err.message}\n`);
-  if (process.env.HYPERCLIP_DEBUG) process.stderr.write(`${err.stack}\n`);
-  process.exit(1);
-});
+if (isEntryPoint(import.meta.url)) {
+  main(cli().parse().opts<Options>()).catch((err: Error) => {
+    process.stderr.write(`pruning experiment: ${err.message}\n`);
+    if (process.env.HYPERCLIP_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  });
+}
