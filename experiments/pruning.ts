@@ -24,6 +24,7 @@ import { WEIGHTS_FILE } from '../src/models/index.js';
 import { measureClassifiers, type ClassifierRow } from './lib/pruning-classifiers.js';
 import { evaluate, loadEvalData, type Scores } from './lib/pruning-eval.js';
 import { writePruningReport } from './lib/pruning-report.js';
+import { host, type Host } from '../bench/lib/records.js';
 import { layerErrors, type LayerErrorRow } from './lib/pruning-layers.js';
 
 export interface GridRecord extends Scores {
@@ -40,7 +41,9 @@ export interface GridRecord extends Scores {
 }
 export type ClassifierRecord = ClassifierRow & { kind: 'classifier'; modelCrc: number; limit: number };
 export interface LayersRecord { kind: 'layers'; modelCrc: number; calibN: number; rows: LayerErrorRow[] }
-export type ResultRecord = GridRecord | ClassifierRecord | LayersRecord;
+/** The machine and command of a run, recorded when it starts (the report reads its host from here, never from the machine that rebuilds it). */
+export interface HostRecord extends Host { kind: 'host'; modelCrc: number; at: string; command: string; threads: number }
+export type ResultRecord = GridRecord | ClassifierRecord | LayersRecord | HostRecord;
 
 interface Options { layersOnly?: boolean; model: string; limit: number; draws: number; calibN: number; levels: string; parts: string; out: string; report: string; reportOnly?: boolean; classifiers: boolean }
 
@@ -67,6 +70,7 @@ async function main(opts: Options): Promise<void> {
   const report = async (): Promise<void> => writePruningReport({ results, modelDir, limit: opts.limit, draws: opts.draws, calibN: opts.calibN, levels: opts.levels.split(','), file: opts.report, argv: process.argv.slice(2).filter((a) => a !== '--report-only' && a !== '--layers-only') });
   if (opts.reportOnly) return report();
 
+  record({ kind: 'host', modelCrc, at: new Date().toISOString(), command: ['npm run experiment:pruning --', ...process.argv.slice(2)].join(' '), threads: 1, ...host() });
   const bundle = loadBundle(modelDir);
   const dense = snapshot(bundle);
   const calibrations: CalibrationData[] = [];
