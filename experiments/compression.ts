@@ -33,6 +33,7 @@ import {
   buildCompressionReport, reportWithoutRecord, settingsKey, type CompressedRun, type CompressionRecord, type CompressionSettings, type DeploymentRecord, type EvalRecord,
 } from './lib/compression-report.js';
 import { timing } from './lib/stats.js';
+import { percent } from '../src/eval/format.js';
 import { projectRoot } from '../src/project-root.js';
 
 interface Options {
@@ -111,7 +112,7 @@ async function compressedResults(root: string, opts: Options): Promise<RunResult
           log(`${method} ${ratio} seed ${seed}: evaluating`);
           const result: RunResult = { method, ratio, seed, dir: folder(ratio), summary, eval: await evaluate(pruned, opts), config };
           writeFileSync(path.join(folder(ratio), 'result.json'), JSON.stringify(result, null, 2));
-          log(`${method} ${ratio} seed ${seed}: clean ${(100 * result.eval.clean).toFixed(2)}%, corrupted ${(100 * result.eval.meanCorrupted).toFixed(2)}%`);
+          log(`${method} ${ratio} seed ${seed}: clean ${percent(result.eval.clean, { unit: true })}, corrupted ${percent(result.eval.meanCorrupted, { unit: true })}`);
           model.dispose();
         }
         bundle.model.dispose();

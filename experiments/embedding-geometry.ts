@@ -6,6 +6,7 @@
 // set of the N captions.
 //   node dist/experiments/embedding-geometry.js --model runs/experiment/tiny-siglip-s0/model --split train
 import { isEntryPoint } from '../bench/lib/cli.js';
+import { percent } from '../src/eval/format.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultModelDir, loadBundle, type Bundle } from '../src/bundle/bundle.js';
 import { createLoader, iterateSamples, resolveDataset } from '../src/data/index.js';
@@ -82,7 +83,7 @@ async function main(opts: { model?: string; split: string; images: number }): Pr
     console.log(`  image-image cosine: ${fmt(pairStats(imageEmbeddings.matmul(imageEmbeddings.transpose(0, 1))))}`);
     console.log(`  text-text cosine: ${fmt(pairStats(texts.matmul(texts.transpose(0, 1))))}`);
     console.log(`  temperature ${t.toFixed(2)}, bias ${b.toFixed(2)}: mean matched logit ${(t * stats.matched + b).toFixed(2)}, ` +
-      `mean unmatched logit ${(t * stats.unmatched + b).toFixed(2)}; unmatched pairs with sigmoid > 0.1: ${(100 * shareAbove(imageText.mul(t).add(b), 0.1)).toFixed(2)}%`);
+      `mean unmatched logit ${(t * stats.unmatched + b).toFixed(2)}; unmatched pairs with sigmoid > 0.1: ${percent(shareAbove(imageText.mul(t).add(b), 0.1), { unit: true })}`);
     const prompts = F.normalize(encodeTexts(bundle.model, bundle.tokenizer, classnames.classnames.map((c) => `a photo of a ${c}.`)), -1);
     console.log(`  CIFAR-10 prompts "a photo of a {class}." text-text cosine: ${fmt(pairStats(prompts.matmul(prompts.transpose(0, 1))))}`);
   }));

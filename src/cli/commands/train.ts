@@ -6,6 +6,7 @@ import { cudaAvailable } from '../../engine/index.js';
 import { listPresets } from '../../models/config.js';
 import { createProgress, type Progress } from '../progress.js';
 import { integer, number } from '../parse.js';
+import { percent } from '../../eval/format.js';
 
 function reporter(): TrainReporter {
   let bar: Progress | null = null;
@@ -80,7 +81,7 @@ export function registerTrain(program: Command): void {
           `nothing to resume; the model is in ${summary.modelDir}`);
         return;
       }
-      const c10 = summary.validation?.cifar10 ? `, cifar10 (train sample) zero-shot top-1 ${(100 * summary.validation.cifar10.top1).toFixed(2)}%` : '';
+      const c10 = summary.validation?.cifar10 ? `, cifar10 (train sample) zero-shot top-1 ${percent(summary.validation.cifar10.top1, { unit: true })}` : '';
       const output = config.objective === 'classify'
         ? `first-stage checkpoint in ${summary.modelDir} (a recipe starts from it with "init")` : `model in ${summary.modelDir}`;
       console.log(`trained ${config.name} for ${summary.steps} steps: final loss ${summary.finalLoss.toFixed(4)}, ` +
