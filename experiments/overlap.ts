@@ -4,21 +4,27 @@
 // label whose WordNet synonyms include the name (or one of the name's own
 // WordNet synonyms), how many get it through a hypernym phrase in their
 // captions ("tabby, a kind of cat"), and how many Flickr8k training images
-// have a caption naming it. Writes docs/overlap.md, which docs/results.md
-// embeds next to the scores.
+// have a caption naming it; also which are (synonyms of) ImageNet-1k classes
+// and how many ImageNet classes are their WordNet hyponyms (the pretrained
+// encoders saw those labels), and whether the held-out Tiny ImageNet names
+// leak through other ImageNet classes' names or Flickr8k captions. Writes
+// docs/overlap.md, which docs/results.md embeds next to the scores.
 //   node dist/experiments/overlap.js [--out docs/overlap.md]
 import { isEntryPoint } from '../bench/lib/cli.js';
 import { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataRoot, labelPhrases, resolveDataset, WordNet } from '../src/data/index.js';
+import { HELD_OUT_RULE, heldOutClasses } from '../src/data/held-out.js';
+import { imagenetClasses } from '../src/data/imagenet-classes.js';
+import { dataRoot, labelPhrases, lemmaKey, resolveDataset, WordNet } from '../src/data/index.js';
+import { ImagenetHierarchy } from '../src/eval/wordnet-lookup.js';
 import { captionsPerImage, namer, words } from './lib/name-match.js';
 
 /** Tiny ImageNet train images per class (the shared data's README: 350). */
 const TIN_IMAGES_PER_CLASS = 350;
 const HYPERNYM_LEVELS = 2;
 
-interface Row { name: string; alsoAs: string[]; labelClasses: string[]; hypernymClasses: string[]; flickrImages: number }
+interface Row { name: string; alsoAs: string[]; labelClasses: string[]; hypernymClasses: string[]; flickrImages: number; imagenetClasses: string[]; imagenetHyponyms: number }
 
 function evaluatedNames(wordnet: WordNet, name: string): string[] {
   const [first] = wordnet.nounSynsets(name);
@@ -34,6 +40,11 @@ async function main(opts: { out: string }): Promise<void> {
   const hypernymWords = phrases.map((list) => list.filter((p) => p.includes(', a kind of ')).map((p) => words(p.split(', a kind of ')[1]!)));
   process.stderr.write('overlap: reading Flickr8k train captions ...\n');
   const flickr = [...(await captionsPerImage(resolveDataset('flickr8k', 'train').shards)).values()].map((caps) => caps.map(words));
+  const imagenet = imagenetClasses();
+  const hierarchy = new ImagenetHierarchy(wordnet, imagenet);
+  // Exact synonym match (case-insensitive): the name, or one of its WordNet synonyms, IS one of an ImageNet class's names.
+  const imagenetNaming = (names: string[]) => imagenet.synonyms.flatMap((syns, k) =>
+    (syns.some((s) => names.some((n) => lemmaKey(n) === lemmaKey(s))) ? [syns[0]!] : []).map((first) => `${first} (${k})`));
 
   const sections: string[] = [];
   let summary = '';
@@ -46,21 +57,36 @@ async function main(opts: { out: string }): Promise<void> {
       const labelClasses = tinSynonyms.flatMap((syns, k) => (syns.some((s) => named(words(s))) ? [tinSynonyms[k]![0]!] : []));
       const hypernymClasses = hypernymWords.flatMap((list, k) => (!labelClasses.includes(tinSynonyms[k]![0]!) && list.some(named) ? [tinSynonyms[k]![0]!] : []));
       const flickrImages = flickr.filter((caps) => caps.some(named)).length;
-      return { name, alsoAs: names.slice(1), labelClasses, hypernymClasses, flickrImages };
+      const imagenetHyponyms = hierarchy.mapName(name).imagenet.length;
+      return { name, alsoAs: names.slice(1), labelClasses, hypernymClasses, flickrImages, imagenetClasses: imagenetNaming(names), imagenetHyponyms };
     });
+    const inImagenet = rows.filter((r) => r.imagenetClasses.length > 0).length;
+    const underImagenet = rows.filter((r) => r.imagenetClasses.length === 0 && r.imagenetHyponyms > 0).length;
     const inLabels = rows.filter((r) => r.labelClasses.length > 0).length;
     const inHypernyms = rows.filter((r) => r.labelClasses.length === 0 && r.hypernymClasses.length > 0).length;
     const nowhere = rows.filter((r) => r.labelClasses.length + r.hypernymClasses.length === 0 && r.flickrImages === 0).length;
     const line = `${dataset}: ${inLabels} of ${rows.length} class names are (synonyms of) Tiny ImageNet training labels, ` +
       `${inHypernyms} more reach its captions only as a hypernym, ${nowhere} appear in no training label or caption`;
-    summary += `${line}\n`;
-    sections.push(`### ${dataset === 'cifar10' ? 'CIFAR-10' : 'CIFAR-100'} (${line.split(': ')[1]})`, '',
-      '| class | its WordNet synonyms also searched | Tiny ImageNet labels naming it (train images) | Tiny ImageNet classes whose captions name it as a hypernym (train images) | Flickr8k train images whose captions name it (of 6000) |',
-      '| --- | --- | --- | --- | --- |',
-      ...rows.map((r) => `| ${r.name} | ${r.alsoAs.join(', ') || '—'} | ${list(r.labelClasses)} | ${list(r.hypernymClasses)} | ${r.flickrImages} |`), '');
+    const imagenetLine = `${dataset}: ${inImagenet} of ${rows.length} class names are (synonyms of) ImageNet-1k classes; ${underImagenet} more have ImageNet hyponyms`;
+    summary += `${line}\n${imagenetLine}\n`;
+    sections.push(`### ${dataset === 'cifar10' ? 'CIFAR-10' : 'CIFAR-100'} (${line.split(': ')[1]})`, '', `ImageNet-1k: ${imagenetLine.split(': ')[1]}.`, '',
+      '| class | its WordNet synonyms also searched | Tiny ImageNet labels naming it (train images) | Tiny ImageNet classes whose captions name it as a hypernym (train images) | Flickr8k train images whose captions name it (of 6000) | ImageNet-1k classes it names (index) | ImageNet-1k classes at or under it in WordNet |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...rows.map((r) => `| ${r.name} | ${r.alsoAs.join(', ') || '—'} | ${list(r.labelClasses)} | ${list(r.hypernymClasses)} | ${r.flickrImages} | ${r.imagenetClasses.join(', ') || '—'} | ${r.imagenetHyponyms} |`), '');
   }
+  const heldOut = heldOutSection(tinSynonyms, imagenet, flickr);
+  summary += `${heldOut.line}\n`;
+  sections.push(...heldOut.lines);
   const doc = [
     '## Overlap of evaluated class names with the training data',
+    '',
+    '**ImageNet-1k.** A model whose image encoder started from a pretrained MobileNet (`../shared/data/pretrained`) has seen',
+    'ImageNet-1k\'s 1.28M labelled images: ImageNet\'s 1000 classes count as training labels for it, and its zero-shot numbers are not',
+    'zero-shot in the paper\'s sense for any class at or under one of them. The last two columns say which: the ImageNet-1k classes',
+    'the name (or one of its WordNet synonyms) exactly is a synonym of, and how many ImageNet classes are the name\'s WordNet',
+    'hyponyms (all its noun senses, instance hypernyms followed: the mapping of `npm run experiment:wordnet-lookup`). The first is',
+    'lexical and overcounts like the Tiny ImageNet column (airplane\'s synonym "plane" names the carpenter\'s plane, "mouse" the',
+    'computer mouse); the second is by meaning, and 0 there means no ImageNet-1k class is a kind of it (e.g. deer).',
     '',
     'Generated by `node dist/experiments/overlap.js` from the shared data. No image of CIFAR-10 or CIFAR-100 is trained on by',
     'configurations A, C and D (B trains on CIFAR-100 train); but a class NAME can still be seen in training. "Labels": a Tiny ImageNet',
@@ -77,13 +103,49 @@ async function main(opts: { out: string }): Promise<void> {
   process.stdout.write(summary);
 }
 
+/**
+ * The held-out Tiny ImageNet names (never trained on as text): does another
+ * ImageNet-1k class's name carry the name (whole words, singular or plural),
+ * so that distilling from the ImageNet head or captions built from its names
+ * would teach it anyway, and how many Flickr8k train images' captions name it.
+ */
+function heldOutSection(tinSynonyms: string[][], imagenet: ReturnType<typeof imagenetClasses>, flickr: string[][][]): { line: string; lines: string[] } {
+  const { indices, wnids } = heldOutClasses();
+  const held = new Set(wnids);
+  const rows = indices.map((i, n) => {
+    const name = tinSynonyms[i]![0]!;
+    const named = namer(name);
+    const exact = (syns: string[]) => syns.some((s) => lemmaKey(s) === lemmaKey(name));
+    const others = imagenet.synonyms.flatMap((syns, k) => (held.has(imagenet.wnids[k]!) || !syns.some((s) => named(words(s))) ? []
+      : [`${exact(syns) ? `**${syns.join(', ')}**` : syns.join(', ')} (${k})`]));
+    return { name, wnid: wnids[n]!, others, flickrImages: flickr.filter((caps) => caps.some(named)).length };
+  });
+  const leaking = rows.filter((r) => r.others.length > 0).length;
+  const captioned = rows.filter((r) => r.flickrImages > 0).length;
+  const inImagenet = wnids.filter((w) => imagenet.wnids.includes(w)).length;
+  const line = `held-out: ${leaking} of ${rows.length} held-out names occur in the names of other (non-held-out) ImageNet-1k classes; ${captioned} occur in Flickr8k train captions`;
+  return {
+    line,
+    lines: ['### Held-out Tiny ImageNet names', '',
+      `The ${rows.length} held-out names (${HELD_OUT_RULE}): text-side training never draws their names or synsets. A name can still reach`,
+      'training through another class\'s name: the ImageNet-1k classes (outside the held-out ones) whose synonyms contain it as whole',
+      'words (bold: one of their synonyms is exactly the name), and Flickr8k train images with a caption naming it.',
+      `${inImagenet} of the ${rows.length} are ImageNet-1k classes themselves: only their names are held out, and an image encoder`,
+      'started from a pretrained MobileNet saw their labelled ImageNet images.', '',
+      `${line.split(': ')[1]}.`, '',
+      '| held-out class | WNID | other ImageNet-1k classes whose names contain it (index) | Flickr8k train images whose captions name it (of 6000) |',
+      '| --- | --- | --- | --- |',
+      ...rows.map((r) => `| ${r.name} | ${r.wnid} | ${r.others.join('; ') || '—'} | ${r.flickrImages} |`), ''],
+  };
+}
+
 function list(classes: string[]): string {
   return classes.length === 0 ? '—' : `${classes.join(', ')} (${classes.length * TIN_IMAGES_PER_CLASS})`;
 }
 
 export const cli = (): Command => new Command()
   .name('overlap')
-  .description('which CIFAR-10 / CIFAR-100 class names occur in the training labels (Tiny ImageNet, with WordNet) and captions (Flickr8k)')
+  .description('which CIFAR-10 / CIFAR-100 class names occur in the training labels (Tiny ImageNet, ImageNet-1k, with WordNet) and captions (Flickr8k); held-out name leaks')
   .option('--out <file>', 'where to write the markdown section', 'docs/overlap.md');
 
 if (isEntryPoint(import.meta.url)) {

@@ -44,6 +44,19 @@ export const CONFIGURATIONS: Record<string, Configuration> = {
       '("tabby, a kind of cat"), and captions of one class count as matches (same-class positives). The seeds vary stage 2 only. ' +
       'No CIFAR image is trained on; class names shared with the training labels are listed in the overlap section.',
   },
+  ...Object.fromEntries(([
+    ['E1', 'mnv1-025', 'MobileNet v1 width 0.25 at 128 px', 'mobilenet_v1_0.25_128_quant'],
+    ['E2', 'mnv1-050', 'MobileNet v1 width 0.5 at 160 px', 'mobilenet_v1_0.5_160_quant'],
+    ['E3', 'mnv2', 'MobileNet v2 width 1.0 at 160 px', 'mobilenet_v2_1.0_224_quant'],
+  ] as const).map(([id, prefix, tower, file]): [string, Configuration] => [id, {
+    id, title: `Locked ImageNet-pretrained ${tower}, distilled from its ImageNet head`,
+    recipes: { hyperclip: `${prefix}-hyperclip-lit`, siglip: `${prefix}-siglip-lit` }, seenInTraining: [],
+    note: `The image encoder is \`${file}.tflite\` (../shared/data/pretrained, Apache 2.0), trained on ImageNet-1k's 1.28M labelled images, ` +
+      'and stays frozen; HyperCLIP generates the norms of its last two stages. Both models train the text tower (word prior frozen) and the projection ' +
+      'with SigLIP on Flickr8k captions and Tiny ImageNet images named by WordNet (held-out classes left out, same-class positives), plus ' +
+      'distillation of the ImageNet head into classifiers generated from ImageNet\'s names (held-out synsets never drawn). ImageNet-1k\'s ' +
+      '1000 classes count as training labels: the overlap section lists the evaluated names among them.',
+  }])),
 };
 
 export interface Metric {

@@ -11,6 +11,7 @@ import { registerExportOnnx } from './commands/export-onnx.js';
 import { registerPrune } from './commands/prune.js';
 import { registerCompress } from './commands/compress.js';
 import { registerFewShot } from './commands/fewshot.js';
+import { registerImport } from './commands/import.js';
 
 export function registerCommands(program: Command): void {
   registerInfo(program);
@@ -24,4 +25,5 @@ export function registerCommands(program: Command): void {
   registerPrune(program);
   registerCompress(program);
   registerFewShot(program);
+  registerImport(program);
 }

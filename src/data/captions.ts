@@ -11,9 +11,25 @@ export type CaptionSource =
     kind: 'label'; classnames: string[]; templates: string[];
     /** Per class, the names its captions draw from (synonyms, hypernym phrases); default: its class name. */
     names?: string[][];
+    /**
+     * Only these class indices are read (held-out classes kept out of
+     * training, or a held-out evaluation); a sample's label is then its
+     * class's position in this list. Other samples are filtered, not skipped.
+     */
+    subset?: readonly number[];
   };
 
 export interface Annotation { caption: string; label: number }
+
+/** A sample of a class outside the source's subset: left out on purpose, not bad data. */
+export const OUTSIDE_SUBSET = 'outside_subset';
+
+const subsetPositions = new WeakMap<readonly number[], Map<number, number>>();
+function positionInSubset(subset: readonly number[], label: number): number | undefined {
+  let positions = subsetPositions.get(subset);
+  if (positions === undefined) subsetPositions.set(subset, positions = new Map(subset.map((c, i) => [c, i])));
+  return positions.get(label);
+}
 
 export const SIMPLE_TEMPLATES = ['a photo of a {}.'];
 
@@ -34,7 +50,7 @@ function textCaption(sample: RawSample, seed: number): Annotation | SkipReason {
   return txt ? { caption: txt, label: -1 } : 'missing_caption';
 }
 
-function labelCaption(sample: RawSample, source: Extract<CaptionSource, { kind: 'label' }>, seed: number): Annotation | SkipReason {
+function labelCaption(sample: RawSample, source: Extract<CaptionSource, { kind: 'label' }>, seed: number): Annotation | SkipReason | typeof OUTSIDE_SUBSET {
   const cls = sample.members.get('cls');
   if (!cls) return 'missing_label';
   const text = cls.toString('utf8').trim();
@@ -46,11 +62,14 @@ function labelCaption(sample: RawSample, source: Extract<CaptionSource, { kind: 
   // Only sources with alternative names draw a second number, so captions of plain label sources stay as they were.
   const names = source.names?.[label];
   const name = names && names.length > 1 ? names[randomIndex(rng, names.length)] : source.classnames[label];
-  return { caption: template.replaceAll('{}', name), label };
+  const caption = template.replaceAll('{}', name);
+  if (source.subset === undefined) return { caption, label };
+  const position = positionInSubset(source.subset, label);
+  return position === undefined ? OUTSIDE_SUBSET : { caption, label: position };
 }
 
 /** The caption and label of a sample (label -1 when the source has none), or why it is skipped. */
-export function annotate(sample: RawSample, source: CaptionSource, seed: number): Annotation | SkipReason {
+export function annotate(sample: RawSample, source: CaptionSource, seed: number): Annotation | SkipReason | typeof OUTSIDE_SUBSET {
   return source.kind === 'text' ? textCaption(sample, seed) : labelCaption(sample, source, seed);
 }
 

@@ -13,6 +13,8 @@ export const DATASETS = {
   cifar10: { splits: ['train', 'test'], promptKey: 'CIFAR10', evalSplit: 'test' },
   cifar100: { splits: ['train', 'test'], promptKey: 'CIFAR100', evalSplit: 'test' },
   'tiny-imagenet': { splits: ['train', 'val'], promptKey: 'imagenet', evalSplit: 'val' },
+  // One photo per ImageNet-1k class: checks an imported network's head; never trained or selected on.
+  'imagenet-sample': { splits: ['val'], promptKey: 'imagenet', evalSplit: 'val' },
 } as const;
 
 /**

@@ -3,7 +3,7 @@
 // Batches come out in a fixed order whatever the worker timing, so a run
 // resumed from state() sees exactly the batches it would have seen.
 import { availableParallelism } from 'node:os';
-import { annotate, imageMember, type CaptionSource } from './captions.js';
+import { OUTSIDE_SUBSET, annotate, imageMember, type CaptionSource } from './captions.js';
 import { DecodePool } from './decode-pool.js';
 import { PIXEL_LIMIT_MESSAGE } from './images.js';
 import type { DecodedChunk, DecodeJob } from './decode-chunk.js';
@@ -147,6 +147,7 @@ export class DataLoader implements AsyncIterable<Batch> {
       if (!item) { this.ended = true; break; }
       const image = imageMember(item.sample);
       const annotation = annotate(item.sample, this.sources[item.source].caption, item.seed);
+      if (annotation === OUTSIDE_SUBSET) continue;
       if (!image || typeof annotation === 'string') {
         // A damaged sample lacks a member because of its damage (corrupt header, oversized member), whatever it lacks.
         const { damaged, shard, key } = item.sample;

@@ -196,6 +196,7 @@ export class Tensor {
   rsqrt(): Tensor { return this.unary('rsqrt'); }
   abs(): Tensor { return this.unary('abs'); }
   relu(): Tensor { return this.unary('relu'); }
+  relu6(): Tensor { return this.unary('relu6'); }
   sigmoid(): Tensor { return this.unary('sigmoid'); }
   tanh(): Tensor { return this.unary('tanh'); }
   silu(): Tensor { return this.unary('silu'); }

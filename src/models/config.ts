@@ -36,6 +36,18 @@ export interface MobileNetV3Config {
   dropPath: number;
 }
 
+/** MobileNet v1 in the layout of the pretrained TensorFlow Lite files (src/models/image/mobilenet.ts). */
+export interface MobileNetV1Config {
+  family: 'mobilenetv1';
+  widthMultiplier: number;
+}
+
+/** MobileNet v2 in the layout of the pretrained TensorFlow Lite files. */
+export interface MobileNetV2Config {
+  family: 'mobilenetv2';
+  widthMultiplier: number;
+}
+
 export interface ResNetStageSpec {
   /** Output channels before the width multiplier. */
   channels: number;
@@ -67,7 +79,7 @@ export interface ChannelWidths {
   head?: number;
 }
 
-export type ImageEncoderConfig = (EfficientNetConfig | MobileNetV3Config | ResNetConfig) & {
+export type ImageEncoderConfig = (EfficientNetConfig | MobileNetV3Config | ResNetConfig | MobileNetV1Config | MobileNetV2Config) & {
   /** Training and deployment resolution (square images). */
   imageSize: number;
   /** Run convolutions in channels-last memory format (faster on CPU with oneDNN). */
@@ -148,7 +160,7 @@ export type PartialModelConfig = Omit<DeepPartial<ModelConfig>, 'image' | 'hyper
   hypernet?: DeepPartial<HypernetConfig> | null;
 };
 
-export const IMAGE_FAMILIES = ['efficientnet', 'mobilenetv3', 'resnet'] as const;
+export const IMAGE_FAMILIES = ['efficientnet', 'mobilenetv3', 'resnet', 'mobilenetv1', 'mobilenetv2'] as const;
 export type ImageFamily = typeof IMAGE_FAMILIES[number];
 
 /** EfficientNet-B0's stages (Tan & Le 2019, table 1); B1/B2 and tiny sizes scale these. */
@@ -208,7 +220,46 @@ const b0Base = {
   loss: SIGLIP_LOSS,
 };
 
+/**
+ * Pretrained towers (src/models/image/mobilenet.ts, imported from the data
+ * folder's TFLite files): a width-256 4-layer text encoder, embeddings of
+ * 256, and a hypernetwork on the norms of the last two stages only (the
+ * earlier ones stay frozen and shared, which is what lets training compute
+ * them once per batch).
+ */
+const pretrainedTower = (family: 'mobilenetv1' | 'mobilenetv2', widthMultiplier: number, imageSize: number, hyper: boolean): Omit<ModelConfig, 'name'> => ({
+  embedDim: 256,
+  image: { family, widthMultiplier, imageSize, channelsLast: true },
+  text: { ...TEXT_DEFAULT, width: 256, layers: 4 },
+  hypernet: hyper ? { ...HYPERNET_DEFAULT, normLayers: { lastStages: 2 } } : null,
+  loss: SIGLIP_LOSS,
+});
+
 const PRESETS: Record<string, { description: string; config: Omit<ModelConfig, 'name'> }> = {
+  'mnv2-hyperclip': {
+    description: 'ImageNet-pretrained MobileNet v2 (width 1.0) at 160 px, hypernetwork on the norms of its last two stages',
+    config: pretrainedTower('mobilenetv2', 1, 160, true),
+  },
+  'mnv2-siglip': {
+    description: 'the SigLIP baseline of mnv2-hyperclip: the same pretrained MobileNet v2, no hypernetwork',
+    config: pretrainedTower('mobilenetv2', 1, 160, false),
+  },
+  'mnv1-050-hyperclip': {
+    description: 'ImageNet-pretrained MobileNet v1 (width 0.5) at 160 px, hypernetwork on the norms of its last two stages',
+    config: pretrainedTower('mobilenetv1', 0.5, 160, true),
+  },
+  'mnv1-050-siglip': {
+    description: 'the SigLIP baseline of mnv1-050-hyperclip',
+    config: pretrainedTower('mobilenetv1', 0.5, 160, false),
+  },
+  'mnv1-025-hyperclip': {
+    description: 'ImageNet-pretrained MobileNet v1 (width 0.25) at 128 px, hypernetwork on the norms of its last two stages',
+    config: pretrainedTower('mobilenetv1', 0.25, 128, true),
+  },
+  'mnv1-025-siglip': {
+    description: 'the SigLIP baseline of mnv1-025-hyperclip',
+    config: pretrainedTower('mobilenetv1', 0.25, 128, false),
+  },
   'tiny-hyperclip': {
     description: 'CPU size, 64 px: tiny EfficientNet, 3-layer width-128 text encoder, hypernetwork on all norm layers',
     config: { ...tinyBase, hypernet: HYPERNET_DEFAULT },
@@ -273,6 +324,7 @@ function familyDefaults(family: string, imageSize: number): ImageEncoderConfig {
   if (family === 'efficientnet') return efficientnet(1, 1, imageSize);
   if (family === 'mobilenetv3') return mobilenetv3('large', 1, imageSize);
   if (family === 'resnet') return resnet(imageSize);
+  if (family === 'mobilenetv1' || family === 'mobilenetv2') return { family, widthMultiplier: 1, imageSize, channelsLast: true };
   throw new Error(`unknown image.family "${family}": expected ${IMAGE_FAMILIES.join(', ')}`);
 }
 
@@ -366,6 +418,10 @@ function validateImage(i: ImageEncoderConfig): void {
   if (i.channels !== undefined) validateChannels(i);
   if (i.family === 'resnet') {
     validateResNet(i);
+    return;
+  }
+  if (i.family === 'mobilenetv1' || i.family === 'mobilenetv2') {
+    if (i.channels !== undefined) throw new Error(`image.channels (pruned widths) is not supported for ${i.family}`);
     return;
   }
   inRange('image.dropPath', i.dropPath, 0, 0.9);

@@ -15,6 +15,20 @@ const PROMPT_CHUNK = 1024;
 /** Generated norm parameters by layer name: scale and shift [G, C], one row per task. */
 export type NormParams = NormOverrides;
 
+/**
+ * Images already through the image encoder's first `block` blocks (a frozen
+ * prefix, computed once per batch or read from a cache): the rest of the
+ * encoder runs from there.
+ */
+export interface PrefixFeatures {
+  prefix: Tensor; // [N, C, h, w]
+  block: number;
+}
+
+export type ImageInput = Tensor | PrefixFeatures;
+
+const batchOf = (input: ImageInput): number => ('block' in input ? input.prefix : input).size(0);
+
 /** Everything a deployed zero-shot classifier needs. */
 export interface ZeroShotClassifier {
   classEmbeddings: Tensor; // [K, E], L2-normalised
@@ -69,9 +83,12 @@ export class HyperClip extends Module {
    * normParams of G rows, images are G consecutive equal blocks, block g
    * conditioned on row g (G = 1: every image on the same task).
    */
-  encodeImage(images: Tensor, normParams?: NormParams): Tensor {
-    const overrides = normParams === undefined ? undefined : expandToSamples(normParams, images.size(0));
-    return this.imageProjection.forward(this.imageEncoder.forward(images, overrides)); // [N, E]
+  encodeImage(images: ImageInput, normParams?: NormParams): Tensor {
+    const overrides = normParams === undefined ? undefined : expandToSamples(normParams, batchOf(images));
+    const features = 'block' in images
+      ? this.imageEncoder.forwardFrom(images.prefix, images.block, overrides)
+      : this.imageEncoder.forward(images, overrides); // [N, D]
+    return this.imageProjection.forward(features); // [N, E]
   }
 
   /**
@@ -91,8 +108,8 @@ export class HyperClip extends Module {
    * positives [B, B] (1 = matching pair, see samePositives): captions of the
    * same class are then matches, not negatives; null keeps the diagonal.
    */
-  trainingLoss(images: Tensor, ids: Tensor, groupSize = this.config.hypernet?.groupSize ?? 1, positives: Tensor | null = null): Tensor {
-    const batch = images.size(0);
+  trainingLoss(images: ImageInput, ids: Tensor, groupSize = this.config.hypernet?.groupSize ?? 1, positives: Tensor | null = null): Tensor {
+    const batch = batchOf(images);
     if (ids.size(0) !== batch) throw new Error(`batch has ${batch} images but ${ids.size(0)} captions`);
     if (!Number.isInteger(groupSize) || groupSize < 1 || batch % groupSize !== 0) {
       throw new Error(`batch size ${batch} is not divisible by the task group size ${groupSize}`);
@@ -102,7 +119,7 @@ export class HyperClip extends Module {
     const normParams = this.hypernet === null ? undefined
       : this.generateNormParams(textEmbeddings.reshape([batch / groupSize, groupSize, this.config.embedDim])); // [B/G, C] per layer
     const imageEmbeddings = F.normalize(this.encodeImage(images, normParams), -1); // [B, E]
-    const mask = this.config.loss.span === 'group' ? sameGroupMask(batch, groupSize, images.device) : null; // [B, B]
+    const mask = this.config.loss.span === 'group' ? sameGroupMask(batch, groupSize, ids.device) : null; // [B, B]
     return this.config.loss.kind === 'siglip'
       ? siglipLoss(imageEmbeddings, textEmbeddings, this.logitScale, this.logitBias, mask, positives)
       : clipLoss(imageEmbeddings, textEmbeddings, this.logitScale, mask, positives);

@@ -7,6 +7,7 @@ import { loadSafetensors, saveSafetensors, writeFileAtomic, type Tensor } from '
 import { validateConfig, type ModelConfig } from './config.js';
 import { HyperClip } from './hyperclip.js';
 import { decodeSparseTensors, encodeSparseTensors } from '../compress/mask-codec.js';
+import { checkPartUnchanged, importedPartTensors, type PretrainedPart } from './import/pretrained-ref.js';
 
 const FORMAT = 'hyperclip-model';
 const VERSION = 1;
@@ -22,18 +23,35 @@ export interface SavedModel {
 export interface SaveOptions {
   /** Pruned tensors to store as mask + values (src/compress/mask-codec.ts), so the file shrinks. */
   sparse?: Iterable<string>;
+  /**
+   * A part kept exactly as imported from a pretrained file ({ part: 'imageEncoder', from: 'pretrained:NAME' }):
+   * saved as a reference (with the file's sha256), not as weights; loadModel imports it again.
+   */
+  pretrained?: { part: string; from: string };
 }
 
 export function saveModel(dir: string, model: HyperClip, config: ModelConfig = model.config, extra: Record<string, unknown> = {},
   options: SaveOptions = {}): void {
   mkdirSync(dir, { recursive: true });
-  const { tensors, metadata, created } = encodeSparseTensors(model.stateDict(), options.sparse ?? []);
+  let state = model.stateDict();
+  let pretrained: PretrainedPart | undefined;
+  if (options.pretrained !== undefined) {
+    const { tensors: imported, sha256 } = importedPartTensors(options.pretrained);
+    try {
+      checkPartUnchanged(state, imported, options.pretrained);
+    } finally {
+      for (const t of imported.values()) t.dispose();
+    }
+    pretrained = { ...options.pretrained, sha256 };
+    state = new Map([...state].filter(([name]) => !imported.has(name)));
+  }
+  const { tensors, metadata, created } = encodeSparseTensors(state, options.sparse ?? []);
   try {
     saveSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { format: FORMAT, config: config.name, ...metadata });
   } finally {
     for (const t of created) t.dispose();
   }
-  const json = JSON.stringify({ format: FORMAT, version: VERSION, config, extra }, null, 2) + '\n';
+  const json = JSON.stringify({ format: FORMAT, version: VERSION, config, ...(pretrained ? { pretrained } : {}), extra }, null, 2) + '\n';
   writeFileAtomic(path.join(dir, CONFIG_FILE), [json]);
 }
 
@@ -43,7 +61,7 @@ export function loadModel(dir: string): SavedModel {
   for (const f of [configFile, weightsFile]) {
     if (!existsSync(f)) throw new Error(`cannot load a model from ${dir}: ${path.basename(f)} is missing (save one with saveModel)`);
   }
-  let parsed: { format?: string; version?: number; config?: ModelConfig; extra?: Record<string, unknown> };
+  let parsed: { format?: string; version?: number; config?: ModelConfig; pretrained?: PretrainedPart; extra?: Record<string, unknown> };
   try {
     parsed = JSON.parse(readFileSync(configFile, 'utf8'));
   } catch (err) {
@@ -59,9 +77,12 @@ export function loadModel(dir: string): SavedModel {
   try {
     const file = loadSafetensors(weightsFile);
     tensors = decodeSparseTensors(file.tensors, file.metadata, weightsFile);
+    if (parsed.pretrained !== undefined) {
+      for (const [name, t] of importedPartTensors(parsed.pretrained).tensors) tensors.set(name, t);
+    }
   } catch (err) {
     model.dispose();
-    throw err;
+    throw new Error(`cannot load a model from ${dir}: ${(err as Error).message}`);
   }
   try {
     model.loadStateDict(tensors);

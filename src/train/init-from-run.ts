@@ -2,19 +2,36 @@
 // name prefixes are copied from that run's last checkpoint (its model
 // tensors, not its optimiser state). Every named part must exist in both and
 // match in shape, so a stage never silently starts from scratch.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadSafetensors, noGrad, type Module } from '../engine/index.js';
+import { loadSafetensors, noGrad, type Module, type Tensor } from '../engine/index.js';
+import { dataRoot } from '../data/index.js';
+import { importMobileNet } from '../models/import/mobilenet-tflite.js';
+import { pretrainedFile } from '../models/import/pretrained-ref.js';
+
+export { pretrainedFile };
 import { matches } from './param-groups.js';
 import type { InitFrom } from './recipes.js';
 
 const CHECKPOINT = 'checkpoint.safetensors';
 
+/** The tensors a run's checkpoint holds (named "model.…"), or an imported network's (the same names). */
+function sourceTensors(from: string): { tensors: Map<string, Tensor>; file: string } {
+  const tflite = pretrainedFile(from);
+  if (tflite !== null) {
+    if (!existsSync(tflite)) throw new Error(`init: no pretrained network at ${tflite}: name a file of ${path.join(dataRoot(), 'pretrained')}`);
+    const { classifier } = importMobileNet(new Uint8Array(readFileSync(tflite)), tflite);
+    const tensors = new Map([...classifier.stateDict()].map(([name, t]) => [`model.${name}`, t]));
+    return { tensors, file: tflite };
+  }
+  const file = from.endsWith('.safetensors') ? from : path.join(from, CHECKPOINT);
+  if (!existsSync(file)) throw new Error(`init: no checkpoint at ${file}: train that run first (its recipe's first stage), or import the network (hyperclip import)`);
+  return { tensors: loadSafetensors(file).tensors, file };
+}
+
 /** Copies the parts in place; returns how many tensors were copied. */
 export function initFromRun(model: Module, init: InitFrom): number {
-  const file = init.from.endsWith('.safetensors') ? init.from : path.join(init.from, CHECKPOINT);
-  if (!existsSync(file)) throw new Error(`init: no checkpoint at ${file}: train that run first (its recipe's first stage)`);
-  const { tensors } = loadSafetensors(file);
+  const { tensors, file } = sourceTensors(init.from);
   try {
     const state = new Map([...model.namedParameters(), ...model.namedBuffers()]);
     let copied = 0;

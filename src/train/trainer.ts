@@ -21,7 +21,11 @@ import { dataParallelStep, onDevice } from './distributed-step.js';
 import { finishedRun } from './finished-run.js';
 import { loaderSources } from './data-sources.js';
 import { initFromRun } from './init-from-run.js';
-import { LabelClassifier } from './label-classifier.js';
+import { pretrainedFile } from '../models/import/pretrained-ref.js';
+import { LabelClassifier } from '../models/label-classifier.js';
+import type { HeadDistillation } from './distill.js';
+import { createDistillation } from './distill-setup.js';
+import { computePrefix, frozenPrefixBlocks } from './frozen-prefix.js';
 import { MetricsLog } from './metrics-log.js';
 import { trainableParameters, weightDecayGroups } from './param-groups.js';
 import type { TrainConfig } from './recipes.js';
@@ -80,6 +84,12 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   if (classifier !== null && device !== 'cpu') classifier.to(device);
   const trained: Module = classifier ?? model;
   const optimizer = createOptimizer(trained, config); // before the run folder: a bad freeze list leaves nothing behind
+  const prefixBlocks = classifier === null ? frozenPrefixBlocks(model) : null;
+  if (prefixBlocks !== null && prefixBlocks > 0) reporter.message(`frozen prefix: the stem and ${prefixBlocks} blocks run once per batch without gradients`);
+  const distill = config.distill === undefined ? null : createDistillation(config.distill, model, prefixBlocks, tokenizer, config.seed);
+  if (distill !== null && (parallel.group !== null || device !== 'cpu')) {
+    throw new Error('distillation trains in one process on the CPU for now: drop --nproc-per-node and --device for this recipe');
+  }
   if (parallel.isMain) prepareRunFolder(outDir, config, options.resume);
   const checkpointFile = path.join(outDir, CHECKPOINT);
   const finished = options.resume ? finishedRun(outDir) : null;
@@ -96,16 +106,16 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   });
   const bundle: Bundle = { dir: outDir, model, config: model.config, tokenizer, preprocess: evalPreprocess(model.config.image.imageSize), extra: {} };
   try {
-    const run = await runSteps({ config, model, classifier, optimizer, loader, tokenizer, log, reporter, startStep, checkpointFile, bundle, parallel });
+    const run = await runSteps({ config, model, classifier, optimizer, loader, tokenizer, log, reporter, startStep, checkpointFile, bundle, parallel, prefixBlocks, distill });
     reporter.stop();
     parallel.close(); // the last collective was the final checkpoint's
     if (device !== 'cpu') trained.to('cpu'); // evaluation and the saved model run on the CPU
     if (classifier !== null) return await finishClassifier(classifier, run, { config, imageSize: model.config.image.imageSize, log, reporter, loader, checkpointFile });
-    const validation = parallel.isMain && (config.validation.cifar10Limit > 0 || config.validation.retrievalLimit > 0)
+    const validation = parallel.isMain && (config.validation.cifar10Limit > 0 || config.validation.retrievalLimit > 0 || (config.validation.heldOutLimit ?? 0) > 0)
       ? await validate(bundle, config, reporter) : null;
     if (validation) log.write({ event: 'validation', step: config.steps, ...flatten(validation) });
     const modelDir = path.join(outDir, 'model');
-    if (parallel.isMain) saveBundle(modelDir, model, tokenizer, { recipe: config.name, steps: config.steps, seed: config.seed, validation });
+    if (parallel.isMain) saveBundle(modelDir, model, tokenizer, { recipe: config.name, steps: config.steps, seed: config.seed, validation }, { pretrained: lockedPretrainedPart(config) });
     const summary = { ...run, validation, modelDir, skipped: loader.skips.summary(), alreadyComplete: false };
     log.write({ event: 'summary', steps: summary.steps, finalLoss: summary.finalLoss, imagesPerSecond: summary.imagesPerSecond, seconds: summary.seconds, skipped: summary.skipped });
     return summary;
@@ -114,6 +124,13 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     parallel.close();
     await loader.close();
   }
+}
+
+/** A pretrained image encoder that stayed frozen is saved as a reference to its file, not as weights (src/models/import/pretrained-ref.ts). */
+function lockedPretrainedPart(config: TrainConfig): { part: string; from: string } | undefined {
+  const init = config.init;
+  if (init === undefined || pretrainedFile(init.from) === null || !init.parts.includes('imageEncoder')) return undefined;
+  return (config.freeze ?? []).includes('imageEncoder') ? { part: 'imageEncoder', from: init.from } : undefined;
 }
 
 /** The number of classes of the one labelled source that the classify objective learns. */
@@ -174,6 +191,10 @@ interface StepContext {
   checkpointFile: string;
   bundle: Bundle;
   parallel: Parallelism;
+  /** Leading image-encoder blocks that are frozen: computed once per batch (src/train/frozen-prefix.ts); null: none. */
+  prefixBlocks?: number | null;
+  /** The pretrained head teaching the generated classifiers; null: none. */
+  distill?: HeadDistillation | null;
 }
 
 async function runSteps(ctx: StepContext): Promise<{ steps: number; finalLoss: number; imagesPerSecond: number; seconds: number }> {
@@ -244,7 +265,7 @@ export function createOptimizer(model: Module, config: TrainConfig): AdamW {
 
 /** One optimisation step on a batch: forward, backward, clip, update (also used by bench:train). */
 export function trainStep(
-  ctx: Pick<StepContext, 'model' | 'optimizer' | 'tokenizer' | 'config'> & { classifier?: LabelClassifier | null }, batch: Batch,
+  ctx: Pick<StepContext, 'model' | 'optimizer' | 'tokenizer' | 'config' | 'prefixBlocks' | 'distill'> & { classifier?: LabelClassifier | null }, batch: Batch,
 ): { loss: number; gradNorm: number } {
   const { model, optimizer, tokenizer, config } = ctx;
   const loss = tidy(() => {
@@ -256,7 +277,12 @@ export function trainStep(
     } else {
       const ids = onDevice(tokenize(tokenizer, batch.captions), model); // [B, T]
       const positives = config.positives === 'same-label' && batch.labels !== null ? samePositives(batch.labels, batch.sources, images.device) : null;
-      value = model.trainingLoss(images, ids, undefined, positives);
+      const input = ctx.prefixBlocks == null ? images : computePrefix(model, images, ctx.prefixBlocks);
+      value = model.trainingLoss(input, ids, undefined, positives);
+      if (ctx.distill) {
+        if ('block' in input) value = value.add(ctx.distill.loss(model, input).mul(ctx.distill.config.weight));
+        else throw new Error('distill: the image encoder has no frozen prefix to share with the teacher');
+      }
     }
     value.backward();
     return value.item();
@@ -275,6 +301,7 @@ function flatten(result: ValidationResult): Record<string, number> {
   const out: Record<string, number> = {};
   if (result.cifar10) { out.cifar10Top1 = result.cifar10.top1; out.cifar10Top5 = result.cifar10.top5; }
   if (result.tinyImagenet) { out.tinyImagenetTop1 = result.tinyImagenet.top1; out.tinyImagenetTop5 = result.tinyImagenet.top5; }
+  if (result.heldOut) { out.heldOutTop1 = result.heldOut.top1; out.heldOutTop5 = result.heldOut.top5; }
   if (result.retrieval) {
     out.imageToTextR1 = result.retrieval.imageToText.r1; out.imageToTextR5 = result.retrieval.imageToText.r5;
     out.textToImageR1 = result.retrieval.textToImage.r1; out.textToImageR5 = result.retrieval.textToImage.r5;

@@ -8,14 +8,17 @@ import { createLoader, evalPreprocess, resolveDataset, type CaptionSource } from
 import type { Bundle } from '../bundle/bundle.js';
 import { evaluateRetrieval, type RetrievalResult } from '../eval/retrieval.js';
 import { evaluateZeroShot, sampling, type ZeroShotResult } from '../eval/zeroshot.js';
-import type { LabelClassifier } from './label-classifier.js';
+import type { LabelClassifier } from '../models/label-classifier.js';
 import type { TrainConfig } from './recipes.js';
 import type { TrainReporter } from './trainer.js';
+import { heldOutClasses } from '../data/held-out.js';
 
 export interface ValidationResult {
   cifar10: ZeroShotResult | null;
   retrieval: RetrievalResult | null;
   tinyImagenet?: ZeroShotResult | null;
+  /** Zero-shot among the held-out Tiny ImageNet classes on their val images: names never trained on. */
+  heldOut?: ZeroShotResult | null;
 }
 
 export async function validate(bundle: Bundle, config: TrainConfig, reporter: TrainReporter): Promise<ValidationResult> {
@@ -32,6 +35,11 @@ export async function validate(bundle: Bundle, config: TrainConfig, reporter: Tr
     tinyImagenet = await zeroShot(bundle, 'tiny-imagenet', 'val', tinyImagenetLimit);
     reporter.message(`validation: tiny-imagenet val zero-shot top-1 ${(100 * tinyImagenet.top1).toFixed(2)}% on ${tinyImagenet.samples} images`);
   }
+  let heldOut: ZeroShotResult | null = null;
+  if ((config.validation.heldOutLimit ?? 0) > 0) {
+    heldOut = await heldOutZeroShot(bundle, config.validation.heldOutLimit!);
+    reporter.message(`validation: held-out names zero-shot top-1 ${(100 * heldOut.top1).toFixed(2)}% on ${heldOut.samples} tiny-imagenet val images of ${heldOutClasses().indices.length} classes never trained on`);
+  }
   if (retrievalLimit > 0) {
     const val = resolveDataset('flickr8k', 'val');
     retrieval = await evaluateRetrieval(bundle, { shards: val.shards, caption: val.caption }, { limit: retrievalLimit });
@@ -42,7 +50,16 @@ export async function validate(bundle: Bundle, config: TrainConfig, reporter: Tr
   // 1 GB, and the addon never trims the heap on its own: without handing
   // that back, each validation of a long run would leave resident memory higher.
   releaseMemory();
-  return tinyImagenetLimit > 0 ? { cifar10, retrieval, tinyImagenet } : { cifar10, retrieval };
+  return { cifar10, retrieval, ...(tinyImagenetLimit > 0 ? { tinyImagenet } : {}), ...(heldOut !== null ? { heldOut } : {}) };
+}
+
+/** Zero-shot among the held-out classes only, on their Tiny ImageNet val images (CLIP's ImageNet templates). */
+export async function heldOutZeroShot(bundle: Bundle, limit?: number): Promise<ZeroShotResult> {
+  const source = resolveDataset('tiny-imagenet', 'val');
+  const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
+  const { indices } = heldOutClasses();
+  const classnames = indices.map((i) => caption.classnames[i]!);
+  return evaluateZeroShot(bundle, { shards: source.shards, caption: { ...caption, subset: indices } }, classnames, caption.templates, { limit });
 }
 
 async function zeroShot(bundle: Bundle, name: string, split: string, limit: number): Promise<ZeroShotResult> {

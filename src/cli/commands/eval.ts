@@ -9,6 +9,8 @@ import { useAllCores } from '../../engine/index.js';
 import { createProgress, printSummary } from '../progress.js';
 import { integer } from '../parse.js';
 import { runCorruptions } from './eval-corruptions.js';
+import { isPretrainedFolder } from '../../bundle/pretrained.js';
+import { checkZeroShotEngine, runPretrainedEval } from './eval-pretrained.js';
 
 interface EvalOptions {
   model?: string;
@@ -22,6 +24,7 @@ interface EvalOptions {
   corruptions?: string;
   severities: string;
   seed: number;
+  engine: string;
 }
 
 export function registerEval(program: Command): void {
@@ -39,12 +42,16 @@ export function registerEval(program: Command): void {
     .option('--corruptions <all|list>', 'zero-shot accuracy under corruptions (all, or e.g. gaussian-noise,jpeg) beside the clean accuracy')
     .option('--severities <list>', 'corruption severities 1..5 to evaluate', '1,2,3,4,5')
     .option('--seed <n>', 'seed of the corruptions\' random choices', integer('seed', 0), 0)
+    .option('--engine <libtorch|onnx>', 'onnx: a pretrained folder\'s classifier.onnx on onnxruntime (hyperclip import)', 'libtorch')
     .addHelpText('after', '\nExamples:\n  hyperclip eval --dataset cifar10\n  hyperclip eval --dataset flickr8k --limit 500\n' +
       '  hyperclip eval --dataset tiny-imagenet --limit 1000\n' +
       '  hyperclip eval --dataset "shards/val-{000..003}.tar" --classnames names.txt --templates simple\n' +
-      '  hyperclip eval --dataset cifar10 --limit 1000 --corruptions all --severities 1,3,5')
+      '  hyperclip eval --dataset cifar10 --limit 1000 --corruptions all --severities 1,3,5\n' +
+      '  hyperclip eval --model runs/pretrained/v1-0.25-128 --dataset imagenet-sample --engine onnx   # an imported ImageNet head')
     .action(async (opts: EvalOptions) => {
       useAllCores();
+      if (opts.model !== undefined && isPretrainedFolder(opts.model)) return runPretrainedEval({ ...opts, model: opts.model });
+      checkZeroShotEngine(opts.engine);
       const bundle = loadBundle(opts.model);
       if (opts.dataset in DATASETS) opts.split ??= DATASETS[opts.dataset as keyof typeof DATASETS].evalSplit;
       if (opts.corruptions !== undefined) return runCorruptions(bundle, { ...opts, corruptions: opts.corruptions }, zeroShotSource(opts));

@@ -14,7 +14,7 @@ function kilobytes(file: string): string {
   return `${(statSync(file).size / 1024).toFixed(0)} KB`;
 }
 
-interface TrainOptions { vocabSize: number; contextLength: number; minFrequency: number; name?: string; out?: string; captions?: string }
+interface TrainOptions { vocabSize: number; contextLength: number; minFrequency: number; name?: string; out?: string; captions?: string; wordnetNames?: boolean }
 
 async function train(options: TrainOptions): Promise<void> {
   const name = options.name ?? (options.out ? path.basename(options.out, '.json') : `flickr8k-${Math.round(options.vocabSize / 1024)}k`);
@@ -22,7 +22,7 @@ async function train(options: TrainOptions): Promise<void> {
   const started = performance.now();
   const shards = options.captions === undefined ? undefined : expandShards(options.captions);
   log(`reading ${shards ? `${shards.length} caption shard(s)` : 'Flickr8k train captions'} and CIFAR-10/100 + ImageNet class names ...`);
-  const corpus = await readTrainingCorpus({ shards, onProgress: (images) => log(`  ${images} images`) });
+  const corpus = await readTrainingCorpus({ shards, wordnetNames: options.wordnetNames, onProgress: (images) => log(`  ${images} images`) });
   if (corpus.skipped.total > 0) log(`  ${corpus.skipped.summary()}`);
   const readSeconds = (performance.now() - started) / 1000;
   const trainStart = performance.now();
@@ -39,8 +39,9 @@ async function train(options: TrainOptions): Promise<void> {
   file.training = {
     ...file.training,
     command: `hyperclip tokenizer train --vocab-size ${options.vocabSize} --context-length ${options.contextLength} --min-frequency ${options.minFrequency} --name ${name}` +
-      (options.captions ? ` --captions ${options.captions}` : ''),
-    corpus: `${shards ? shards.join(', ') : 'flickr8k train'} captions (all per image) + CIFAR-10, CIFAR-100, ImageNet class names and CLIP templates`,
+      (options.captions ? ` --captions ${options.captions}` : '') + (options.wordnetNames ? ' --wordnet-names' : ''),
+    corpus: `${shards ? shards.join(', ') : 'flickr8k train'} captions (all per image) + CIFAR-10, CIFAR-100, ImageNet class names and CLIP templates`
+      + (options.wordnetNames ? ' + every ImageNet-1k and Tiny ImageNet synonym with WordNet hypernym phrases' : ''),
     captions: corpus.captions.length,
     images: corpus.images,
     promptTexts: corpus.promptTexts.length,
@@ -104,6 +105,7 @@ export function registerTokenizer(program: Command): void {
     .option('--name <name>', 'tokenizer name (default flickr8k-<vocab/1024>k)')
     .option('--out <file>', 'output path (default models/tokenizers/<name>.json)')
     .option('--captions <shards>', 'caption shards to learn from instead of Flickr8k train (.json {"captions": [...]} or .txt members)')
+    .option('--wordnet-names', 'also learn every ImageNet-1k and Tiny ImageNet synonym with its WordNet hypernym phrases (the names users type)')
     .addHelpText('after', '\nExample:\n  hyperclip tokenizer train --vocab-size 4096 --context-length 32 --name flickr8k-4k')
     .action((options: TrainOptions) => train(options));
   group

@@ -5,6 +5,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clipPrompts, dataRoot, resolveDataset } from '../datasets.js';
+import { imagenetClasses } from '../imagenet-classes.js';
+import { labelPhrases } from '../label-phrases.js';
+import { WordNet } from '../wordnet.js';
 import { iterateSamples } from '../webdataset/reader.js';
 import { assertShardsExist } from '../webdataset/shards.js';
 import { SkipCounter } from '../webdataset/skip-counter.js';
@@ -79,12 +82,26 @@ function withoutSlot(template: string): string {
   return template.replaceAll('{}', ' ');
 }
 
+/**
+ * Every synonym of ImageNet-1k's classes (the pretrained networks' label
+ * file) and of Tiny ImageNet's, with their WordNet hypernym phrases: the
+ * names users type and the distillation teacher's classes, so that they
+ * tokenise into whole words that the word prior knows.
+ */
+export function wordnetNameTexts(): string[] {
+  const { synonyms } = imagenetClasses();
+  const tinyFile = join(dataRoot(), 'tiny-imagenet', 'synonyms.json');
+  if (!existsSync(tinyFile)) throw new Error(`missing ${tinyFile}: set HYPERCLIP_DATA to the folder holding tiny-imagenet/`);
+  const tiny = JSON.parse(readFileSync(tinyFile, 'utf8')) as string[][];
+  return labelPhrases([...synonyms, ...tiny], WordNet.load(), { hypernymLevels: 2 }).flat();
+}
+
 /** Everything `hyperclip tokenizer train` learns from; caption shards default to Flickr8k train. */
 export async function readTrainingCorpus(
-  options: { shards?: string[]; onProgress?: (images: number) => void } = {},
+  options: { shards?: string[]; onProgress?: (images: number) => void; wordnetNames?: boolean } = {},
 ): Promise<TrainingCorpus> {
   const skipped = new SkipCounter();
-  const promptList = promptTexts();
+  const promptList = options.wordnetNames === true ? [...promptTexts(), ...wordnetNameTexts()] : promptTexts();
   const shards = options.shards ?? resolveDataset('flickr8k', 'train').shards;
   const { captions, images } = await readCaptions(shards, skipped, options.onProgress);
   return { captions, promptTexts: promptList, images, skipped };

@@ -64,7 +64,13 @@ export class BatchNorm2d extends Module {
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
 
-  constructor(readonly channels: number, readonly eps = 1e-5, readonly momentum = 0.1) {
+  /**
+   * frozenStatistics: normalise by the running statistics in training too and
+   * never update them. A pretrained network whose batch norm was folded into
+   * its convolutions gets such a norm (mean 0, variance 1, eps 0): a
+   * per-channel affine that the hypernetwork can still generate.
+   */
+  constructor(readonly channels: number, readonly eps = 1e-5, readonly momentum = 0.1, readonly frozenStatistics = false) {
     super();
     this.weight = this.parameter(ones([channels]));
     this.bias = this.parameter(zeros([channels]));
@@ -73,7 +79,7 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor, scale: Tensor = this.weight, shift: Tensor = this.bias): Tensor {
-    const options = { training: this.training, momentum: this.momentum, eps: this.eps };
+    const options = { training: this.training && !this.frozenStatistics, momentum: this.momentum, eps: this.eps };
     if (scale.ndim === 1 && shift.ndim === 1) {
       return F.batchNorm(x, this.runningMean, this.runningVar, scale, shift, options);
     }

@@ -4,7 +4,7 @@
 // its scale and bias per sample.
 import { BatchNorm2d, Conv2d, F, Module, init, rand, type Tensor } from '../../engine/index.js';
 
-export type Activation = 'silu' | 'hardswish' | 'relu' | 'none';
+export type Activation = 'silu' | 'hardswish' | 'relu' | 'relu6' | 'none';
 export type Gate = 'sigmoid' | 'hardsigmoid';
 
 /** Per-sample scale and shift for a norm layer: [N, C] (or [1, C] for all samples). */
@@ -26,6 +26,7 @@ export function activate(x: Tensor, act: Activation): Tensor {
     case 'silu': return x.silu();
     case 'hardswish': return F.hardswish(x);
     case 'relu': return x.relu();
+    case 'relu6': return x.relu6();
     case 'none': return x;
   }
 }
@@ -36,27 +37,60 @@ export function makeDivisible(value: number, divisor = 8): number {
   return rounded < 0.9 * value ? rounded + divisor : rounded;
 }
 
+/**
+ * 'symmetric': k // 2 on every side (PyTorch's convention). 'tf-same':
+ * TensorFlow's SAME, which a strided convolution pads more at the bottom and
+ * right; networks imported from TensorFlow files need it to reproduce their
+ * outputs.
+ */
+export type ConvPadding = 'symmetric' | 'tf-same';
+
+export interface ConvNormActOptions {
+  stride?: number;
+  groups?: number;
+  padding?: ConvPadding;
+  /** A norm that never uses batch statistics (an imported network's folded batch norm): see BatchNorm2d. */
+  frozenNorm?: boolean;
+}
+
 export class ConvNormAct extends Module {
   readonly conv: Conv2d;
   readonly norm: BatchNorm2d;
   /** The norm layer's path in the encoder; set by the encoder after construction. */
   normName = '';
+  private readonly explicitPadding: boolean;
 
-  constructor(inC: number, outC: number, kernel: number, readonly act: Activation, readonly stage: number,
-    options: { stride?: number; groups?: number } = {}) {
+  constructor(inC: number, outC: number, readonly kernel: number, readonly act: Activation, readonly stage: number,
+    options: ConvNormActOptions = {}) {
     super();
-    this.conv = new Conv2d(inC, outC, kernel, { stride: options.stride ?? 1, groups: options.groups ?? 1, bias: false });
+    const stride = options.stride ?? 1;
+    // TensorFlow's SAME equals the symmetric padding unless the convolution is strided.
+    this.explicitPadding = options.padding === 'tf-same' && stride > 1;
+    this.conv = new Conv2d(inC, outC, kernel, { stride, groups: options.groups ?? 1, bias: false, padding: this.explicitPadding ? 0 : Math.floor(kernel / 2) });
     // He init over fan-out, as the EfficientNet and MobileNet references: keeps activations at scale without BN's help.
     init.kaimingNormal_(this.conv.weight, 'fanOut');
-    this.norm = new BatchNorm2d(outC);
+    this.norm = options.frozenNorm === true ? new BatchNorm2d(outC, 0, 0, true) : new BatchNorm2d(outC);
   }
 
   forward(x: Tensor, overrides?: NormOverrides): Tensor {
-    const y = this.conv.forward(x); // [N, outC, H', W']
+    const input = this.explicitPadding ? padTfSame(x, this.kernel, this.conv.stride) : x;
+    const y = this.conv.forward(input); // [N, outC, H', W']
+    if (input !== x) input.dispose();
     const o = overrides?.get(this.normName);
     const normed = o === undefined ? this.norm.forward(y) : this.norm.forward(y, o.scale, o.shift);
     return activate(normed, this.act);
   }
+}
+
+/** TensorFlow's SAME padding of x [N, C, H, W] for a strided kernel: the odd pixel goes after. */
+function padTfSame(x: Tensor, kernel: number, stride: number): Tensor {
+  const sides = (n: number): [number, number] => {
+    const total = Math.max((Math.ceil(n / stride) - 1) * stride + kernel - n, 0);
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  };
+  const [top, bottom] = sides(x.size(2));
+  const [left, right] = sides(x.size(3));
+  return F.pad(x, [left, right, top, bottom]);
 }
 
 export class SqueezeExcite extends Module {
@@ -93,6 +127,8 @@ export interface MBConvSpec {
   seGate: Gate;
   dropPath: number;
   stage: number;
+  /** Padding and norm of every conv of the block (an imported network's layout); default: symmetric, batch statistics. */
+  conv?: Pick<ConvNormActOptions, 'padding' | 'frozenNorm'>;
 }
 
 /** Inverted residual: 1x1 expand, depthwise kxk, squeeze-excitation, 1x1 project, residual with stochastic depth. */
@@ -106,10 +142,10 @@ export class MBConv extends Module {
 
   constructor(s: MBConvSpec) {
     super();
-    this.expandConv = (s.expands ?? s.midC !== s.inC) ? new ConvNormAct(s.inC, s.midC, 1, s.act, s.stage) : null;
-    this.depthwise = new ConvNormAct(s.midC, s.midC, s.kernel, s.act, s.stage, { stride: s.stride, groups: s.midC });
+    this.expandConv = (s.expands ?? s.midC !== s.inC) ? new ConvNormAct(s.inC, s.midC, 1, s.act, s.stage, s.conv) : null;
+    this.depthwise = new ConvNormAct(s.midC, s.midC, s.kernel, s.act, s.stage, { ...s.conv, stride: s.stride, groups: s.midC });
     this.se = s.seChannels > 0 ? new SqueezeExcite(s.midC, s.seChannels, s.seAct, s.seGate) : null;
-    this.project = new ConvNormAct(s.midC, s.outC, 1, 'none', s.stage);
+    this.project = new ConvNormAct(s.midC, s.outC, 1, 'none', s.stage, s.conv);
     this.residual = s.stride === 1 && s.inC === s.outC;
     this.dropPath = s.dropPath;
   }

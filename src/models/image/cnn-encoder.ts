@@ -42,7 +42,8 @@ export interface EncoderBlock {
 export abstract class CnnEncoder extends Module implements ImageEncoder {
   abstract readonly stem: ConvNormAct;
   abstract readonly blocks: readonly EncoderBlock[];
-  abstract readonly head: ConvNormAct;
+  /** The final 1x1 conv before pooling; null where the last block already gives the features (MobileNet v1). */
+  abstract readonly head: ConvNormAct | null;
   abstract readonly featureDim: number;
   private norms: NormLayerInfo[] = [];
 
@@ -62,10 +63,38 @@ export abstract class CnnEncoder extends Module implements ImageEncoder {
 
   /** images [N, 3, H, W] -> stem -> blocks -> head -> global average pool -> [N, featureDim]. */
   forward(images: Tensor, normOverrides?: NormOverrides): Tensor {
-    let x = this.channelsLast ? images.contiguous('channels-last') : images;
+    return this.forwardFrom(this.forwardPrefix(images, 0), 0, normOverrides);
+  }
+
+  /**
+   * The first `blocks` blocks (after the stem and input adaptation): [N, C, h, w].
+   * A frozen prefix computed once per image is what a feature cache stores.
+   */
+  forwardPrefix(images: Tensor, blocks: number, normOverrides?: NormOverrides): Tensor {
+    this.checkSplit(blocks);
+    let x = this.adaptInput(this.channelsLast ? images.contiguous('channels-last') : images);
     x = this.stem.forward(x, normOverrides); // [N, C0, H/s, W/s]
-    for (const block of this.blocks) x = block.forward(x, normOverrides);
-    x = this.head.forward(x, normOverrides); // [N, D, h, w]
+    for (let b = 0; b < blocks; b++) x = this.blocks[b]!.forward(x, normOverrides);
+    return x;
+  }
+
+  /** The rest of the network from block `block` on, given forwardPrefix(images, block): [N, featureDim]. */
+  forwardFrom(x: Tensor, block: number, normOverrides?: NormOverrides): Tensor {
+    this.checkSplit(block);
+    if (this.channelsLast && block > 0) x = x.contiguous('channels-last');
+    for (let b = block; b < this.blocks.length; b++) x = this.blocks[b]!.forward(x, normOverrides);
+    if (this.head !== null) x = this.head.forward(x, normOverrides); // [N, D, h, w]
     return F.adaptiveAvgPool2d(x, 1).flatten(1); // [N, D]
+  }
+
+  /** Maps the project's normalised images to what the family's weights expect; the identity by default. */
+  protected adaptInput(images: Tensor): Tensor {
+    return images;
+  }
+
+  private checkSplit(blocks: number): void {
+    if (!Number.isInteger(blocks) || blocks < 0 || blocks > this.blocks.length) {
+      throw new Error(`the image encoder has ${this.blocks.length} blocks: cannot split it after block ${blocks}`);
+    }
   }
 }

@@ -4,6 +4,7 @@ import type { Module, Tensor } from '../../engine/index.js';
 import type { ImageEncoderConfig } from '../config.js';
 import type { NormLayerInfo, NormOverrides } from './blocks.js';
 import { EfficientNet } from './efficientnet.js';
+import { MobileNetV1, MobileNetV2 } from './mobilenet.js';
 import { MobileNetV3 } from './mobilenetv3.js';
 import { ResNet } from './resnet.js';
 
@@ -18,6 +19,12 @@ export interface ImageEncoder extends Module {
    * tensors; batch statistics still span the whole batch.
    */
   forward(images: Tensor, normOverrides?: NormOverrides): Tensor;
+  /** Number of residual blocks: the points where forwardPrefix / forwardFrom can split the network. */
+  readonly blocks: readonly unknown[];
+  /** images -> the output of the first `blocks` blocks, [N, C, h, w]. */
+  forwardPrefix(images: Tensor, blocks: number, normOverrides?: NormOverrides): Tensor;
+  /** forwardPrefix's output -> features [N, featureDim]: forwardFrom(forwardPrefix(x, b), b) equals forward(x). */
+  forwardFrom(x: Tensor, block: number, normOverrides?: NormOverrides): Tensor;
 }
 
 export function createImageEncoder(config: ImageEncoderConfig): ImageEncoder {
@@ -25,5 +32,7 @@ export function createImageEncoder(config: ImageEncoderConfig): ImageEncoder {
     case 'efficientnet': return new EfficientNet(config, config.channelsLast);
     case 'mobilenetv3': return new MobileNetV3(config, config.channelsLast);
     case 'resnet': return new ResNet(config, config.channelsLast);
+    case 'mobilenetv1': return new MobileNetV1(config, config.channelsLast);
+    case 'mobilenetv2': return new MobileNetV2(config, config.channelsLast);
   }
 }

@@ -1,9 +1,10 @@
-// The supervised first stage: an image encoder and a linear head learn a
-// labelled dataset's classes with cross-entropy. Its parameters are named as
-// in the full model ("imageEncoder.…"), so a contrastive recipe can start
-// from its checkpoint with init: { parts: ["imageEncoder"] }.
+// An image encoder with a linear head over a labelled dataset's classes: the
+// supervised first stage of a recipe (trained with cross-entropy), and an
+// imported ImageNet network with its 1000-class head. Its parameters are
+// named as in the full model ("imageEncoder.…"), so a contrastive recipe can
+// start from its checkpoint with init: { parts: ["imageEncoder"] }.
 import { F, Linear, Module, tensor, type Tensor } from '../engine/index.js';
-import type { ImageEncoder } from '../models/image/encoder.js';
+import type { ImageEncoder } from './image/encoder.js';
 
 export class LabelClassifier extends Module {
   readonly head: Linear;

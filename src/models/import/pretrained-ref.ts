@@ -1,0 +1,58 @@
+// A model part that stays as it was imported (a locked pretrained image
+// encoder) is saved as a reference to its file in the data folder, not as
+// weights: the project commits only what its own training produced, and the
+// loader rebuilds the part from the same file, checked by its sha256.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { noGrad, tidy, type Tensor } from '../../engine/index.js';
+import { dataRoot } from '../../data/datasets.js';
+import { importMobileNet } from './mobilenet-tflite.js';
+
+/** "pretrained:NAME" names a network of the data folder's pretrained/ (NAME.tflite). */
+export const PRETRAINED_PREFIX = 'pretrained:';
+
+/** The .tflite file a reference names ("pretrained:NAME" or a path ending in .tflite), or null for anything else. */
+export function pretrainedFile(from: string): string | null {
+  if (from.startsWith(PRETRAINED_PREFIX)) return path.join(dataRoot(), 'pretrained', `${from.slice(PRETRAINED_PREFIX.length)}.tflite`);
+  return from.endsWith('.tflite') ? from : null;
+}
+
+export interface PretrainedPart {
+  /** The model's parameter-name prefix the file provides, e.g. "imageEncoder". */
+  part: string;
+  /** "pretrained:NAME" or a .tflite path. */
+  from: string;
+  /** sha256 (hex) of the file the part was imported from. */
+  sha256: string;
+}
+
+function readPretrained(from: string): { bytes: Uint8Array; file: string } {
+  const file = pretrainedFile(from);
+  if (file === null) throw new Error(`${from} is not a pretrained network reference: use "pretrained:NAME" or a .tflite path`);
+  if (!existsSync(file)) throw new Error(`pretrained network ${file} is missing: set HYPERCLIP_DATA to the folder holding pretrained/`);
+  return { bytes: new Uint8Array(readFileSync(file)), file };
+}
+
+/** The imported network's tensors under the model's names ("imageEncoder.…"), checked against the recorded sha256 when given. */
+export function importedPartTensors(ref: Omit<PretrainedPart, 'sha256'> & { sha256?: string }): { tensors: Map<string, Tensor>; sha256: string } {
+  if (ref.part !== 'imageEncoder') throw new Error(`a pretrained file provides the part "imageEncoder", not "${ref.part}"`);
+  const { bytes, file } = readPretrained(ref.from);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (ref.sha256 !== undefined && ref.sha256 !== sha256) {
+    throw new Error(`${file} is not the file this model was trained on (sha256 ${sha256.slice(0, 12)}…, expected ${ref.sha256.slice(0, 12)}…)`);
+  }
+  const { classifier } = importMobileNet(bytes, file);
+  const tensors = new Map<string, Tensor>();
+  for (const [name, t] of classifier.stateDict()) if (name.startsWith('imageEncoder.')) tensors.set(name, t);
+  return { tensors, sha256 };
+}
+
+/** Throws unless the model's part still equals the imported file exactly (it must have stayed frozen). */
+export function checkPartUnchanged(own: Map<string, Tensor>, imported: Map<string, Tensor>, ref: { part: string; from: string }): void {
+  for (const [name, t] of imported) {
+    const mine = own.get(name);
+    const same = mine !== undefined && mine.shape.join() === t.shape.join() && noGrad(() => tidy(() => mine.sub(t).abs().amax().item())) === 0;
+    if (!same) throw new Error(`${name} differs from ${ref.from}: only a part that stayed frozen can be saved as a reference to its pretrained file`);
+  }
+}
