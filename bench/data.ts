@@ -6,6 +6,7 @@
 //   npm run bench:data -- --quick --consumer-rate 115
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
+import { isEntryPoint } from './lib/cli.js';
 import { resolveDataset } from '../src/data/datasets.js';
 import { loaderRate, looseVsShards } from './lib/loader-rate.js';
 
@@ -13,13 +14,14 @@ async function imagesPerSecond(dataset: string, images: number, workers: number,
   return loaderRate(dataset, resolveDataset(dataset, 'train'), images, workers, batchSize);
 }
 
+export const cli = (): Command => new Command('bench:data')
+  .option('--quick', 'short run (about 2000 images per measurement; 300 loose files)')
+  .option('--consumer-rate <n>', 'images per second the training preset consumes', '115')
+  .option('--workers <n>', 'decoding threads', String(availableParallelism()))
+  .option('--batch-size <n>', 'batch size', '128');
+
 async function main(): Promise<void> {
-  const options = new Command()
-    .option('--quick', 'short run (about 2000 images per measurement; 300 loose files)')
-    .option('--consumer-rate <n>', 'images per second the training preset consumes', '115')
-    .option('--workers <n>', 'decoding threads', String(availableParallelism()))
-    .option('--batch-size <n>', 'batch size', '128')
-    .parse().opts<{ quick?: boolean; consumerRate: string; workers: string; batchSize: string }>();
+  const options = cli().parse().opts<{ quick?: boolean; consumerRate: string; workers: string; batchSize: string }>();
   const consumer = Number(options.consumerRate);
   if (!(consumer > 0)) throw new Error(`expected --consumer-rate > 0, received ${options.consumerRate}`);
   const images = options.quick ? 2000 : 10000;
@@ -40,7 +42,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: Error) => {
+if (isEntryPoint(import.meta.url)) main().catch((error: Error) => {
   console.error(`bench:data: ${error.message}`);
   process.exit(1);
 });

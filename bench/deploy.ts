@@ -8,6 +8,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
+import { isEntryPoint } from './lib/cli.js';
 import { loadBundle, type Bundle } from '../src/bundle/bundle.js';
 import { dataRoot } from '../src/data/index.js';
 import { Tokenizer } from '../src/data/tokenizer/index.js';
@@ -101,13 +102,14 @@ async function timeInference(deployDir: string, templates: string[], classes: nu
   }
 }
 
+export const cli = (): Command => new Command('bench:deploy')
+  .option('--quick', 'fewer repeats (about a minute on 2 cores)')
+  .option('--model <dir>', 'the model folder (default: models/default, else an untrained tiny-hyperclip)')
+  .option('--classes <n>', 'classes of the classifier timed at batch 1 and 64 (first n ImageNet names)', '10')
+  .option('--runs <n>', 'timed batch-1 runs per path (default 200, quick 40)');
+
 async function main(): Promise<void> {
-  const opts = new Command()
-    .option('--quick', 'fewer repeats (about a minute on 2 cores)')
-    .option('--model <dir>', 'the model folder (default: models/default, else an untrained tiny-hyperclip)')
-    .option('--classes <n>', 'classes of the classifier timed at batch 1 and 64 (first n ImageNet names)', '10')
-    .option('--runs <n>', 'timed batch-1 runs per path (default 200, quick 40)')
-    .parse().opts<DeployBenchOptions>();
+  const opts = cli().parse().opts<DeployBenchOptions>();
   const classes = Number(opts.classes), runs = Number(opts.runs ?? (opts.quick ? 40 : 200));
   if (!Number.isInteger(classes) || classes < 1 || classes > 1000) throw new Error(`--classes must be an integer from 1 to 1000, got ${opts.classes}`);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${opts.runs}`);
@@ -151,7 +153,7 @@ function report(generation: Map<number, { onnx: number; libtorch: number; kb: nu
   console.log(`speedup_vs_unspecialised=${Math.min(t.unspecialisedB1! / t.classifierB1!, t.unspecialisedB64! / t.classifierB64!).toFixed(2)}`);
 }
 
-main().catch((error: Error) => {
+if (isEntryPoint(import.meta.url)) main().catch((error: Error) => {
   console.error(`bench:deploy: ${error.message}`);
   process.exit(1);
 });

@@ -6,11 +6,18 @@
 // and the share of the step time spent in collectives (gradient all-reduce
 // and embedding all-gather, waiting for the slower rank included).
 //   npm run bench:distributed -- --rounds 2 --steps 8
+// Each run is appended to runs/bench/distributed.jsonl (settings, host, every
+// launch); `--report-only` rewrites docs/distributed.md's measured section from it.
 import { spawn } from 'node:child_process';
 import { freePort } from '../src/train/free-port.js';
-import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { Command } from 'commander';
+import { isEntryPoint, QUICK } from './lib/cli.js';
+import { rewriteSection } from './lib/doc-section.js';
+import { distributedSection, REPORT_COMMAND, summarise, type DistributedRecord, type DistributedSettings, type LaunchRecord } from './lib/distributed-record.js';
+import { appendRecord, host, readRecords } from './lib/records.js';
+import { projectRoot } from '../src/project-root.js';
 import { manualSeed, useAllCores } from '../src/engine/index.js';
 import { createLoader, trainPreprocess } from '../src/data/index.js';
 import { Tokenizer } from '../src/data/tokenizer/index.js';
@@ -21,9 +28,10 @@ import { dataParallelStep } from '../src/train/distributed-step.js';
 import { RECIPES } from '../src/train/recipes.js';
 import { createOptimizer, modelConfigFor } from '../src/train/trainer.js';
 
-interface WorkerResult { images: number; seconds: number; commSeconds: number; waitSeconds: number }
+import type { WorkerResult } from './lib/distributed-record.js';
 
 const RECIPE = 'tiny-hyperclip';
+const RECORD = 'distributed';
 
 /** One rank: warm-up steps, then timed steps; rank 0 prints its figures as one JSON line. */
 async function worker(steps: number, warmup: number, batchSize: number): Promise<void> {
@@ -76,42 +84,67 @@ async function launch(processes: number, threads: number, args: string[]): Promi
   return JSON.parse(outputs[0]!.trim().split('\n').pop()!) as WorkerResult;
 }
 
-interface Options { worker?: boolean; rounds: string; steps: string; warmup: string; batchSize: string }
+interface Options { worker?: boolean; quick?: boolean; rounds?: string; steps?: string; warmup?: string; batchSize?: string; reportOnly?: boolean; record: boolean }
+
+export const cli = (): Command => new Command('bench:distributed')
+  .option('--quick', QUICK)
+  .option('--worker', 'internal: run as one rank')
+  .option('--rounds <n>', 'alternating rounds of both set-ups (default 2, quick 1)')
+  .option('--steps <n>', 'timed steps per launch (default 8, quick 2)')
+  .option('--warmup <n>', 'untimed steps per launch (default 2, quick 1)')
+  .option('--batch-size <n>', 'global batch (default 128, quick 32)')
+  .option('--no-record', 'do not append this run to runs/bench/distributed.jsonl')
+  .option('--report-only', 'rewrite the measured section of docs/distributed.md from runs/bench/distributed.jsonl, run nothing')
+  .addHelpText('after', '\nExamples:\n  npm run bench:distributed -- --quick\n  npm run bench:distributed -- --rounds 2 --steps 8');
+
+const SETUPS = [{ name: '1 process x 2 threads', processes: 1, threads: 2 }, { name: '2 processes x 1 thread', processes: 2, threads: 1 }];
 
 async function main(): Promise<void> {
-  const opts = new Command()
-    .option('--worker', 'internal: run as one rank')
-    .option('--rounds <n>', 'alternating rounds of both set-ups', '2')
-    .option('--steps <n>', 'timed steps per launch', '8')
-    .option('--warmup <n>', 'untimed steps per launch', '2')
-    .option('--batch-size <n>', 'global batch', '128')
-    .parse().opts<Options>();
-  const [rounds, steps, warmup, batchSize] = [opts.rounds, opts.steps, opts.warmup, opts.batchSize].map(Number) as [number, number, number, number];
-  if (opts.worker) return worker(steps, warmup, batchSize);
-  const args = ['--steps', String(steps), '--warmup', String(warmup), '--batch-size', String(batchSize)];
-  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const setups = [{ name: '1 process x 2 threads', processes: 1, threads: 2 }, { name: '2 processes x 1 thread', processes: 2, threads: 1 }];
-  const totals = setups.map(() => ({ images: 0, seconds: 0, commSeconds: 0, waitSeconds: 0 }));
-  for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? [0, 1] : [1, 0];
-    for (const i of order) {
-      const s = setups[i]!;
+  const opts = cli().parse().opts<Options>();
+  const count = (value: string | undefined, full: number, quick: number, flag: string): number => {
+    const n = Number(value ?? (opts.quick ? quick : full));
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${value}`);
+    return n;
+  };
+  const settings: DistributedSettings = {
+    recipe: RECIPE, quick: Boolean(opts.quick), rounds: count(opts.rounds, 2, 1, '--rounds'), steps: count(opts.steps, 8, 2, '--steps'),
+    warmup: count(opts.warmup, 2, 1, '--warmup'), batchSize: count(opts.batchSize, 128, 32, '--batch-size'),
+  };
+  if (opts.worker) return worker(settings.steps, settings.warmup, settings.batchSize);
+  if (opts.reportOnly) return writeDoc();
+  const args = ['--steps', String(settings.steps), '--warmup', String(settings.warmup), '--batch-size', String(settings.batchSize)];
+  const start = host();
+  console.log(`load average at start: ${start.loadAverage.join(' ')}`);
+  const launches: LaunchRecord[] = [];
+  for (let r = 0; r < settings.rounds; r++) {
+    for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      const s = SETUPS[i]!;
       const res = await launch(s.processes, s.threads, args);
-      const t = totals[i]!;
-      t.images += res.images; t.seconds += res.seconds; t.commSeconds += res.commSeconds; t.waitSeconds += res.waitSeconds;
-      console.log(`round ${r + 1}/${rounds}, ${s.name}: ${(res.images / res.seconds).toFixed(1)} img/s, ` +
+      launches.push({ round: r + 1, ...s, ...res });
+      console.log(`round ${r + 1}/${settings.rounds}, ${s.name}: ${(res.images / res.seconds).toFixed(1)} img/s, ` +
         `communication ${(100 * res.commSeconds / res.seconds).toFixed(1)}% of the time, data wait ${(100 * res.waitSeconds / res.seconds).toFixed(1)}%`);
     }
   }
-  const rate = totals.map((t) => t.images / t.seconds);
-  console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`${RECIPE}, global batch ${batchSize}, ${steps} timed steps per launch, ${rounds} rounds, Flickr8k train with augmentation`);
-  setups.forEach((s, i) => console.log(`${s.name}: ${rate[i]!.toFixed(1)} img/s; communication share ${(totals[i]!.commSeconds / totals[i]!.seconds).toFixed(3)}`));
-  console.log(`two_process_to_one_process_ratio=${(rate[1]! / rate[0]!).toFixed(3)}`);
-  console.log(`communication_share_two_processes=${(totals[1]!.commSeconds / totals[1]!.seconds).toFixed(3)}`);
+  const record: DistributedRecord = {
+    at: new Date().toISOString(), command: ['npm run bench:distributed --', ...process.argv.slice(2)].join(' '), settings, host: start,
+    loadAverageAtEnd: host().loadAverage, launches,
+  };
+  const summary = summarise(record);
+  console.log(`load average at end: ${record.loadAverageAtEnd.join(' ')}`);
+  console.log(`${RECIPE}, global batch ${settings.batchSize}, ${settings.steps} timed steps per launch, ${settings.rounds} rounds, Flickr8k train with augmentation`);
+  summary.forEach((x) => console.log(`${x.name}: ${x.rate.toFixed(1)} img/s; communication share ${x.commShare.toFixed(3)}`));
+  console.log(`two_process_to_one_process_ratio=${(summary[1]!.rate / summary[0]!.rate).toFixed(3)}`);
+  console.log(`communication_share_two_processes=${summary[1]!.commShare.toFixed(3)}`);
+  if (opts.record) console.log(`recorded in ${appendRecord(RECORD, record)}; \`npm run bench:distributed -- --report-only\` rewrites docs/distributed.md from it`);
 }
 
-main().catch((error: Error) => {
+function writeDoc(): void {
+  const file = path.join(projectRoot(), 'docs', 'distributed.md');
+  rewriteSection(file, REPORT_COMMAND, distributedSection(readRecords<DistributedRecord>(RECORD)));
+  console.log(`rewrote the measured section of ${file}`);
+}
+
+if (isEntryPoint(import.meta.url)) main().catch((error: Error) => {
   console.error(`bench:distributed: ${error.message}`);
   process.exit(1);
 });

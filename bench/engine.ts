@@ -7,6 +7,7 @@
 //   npm run bench:engine -- --threads 1 --rounds 5
 import { availableParallelism, loadavg } from 'node:os';
 import { Command } from 'commander';
+import { isEntryPoint } from './lib/cli.js';
 import { getNumThreads, libtorchVersion, setNumThreads } from '../src/engine/index.js';
 import { TrainingSession, dispatchMicroseconds, type RunSettings, type TrainingBench } from './engine-runs.js';
 import { PyTorchReference } from './reference-client.js';
@@ -30,18 +31,18 @@ const median = (xs: number[]): number => {
 
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
+export const cli = (): Command => new Command('bench:engine')
+  .description('Engine vs PyTorch: training throughput (MobileNetV2-style CNN in both layouts, pre-LN transformer) and small-op overhead')
+  .option('--threads <n>', 'intra-op threads for both sides', String(availableParallelism()))
+  .option('--quick', 'fewer steps: finishes within about a minute', false)
+  .option('--warmup <n>', 'warm-up steps per model and side (default 2)')
+  .option('--rounds <n>', 'alternating engine/PyTorch rounds per model (default 6, quick 2)')
+  .option('--steps <n>', 'timed steps per model, side and round (default 3, quick 2)')
+  .option('--python <path>', 'python with torch for the reference', '/usr/bin/python3')
+  .addHelpText('after', '\nExample:\n  npm run bench:engine -- --quick --threads 2');
+
 function parseOptions(): Options {
-  const program = new Command('bench:engine')
-    .description('Engine vs PyTorch: training throughput (MobileNetV2-style CNN in both layouts, pre-LN transformer) and small-op overhead')
-    .option('--threads <n>', 'intra-op threads for both sides', String(availableParallelism()))
-    .option('--quick', 'fewer steps: finishes within about a minute', false)
-    .option('--warmup <n>', 'warm-up steps per model and side (default 2)')
-    .option('--rounds <n>', 'alternating engine/PyTorch rounds per model (default 6, quick 2)')
-    .option('--steps <n>', 'timed steps per model, side and round (default 3, quick 2)')
-    .option('--python <path>', 'python with torch for the reference', '/usr/bin/python3')
-    .addHelpText('after', '\nExample:\n  npm run bench:engine -- --quick --threads 2');
-  program.parse(process.argv);
-  const o = program.opts();
+  const o = cli().parse(process.argv).opts();
   const int = (value: string, name: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${value}`);
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+if (isEntryPoint(import.meta.url)) main().catch((err: unknown) => {
   console.error(`bench:engine: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

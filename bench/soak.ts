@@ -9,11 +9,12 @@
 // go to runs/soak/samples.json as they come, so a soak cut short can still be
 // summarised and plotted (--from runs/soak/samples.json).
 //   HYPERCLIP_THREADS=1 npm run bench:soak                      (full counts)
-//   npm run bench:soak -- --steps 200 --images 20000 --no-plot   (a quick look)
+//   npm run bench:soak -- --quick                               (a smoke test: 100 steps, 10,000 images, no plot)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
+import { isEntryPoint, QUICK } from './lib/cli.js';
 import type { TopLevelSpec } from 'vega-lite';
 import { defaultModelDir, loadBundle } from '../src/bundle/bundle.js';
 import { decodeImage } from '../src/data/images.js';
@@ -166,36 +167,40 @@ const positive = (flag: string) => (value: string): number => {
   return n;
 };
 
-const program = new Command('bench:soak')
-  .option('--steps <n>', 'training steps', positive('--steps'), 1000)
+export const cli = (): Command => new Command('bench:soak')
+  .option('--quick', `${QUICK}: 100 steps and 10,000 images, no plot`)
+  .option('--steps <n>', 'training steps (default 1000, quick 100)', positive('--steps'))
   .option('--batch-size <n>', 'training batch size (the recipe uses 128; 32 keeps the soak under 10 minutes on an idle 2-core machine)', positive('--batch-size'), 32)
-  .option('--images <n>', 'images to classify', positive('--images'), 100000)
+  .option('--images <n>', 'images to classify (default 100000, quick 10000)', positive('--images'))
   .option('--no-plot', 'skip docs/plots/soak.png')
   .option('--only <phase>', 'run one phase: train or classify')
   .option('--out <file>', 'where the samples go', samplesFile)
-  .option('--from <files>', 'summarise and plot saved (possibly cut short) soaks, comma-separated, instead of running one')
-  .action(async (opts: SoakOptions) => {
-    let record: SoakRecord;
-    samplesFile = opts.out;
-    if (opts.only !== undefined && opts.only !== 'train' && opts.only !== 'classify') throw new Error(`--only must be train or classify, got "${opts.only}"`);
-    if (opts.from) {
-      record = readRecords(opts.from.split(','));
-    } else {
-      record = { steps: opts.steps, batchSize: opts.batchSize, images: opts.images, train: [], classify: [] };
-      log(`soak: ${opts.only === 'classify' ? 0 : opts.steps} training steps (batch ${opts.batchSize}), ${opts.only === 'train' ? 0 : opts.images} images classified; threads ${threads ?? 'all'}`);
-      if (opts.only !== 'classify') await soakTraining(opts, record);
-      save(record);
-      if (opts.only !== 'train') await soakClassify(opts, record);
-      save(record);
-    }
-    const result = summarise(record);
-    if (opts.plot && record.train.length + record.classify.length > 0) {
-      const png = path.join(projectRoot(), 'docs', 'plots', 'soak.png');
-      writeFileSync(png, await renderPng(plotSpec(record)));
-      log(`plot: ${png}`);
-    }
-    console.log(JSON.stringify(result));
-  });
+  .option('--from <files>', 'summarise and plot saved (possibly cut short) soaks, comma-separated, instead of running one');
+
+async function soak(typed: Omit<SoakOptions, 'steps' | 'images'> & { quick?: boolean; steps?: number; images?: number }): Promise<void> {
+  // A quick soak is a smoke test: it never replaces the documented plot.
+  const opts: SoakOptions = { ...typed, steps: typed.steps ?? (typed.quick ? 100 : 1000), images: typed.images ?? (typed.quick ? 10000 : 100000), plot: typed.plot && !typed.quick };
+  let record: SoakRecord;
+  samplesFile = opts.out;
+  if (opts.only !== undefined && opts.only !== 'train' && opts.only !== 'classify') throw new Error(`--only must be train or classify, got "${opts.only}"`);
+  if (opts.from) {
+    record = readRecords(opts.from.split(','));
+  } else {
+    record = { steps: opts.steps, batchSize: opts.batchSize, images: opts.images, train: [], classify: [] };
+    log(`soak: ${opts.only === 'classify' ? 0 : opts.steps} training steps (batch ${opts.batchSize}), ${opts.only === 'train' ? 0 : opts.images} images classified; threads ${threads ?? 'all'}`);
+    if (opts.only !== 'classify') await soakTraining(opts, record);
+    save(record);
+    if (opts.only !== 'train') await soakClassify(opts, record);
+    save(record);
+  }
+  const result = summarise(record);
+  if (opts.plot && record.train.length + record.classify.length > 0) {
+    const png = path.join(projectRoot(), 'docs', 'plots', 'soak.png');
+    writeFileSync(png, await renderPng(plotSpec(record)));
+    log(`plot: ${png}`);
+  }
+  console.log(JSON.stringify(result));
+}
 
 const midpoint = (samples: RssSample[]): RssSample => samples.find((s) => s.x >= samples.at(-1)!.x / 2)!;
 
@@ -216,4 +221,4 @@ function summarise(record: SoakRecord) {
   };
 }
 
-await program.parseAsync(process.argv);
+if (isEntryPoint(import.meta.url)) await cli().action(soak).parseAsync(process.argv);

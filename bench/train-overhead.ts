@@ -10,6 +10,7 @@
 //   text + hypernetwork    text encoder and hypernetwork, their gradient
 //   npm run bench:train-overhead -- --rounds 15
 import { Command } from 'commander';
+import { isEntryPoint, QUICK } from './lib/cli.js';
 import { BatchNorm2d, F, keep, manualSeed, noGrad, randint, randn, setNumThreads, tidy, type Tensor } from '../src/engine/index.js';
 import { HyperClip, resolveConfig } from '../src/models/index.js';
 
@@ -28,9 +29,14 @@ function cpuMs(fn: () => void): number {
   return (used.user + used.system) / 1000;
 }
 
+export const cli = (): Command => new Command('bench:train-overhead')
+  .option('--quick', QUICK)
+  .option('--rounds <n>', 'rounds (default 15, quick 3)')
+  .option('--batch-size <n>', 'batch', '128');
+
 function main(): void {
-  const opts = new Command().option('--rounds <n>', 'rounds', '15').option('--batch-size <n>', 'batch', '128').parse().opts<{ rounds: string; batchSize: string }>();
-  const rounds = Number(opts.rounds), batch = Number(opts.batchSize);
+  const opts = cli().parse().opts<{ quick?: boolean; rounds?: string; batchSize: string }>();
+  const rounds = Number(opts.rounds ?? (opts.quick ? 3 : 15)), batch = Number(opts.batchSize);
   setNumThreads(1);
   manualSeed(0);
   const hyper = new HyperClip(resolveConfig('tiny-hyperclip')).train();
@@ -72,4 +78,4 @@ function main(): void {
   console.log(`step_cpu_ratio_siglip_to_hyperclip_mul_add=${(m.get('siglip')! / m.get('hyperclip, mul+add')!).toFixed(3)}`);
 }
 
-main();
+if (isEntryPoint(import.meta.url)) main();

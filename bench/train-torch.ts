@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { isEntryPoint, QUICK } from './lib/cli.js';
 import { manualSeed, setNumThreads, type Tensor } from '../src/engine/index.js';
 import { createLoader, trainPreprocess, type Batch } from '../src/data/index.js';
 import { Tokenizer, loadWordPrior } from '../src/data/tokenizer/index.js';
@@ -20,7 +21,7 @@ import { warmupCosine } from '../src/train/schedule.js';
 import { createOptimizer, modelConfigFor, trainStep } from '../src/train/trainer.js';
 import { DEFAULT_PYTHON, compareTensors, loadSnapshot, runTorchReference, snapshot, torchAvailable, writeReferenceInputs } from './reference-train-client.js';
 
-interface Options { recipe: string; steps: string; threads: string; batchSize?: string; python: string; keep?: boolean }
+interface Options { quick?: boolean; recipe: string; steps?: string; threads: string; batchSize?: string; python: string; keep?: boolean }
 
 const WARMUP = 2;
 
@@ -30,18 +31,24 @@ const positive = (value: string, flag: string): number => {
   return n;
 };
 
+const recipe = (value: string): string => {
+  if (RECIPES[value] === undefined) throw new InvalidArgumentError(`unknown recipe "${value}"; known: ${Object.keys(RECIPES).join(', ')}`);
+  return value;
+};
+
+export const cli = (): Command => new Command('bench:train-torch')
+  .option('--quick', QUICK)
+  .option('--recipe <name>', 'training recipe (src/train/recipes.ts)', recipe, 'tiny-siglip')
+  .option('--steps <k>', 'training steps on each side (default 20, quick 4)')
+  .option('--threads <n>', 'intra-op threads on each side', '2')
+  .option('--batch-size <n>', 'images per step (default: the recipe\'s)')
+  .option('--python <path>', 'python with torch', DEFAULT_PYTHON)
+  .option('--keep', 'keep the temporary folder (config, weights, batches)');
+
 async function main(): Promise<void> {
-  const opts = new Command()
-    .option('--recipe <name>', 'training recipe (src/train/recipes.ts)', 'tiny-siglip')
-    .option('--steps <k>', 'training steps on each side', '20')
-    .option('--threads <n>', 'intra-op threads on each side', '2')
-    .option('--batch-size <n>', 'images per step (default: the recipe\'s)')
-    .option('--python <path>', 'python with torch', DEFAULT_PYTHON)
-    .option('--keep', 'keep the temporary folder (config, weights, batches)')
-    .parse().opts<Options>();
-  const base = RECIPES[opts.recipe];
-  if (base === undefined) throw new Error(`unknown recipe "${opts.recipe}"; known: ${Object.keys(RECIPES).join(', ')}`);
-  const steps = positive(opts.steps, '--steps');
+  const opts = cli().parse().opts<Options>();
+  const base = RECIPES[opts.recipe]!;
+  const steps = positive(opts.steps ?? (opts.quick ? '4' : '20'), '--steps');
   if (steps <= WARMUP) throw new Error(`--steps must exceed the ${WARMUP} untimed warm-up steps`);
   const threads = positive(opts.threads, '--threads');
   const config = { ...structuredClone(base), batchSize: opts.batchSize === undefined ? base.batchSize : positive(opts.batchSize, '--batch-size') };
@@ -140,7 +147,7 @@ function report(recipe: string, batch: number, lrs: number[], ours: { loss: numb
     `ours/torch throughput ${(oursRate / torchRate).toFixed(3)} (${oursRate.toFixed(1)} vs ${torchRate.toFixed(1)} img/s; median step ${(oursMedian / torchMedian).toFixed(3)}; rough on a loaded machine)`);
 }
 
-main().catch((error: Error) => {
+if (isEntryPoint(import.meta.url)) main().catch((error: Error) => {
   console.error(`bench:train-torch: ${error.message}`);
   process.exit(1);
 });

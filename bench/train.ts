@@ -7,6 +7,7 @@
 //   npm run bench:train -- --quick
 import { loadavg } from 'node:os';
 import { Command } from 'commander';
+import { isEntryPoint } from './lib/cli.js';
 import { manualSeed, useAllCores } from '../src/engine/index.js';
 import { createLoader, trainPreprocess, type DataLoader } from '../src/data/index.js';
 import { Tokenizer } from '../src/data/tokenizer/index.js';
@@ -81,14 +82,15 @@ const positive = (value: string | undefined, fallback: number, flag: string): nu
   return n;
 };
 
+export const cli = (): Command => new Command('bench:train')
+  .option('--quick', 'short run (within about 2 minutes on 2 cores)')
+  .option('--warmup <n>', 'untimed steps per model before timing (default 3, quick 1)')
+  .option('--rounds <n>', 'timed rounds, alternating which model goes first (default 16, quick 8)')
+  .option('--steps-per-round <n>', 'steps per model per round (default 2, quick 1)')
+  .option('--batch-size <n>', 'images per step', '128');
+
 async function main(): Promise<void> {
-  const opts = new Command()
-    .option('--quick', 'short run (within about 2 minutes on 2 cores)')
-    .option('--warmup <n>', 'untimed steps per model before timing (default 3, quick 1)')
-    .option('--rounds <n>', 'timed rounds, alternating which model goes first (default 16, quick 8)')
-    .option('--steps-per-round <n>', 'steps per model per round (default 2, quick 1)')
-    .option('--batch-size <n>', 'images per step', '128')
-    .parse().opts<BenchOptions>();
+  const opts = cli().parse().opts<BenchOptions>();
   const warmup = positive(opts.warmup, opts.quick ? 1 : 3, '--warmup');
   const rounds = positive(opts.rounds, opts.quick ? 8 : 16, '--rounds');
   const perRound = positive(opts.stepsPerRound, opts.quick ? 1 : 2, '--steps-per-round');
@@ -143,7 +145,7 @@ function report(hyper: Contender, siglip: Contender, info: { batchSize: number; 
   console.log(`hyperclip_to_siglip_ratio=${median(roundRatios).toFixed(3)}`);
 }
 
-main().catch((error: Error) => {
+if (isEntryPoint(import.meta.url)) main().catch((error: Error) => {
   console.error(`bench:train: ${error.message}`);
   process.exit(1);
 });

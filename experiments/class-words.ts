@@ -5,6 +5,7 @@
 // each of its words. A zero-shot class that no caption names is learned from
 // its word-prior vector alone.
 //   node dist/experiments/class-words.js --classes cifar10 --captions flickr8k:train
+import { isEntryPoint } from '../bench/lib/cli.js';
 import { Command } from 'commander';
 import { resolveDataset, resolveDatasetSpec } from '../src/data/index.js';
 import { loadWordPrior, Tokenizer } from '../src/data/tokenizer/index.js';
@@ -40,18 +41,20 @@ async function main(opts: { classes: string; captions: string; tokenizer: string
   console.log(`${opts.classes} in ${opts.captions} captions: median ${median} images per class; ${rare} of ${coverage.length} classes named in 10 images or fewer`);
 }
 
-new Command()
+export const cli = (): Command => new Command()
   .name('class-words')
   .description('how often a caption corpus names each class of a labelled dataset, and how the tokenizer and word prior see the names')
   .option('--classes <dataset>', 'the labelled dataset whose class names to look for: cifar10 or cifar100', 'cifar10')
   .option('--captions <split>', 'a captioned split, NAME:SPLIT', 'flickr8k:train')
-  .option('--tokenizer <name>', 'tokenizer name or file', 'flickr8k-4k')
-  .action(async (opts) => {
+  .option('--tokenizer <name>', 'tokenizer name or file', 'flickr8k-4k');
+
+if (isEntryPoint(import.meta.url)) {
+  cli().action(async (opts) => {
     try {
       await main(opts);
     } catch (err) {
       process.stderr.write(`class-words: ${(err as Error).message}\n`);
       process.exitCode = 1;
     }
-  })
-  .parseAsync();
+  }).parseAsync();
+}

@@ -5,6 +5,8 @@
 // prompts are to each other. HyperCLIP is conditioned as in retrieval: on the
 // set of the N captions.
 //   node dist/experiments/embedding-geometry.js --model runs/experiment/tiny-siglip-s0/model --split train
+import { isEntryPoint } from '../bench/lib/cli.js';
+import { percent } from '../src/eval/format.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultModelDir, loadBundle, type Bundle } from '../src/bundle/bundle.js';
 import { createLoader, iterateSamples, resolveDataset } from '../src/data/index.js';
@@ -81,7 +83,7 @@ async function main(opts: { model?: string; split: string; images: number }): Pr
     console.log(`  image-image cosine: ${fmt(pairStats(imageEmbeddings.matmul(imageEmbeddings.transpose(0, 1))))}`);
     console.log(`  text-text cosine: ${fmt(pairStats(texts.matmul(texts.transpose(0, 1))))}`);
     console.log(`  temperature ${t.toFixed(2)}, bias ${b.toFixed(2)}: mean matched logit ${(t * stats.matched + b).toFixed(2)}, ` +
-      `mean unmatched logit ${(t * stats.unmatched + b).toFixed(2)}; unmatched pairs with sigmoid > 0.1: ${(100 * shareAbove(imageText.mul(t).add(b), 0.1)).toFixed(2)}%`);
+      `mean unmatched logit ${(t * stats.unmatched + b).toFixed(2)}; unmatched pairs with sigmoid > 0.1: ${percent(shareAbove(imageText.mul(t).add(b), 0.1), { unit: true })}`);
     const prompts = F.normalize(encodeTexts(bundle.model, bundle.tokenizer, classnames.classnames.map((c) => `a photo of a ${c}.`)), -1);
     console.log(`  CIFAR-10 prompts "a photo of a {class}." text-text cosine: ${fmt(pairStats(prompts.matmul(prompts.transpose(0, 1))))}`);
   }));
@@ -90,7 +92,7 @@ async function main(opts: { model?: string; split: string; images: number }): Pr
   console.log(`embedding geometry of ${modelDir}: ${captions.length} flickr8k ${opts.split} pairs`);
 }
 
-new Command()
+export const cli = (): Command => new Command()
   .name('embedding-geometry')
   .description('cosines of matched and unmatched image-caption pairs of a trained model, and its SigLIP logits')
   .option('--model <dir>', 'a model folder (default: the shipped models/default)')
@@ -99,13 +101,15 @@ new Command()
     const n = Number(v);
     if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError('expected an integer of at least 2.');
     return n;
-  }, 256)
-  .action(async (opts) => {
+  }, 256);
+
+if (isEntryPoint(import.meta.url)) {
+  cli().action(async (opts) => {
     try {
       await main(opts);
     } catch (err) {
       process.stderr.write(`embedding-geometry: ${(err as Error).message}\n`);
       process.exitCode = 1;
     }
-  })
-  .parseAsync();
+  }).parseAsync();
+}

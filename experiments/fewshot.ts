@@ -7,6 +7,7 @@
 // finishes, then docs/fewshot.md and docs/plots/fewshot-*.png from every
 // finished dataset of the same model and plan.
 import { Command } from 'commander';
+import { isEntryPoint } from '../bench/lib/cli.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,7 +72,7 @@ async function main(opts: Options): Promise<void> {
   console.log(`few-shot experiment: ${record.results.map((r) => `${r.dataset} ${r.fits.length} fits`).join(', ')} (${(record.seconds / 60).toFixed(1)} min of runs); report ${opts.report}`);
 }
 
-const program = new Command('experiment:fewshot')
+export const cli = (): Command => new Command('experiment:fewshot')
   .option('--model <dir>', 'model folder', 'models/default')
   .option('--shots <list>', 'shot counts per class', '1,2,4,8,16')
   .option('--draws <n>', 'draws of shots per shot count', integer('draws'), 3)
@@ -82,8 +83,11 @@ const program = new Command('experiment:fewshot')
   .option('--report <file>', 'the report to write', 'docs/fewshot.md')
   .option('--report-only', 'rebuild the report from runs/fewshot/*.json (same model and plan)')
   .option('--note <text>', 'a remark printed in the report (e.g. why a dataset is missing)');
-program.parseAsync(process.argv).then(() => main(program.opts<Options>())).catch((err: Error) => {
-  process.stderr.write(`experiment:fewshot: ${err.message}\n`);
-  if (process.env.HYPERCLIP_DEBUG) process.stderr.write(`${err.stack}\n`);
-  process.exit(1);
-});
+if (isEntryPoint(import.meta.url)) {
+  const program = cli();
+  program.parseAsync(process.argv).then(() => main(program.opts<Options>())).catch((err: Error) => {
+    process.stderr.write(`experiment:fewshot: ${err.message}\n`);
+    if (process.env.HYPERCLIP_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  });
+}

@@ -4,7 +4,8 @@
 // Each run trains into <out>/<recipe>-s<seed>/ (finished runs are skipped,
 // stopped ones resumed from their checkpoint), is evaluated into eval.json,
 // and the report is rebuilt after every run so it always shows the state.
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { isEntryPoint } from '../bench/lib/cli.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -156,11 +157,21 @@ async function main(opts: Options): Promise<void> {
   if (failed.length > 0) process.exitCode = 1;
 }
 
-const program = new Command('hyperclip-vs-siglip')
+/** An option value checked when the command line is parsed (and kept as typed). */
+const checked = (parse: (value: string) => unknown) => (value: string): string => {
+  try {
+    parse(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return value;
+};
+
+export const cli = (): Command => new Command('hyperclip-vs-siglip')
   .description('train tiny HyperCLIP and SigLIP over seeds, evaluate zero-shot and retrieval, write the results report')
   .option('--configs <list>', 'configurations: A (Flickr8k train), B (Flickr8k + CIFAR-100 train), C (A with the word prior frozen), ' +
-    'D (Flickr8k + Tiny ImageNet, two stages)', DEFAULT_CONFIGS)
-  .option('--seeds <list>', 'seeds, comma-separated', DEFAULT_SEEDS)
+    'D (Flickr8k + Tiny ImageNet, two stages)', checked(parseConfigurations), DEFAULT_CONFIGS)
+  .option('--seeds <list>', 'seeds, comma-separated', checked(parseSeeds), DEFAULT_SEEDS)
   .option('--steps <n>', 'override every recipe\'s step count (quick checks only: a resumed run must keep the same value)', integer('steps'))
   .option('--eval-limit <n>', 'evaluate on n samples per test set instead of the full sets', integer('eval-limit'))
   .option('--validation-limit <n>', 'override the recipes\' in-training validation sample counts (0 turns it off; quick checks only)', integer('validation-limit', 0))
@@ -174,8 +185,11 @@ const program = new Command('hyperclip-vs-siglip')
 // event loop (seen with evaluations that stop at a --limit), and Node then
 // exits silently mid-run with code 0 or 13. A referenced timer keeps the
 // process alive until main() settles.
-const keepAlive = setInterval(() => undefined, 1 << 30);
-program.parseAsync(process.argv).then(() => main(program.opts<Options>())).catch((err: Error) => {
-  process.stderr.write(`hyperclip-vs-siglip: ${err.message}\n`);
-  process.exitCode = 1;
-}).finally(() => clearInterval(keepAlive));
+if (isEntryPoint(import.meta.url)) {
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const program = cli();
+  program.parseAsync(process.argv).then(() => main(program.opts<Options>())).catch((err: Error) => {
+    process.stderr.write(`hyperclip-vs-siglip: ${err.message}\n`);
+    process.exitCode = 1;
+  }).finally(() => clearInterval(keepAlive));
+}

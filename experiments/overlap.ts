@@ -10,6 +10,7 @@
 // leak through other ImageNet classes' names or Flickr8k captions. Writes
 // docs/overlap.md, which docs/results.md embeds next to the scores.
 //   node dist/experiments/overlap.js [--out docs/overlap.md]
+import { isEntryPoint } from '../bench/lib/cli.js';
 import { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -142,16 +143,18 @@ function list(classes: string[]): string {
   return classes.length === 0 ? '—' : `${classes.join(', ')} (${classes.length * TIN_IMAGES_PER_CLASS})`;
 }
 
-new Command()
+export const cli = (): Command => new Command()
   .name('overlap')
   .description('which CIFAR-10 / CIFAR-100 class names occur in the training labels (Tiny ImageNet, ImageNet-1k, with WordNet) and captions (Flickr8k); held-out name leaks')
-  .option('--out <file>', 'where to write the markdown section', 'docs/overlap.md')
-  .action(async (opts) => {
+  .option('--out <file>', 'where to write the markdown section', 'docs/overlap.md');
+
+if (isEntryPoint(import.meta.url)) {
+  cli().action(async (opts) => {
     try {
       await main(opts);
     } catch (err) {
       process.stderr.write(`overlap: ${(err as Error).message}\n`);
       process.exitCode = 1;
     }
-  })
-  .parseAsync();
+  }).parseAsync();
+}

@@ -10,6 +10,7 @@
 // appended to <out>/results.jsonl as it comes, keyed by the model file's
 // CRC-32, so a stopped run resumes and a new model starts afresh.
 import { Command } from 'commander';
+import { isEntryPoint } from '../bench/lib/cli.js';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -23,6 +24,7 @@ import { WEIGHTS_FILE } from '../src/models/index.js';
 import { measureClassifiers, type ClassifierRow } from './lib/pruning-classifiers.js';
 import { evaluate, loadEvalData, type Scores } from './lib/pruning-eval.js';
 import { writePruningReport } from './lib/pruning-report.js';
+import { host, type Host } from '../bench/lib/records.js';
 import { layerErrors, type LayerErrorRow } from './lib/pruning-layers.js';
 
 export interface GridRecord extends Scores {
@@ -39,7 +41,9 @@ export interface GridRecord extends Scores {
 }
 export type ClassifierRecord = ClassifierRow & { kind: 'classifier'; modelCrc: number; limit: number };
 export interface LayersRecord { kind: 'layers'; modelCrc: number; calibN: number; rows: LayerErrorRow[] }
-export type ResultRecord = GridRecord | ClassifierRecord | LayersRecord;
+/** The machine and command of a run, recorded when it starts (the report reads its host from here, never from the machine that rebuilds it). */
+export interface HostRecord extends Host { kind: 'host'; modelCrc: number; at: string; command: string; threads: number }
+export type ResultRecord = GridRecord | ClassifierRecord | LayersRecord | HostRecord;
 
 interface Options { layersOnly?: boolean; model: string; limit: number; draws: number; calibN: number; levels: string; parts: string; out: string; report: string; reportOnly?: boolean; classifiers: boolean }
 
@@ -66,6 +70,7 @@ async function main(opts: Options): Promise<void> {
   const report = async (): Promise<void> => writePruningReport({ results, modelDir, limit: opts.limit, draws: opts.draws, calibN: opts.calibN, levels: opts.levels.split(','), file: opts.report, argv: process.argv.slice(2).filter((a) => a !== '--report-only' && a !== '--layers-only') });
   if (opts.reportOnly) return report();
 
+  record({ kind: 'host', modelCrc, at: new Date().toISOString(), command: ['npm run experiment:pruning --', ...process.argv.slice(2)].join(' '), threads: 1, ...host() });
   const bundle = loadBundle(modelDir);
   const dense = snapshot(bundle);
   const calibrations: CalibrationData[] = [];
@@ -120,7 +125,7 @@ function snapshot(bundle: Bundle): Map<string, Tensor> {
   return new Map([...bundle.model.stateDict()].map(([name, t]) => [name, t.clone()]));
 }
 
-const program = new Command('pruning')
+export const cli = (): Command => new Command('pruning')
   .option('--model <dir>', 'the model folder', defaultModelDir())
   .option('--limit <n>', 'images per evaluation set (CIFAR-10 test, CIFAR-100 test, Flickr8k test)', integer('limit'), 1000)
   .option('--draws <n>', 'calibration draws for wanda', integer('draws'), 3)
@@ -132,9 +137,10 @@ const program = new Command('pruning')
   .option('--report <file>', 'the report', 'docs/pruning.md')
   .option('--report-only', 'rebuild the report from results.jsonl')
   .option('--layers-only', 'only the per-layer check of the two criteria');
-program.parse();
-main(program.opts<Options>()).catch((err: Error) => {
-  process.stderr.write(`pruning experiment: ${err.message}\n`);
-  if (process.env.HYPERCLIP_DEBUG) process.stderr.write(`${err.stack}\n`);
-  process.exit(1);
-});
+if (isEntryPoint(import.meta.url)) {
+  main(cli().parse().opts<Options>()).catch((err: Error) => {
+    process.stderr.write(`pruning experiment: ${err.message}\n`);
+    if (process.env.HYPERCLIP_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  });
+}

@@ -69,8 +69,8 @@ function softmaxLogits(images: ResultTensor, classes: ResultTensor, scale: numbe
   return out;
 }
 
-/** Median seconds of each call over `runs` interleaved rounds (so load drift hits all alike), after `warmup` untimed rounds. */
-export async function timeInterleaved(calls: Record<string, () => Promise<unknown>>, runs: number, warmup: number): Promise<Record<string, number>> {
+/** Seconds of each call in each of `runs` interleaved rounds (so load drift hits all alike), after `warmup` untimed rounds. */
+export async function timeInterleavedSamples(calls: Record<string, () => Promise<unknown>>, runs: number, warmup: number): Promise<Record<string, number[]>> {
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(calls).map((k) => [k, []]));
   for (let r = 0; r < warmup + runs; r++) {
     for (const [name, call] of Object.entries(calls)) {
@@ -79,6 +79,12 @@ export async function timeInterleaved(calls: Record<string, () => Promise<unknow
       if (r >= warmup) times[name]!.push((performance.now() - start) / 1000);
     }
   }
+  return times;
+}
+
+/** Median seconds of each call over `runs` interleaved rounds, after `warmup` untimed rounds. */
+export async function timeInterleaved(calls: Record<string, () => Promise<unknown>>, runs: number, warmup: number): Promise<Record<string, number>> {
+  const times = await timeInterleavedSamples(calls, runs, warmup);
   return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
 }
 

@@ -9,6 +9,7 @@ import { readCalibrationImages } from '../../src/compress/prune-images.js';
 import { pruneClassifier } from '../../src/compress/prune-onnx.js';
 import { generateClassifier } from '../../src/deploy/generate.js';
 import { openOneThread, type LabelledImages } from './pruning-eval.js';
+import { timing } from './stats.js';
 
 export interface ClassifierRow {
   method: 'dense' | 'wanda' | 'magnitude';
@@ -18,13 +19,19 @@ export interface ClassifierRow {
   top1: number;
   /** Median of 100 single-image runs. */
   latencyMs: number;
+  /** Their quartiles and count, so a report can judge latency differences against noise (absent in older records). */
+  latencyQuartilesMs?: [number, number];
+  latencyRuns?: number;
   /** Batches of 64. */
   imagesPerSecond: number;
 }
 
 const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function measure(bytes: Uint8Array, data: LabelledImages): Promise<{ top1: number; latencyMs: number; imagesPerSecond: number }> {
+/** Unlabelled CIFAR-10 train images that calibrate Wanda on a classifier. */
+export const CLASSIFIER_CALIBRATION_IMAGES = 64;
+
+async function measure(bytes: Uint8Array, data: LabelledImages): Promise<Pick<ClassifierRow, 'top1' | 'latencyMs' | 'latencyQuartilesMs' | 'latencyRuns' | 'imagesPerSecond'>> {
   const runner = await openOneThread(bytes);
   const size = data.size, per = 3 * size * size, count = data.labels.length;
   const classes = data.classnames.length;
@@ -55,7 +62,8 @@ async function measure(bytes: Uint8Array, data: LabelledImages): Promise<{ top1:
       await runner.run(batch);
       batchTimes.push(performance.now() - t);
     }
-    return { top1: hits / count, latencyMs: median(times), imagesPerSecond: 64 / (median(batchTimes) / 1000) };
+    const t = timing(times);
+    return { top1: hits / count, latencyMs: median(times), latencyQuartilesMs: [t.q1, t.q3], latencyRuns: t.n, imagesPerSecond: 64 / (median(batchTimes) / 1000) };
   } finally {
     await runner.release();
   }
@@ -63,7 +71,7 @@ async function measure(bytes: Uint8Array, data: LabelledImages): Promise<{ top1:
 
 export async function measureClassifiers(bundle: Bundle, data: LabelledImages, levels: string[], say: (text: string) => void): Promise<ClassifierRow[]> {
   const dense = generateClassifier(bundle, { classNames: data.classnames, templates: data.templates, output: 'logits' }).bytes;
-  const calibration = await readCalibrationImages('cifar10:train', 64, 0, bundle.preprocess, 8);
+  const calibration = await readCalibrationImages('cifar10:train', CLASSIFIER_CALIBRATION_IMAGES, 0, bundle.preprocess, 8);
   const rows: ClassifierRow[] = [{ method: 'dense', level: '0', bytes: dense.byteLength, overall: 0, ...(await measure(dense, data)) }];
   for (const level of levels) {
     for (const method of ['wanda', 'magnitude'] as const) {

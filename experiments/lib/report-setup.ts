@@ -7,8 +7,10 @@ import type { ReportInput } from './report.js';
 import type { RunState } from './runs.js';
 import { resolveConfig } from '../../src/models/config.js';
 import { RECIPES } from '../../src/train/recipes.js';
+import { markdownTable, percent } from '../../src/eval/format.js';
+import { accuracyError, judgeNoise, pairedNoise, pairedStandardError } from './stats.js';
 
-const pct = (x: number): string => (100 * x).toFixed(2);
+const pct = (x: number): string => percent(x);
 const plannedRuns = (): number => parseConfigurations(DEFAULT_CONFIGS).length * MODEL_KINDS.length * parseSeeds(DEFAULT_SEEDS).length;
 const CIFAR10_TARGET = 0.3;
 
@@ -18,9 +20,12 @@ export function targetsSection(input: ReportInput): string[] {
   const best = hyper.sort((a, b) => b.eval!.cifar10.top1 - a.eval!.cifar10.top1)[0];
   if (best === undefined) lines.push(`- CIFAR-10 zero-shot top-1 ≥ ${pct(CIFAR10_TARGET)}% for the best HyperCLIP run: no HyperCLIP run has been evaluated on the full test set yet.`);
   else {
-    const met = best.eval!.cifar10.top1 >= CIFAR10_TARGET;
-    lines.push(`- CIFAR-10 zero-shot top-1 ≥ ${pct(CIFAR10_TARGET)}% for the best HyperCLIP run: **${met ? 'met' : 'not met'}** — ` +
-      `best is \`${best.name}\` (configuration ${best.configuration}) with ${pct(best.eval!.cifar10.top1)}% on ${best.eval!.cifar10.samples} test images.`);
+    const { top1, samples } = best.eval!.cifar10;
+    const met = top1 >= CIFAR10_TARGET;
+    const standardError = accuracyError(top1, samples);
+    lines.push(`- CIFAR-10 zero-shot top-1 ≥ ${pct(CIFAR10_TARGET)}% for the best HyperCLIP run: **${met ? 'met' : 'not met'}, ${judgeNoise(top1 - CIFAR10_TARGET, standardError)}** — ` +
+      `best is \`${best.name}\` (configuration ${best.configuration}) with ${pct(top1)}% on ${samples} test images (standard error ${pct(standardError)} points; ` +
+      'the best of several runs, so if anything an optimistic figure).');
   }
   for (const c of input.configurations) {
     const cell = cellStats(input.runs, c.id, 'cifar10Top1');
@@ -29,9 +34,13 @@ export function targetsSection(input: ReportInput): string[] {
       lines.push(`- HyperCLIP ahead of SigLIP on mean CIFAR-10 top-1, configuration ${c.id}: not measurable yet (${h.n} and ${s.n} runs evaluated).`);
       continue;
     }
-    const ahead = h.mean > s.mean;
-    lines.push(`- HyperCLIP ahead of SigLIP on mean CIFAR-10 top-1, configuration ${c.id}: **${ahead ? 'yes' : 'no'}** — ` +
-      `${pct(h.mean)}% (n=${h.n}) vs ${pct(s.mean)}% (n=${s.n}), paired difference ${pct(cell.difference.mean)} points.`);
+    const d = cell.difference;
+    const noise = pairedNoise(d);
+    const side = d.mean > 0 ? 'HyperCLIP ahead' : d.mean < 0 ? 'SigLIP ahead' : 'level';
+    const answer = noise === 'beyond noise' ? (d.mean > 0 ? 'yes, beyond noise' : 'no: SigLIP ahead, beyond noise') : `${noise} (${side} on the means)`;
+    lines.push(`- HyperCLIP ahead of SigLIP on mean CIFAR-10 top-1, configuration ${c.id}: **${answer}** — ` +
+      `${pct(h.mean)}% (n=${h.n}) vs ${pct(s.mean)}% (n=${s.n}), paired difference ${percent(d.mean, { sign: true })} ± ${pct(d.std)} points over ${d.n} seed(s), ` +
+      `twice its standard error ${pct(2 * pairedStandardError(d))} points.`);
   }
   return lines;
 }
@@ -50,23 +59,22 @@ function frozenText(freeze: unknown): string {
 }
 
 /** A run's recorded config, else the recipe as the code defines it now (no run yet). */
-function recipeRow(input: ReportInput, recipe: string): string {
+function recipeRow(input: ReportInput, recipe: string): string[] {
   const run = firstWith(input.runs, recipe);
   const t = (run?.trainConfig ?? RECIPES[recipe]) as Record<string, unknown> | undefined;
-  if (!t) return `| \`${recipe}\` | unknown recipe | | | | | | | |`;
+  if (!t) return [`\`${recipe}\``, 'unknown recipe', '', '', '', '', '', '', ''];
   const imageSize = run?.imageSize ?? resolveConfig(t.model as string).image.imageSize;
   const source = run?.trainConfig ? '' : ' (recipe default; no run yet)';
   // Runs of one recipe may have been started with different --steps: show every value rather than the first.
   const steps = [...new Set(input.runs.filter((r) => r.recipe === recipe && r.plannedSteps !== null).map((r) => r.plannedSteps))];
   const stepText = steps.length > 1 ? `**differs between seeds: ${steps.join(', ')}**` : `${t.steps}`;
-  return `| \`${recipe}\`${source} | ${t.model} | ${describeData(t)} | ${imageSize} px | ${stepText} | ${t.batchSize} | ` +
-    `${t.lr} (${t.warmupSteps}) | ${t.tokenizer}, ${t.wordPrior ? 'yes' : 'no'} | ${frozenText(t.freeze)} |`;
+  return [`\`${recipe}\`${source}`, `${t.model}`, describeData(t), `${imageSize} px`, stepText, `${t.batchSize}`,
+    `${t.lr} (${t.warmupSteps})`, `${t.tokenizer}, ${t.wordPrior ? 'yes' : 'no'}`, frozenText(t.freeze)];
 }
 
 function recipeRows(input: ReportInput): string[] {
-  const lines = ['| recipe | model preset | training data | image size | steps | batch | peak lr (warmup steps) | tokenizer, word prior | frozen parameters |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
-  for (const c of input.configurations) for (const m of MODEL_KINDS) lines.push(recipeRow(input, c.recipes[m]));
-  return lines;
+  const rows = input.configurations.flatMap((c) => MODEL_KINDS.map((m) => recipeRow(input, c.recipes[m])));
+  return markdownTable(['recipe', 'model preset', 'training data', 'image size', 'steps', 'batch', 'peak lr (warmup steps)', 'tokenizer, word prior', 'frozen parameters'], rows);
 }
 
 function hostLine(runs: RunState[]): string {

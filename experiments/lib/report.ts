@@ -5,7 +5,8 @@ import { DEFAULT_OUT, MODEL_KINDS, MODEL_LABEL, METRICS, type Configuration, typ
 import type { RunState } from './runs.js';
 import { cellStats, seedValues, type CellStats } from './cells.js';
 import { methodSection, setupSection, targetsSection } from './report-setup.js';
-import { spread, median, type Spread } from './stats.js';
+import { spread, median, judgeNoise, pairedNoise, pairedStandardError, type Spread } from './stats.js';
+import { markdownTable, percent } from '../../src/eval/format.js';
 
 export { cellStats, seedValues, type CellStats } from './cells.js';
 
@@ -24,8 +25,8 @@ export interface ReportInput {
   generatedAt: string;
 }
 
-const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(2) : '—');
-const signed = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(2)}` : '—');
+const pct = (x: number): string => percent(x);
+const signed = (x: number): string => percent(x, { sign: true });
 
 const meanStd = (s: Spread): string =>
   s.n === 0 ? 'no runs' : `${pct(s.mean)} ± ${Number.isFinite(s.std) ? pct(s.std) : 'n/a'} (n=${s.n})`;
@@ -35,18 +36,15 @@ function metricLabel(c: Configuration, m: Metric): string {
 }
 
 function resultsTable(runs: RunState[], c: Configuration): string[] {
-  const lines = [
-    '| metric (%) | HyperCLIP mean ± std (n) | SigLIP mean ± std (n) | HyperCLIP − SigLIP, paired: mean ± std (pairs) | seeds HyperCLIP ahead | chance (full test sets) |',
-    '| --- | --- | --- | --- | --- | --- |',
-  ];
-  for (const m of METRICS) {
+  const rows = METRICS.map((m) => {
     const cell = cellStats(runs, c.id, m.key);
     const d = cell.difference;
     const diff = d.n === 0 ? 'no pairs' : `${signed(d.mean)} ± ${Number.isFinite(d.std) ? pct(d.std) : 'n/a'} (${d.n})`;
-    lines.push(`| ${metricLabel(c, m)} | ${meanStd(cell.byModel.hyperclip)} | ${meanStd(cell.byModel.siglip)} | ${diff} | ` +
-      `${d.n === 0 ? '—' : `${d.wins} of ${d.n}`} | ${pct(m.chance)} |`);
-  }
-  return lines;
+    return [metricLabel(c, m), meanStd(cell.byModel.hyperclip), meanStd(cell.byModel.siglip), diff, d.n === 0 ? '—' : `${d.wins} of ${d.n}`,
+      d.n === 0 ? '—' : pairedNoise(d), pct(m.chance)];
+  });
+  return markdownTable(['metric (%)', 'HyperCLIP mean ± std (n)', 'SigLIP mean ± std (n)', 'HyperCLIP − SigLIP, paired: mean ± std (pairs)',
+    'seeds HyperCLIP ahead', 'paired difference vs twice its standard error', 'chance (full test sets)'], rows);
 }
 
 /** One sentence per headline metric saying what the paired difference shows. */
@@ -60,10 +58,10 @@ export function verdict(c: Configuration, m: Metric, cell: CellStats): string {
   if (d.n < Math.max(h.n, s.n)) text += ` (The means include ${Math.max(h.n, s.n) - d.n} seed(s) without a partner run, so they can disagree with the paired difference.)`;
   if (d.n < 2) text += ' With one pair there is no spread to judge the difference against: no conclusion.';
   else {
-    const standardError = d.std / Math.sqrt(d.n);
-    text += Math.abs(d.mean) > 2 * standardError
-      ? ` The difference is more than twice its standard error (${pct(standardError)} points): consistent across seeds (a rough rule with ${d.n} pairs, not a significance test).`
-      : ` The difference is within twice its standard error (${pct(standardError)} points): not distinguishable from seed noise.`;
+    const standardError = pairedStandardError(d);
+    text += pairedNoise(d) === 'beyond noise'
+      ? ` Beyond noise: the difference is more than twice its standard error (${pct(standardError)} points), consistent across seeds (a rough rule with ${d.n} pairs, not a significance test).`
+      : ` Within noise: the difference is within twice its standard error (${pct(standardError)} points), not distinguishable from seed noise.`;
   }
   if (Math.max(h.mean, s.mean) < 2 * m.chance) text += ` Both are below twice chance (${pct(m.chance)}%): the models barely do this task.`;
   return text;
@@ -114,19 +112,23 @@ function configurationSection(input: ReportInput, c: Configuration): string[] {
 }
 
 function throughputTable(runs: RunState[], c: Configuration): string[] {
-  const lines = ['### Training cost', '', '| model | img/s (median over seeds of each run\'s median log window) | wall time per run, s (mean, unresumed runs) | final logged loss (mean) | runs |', '| --- | --- | --- | --- | --- |'];
-  for (const m of MODEL_KINDS) {
+  const rows = MODEL_KINDS.map((m) => {
     const mine = runs.filter((r) => r.configuration === c.id && r.model === m && r.status !== 'missing' && r.status !== 'started');
     const rate = median(mine.map((r) => r.imagesPerSecond));
     const seconds = spread(mine.map((r) => r.trainSeconds ?? NaN));
     const loss = spread(mine.map((r) => r.curve.at(-1)?.loss ?? NaN));
-    lines.push(`| ${MODEL_LABEL[m]} | ${Number.isFinite(rate) ? rate.toFixed(1) : '—'} | ${seconds.n > 0 ? seconds.mean.toFixed(0) : '—'} | ` +
-      `${loss.n > 0 ? loss.mean.toFixed(4) : '—'} | ${mine.length} |`);
-  }
-  const h = median(runs.filter((r) => r.configuration === c.id && r.model === 'hyperclip').map((r) => r.imagesPerSecond));
-  const s = median(runs.filter((r) => r.configuration === c.id && r.model === 'siglip').map((r) => r.imagesPerSecond));
+    return [MODEL_LABEL[m], Number.isFinite(rate) ? rate.toFixed(1) : '—', seconds.n > 0 ? seconds.mean.toFixed(0) : '—', loss.n > 0 ? loss.mean.toFixed(4) : '—', mine.length];
+  });
+  const lines = ['### Training cost', '', ...markdownTable(['model', 'img/s (median over seeds of each run\'s median log window)', 'wall time per run, s (mean, unresumed runs)',
+    'final logged loss (mean)', 'runs'], rows)];
+  const rates = (m: ModelKind) => runs.filter((r) => r.configuration === c.id && r.model === m).map((r) => r.imagesPerSecond);
+  const h = median(rates('hyperclip')), s = median(rates('siglip'));
   if (Number.isFinite(h) && Number.isFinite(s)) {
-    lines.push('', `HyperCLIP trains at ${(100 * h / s).toFixed(0)}% of SigLIP's throughput here (the hypernetwork's extra cost, plus whatever else the machine was doing: these are wall-clock rates on a shared CPU).`);
+    // Unpaired over seeds: each run's rate depends on what else the machine ran at the time, not on the seed.
+    const hs = spread(rates('hyperclip')), ss = spread(rates('siglip'));
+    const noise = judgeNoise(hs.mean - ss.mean, Math.sqrt(hs.std ** 2 / hs.n + ss.std ** 2 / ss.n));
+    lines.push('', `HyperCLIP trains at ${(100 * h / s).toFixed(0)}% of SigLIP's throughput here, ${noise} by the seed spread of the runs' rates ` +
+      '(the hypernetwork\'s extra cost, plus whatever else the machine was doing: these are wall-clock rates on a shared CPU).');
   }
   return lines;
 }

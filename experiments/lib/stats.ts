@@ -38,3 +38,47 @@ export function median(values: number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
+
+/**
+ * The one noise rule of every generated report: a difference is beyond noise
+ * when it is more than twice its standard error (a rough rule for a few
+ * seeds or draws, not a significance test). Tables, headlines and summary
+ * lines all judge by it, so they cannot disagree.
+ */
+export type NoiseVerdict = 'beyond noise' | 'within noise' | 'no spread to judge';
+
+export function judgeNoise(difference: number, standardError: number): NoiseVerdict {
+  if (!Number.isFinite(difference) || !Number.isFinite(standardError)) return 'no spread to judge';
+  return Math.abs(difference) > 2 * standardError ? 'beyond noise' : 'within noise';
+}
+
+/** The standard error of a mean difference over paired seeds or draws: std / √n (NaN below 2 pairs). */
+export const pairedStandardError = (d: Spread): number => (d.n >= 2 ? d.std / Math.sqrt(d.n) : NaN);
+
+/** The standard error of the difference of two accuracies a and b, each measured on n images (unpaired, so conservative). */
+export const accuracyDifferenceError = (a: number, b: number, n: number): number => Math.sqrt((a * (1 - a) + b * (1 - b)) / n);
+
+/** The standard error of one accuracy p measured on n images. */
+export const accuracyError = (p: number, n: number): number => Math.sqrt((p * (1 - p)) / n);
+
+/** The noise verdict of a seed-paired difference, as every table, headline and sentence of the results report states it. */
+export const pairedNoise = (d: PairedDifference): NoiseVerdict => judgeNoise(d.mean, pairedStandardError(d));
+
+/** A timing as a report keeps it: the median of n repeats and its quartiles (seconds or ms, as measured). */
+export interface Timing { median: number; q1: number; q3: number; n: number }
+
+export function timing(samples: number[]): Timing {
+  const sorted = samples.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const at = (q: number) => {
+    const i = q * (sorted.length - 1), lo = Math.floor(i), hi = Math.ceil(i);
+    return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (i - lo);
+  };
+  return { median: at(0.5), q1: at(0.25), q3: at(0.75), n: sorted.length };
+}
+
+/**
+ * The standard error of a timing's median, from its interquartile range (a
+ * normal approximation: sigma ~ IQR / 1.349, SE ~ 1.2533 sigma / sqrt(n)).
+ * Repeats timed back to back are correlated, so this is if anything too small.
+ */
+export const medianStandardError = (t: Timing): number => (t.n >= 4 ? (1.2533 * (t.q3 - t.q1)) / 1.349 / Math.sqrt(t.n) : NaN);

@@ -1,18 +1,10 @@
 #!/usr/bin/env node
 // `hyperclip <command>`: composes the library; no logic of its own beyond argument handling.
-import { Command, CommanderError } from 'commander';
-import { registerCommands } from './commands.js';
-
-const program = new Command('hyperclip')
-  .description('HyperCLIP: class names in, a tiny standalone image classifier out')
-  // A usage error stays one line, with the way to the help on it.
-  .configureOutput({ outputError: (message, write) => write(`${message.trimEnd()} (run with --help for usage)\n`) })
-  .exitOverride();
-
-registerCommands(program);
+import { CommanderError } from 'commander';
+import { createProgram } from './program.js';
 
 try {
-  await program.parseAsync(process.argv);
+  await createProgram().parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
   const message = err instanceof Error ? err.message : String(err);

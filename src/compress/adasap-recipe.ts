@@ -22,9 +22,10 @@ export interface CompressConfig {
   /** Steps after pruning (AdaSAP: ASAM; sam: SAM; prune-finetune: plain). */
   finetuneSteps: number;
   batchSize: number;
-  /** Peak learning rate of each phase (linear warm-up over lrWarmupSteps, cosine to a tenth). */
+  /** Peak learning rate of each phase (linear warm-up over lrWarmupSteps, cosine down to minLrRatio x lr). */
   lr: number;
   lrWarmupSteps: number;
+  minLrRatio: number;
   /** SAM radius (the sam baseline, and the reference AdaSAP's channel radii are relative to). */
   rho: number;
   /** AdaSAP warm-up: the most important channel of a group gets rhoMin, the least important rhoMax. */
@@ -48,6 +49,7 @@ export const COMPRESS_DEFAULTS: Omit<CompressConfig, 'method' | 'flopsRatio' | '
   batchSize: 64,
   lr: 5e-4,
   lrWarmupSteps: 10,
+  minLrRatio: 0.1,
   rho: 0.05,
   rhoMin: 0.01,
   rhoMax: 0.1,
@@ -74,6 +76,7 @@ export function resolveCompressConfig(partial: Partial<CompressConfig> & Pick<Co
   for (const f of ['lr', 'rho', 'rhoMin', 'rhoMax', 'asamRho', 'asamEta'] as const) {
     if (!(c[f] > 0 && Number.isFinite(c[f]))) throw new Error(`expected a positive number for ${f} but received ${c[f]}`);
   }
+  if (!(c.minLrRatio >= 0 && c.minLrRatio <= 1)) throw new Error(`expected minLrRatio in [0, 1] but received ${c.minLrRatio}`);
   if (c.rhoMin > c.rhoMax) throw new Error(`rhoMin ${c.rhoMin} must not exceed rhoMax ${c.rhoMax}`);
   if (!(c.minKeepFraction > 0 && c.minKeepFraction <= 1)) throw new Error(`expected minKeepFraction in (0, 1] but received ${c.minKeepFraction}`);
   if (c.saliency === 'taylor' && c.warmupSteps === 0) throw new Error('the Taylor saliency needs training batches: give --steps-warmup > 0, or --saliency bn');

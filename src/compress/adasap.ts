@@ -153,7 +153,7 @@ async function stepsOn(loader: DataLoader, model: HyperClip, bundle: Bundle, rec
   for (let step = 0; step < steps; step++) {
     const next = await batches.next();
     if (next.done) throw new Error(`the training data ran out at step ${step} (${loader.skips.summary()})`);
-    optimizer.lr = warmupCosine(step, { lr: config.lr, warmupSteps: config.lrWarmupSteps, totalSteps: steps, minLrRatio: 0.1 });
+    optimizer.lr = warmupCosine(step, { lr: config.lr, warmupSteps: config.lrWarmupSteps, totalSteps: steps, minLrRatio: config.minLrRatio });
     const { loss } = optimizationStep(ctx, next.value, perturbationAt(step), afterGradients);
     if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${step}: lower --lr or the SAM radius`);
     if (step >= steps - Math.max(1, Math.floor(steps / 4))) tail.push(loss);

@@ -1,8 +1,9 @@
 // Human-readable tables of evaluation results.
 import type { RetrievalResult } from './retrieval.js';
 import type { ZeroShotResult } from './zeroshot.js';
+import { percent } from './format.js';
 
-const pct = (x: number): string => (Number.isNaN(x) ? '   n/a' : `${(100 * x).toFixed(2).padStart(6)}%`);
+const pct = (x: number): string => percent(x, { width: 6, unit: true, missing: 'n/a' });
 
 export function formatZeroShot(r: ZeroShotResult, worst = 5): string {
   const lines = [`samples ${r.samples}   top-1 ${pct(r.top1)}   top-5 ${pct(r.top5)}`, '', 'per class (worst first):'];

@@ -6,7 +6,7 @@
 //   rank 0 logs, validates and writes checkpoints; all ranks train.
 //   each rank reads the shards i with i % WORLD_SIZE == RANK of every source.
 //   the recipe's batch size is the global batch; each rank takes 1/WORLD_SIZE.
-import { getRngState, ncclAvailable, setRngState, ProcessGroup, type Device } from '../engine/index.js';
+import { getRngState, ncclAvailable, setRngState, ProcessGroup, type Device, type DistributedBackend } from '../engine/index.js';
 import { expandShards, SkipCounter, type LoaderSource, type LoaderState } from '../data/index.js';
 import type { HyperClip } from '../models/index.js';
 import { broadcastWeights } from './distributed-step.js';
@@ -85,11 +85,27 @@ export const singleProcess: Parallelism = {
 interface RankDataState { position: LoaderState; rng: string }
 interface GroupDataState { worldSize: number; ranks: RankDataState[] }
 
+const warnOnStderr = (line: string): void => { process.stderr.write(`hyperclip: warning: ${line}\n`); };
+
+/**
+ * The process group's backend: Gloo on the CPU; NCCL for a CUDA device when
+ * the addon has it, else Gloo with a warning that names the fallback (never
+ * a silent one).
+ */
+export function groupBackend(device: Device, nccl: boolean, warn: (line: string) => void): DistributedBackend {
+  if (!device.startsWith('cuda')) return 'gloo';
+  if (nccl) return 'nccl';
+  warn(`--device ${device}: this libtorch build has no NCCL, so the ranks' collectives fall back to Gloo (through host memory, slower; ` +
+    'not verified on a GPU); for NCCL, build the addon against a CUDA libtorch that has it (LIBTORCH=/path/to/libtorch npm run build:native)');
+  return 'gloo';
+}
+
 /** Joins the group this process was launched into (or runs alone); device 'cuda' selects NCCL where the addon has it. */
-export function joinGroup(device: Device, env: NodeJS.ProcessEnv = process.env): Parallelism {
+export function joinGroup(device: Device, env: NodeJS.ProcessEnv = process.env, warn: (line: string) => void = warnOnStderr): Parallelism {
   const info = rankFromEnvironment(env);
   if (info === null) return singleProcess;
-  const backend = device.startsWith('cuda') && ncclAvailable() ? 'nccl' : 'gloo';
+  // Rank 0 speaks for the group: one warning line, not one per rank.
+  const backend = groupBackend(device, device.startsWith('cuda') && ncclAvailable(), info.rank === 0 ? warn : () => undefined);
   const group = ProcessGroup.connect({ ...info, timeoutMs: timeoutMs(env), backend, device });
   return dataParallel(group);
 }

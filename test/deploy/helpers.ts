@@ -8,16 +8,17 @@ import path from 'node:path';
 import type { Tensor } from '../../src/engine/index.js';
 import { openRunner } from '../../src/deploy/runtime/node.js';
 import type { FeedTensor, ResultTensor } from '../../src/deploy/runtime/session.js';
+import { dependencyPresent } from '../ci/system-dependency.js';
 
 export const PYTHON = '/usr/bin/python3';
 
-/** Whether Debian's python3-onnx is there to run the ONNX checker. */
+export const CHECKER_SKIP = `${PYTHON} lacks the onnx module (apt install python3-onnx) - ONNX checker not run`;
+
+/** Whether Debian's python3-onnx is there to run the ONNX checker; under CI=true its absence throws (the test fails, not skips). */
 export function onnxCheckerAvailable(): boolean {
   const probe = spawnSync(PYTHON, ['-c', 'import onnx'], { encoding: 'utf8' });
-  return probe.status === 0;
+  return dependencyPresent(probe.status === 0, CHECKER_SKIP);
 }
-
-export const CHECKER_SKIP = `${PYTHON} lacks the onnx module (apt install python3-onnx) - ONNX checker not run`;
 
 /** Runs onnx.checker.check_model(full_check=True) on the bytes; returns its error text, or null when it passes. */
 export function onnxCheckerError(bytes: Uint8Array): string | null {

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Linear, loadSafetensors, saveSafetensors, tensor, type Tensor } from '../../src/engine/index.js';
+import { dependencyPresent, skipWithout } from '../ci/system-dependency.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'hyperclip-safetensors-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -144,7 +145,10 @@ const hasNumpy = existsSync(PYTHON) && (() => {
   }
 })();
 
-test('files are readable by an independent NumPy reader', { skip: hasNumpy ? false : 'needs /usr/bin/python3 with numpy' }, () => {
+const NUMPY_MISSING = 'needs /usr/bin/python3 with numpy (apt install python3-numpy)';
+
+test('files are readable by an independent NumPy reader', { skip: skipWithout(hasNumpy, NUMPY_MISSING) }, () => {
+  dependencyPresent(hasNumpy, NUMPY_MISSING);
   const file = path.join(dir, 'numpy.safetensors');
   const tensors = everyDtype();
   saveSafetensors(file, tensors, { model: 'tiny' });

@@ -113,12 +113,34 @@ describe('experiment report', () => {
     assert.match(md, /`tiny-hyperclip-c100-s1`: trained, not evaluated yet/);
     assert.match(md, /CIFAR-100 top-1 — \*\*NOT zero-shot\*\*/);
     // A, CIFAR-10 top-1: HyperCLIP 31.00 ± 2.65, SigLIP 27.67 ± 2.52, paired difference +3.33 ± 2.08 over 3 seeds.
-    assert.match(md, /\| CIFAR-10 top-1 \| 31\.00 ± 2\.65 \(n=3\) \| 27\.67 ± 2\.52 \(n=3\) \| \+3\.33 ± 2\.08 \(3\) \| 3 of 3 \|/);
-    assert.match(md, /met\*\* — best is `tiny-hyperclip-s1` \(configuration A\) with 34\.00%/);
+    // Twice its standard error is 2 x 2.08 / √3 = 2.40 points: +3.33 is beyond noise, in the table and the headline alike.
+    assert.match(md, /\| CIFAR-10 top-1 \| 31\.00 ± 2\.65 \(n=3\) \| 27\.67 ± 2\.52 \(n=3\) \| \+3\.33 ± 2\.08 \(3\) \| 3 of 3 \| beyond noise \|/);
+    assert.match(md, /configuration A: \*\*yes, beyond noise\*\* — .* twice its standard error 2\.40 points/);
+    assert.match(md, /met, beyond noise\*\* — best is `tiny-hyperclip-s1` \(configuration A\) with 34\.00%/);
+    // B has one pair: no headline may call it either way.
+    assert.match(md, /configuration B: \*\*no spread to judge \(SigLIP ahead on the means\)\*\*/);
     assert.match(md, /With one pair there is no spread/);
     assert.match(md, /Cells with fewer than 3 seeds.*B\/HyperCLIP n=1.*B\/SigLIP n=2/);
     assert.equal(plots.length, 4);
     for (const p of plots) assert.ok(md.includes(path.relative(path.dirname(reportFile), p)), `the report links ${p}`);
+  });
+
+  it('calls a lead within twice its standard error "within noise" in the headline, never "yes"', async () => {
+    const noisy = mkdtempSync(path.join(os.tmpdir(), 'hyperclip-report-noisy-'));
+    try {
+      // Differences +0.05, −0.03, +0.01: mean +1.00 points, std 4.00, twice the standard error 4.62 points.
+      [0.30, 0.27, 0.29].forEach((v, s) => writeRun(noisy, 'tiny-hyperclip', s, v));
+      [0.25, 0.30, 0.28].forEach((v, s) => writeRun(noisy, 'tiny-siglip', s, v));
+      const reportFile = path.join(noisy, 'results.md');
+      await writeReport({ outDir: noisy, reportFile, configurations: [CONFIGURATIONS.A!], seeds: [0, 1, 2] });
+      const md = readFileSync(reportFile, 'utf8');
+      assert.match(md, /configuration A: \*\*within noise \(HyperCLIP ahead on the means\)\*\* — 28\.67% \(n=3\) vs 27\.67% \(n=3\), paired difference \+1\.00 ± 4\.00 points/);
+      assert.doesNotMatch(md, /\*\*yes/);
+      assert.match(md, /\| CIFAR-10 top-1 \| .* \| \+1\.00 ± 4\.00 \(3\) \| 2 of 3 \| within noise \|/);
+      assert.match(md, /CIFAR-10 top-1: HyperCLIP 28\.67% vs SigLIP 27\.67%; .* Within noise:/);
+    } finally {
+      rmSync(noisy, { recursive: true, force: true });
+    }
   });
 
   it('says plainly that nothing has run when the folder is empty', async () => {

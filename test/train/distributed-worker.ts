@@ -1,8 +1,9 @@
-// A worker process for test/train/distributed.test.ts, started with
+// A worker process for test/train/distributed.test.ts and multi-node.test.ts, started with
 // torchrun-style variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT).
 //   steps OUT STEPS GLOBAL_BATCH IMAGE_CHUNKS LR: train test-tiny on fixed global
 //     batches of real Flickr8k samples, this rank's slice of each, and write
-//     the parameters to OUT (safetensors).
+//     the parameters to OUT (safetensors; its metadata "ranks" lists every
+//     rank's RANK, WORLD_SIZE, LOCAL_RANK and node).
 //   train OUT_DIR STOP_AFTER [resume]: the real trainer on test-tiny; rank 0's
 //     reporter throws after STOP_AFTER steps (a crash mid-run).
 // Run by the node test runner with no arguments, it does nothing.
@@ -45,8 +46,10 @@ async function fixedSteps(out: string, steps: number, globalBatch: number, image
     dataParallelStep({ model, optimizer, tokenizer, gradClip: config.gradClip, group, imageChunks }, slice(batch, info.rank * local, local));
   }
   await loader.close();
-  group.barrier();
-  if (info.rank === 0) saveSafetensors(out, new Map<string, Tensor>(model.namedParameters()));
+  // Every rank's view of the launch (the torchrun variables it was given), kept beside the weights.
+  const mine = { rank: info.rank, worldSize: info.worldSize, localRank: info.localRank, node: process.env.GROUP_RANK ?? null };
+  const roles = group.allGatherBytes(new TextEncoder().encode(JSON.stringify(mine))).map((b) => JSON.parse(new TextDecoder().decode(b)));
+  if (info.rank === 0) saveSafetensors(out, new Map<string, Tensor>(model.namedParameters()), { ranks: JSON.stringify(roles) });
   group.close();
 }
 

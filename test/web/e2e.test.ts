@@ -20,6 +20,7 @@ import { HyperClip, resolveConfig } from '../../src/models/index.js';
 import { saveBundle } from '../../src/bundle/bundle.js';
 import { dataRoot } from '../../src/data/datasets.js';
 import { readShard } from '../../src/data/webdataset/reader.js';
+import { dependencyPresent, skipWithout } from '../ci/system-dependency.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -142,9 +143,12 @@ function assertSameTopK(actual: Map<string, TopK[]>, expected: Map<string, TopK[
   }
 }
 
+const CHROMIUM_MISSING = `${CHROMIUM} is missing: install it (apt-get install -y chromium, or scripts/setup.sh) to run the browser test`;
+
 test('browser app in Chromium: class names typed, classifier generated in the page, a real image classified as the CLI does',
-  { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install it (apt-get install -y chromium, or scripts/setup.sh) to run the browser test`, timeout: 180_000 },
+  { skip: skipWithout(existsSync(CHROMIUM), CHROMIUM_MISSING), timeout: 180_000 },
   async (t) => {
+    dependencyPresent(existsSync(CHROMIUM), CHROMIUM_MISSING);
     const dir = mkdtempSync(path.join(tmpdir(), 'hyperclip-web-'));
     let server: ChildProcess | undefined;
     let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;

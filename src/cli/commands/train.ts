@@ -1,9 +1,12 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { listRecipes, resolveTrainConfig } from '../../train/recipes.js';
 import { train, type TrainReporter } from '../../train/trainer.js';
-import { launchWorkers } from '../../train/distributed-launch.js';
+import { launchRole, launchWorkers } from '../../train/distributed-launch.js';
+import { cudaAvailable } from '../../engine/index.js';
+import { listPresets } from '../../models/config.js';
 import { createProgress, type Progress } from '../progress.js';
 import { integer, number } from '../parse.js';
+import { percent } from '../../eval/format.js';
 
 function reporter(): TrainReporter {
   let bar: Progress | null = null;
@@ -20,11 +23,20 @@ const device = (value: string): string => {
   return value;
 };
 
+const LAUNCH_OPTIONS = ['nnodes', 'nodeRank', 'masterAddr', 'masterPort', 'distTimeout', 'nprocPerNode'] as const;
+
+const recipe = (value: string): string => {
+  if (listRecipes().includes(value)) return value;
+  const model = listPresets().some((p) => p.name === value)
+    ? ` ("${value}" is a model preset: a --config file with {"preset": "tiny-hyperclip", "model": "${value}"} trains it)` : '';
+  throw new InvalidArgumentError(`unknown recipe "${value}"${model}; recipes: ${listRecipes().join(', ')}`);
+};
+
 export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train a HyperCLIP (or SigLIP baseline) model; checkpoints, resumes, logs metrics')
-    .option('--preset <name>', `a training recipe: ${listRecipes().join(', ')}`)
+    .option('--preset <name>', `a training recipe: ${listRecipes().join(', ')}`, recipe)
     .option('--config <file>', 'a JSON file with a partial recipe (and optional "preset")')
     .option('--out <dir>', 'the run folder (checkpoint, metrics.jsonl, model/)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
@@ -43,9 +55,15 @@ export function registerTrain(program: Command): void {
       '  hyperclip train --preset tiny-tin-classify --out runs/experiment/tiny-tin-classify-s0   # stage 1 of the shipped recipe\n' +
       '  hyperclip train --preset tiny-hyperclip-d --out runs/d-s0                              # stage 2, starts from stage 1\n' +
       '  hyperclip train --preset tiny-hyperclip --nproc-per-node 2 --out runs/tiny-hyperclip-dp2')
-    .action(async (opts) => {
+    .action(async (opts, command: Command) => {
+      const given = new Set(LAUNCH_OPTIONS.filter((name) => command.getOptionValueSource(name) === 'cli'));
+      const role = launchRole({ ...opts, given });
+      if (opts.device !== 'cpu' && !cudaAvailable()) {
+        throw new Error(`--device ${opts.device}: this libtorch has no CUDA (Debian's libtorch-dev is CPU-only): ` +
+          'build the addon against a CUDA libtorch (LIBTORCH=/path/to/libtorch npm run build:native), or train with --device cpu');
+      }
       if (opts.distTimeout !== undefined) process.env.HYPERCLIP_DIST_TIMEOUT = String(opts.distTimeout);
-      if (opts.nprocPerNode !== undefined && process.env.RANK === undefined) {
+      if (role === 'launcher') {
         // The launcher: this same command runs again in each worker, which sees RANK in its environment.
         const result = await launchWorkers({
           nprocPerNode: opts.nprocPerNode, nnodes: opts.nnodes, nodeRank: opts.nodeRank, masterAddr: opts.masterAddr,
@@ -63,7 +81,7 @@ export function registerTrain(program: Command): void {
           `nothing to resume; the model is in ${summary.modelDir}`);
         return;
       }
-      const c10 = summary.validation?.cifar10 ? `, cifar10 (train sample) zero-shot top-1 ${(100 * summary.validation.cifar10.top1).toFixed(2)}%` : '';
+      const c10 = summary.validation?.cifar10 ? `, cifar10 (train sample) zero-shot top-1 ${percent(summary.validation.cifar10.top1, { unit: true })}` : '';
       const output = config.objective === 'classify'
         ? `first-stage checkpoint in ${summary.modelDir} (a recipe starts from it with "init")` : `model in ${summary.modelDir}`;
       console.log(`trained ${config.name} for ${summary.steps} steps: final loss ${summary.finalLoss.toFixed(4)}, ` +

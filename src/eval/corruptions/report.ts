@@ -1,8 +1,9 @@
 // The human table of a corruption evaluation: one row per corruption, one
 // column per severity, then the clean and mean corrupted accuracy.
 import type { CorruptionResult } from './evaluate.js';
+import { percent } from '../format.js';
 
-const pct = (x: number): string => (Number.isNaN(x) ? '   n/a' : `${(100 * x).toFixed(2).padStart(6)}%`);
+const pct = (x: number): string => percent(x, { width: 6, unit: true, missing: 'n/a' });
 
 export function formatCorruptions(r: CorruptionResult): string {
   const header = `${'corruption'.padEnd(16)}${r.severities.map((s) => `   sev ${s}`).join('')}     mean`;

@@ -1,0 +1,216 @@
+// docs/compression.md from the compression experiment's record
+// (runs/compression/records/*.json, committed): the setting read from the
+// recorded configs and host, every table from the recorded results, each
+// target judged by the reports' one noise rule. Without a record it says
+// so, and lists the settings the command would use, labelled as such.
+import { CORRUPTION_NAMES } from '../../src/eval/corruptions/corruptions.js';
+import { COMPRESS_METHODS, type CompressConfig, type CompressMethod } from '../../src/compress/adasap-recipe.js';
+import type { CompressSummary } from '../../src/compress/adasap.js';
+import { markdownTable, percent } from '../../src/eval/format.js';
+import {
+  accuracyDifferenceError, accuracyError, judgeNoise, medianStandardError, pairedDifference, pairedStandardError, spread, type Timing,
+} from './stats.js';
+
+export interface CompressionSettings {
+  seeds: number[];
+  ratios: number[];
+  stepsWarmup: number;
+  stepsFinetune: number;
+  batchSize: number;
+  limit: number;
+  severities: number[];
+  latencyRounds: [number, number];
+}
+
+export interface EvalRecord { samples: number; clean: number; meanCorrupted: number; perCorruption: { corruption: string; top1: number }[] }
+export interface DeploymentRecord { kb: number; batch1: Timing; batch64: Timing }
+export interface CompressedRun { method: CompressMethod; ratio: number; seed: number; config: CompressConfig; summary: CompressSummary; eval: EvalRecord; deploy: DeploymentRecord }
+
+export interface CompressionRecord {
+  command: string;
+  finished: string;
+  model: string;
+  /** sha256 of the model's weights, first 12 hex digits. */
+  modelKey: string;
+  settings: CompressionSettings;
+  host: { cpus: number; cpuModel: string; platform: string; node: string; loadAverage: number[] };
+  loadAverageAtEnd: number[];
+  dense: { macs: number; params: number; eval: EvalRecord; deploy: DeploymentRecord };
+  runs: CompressedRun[];
+}
+
+const pct = (x: number) => percent(x);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const meanSd = (xs: number[]) => { const s = spread(xs); return `${pct(s.mean)}${s.n > 1 ? ` ± ${pct(s.std)}` : ''}`; };
+const ms = (seconds: number, digits: number) => (1000 * seconds).toFixed(digits);
+
+/** The command that rebuilds this page from the record, and the one that measures it. */
+export function commands(model: string, s: CompressionSettings): { run: string; report: string } {
+  const run = ['npm run experiment:compression --', '--model', model, '--seeds', s.seeds.join(','), '--ratios', s.ratios.join(','),
+    '--steps-warmup', String(s.stepsWarmup), '--steps-finetune', String(s.stepsFinetune), '--batch-size', String(s.batchSize), '--limit', String(s.limit),
+    '--severities', s.severities.join(','), '--latency-rounds', s.latencyRounds.join(',')].join(' ');
+  return { run, report: `${run} --report-only` };
+}
+
+/** The methods, each with the hyperparameters of its recorded config. */
+function methodLines(configs: Partial<Record<CompressMethod, CompressConfig>>, s: CompressionSettings): string[] {
+  const c = configs.adasap ?? configs.sam ?? configs['prune-finetune']!;
+  const lines = [];
+  if (configs.adasap) {
+    const a = configs.adasap;
+    lines.push(`- **adasap**: ${a.warmupSteps} warm-up steps of SAM whose radius per channel runs from ${a.rhoMax} (least important in its group by ${a.saliency} saliency) ` +
+      `down to ${a.rhoMin} (most important), radii refreshed every ${a.radiusRefreshSteps} steps; prune; ${a.finetuneSteps} steps of ASAM (rho ${a.asamRho}, eta ${a.asamEta}).`);
+  }
+  if (configs.sam) lines.push(`- **sam**: the same steps with plain SAM (rho ${configs.sam.rho}) in both phases.`);
+  if (configs['prune-finetune']) lines.push('- **prune-finetune**: the same steps without any perturbation.');
+  lines.push(
+    `- Every phase: AdamW at peak lr ${c.lr} (${c.lrWarmupSteps}-step warm-up, cosine down to ${c.minLrRatio} of it), batch ${c.batchSize}, on the model's own pre-training loss ` +
+    'and training mixture (its recipe\'s data, tokenizer, freeze list, weight decay and gradient clip). The warm-up does not depend on the ' +
+    'target, so one warm-up per method and seed serves every ratio; the fine-tune data order is the same for every method.',
+    `- Pruning: expanded (inner) channels of every MBConv block with an expansion conv, and the head conv's channels, in units of ${c.granularity}, ` +
+    `at least ${percent(c.minKeepFraction, { digits: 0, unit: true })} of each group kept; price of a unit = its ${c.saliency} saliency (normalised by the group's mean) per multiply-add it saves. ` +
+    'The hypernetwork\'s output rows of removed norm channels go with them.',
+    `- Evaluation: CIFAR-10 test, the first ${s.limit} images of the seeded shuffle \`hyperclip eval --limit\` reads, zero-shot with the CLIP templates; ` +
+    `corrupted: ${CORRUPTION_NAMES.length} corruptions (${CORRUPTION_NAMES.join(', ')}) at severities ${s.severities.join(',')}, applied at the native 32 px before the evaluation preprocessing, corruption seed 0.`,
+    '- FLOPs are multiply-adds of the convolutions and the image projection at the model\'s resolution (src/compress/flops.ts); parameters are those layers\' weights. ' +
+    `Latency: the generated 10-class CIFAR-10 classifier (ONNX, norms folded) in onnxruntime-node, median of interleaved rounds (${s.latencyRounds[0]} at batch 1, ${s.latencyRounds[1]} at batch 64) over all models at once, so machine load hits all alike.`,
+    `- Seeds: ${s.seeds.join(',')}; figures are mean ± sample standard deviation over seeds.`,
+    '- Noise: the reports\' one rule, a difference is beyond noise when it is more than twice its standard error: for accuracies, of the seed-paired difference ' +
+    `(with one seed, of two accuracies on ${s.limit} images); for latencies, of the difference of two medians (from their interquartile ranges).`,
+  );
+  return lines;
+}
+
+/** AdaSAP against each baseline at one ratio: mean corrupted top-1, paired over seeds. */
+function accuracyTarget(runs: CompressedRun[], ratio: number, limit: number): string | null {
+  const bySeed = (method: CompressMethod) => new Map(runs.filter((r) => r.method === method && r.ratio === ratio).map((r) => [r.seed, r.eval.meanCorrupted]));
+  const ada = bySeed('adasap');
+  if (ada.size === 0) return null;
+  const others = COMPRESS_METHODS.filter((m) => m !== 'adasap' && bySeed(m).size > 0);
+  const absent = COMPRESS_METHODS.filter((m) => m !== 'adasap' && bySeed(m).size === 0);
+  const judged = others.map((m) => {
+    const d = pairedDifference(ada, bySeed(m));
+    const a = mean([...ada.values()]), b = mean([...bySeed(m).values()]);
+    const se = d.n >= 2 ? pairedStandardError(d) : accuracyDifferenceError(a, b, limit);
+    return { m, a, b, difference: d.n >= 2 ? d.mean : a - b, noise: judgeNoise(d.n >= 2 ? d.mean : a - b, se) };
+  });
+  const above = judged.every((j) => j.difference > 0);
+  const clear = judged.every((j) => j.difference > 0 && j.noise === 'beyond noise');
+  const verdict = !above ? (judged.some((j) => j.difference < 0 && j.noise === 'beyond noise') ? 'missed, beyond noise' : 'missed on the means, within noise')
+    : clear ? 'met, beyond noise' : 'met on the means, within noise';
+  return `- FLOPs ${ratio}: AdaSAP's mean corrupted top-1 ${pct(judged[0]?.a ?? mean([...ada.values()]))}% vs ${judged.map((j) => `${j.m} ${pct(j.b)}%`).join(', ')}: ` +
+    `**${verdict}**${absent.length > 0 ? ` (no ${absent.join(', ')} result: not established)` : ''}; the differences are ` +
+    `${judged.map((j) => `${percent(j.difference, { sign: true })} points vs ${j.m} (${j.noise})`).join(', ')}.`;
+}
+
+function pooled(timings: Timing[]): Timing {
+  // Medians of classifiers of one ratio: their median, and the widest interquartile range (conservative).
+  const median = [...timings.map((t) => t.median)].sort((a, b) => a - b)[Math.floor(timings.length / 2)]!;
+  const widest = timings.reduce((w, t) => (t.q3 - t.q1 > w.q3 - w.q1 ? t : w));
+  return { median, q1: median - (widest.median - widest.q1), q3: median + (widest.q3 - widest.median), n: Math.min(...timings.map((t) => t.n)) };
+}
+
+function speedTarget(record: CompressionRecord, ratio: number, goal: number): string | null {
+  const mine = record.runs.filter((r) => r.ratio === ratio);
+  if (mine.length === 0) return null;
+  const parts = (['batch1', 'batch64'] as const).map((key) => {
+    const dense = record.dense.deploy[key], pruned = pooled(mine.map((r) => r.deploy[key]));
+    const speedUp = dense.median / pruned.median;
+    // Against the goal: is the pruned median below dense / goal, by more than twice the standard error of that difference?
+    const margin = dense.median / goal - pruned.median;
+    const se = Math.hypot(medianStandardError(dense) / goal, medianStandardError(pruned));
+    return { batch: key === 'batch1' ? 1 : 64, speedUp, met: speedUp >= goal, noise: judgeNoise(margin, se) };
+  });
+  return `- Speed at FLOPs ${ratio} (median over the ${ratio} classifiers) against the dense classifier, target ${goal}x: ` +
+    parts.map((p) => `batch ${p.batch}: ${p.speedUp.toFixed(2)}x, **${p.met ? 'met' : 'missed'}, ${p.noise}**`).join('; ') + '.';
+}
+
+function resultRows(record: CompressionRecord): string[] {
+  const dense = record.dense;
+  const rows: (string | number)[][] = [];
+  for (const ratio of record.settings.ratios) {
+    for (const method of COMPRESS_METHODS) {
+      const rs = record.runs.filter((r) => r.method === method && r.ratio === ratio);
+      if (rs.length === 0) continue;
+      const b1 = pooled(rs.map((r) => r.deploy.batch1)).median, b64 = pooled(rs.map((r) => r.deploy.batch64)).median;
+      rows.push([ratio, method, rs.length, meanSd(rs.map((r) => r.eval.clean)), meanSd(rs.map((r) => r.eval.meanCorrupted)),
+        (mean(rs.map((r) => r.summary.macs)) / 1e6).toFixed(2), (mean(rs.map((r) => r.summary.params)) / 1e3).toFixed(0),
+        mean(rs.map((r) => r.deploy.kb)).toFixed(0), ms(b1, 2), ms(b64, 1),
+        `${(dense.deploy.batch1.median / b1).toFixed(2)}x / ${(dense.deploy.batch64.median / b64).toFixed(2)}x`]);
+    }
+  }
+  return markdownTable(['FLOPs target', 'method', 'seeds', 'clean top-1 %', 'mean corrupted top-1 %', 'FLOPs (M)', 'params (k)', 'classifier KB', 'batch 1 ms', 'batch 64 ms', 'speed-up b1 / b64'], rows);
+}
+
+function perCorruptionRows(record: CompressionRecord): string[] {
+  const top1 = (e: EvalRecord, c: string) => e.perCorruption.find((p) => p.corruption === c)?.top1 ?? NaN;
+  const rows: (string | number)[][] = [[1, 'dense', ...CORRUPTION_NAMES.map((c) => pct(top1(record.dense.eval, c)))]];
+  for (const ratio of record.settings.ratios) {
+    for (const method of COMPRESS_METHODS) {
+      const rs = record.runs.filter((r) => r.method === method && r.ratio === ratio);
+      if (rs.length > 0) rows.push([ratio, method, ...CORRUPTION_NAMES.map((c) => pct(mean(rs.map((r) => top1(r.eval, c)))))]);
+    }
+  }
+  return markdownTable(['FLOPs target', 'method', ...CORRUPTION_NAMES], rows);
+}
+
+function perRunRows(record: CompressionRecord): string[] {
+  return markdownTable(['FLOPs target', 'method', 'seed', 'clean %', 'corrupted %', 'warm-up loss', 'fine-tune loss', 'kept widths (blocks..., head)', 'seconds'],
+    record.runs.map((r) => [r.ratio, r.method, r.seed, pct(r.eval.clean), pct(r.eval.meanCorrupted), r.summary.warmupLoss.toFixed(3), r.summary.finetuneLoss.toFixed(3),
+      Object.values(r.summary.widths).join(' '), r.summary.seconds.toFixed(0)]));
+}
+
+const TITLE = '# Compression: AdaSAP channel pruning against its baselines';
+
+/** The page when no record exists for this model and these settings: what would run, labelled as the command's settings, and no figures. */
+export function reportWithoutRecord(model: string, settings: CompressionSettings, configs: Partial<Record<CompressMethod, CompressConfig>>): string {
+  const { run, report } = commands(model, settings);
+  return [
+    TITLE, '',
+    `**No committed run record yet** for \`${model}\` with these settings: this page has no measured figures. \`${run}\` compresses, evaluates and times ` +
+    'every model (tens of minutes on 2 cores), writes its record to `runs/compression/records/` (commit it) and this page from it; ' +
+    `\`${report}\` rebuilds the page from a committed record. (Figures an earlier session measured, whose results were not kept, are in this file's git history; ` +
+    'they cannot be rebuilt from the repository and are not repeated here.)', '',
+    '## Setting (the command\'s settings: no run recorded)', '',
+    ...methodLines(configs, settings), '',
+  ].join('\n');
+}
+
+export function buildCompressionReport(record: CompressionRecord): string {
+  const { settings: s, host: h, dense } = record;
+  const configs = Object.fromEntries(record.runs.map((r) => [r.method, r.config])) as Partial<Record<CompressMethod, CompressConfig>>;
+  const { run, report } = commands(record.model, s);
+  const denseSe = accuracyError(dense.eval.clean, s.limit);
+  const lines = [
+    TITLE, '',
+    `Generated from the committed record \`runs/compression/records/${record.modelKey}-${settingsKey(s)}.json\` by \`${report}\`; \`${run}\` measures it again. Do not edit by hand.`,
+    `Model: \`${record.model}\` (weights sha256 ${record.modelKey}…). Host (recorded): ${h.cpus} × ${h.cpuModel}, ${h.platform}, Node ${h.node}, ` +
+    `load average ${h.loadAverage[0]} at the start and ${record.loadAverageAtEnd[0]} at the end of the run (finished ${record.finished.slice(0, 10)}).`,
+    '',
+    '## Setting (read from the recorded configs)', '',
+    ...methodLines(configs, s),
+    `- With ${s.limit} images, one accuracy near the dense model's ${pct(dense.eval.clean)}% has a binomial standard error of ${pct(denseSe)} points.`,
+    ...(s.stepsWarmup + s.stepsFinetune < 48 || s.limit < 500
+      ? ['', `**Budget note.** These budgets (${s.stepsWarmup} + ${s.stepsFinetune} steps, ${s.limit} test images) are below the command's defaults: ` +
+        'a pruned model barely recovers in so few steps.']
+      : []),
+    '', '## Results', '',
+    `Dense model: clean ${pct(dense.eval.clean)}%, mean corrupted ${pct(dense.eval.meanCorrupted)}%, ${(dense.macs / 1e6).toFixed(2)}M multiply-adds, ` +
+    `${(dense.params / 1e3).toFixed(0)}k parameters, classifier ${dense.deploy.kb.toFixed(0)} KB, ${ms(dense.deploy.batch1.median, 2)} ms at batch 1, ${ms(dense.deploy.batch64.median, 1)} ms at batch 64.`,
+    '', ...resultRows(record), '',
+    '## Targets', '',
+    ...s.ratios.map((ratio) => accuracyTarget(record.runs, ratio, s.limit)).filter((l): l is string => l !== null),
+    ...[speedTarget(record, 0.5, 1.6)].filter((l): l is string => l !== null),
+    '', '## Corrupted top-1 per corruption (mean over seeds and severities)', '',
+    ...perCorruptionRows(record), '',
+    '## Per run', '',
+    ...perRunRows(record), '',
+    'The compressed model folders (loadable, evaluable, exportable as any model) are kept under `runs/compression/` by the run (not committed); ' +
+    '`hyperclip compress --model DIR --method adasap --flops 0.5 --out DIR` makes one by hand.', '',
+  ];
+  return lines.join('\n');
+}
+
+/** The part of a record's name that says which budgets it measured. */
+export const settingsKey = (s: CompressionSettings): string =>
+  `w${s.stepsWarmup}-f${s.stepsFinetune}-b${s.batchSize}-n${s.limit}-sev${s.severities.join('')}-s${s.seeds.join('')}-r${s.ratios.join('_')}`;
