@@ -54,4 +54,14 @@ fi
 
 echo "setup: compiling TypeScript"
 npx --no-install tsc -p .
+
+# The default model's image encoder is a pretrained network of the data folder
+# (config.json names it): its weights are never committed, so its ONNX export
+# is made here, from ../shared/data/pretrained, whenever it is missing or older
+# than the model's own weights.
+encoder=models/default/encoder.onnx
+if [ ! -f "$encoder" ] || [ models/default/model.safetensors -nt "$encoder" ] || [ models/default/config.json -nt "$encoder" ]; then
+  echo "setup: exporting the default model's ONNX files (its image encoder comes from the data folder)"
+  node dist/src/cli/main.js export-onnx --model models/default > /dev/null
+fi
 echo "setup: done (libtorch addon: $addon)"
