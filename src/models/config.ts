@@ -236,30 +236,6 @@ const pretrainedTower = (family: 'mobilenetv1' | 'mobilenetv2', widthMultiplier:
 });
 
 const PRESETS: Record<string, { description: string; config: Omit<ModelConfig, 'name'> }> = {
-  'mnv2-hyperclip': {
-    description: 'ImageNet-pretrained MobileNet v2 (width 1.0) at 160 px, hypernetwork on the norms of its last two stages',
-    config: pretrainedTower('mobilenetv2', 1, 160, true),
-  },
-  'mnv2-siglip': {
-    description: 'the SigLIP baseline of mnv2-hyperclip: the same pretrained MobileNet v2, no hypernetwork',
-    config: pretrainedTower('mobilenetv2', 1, 160, false),
-  },
-  'mnv1-050-hyperclip': {
-    description: 'ImageNet-pretrained MobileNet v1 (width 0.5) at 160 px, hypernetwork on the norms of its last two stages',
-    config: pretrainedTower('mobilenetv1', 0.5, 160, true),
-  },
-  'mnv1-050-siglip': {
-    description: 'the SigLIP baseline of mnv1-050-hyperclip',
-    config: pretrainedTower('mobilenetv1', 0.5, 160, false),
-  },
-  'mnv1-025-hyperclip': {
-    description: 'ImageNet-pretrained MobileNet v1 (width 0.25) at 128 px, hypernetwork on the norms of its last two stages',
-    config: pretrainedTower('mobilenetv1', 0.25, 128, true),
-  },
-  'mnv1-025-siglip': {
-    description: 'the SigLIP baseline of mnv1-025-hyperclip',
-    config: pretrainedTower('mobilenetv1', 0.25, 128, false),
-  },
   'tiny-hyperclip': {
     description: 'CPU size, 64 px: tiny EfficientNet, 3-layer width-128 text encoder, hypernetwork on all norm layers',
     config: { ...tinyBase, hypernet: HYPERNET_DEFAULT },
@@ -287,6 +263,30 @@ const PRESETS: Record<string, { description: string; config: Omit<ModelConfig, '
   'tiny-resnet-siglip': {
     description: 'the SigLIP baseline of tiny-resnet-hyperclip',
     config: { ...tinyBase, image: resnet(64), hypernet: null },
+  },
+  'mnv2-hyperclip': {
+    description: 'ImageNet-pretrained MobileNet v2 (width 1.0) at 160 px, hypernetwork on the norms of its last two stages',
+    config: pretrainedTower('mobilenetv2', 1, 160, true),
+  },
+  'mnv2-siglip': {
+    description: 'the SigLIP baseline of mnv2-hyperclip: the same pretrained MobileNet v2, no hypernetwork',
+    config: pretrainedTower('mobilenetv2', 1, 160, false),
+  },
+  'mnv1-050-hyperclip': {
+    description: 'ImageNet-pretrained MobileNet v1 (width 0.5) at 160 px, hypernetwork on the norms of its last two stages',
+    config: pretrainedTower('mobilenetv1', 0.5, 160, true),
+  },
+  'mnv1-050-siglip': {
+    description: 'the SigLIP baseline of mnv1-050-hyperclip',
+    config: pretrainedTower('mobilenetv1', 0.5, 160, false),
+  },
+  'mnv1-025-hyperclip': {
+    description: 'ImageNet-pretrained MobileNet v1 (width 0.25) at 128 px, hypernetwork on the norms of its last two stages',
+    config: pretrainedTower('mobilenetv1', 0.25, 128, true),
+  },
+  'mnv1-025-siglip': {
+    description: 'the SigLIP baseline of mnv1-025-hyperclip',
+    config: pretrainedTower('mobilenetv1', 0.25, 128, false),
   },
   'test-tiny': {
     description: 'for unit tests: width-8 EfficientNet, 1-layer width-16 text encoder, 32 px',

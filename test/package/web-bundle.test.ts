@@ -93,7 +93,8 @@ test('hyperclip/web bundles for the browser without Node modules, and its bundle
     writeFileSync(bundleFile, code);
     const web = (await import(pathToFileURL(bundleFile).href)) as typeof Web;
     const model = await web.loadModel(url, { ort: ortNode, sessionOptions: { executionProviders: ['cpu'] } });
-    assert.equal(model.imageSize, 64);
+    const shipped = JSON.parse(readFileSync(path.join(ROOT, 'models/default/config.json'), 'utf8')) as { config: { image: { imageSize: number } } };
+    assert.equal(model.imageSize, shipped.config.image.imageSize, 'the web model reads the default model\'s input size');
     const classifier = await model.generate(CLASSES);
     const images = await cifarImages(2);
     const pixels = await Promise.all(images.map(async ({ jpeg }) => {

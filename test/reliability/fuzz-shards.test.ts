@@ -124,7 +124,7 @@ test('seeded random truncations and flipped bytes (.tar and .tar.gz): no crash, 
     if (result.error !== undefined) {
       // Only a shard with nothing readable at all ends the run, and it says so in one line.
       assert.equal(result.usable, 0, label);
-      assert.match(result.error, /^no readable samples in 1 shard\(s\) starting with .*: check the shards \(skipped/, label);
+      assert.match(result.error, /^no readable samples in 1 shard\(s\) starting with .*: check the data \(skipped/, label);
       assert.doesNotMatch(result.error, /\n/, label);
     }
     for (const reason of Object.keys(result.counts)) assert.ok(KNOWN_REASONS.includes(reason as SkipReason), `${label}: ${reason}`);
