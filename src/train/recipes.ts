@@ -183,12 +183,6 @@ const litRecipe = (name: string, model: string, network: string): TrainConfig =>
 });
 
 export const RECIPES: Record<string, TrainConfig> = {
-  'mnv2-hyperclip-lit': litRecipe('mnv2-hyperclip-lit', 'mnv2-hyperclip', 'mobilenet_v2_1.0_224_quant'),
-  'mnv2-siglip-lit': litRecipe('mnv2-siglip-lit', 'mnv2-siglip', 'mobilenet_v2_1.0_224_quant'),
-  'mnv1-050-hyperclip-lit': litRecipe('mnv1-050-hyperclip-lit', 'mnv1-050-hyperclip', 'mobilenet_v1_0.5_160_quant'),
-  'mnv1-050-siglip-lit': litRecipe('mnv1-050-siglip-lit', 'mnv1-050-siglip', 'mobilenet_v1_0.5_160_quant'),
-  'mnv1-025-hyperclip-lit': litRecipe('mnv1-025-hyperclip-lit', 'mnv1-025-hyperclip', 'mobilenet_v1_0.25_128_quant'),
-  'mnv1-025-siglip-lit': litRecipe('mnv1-025-siglip-lit', 'mnv1-025-siglip', 'mobilenet_v1_0.25_128_quant'),
   'tiny-hyperclip': { ...TINY, name: 'tiny-hyperclip', model: 'tiny-hyperclip' },
   'tiny-siglip': { ...TINY, name: 'tiny-siglip', model: 'tiny-siglip' },
   'tiny-hyperclip-c100': { ...TINY, name: 'tiny-hyperclip-c100', model: 'tiny-hyperclip', data: WITH_CIFAR100 },
@@ -200,6 +194,12 @@ export const RECIPES: Record<string, TrainConfig> = {
   'tiny-tin-classify': TIN_CLASSIFY,
   'tiny-hyperclip-d': { ...STAGE_D, name: 'tiny-hyperclip-d', model: 'tiny-hyperclip' },
   'tiny-siglip-d': { ...STAGE_D, name: 'tiny-siglip-d', model: 'tiny-siglip' },
+  'mnv2-hyperclip-lit': litRecipe('mnv2-hyperclip-lit', 'mnv2-hyperclip', 'mobilenet_v2_1.0_224_quant'),
+  'mnv2-siglip-lit': litRecipe('mnv2-siglip-lit', 'mnv2-siglip', 'mobilenet_v2_1.0_224_quant'),
+  'mnv1-050-hyperclip-lit': litRecipe('mnv1-050-hyperclip-lit', 'mnv1-050-hyperclip', 'mobilenet_v1_0.5_160_quant'),
+  'mnv1-050-siglip-lit': litRecipe('mnv1-050-siglip-lit', 'mnv1-050-siglip', 'mobilenet_v1_0.5_160_quant'),
+  'mnv1-025-hyperclip-lit': litRecipe('mnv1-025-hyperclip-lit', 'mnv1-025-hyperclip', 'mobilenet_v1_0.25_128_quant'),
+  'mnv1-025-siglip-lit': litRecipe('mnv1-025-siglip-lit', 'mnv1-025-siglip', 'mobilenet_v1_0.25_128_quant'),
   'test-tiny': {
     ...TINY, name: 'test-tiny', model: 'test-tiny', wordPrior: false, batchSize: 8, steps: 6, warmupSteps: 2, checkpointEvery: 3,
     validateEvery: 0, logEvery: 1, validation: { cifar10Limit: 0, retrievalLimit: 0 },

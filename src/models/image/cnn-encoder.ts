@@ -63,7 +63,7 @@ export abstract class CnnEncoder extends Module implements ImageEncoder {
 
   /** images [N, 3, H, W] -> stem -> blocks -> head -> global average pool -> [N, featureDim]. */
   forward(images: Tensor, normOverrides?: NormOverrides): Tensor {
-    return this.forwardFrom(this.forwardPrefix(images, 0), 0, normOverrides);
+    return this.forwardFrom(this.forwardPrefix(images, 0, normOverrides), 0, normOverrides);
   }
 
   /**
