@@ -6,6 +6,7 @@
 //     [--datasets cifar10,cifar100,tiny-imagenet,held-out] [--limit N] [--senses all|first] [--out FILE]
 // Writes runs/wordnet-lookup/NETWORK-SIZE.json; one summary line per dataset on stdout, progress on stderr.
 import { Command } from 'commander';
+import { isEntryPoint } from '../bench/lib/cli.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { integer } from '../src/cli/parse.js';
@@ -105,7 +106,7 @@ async function main(opts: Options): Promise<void> {
   say(`wrote ${path.relative(process.cwd(), out)}`);
 }
 
-new Command()
+export const cli = (): Command => new Command()
   .name('wordnet-lookup')
   .description('zero-shot by WordNet alone: class name -> ImageNet-1k classes at or under its synsets -> a pretrained network\'s ImageNet probabilities')
   .option('--network <name>', 'a .tflite file of ../shared/data/pretrained, without the extension', 'mobilenet_v2_1.0_224_quant')
@@ -114,13 +115,15 @@ new Command()
   .option('--limit <n>', 'the first N images of each dataset, in stored order', integer('limit'))
   .option('--senses <which>', 'all WordNet senses of a name, or the first', 'all')
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2)
-  .option('--out <file>', 'the JSON record (default runs/wordnet-lookup/NETWORK-SIZE.json)')
-  .action(async (opts: Options) => {
+  .option('--out <file>', 'the JSON record (default runs/wordnet-lookup/NETWORK-SIZE.json)');
+
+if (isEntryPoint(import.meta.url)) {
+  cli().action(async (opts: Options) => {
     try {
       await main(opts);
     } catch (err) {
       process.stderr.write(`wordnet-lookup: ${(err as Error).message}\n`);
       process.exitCode = 1;
     }
-  })
-  .parseAsync();
+  }).parseAsync();
+}
