@@ -2,7 +2,8 @@
 // with no trainable parameter and no generated norm. It runs once per batch
 // without gradients, and every loss (and the distillation teacher) continues
 // from its output, instead of each running the whole encoder.
-import { noGrad, tidy, type Tensor } from '../engine/index.js';
+import { noGrad, type Tensor } from '../engine/index.js';
+import { identicalTensors } from '../models/import/pretrained-ref.js';
 import type { HyperClip, PrefixFeatures } from '../models/hyperclip.js';
 import type { LabelClassifier } from '../models/label-classifier.js';
 
@@ -27,9 +28,7 @@ export function checkSharedPrefix(model: HyperClip, teacher: LabelClassifier, bl
   for (const [name, p] of model.imageEncoder.namedParameters()) {
     const inPrefix = name.startsWith('stem.') || Array.from({ length: blocks }, (_, b) => `blocks.${b}.`).some((b) => name.startsWith(b));
     if (!inPrefix) continue;
-    const other = teacherState.get(name);
-    const same = other !== undefined && other.shape.join() === p.shape.join() && noGrad(() => tidy(() => p.sub(other).abs().amax().item())) === 0;
-    if (!same) {
+    if (!identicalTensors(teacherState.get(name), p)) {
       throw new Error(`distill: imageEncoder.${name} differs from the teacher's: start the image encoder from the teacher (init) and freeze it, so both share the frozen prefix`);
     }
   }

@@ -48,11 +48,14 @@ export function importedPartTensors(ref: Omit<PretrainedPart, 'sha256'> & { sha2
   return { tensors, sha256 };
 }
 
+/** Whether two tensors hold exactly the same values (same shape, no tolerance). */
+export function identicalTensors(a: Tensor | undefined, b: Tensor): boolean {
+  return a !== undefined && a.shape.join() === b.shape.join() && noGrad(() => tidy(() => a.sub(b).abs().amax().item())) === 0;
+}
+
 /** Throws unless the model's part still equals the imported file exactly (it must have stayed frozen). */
 export function checkPartUnchanged(own: Map<string, Tensor>, imported: Map<string, Tensor>, ref: { part: string; from: string }): void {
   for (const [name, t] of imported) {
-    const mine = own.get(name);
-    const same = mine !== undefined && mine.shape.join() === t.shape.join() && noGrad(() => tidy(() => mine.sub(t).abs().amax().item())) === 0;
-    if (!same) throw new Error(`${name} differs from ${ref.from}: only a part that stayed frozen can be saved as a reference to its pretrained file`);
+    if (!identicalTensors(own.get(name), t)) throw new Error(`${name} differs from ${ref.from}: only a part that stayed frozen can be saved as a reference to its pretrained file`);
   }
 }
