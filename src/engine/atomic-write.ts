@@ -35,18 +35,23 @@ function isAlive(pid: number): boolean {
   }
 }
 
+const TEMPORARY = /^\.(.+)\.(\d+)\.tmp$/;
+
 /**
- * Removes the temporary files that writers of `file` killed mid-write left
- * beside it (a process still alive keeps its own). Returns how many went.
+ * Removes the temporary files that writers killed mid-write left in `dir`
+ * (only those whose writer is gone: a process still alive keeps its own).
+ * With `file`, only that file's. Returns how many went.
  */
-export function removeStaleTemporaries(file: string): number {
-  const prefix = `.${path.basename(file)}.`;
+export function removeStaleTemporaries(dirOrFile: string, options: { onlyFile?: boolean } = {}): number {
+  const dir = options.onlyFile ? path.dirname(dirOrFile) : dirOrFile;
+  const only = options.onlyFile ? path.basename(dirOrFile) : null;
   let removed = 0;
-  for (const name of readdirSync(path.dirname(file))) {
-    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
-    const pid = Number(name.slice(prefix.length, -'.tmp'.length));
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-    rmSync(path.join(path.dirname(file), name), { force: true });
+  for (const name of readdirSync(dir)) {
+    const match = TEMPORARY.exec(name);
+    if (match === null || (only !== null && match[1] !== only)) continue;
+    const pid = Number(match[2]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    rmSync(path.join(dir, name), { force: true });
     removed++;
   }
   return removed;

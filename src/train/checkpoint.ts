@@ -24,7 +24,7 @@ const OPTIM = 'optim.';
 
 export function saveCheckpoint(file: string, model: Module, optimizer: Optimizer, meta: CheckpointMeta): void {
   // A run killed while writing leaves its temporary file; the next save clears it.
-  removeStaleTemporaries(file);
+  removeStaleTemporaries(file, { onlyFile: true });
   const tensors = new Map<string, Tensor>();
   for (const [name, t] of model.stateDict()) tensors.set(MODEL + name, t);
   const optimState = optimizer.stateDict();

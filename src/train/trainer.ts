@@ -14,7 +14,7 @@ import { Tokenizer, loadWordPrior } from '../data/tokenizer/index.js';
 import { HyperClip, initTokenEmbeddingFromPrior, resolveConfig, samePositives, type ModelConfig } from '../models/index.js';
 import { saveBundle, type Bundle } from '../bundle/bundle.js';
 import { tokenize } from '../eval/text-features.js';
-import { writeFileAtomic } from '../engine/atomic-write.js';
+import { removeStaleTemporaries, writeFileAtomic } from '../engine/atomic-write.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { DiscardLog, joinGroup, rankDevice, rankFromEnvironment, silentReporter, type Parallelism } from './distributed.js';
 import { dataParallelStep, onDevice } from './distributed-step.js';
@@ -157,6 +157,9 @@ async function finishClassifier(
 
 function prepareRunFolder(outDir: string, config: TrainConfig, resume: boolean): void {
   mkdirSync(outDir, { recursive: true });
+  // A run killed mid-write (its config, checkpoint or model files) leaves temporaries behind.
+  removeStaleTemporaries(outDir);
+  if (existsSync(path.join(outDir, 'model'))) removeStaleTemporaries(path.join(outDir, 'model'));
   const file = path.join(outDir, 'train-config.json');
   const json = JSON.stringify(config, null, 2) + '\n';
   if (existsSync(file)) {
