@@ -1,0 +1,70 @@
+// A float classifier in, its static int8 twin out: zero padding folded into
+// the convolutions, the quantization planned from the graph, activation
+// ranges calibrated on the user's images, the QDQ graph written, and the
+// file's metadata saying how it was made. The classifier metadata is kept,
+// so every loader (classify, the Node and browser API) reads it unchanged.
+import { onnx, type ModelProto } from '../onnx/proto.js';
+import type { OpenRunner } from '../runtime/session.js';
+import { calibrateRanges } from './calibrate.js';
+import { foldPadsIntoConvs } from './fold-pad.js';
+import { activationParams, type ActivationParams } from './params.js';
+import { planQuantization } from './plan.js';
+import { writeQdq } from './qdq.js';
+
+export const QUANTIZATION_METADATA_KEY = 'hyperclip.quantization';
+
+export interface QuantizeOptions {
+  /** Normalised NCHW calibration pixels at the classifier's input size, [n, 3, H, W] row-major. */
+  images: Float32Array;
+  /** Says where the images came from, for the record ("200 images of photos/"). */
+  calibration: string;
+  open: OpenRunner;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface QuantizationRecord {
+  format: 'QDQ';
+  weights: 'int8, symmetric, per output channel';
+  activations: 'uint8, asymmetric, per tensor';
+  calibration: { method: 'min/max'; source: string; images: number };
+  /** Conv, Gemm and MatMul nodes with int8 weights. */
+  quantizedNodes: number;
+  /** Activation tensors with a QuantizeLinear/DequantizeLinear pair. */
+  quantizedActivations: number;
+}
+
+const ALREADY_QUANTIZED = new Set(['QuantizeLinear', 'DequantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger']);
+
+export async function quantizeClassifier(floatBytes: Uint8Array, options: QuantizeOptions): Promise<{ bytes: Uint8Array; record: QuantizationRecord }> {
+  const model = onnx.ModelProto.decode(floatBytes);
+  if ((model.graph?.node ?? []).some((n) => ALREADY_QUANTIZED.has(n.opType!))) {
+    throw new Error('this classifier is already quantized: quantize the float32 classifier instead');
+  }
+  foldPadsIntoConvs(model);
+  const plan = planQuantization(model);
+  if (plan.weighted.length === 0) throw new Error('the classifier has no Conv, Gemm or MatMul with constant weights to quantize');
+  const owners = plan.activations.filter((t) => !plan.sharedWith.has(t));
+  const { ranges, images } = await calibrateRanges(model, owners, { images: options.images, open: options.open, onProgress: options.onProgress });
+  const params = new Map<string, ActivationParams>();
+  for (const [tensor, range] of ranges) {
+    try {
+      params.set(tensor, activationParams(range.min, range.max));
+    } catch (err) {
+      throw new Error(`calibrating ${tensor}: ${(err as Error).message}`);
+    }
+  }
+  for (const [tensor, owner] of plan.sharedWith) params.set(tensor, params.get(owner)!);
+  writeQdq(model, plan, params);
+  const record: QuantizationRecord = {
+    format: 'QDQ', weights: 'int8, symmetric, per output channel', activations: 'uint8, asymmetric, per tensor',
+    calibration: { method: 'min/max', source: options.calibration, images },
+    quantizedNodes: plan.weighted.length, quantizedActivations: plan.activations.length,
+  };
+  setMetadata(model, QUANTIZATION_METADATA_KEY, JSON.stringify(record));
+  model.docString = `${model.docString ?? ''}${model.docString ? '; ' : ''}int8 QDQ, calibrated on ${options.calibration}`;
+  return { bytes: onnx.ModelProto.encode(model).finish(), record };
+}
+
+function setMetadata(model: ModelProto, key: string, value: string): void {
+  model.metadataProps = [...(model.metadataProps ?? []).filter((p) => p.key !== key), { key, value }];
+}
