@@ -20,6 +20,8 @@ export { generateOnRuntime, type PromptTokenizer } from './deploy/runtime/genera
 export { parseClassifierMetadata, classifierMetadataProps, type ClassifierOutput } from './deploy/metadata.js';
 export { MODEL_FILES } from './deploy/model-files.js';
 export { readOnnxInfo } from './deploy/onnx/read.js';
+export { quantizeClassifier, QUANTIZATION_METADATA_KEY, type QuantizeOptions, type QuantizationRecord } from './deploy/quantize/quantize.js';
+export { readCalibrationSet, type CalibrationSet } from './deploy/quantize/calibration-images.js';
 export { evaluateZeroShot, type ZeroShotOptions } from './eval/zeroshot.js';
 export { evaluateRetrieval, type RetrievalOptions, type RetrievalResult } from './eval/retrieval.js';
 export { resolveTemplates, readClassnames, checkClassnames, checkTemplates } from './eval/templates.js';
