@@ -16,7 +16,8 @@ import { saveBundle, type Bundle } from '../bundle/bundle.js';
 import { tokenize } from '../eval/text-features.js';
 import { removeStaleTemporaries, writeFileAtomic } from '../engine/atomic-write.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { DiscardLog, joinGroup, rankDevice, rankFromEnvironment, silentReporter, type Parallelism } from './distributed.js';
+import { DiscardLog, joinGroup, rankDevice, rankFromEnvironment, type Parallelism } from './distributed.js';
+import { silentReporter, type TrainReporter } from './reporter.js';
 import { dataParallelStep, onDevice } from './distributed-step.js';
 import { finishedRun } from './finished-run.js';
 import { loaderSources } from './data-sources.js';
@@ -31,13 +32,6 @@ import { trainableParameters, weightDecayGroups } from './param-groups.js';
 import type { TrainConfig } from './recipes.js';
 import { warmupCosine } from './schedule.js';
 import { validate, validateLabelClassifier, type ValidationResult } from './validate.js';
-
-export interface TrainReporter {
-  start(total: number, from: number): void;
-  step(step: number, info: { loss: number; lr: number; imagesPerSecond: number }): void;
-  message(text: string): void;
-  stop(): void;
-}
 
 export interface TrainOptions {
   outDir: string;

@@ -10,7 +10,7 @@ import { evaluateRetrieval, type RetrievalResult } from '../eval/retrieval.js';
 import { evaluateZeroShot, sampling, type ZeroShotResult } from '../eval/zeroshot.js';
 import type { LabelClassifier } from '../models/label-classifier.js';
 import type { TrainConfig } from './recipes.js';
-import type { TrainReporter } from './trainer.js';
+import type { TrainReporter } from './reporter.js';
 import { heldOutClasses } from '../data/held-out.js';
 
 export interface ValidationResult {
