@@ -26,7 +26,8 @@ import { loaderSources } from '../src/train/data-sources.js';
 import { joinGroup } from '../src/train/distributed.js';
 import { dataParallelStep } from '../src/train/distributed-step.js';
 import { RECIPES } from '../src/train/recipes.js';
-import { createOptimizer, modelConfigFor } from '../src/train/trainer.js';
+import { createOptimizer } from '../src/train/optimizer.js';
+import { modelConfigFor } from '../src/train/trainer.js';
 
 import type { WorkerResult } from './lib/distributed-record.js';
 

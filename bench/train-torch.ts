@@ -18,7 +18,8 @@ import { HyperClip, initTokenEmbeddingFromPrior } from '../src/models/index.js';
 import { loaderSources } from '../src/train/data-sources.js';
 import { RECIPES } from '../src/train/recipes.js';
 import { warmupCosine } from '../src/train/schedule.js';
-import { createOptimizer, modelConfigFor, trainStep } from '../src/train/trainer.js';
+import { createOptimizer } from '../src/train/optimizer.js';
+import { modelConfigFor, trainStep } from '../src/train/trainer.js';
 import { DEFAULT_PYTHON, compareTensors, loadSnapshot, runTorchReference, snapshot, torchAvailable, writeReferenceInputs } from './reference-train-client.js';
 
 interface Options { quick?: boolean; recipe: string; steps?: string; threads: string; batchSize?: string; python: string; keep?: boolean }

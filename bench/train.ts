@@ -15,7 +15,8 @@ import { HyperClip } from '../src/models/index.js';
 import { loaderSources } from '../src/train/data-sources.js';
 import { RECIPES, type TrainConfig } from '../src/train/recipes.js';
 import { warmupCosine } from '../src/train/schedule.js';
-import { createOptimizer, modelConfigFor, trainStep } from '../src/train/trainer.js';
+import { createOptimizer } from '../src/train/optimizer.js';
+import { modelConfigFor, trainStep } from '../src/train/trainer.js';
 import type { AdamW } from '../src/engine/index.js';
 
 interface Contender {

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  AdamW, clipGradNorm, manualSeed, tensor, tidy, useAllCores, type Device, type Module,
+  clipGradNorm, manualSeed, tensor, tidy, useAllCores, type AdamW, type Device, type Module,
 } from '../engine/index.js';
 import { createLoader, trainPreprocess, evalPreprocess, type Batch, type DataLoader } from '../data/index.js';
 import { Tokenizer, loadWordPrior } from '../data/tokenizer/index.js';
@@ -28,7 +28,7 @@ import type { HeadDistillation } from './distill.js';
 import { createDistillation } from './distill-setup.js';
 import { computePrefix, frozenPrefixBlocks } from './frozen-prefix.js';
 import { MetricsLog } from './metrics-log.js';
-import { trainableParameters, weightDecayGroups } from './param-groups.js';
+import { createOptimizer } from './optimizer.js';
 import type { TrainConfig } from './recipes.js';
 import { warmupCosine } from './schedule.js';
 import { validate, validateLabelClassifier, type ValidationResult } from './validate.js';
@@ -252,12 +252,6 @@ export function modelConfigFor(config: TrainConfig, tokenizer: Tokenizer): Model
     ...overrides, preset: config.model,
     text: { ...overrides.text, vocabSize: tokenizer.vocabSize, contextLength: tokenizer.contextLength, endTokenId: tokenizer.endToken },
   });
-}
-
-/** AdamW with weight decay on matrices and kernels only (also used by bench:train). */
-export function createOptimizer(model: Module, config: TrainConfig): AdamW {
-  const params = trainableParameters(model, config.freeze ?? []);
-  return new AdamW(weightDecayGroups(params, config.weightDecay, config.lrScale), { lr: config.lr, weightDecay: config.weightDecay, betas: [0.9, 0.98], eps: 1e-6 });
 }
 
 /** One optimisation step on a batch: forward, backward, clip, update (also used by bench:train). */

@@ -15,7 +15,8 @@ import { tokenize } from '../../src/eval/text-features.js';
 import { HyperClip } from '../../src/models/index.js';
 import { loaderSources } from '../../src/train/data-sources.js';
 import { RECIPES, type TrainConfig } from '../../src/train/recipes.js';
-import { createOptimizer, modelConfigFor, trainStep } from '../../src/train/trainer.js';
+import { createOptimizer } from '../../src/train/optimizer.js';
+import { modelConfigFor, trainStep } from '../../src/train/trainer.js';
 import {
   compareTensors, loadSnapshot, runTorchReference, snapshot, torchAvailable, writeReferenceInputs, type TensorDiff,
 } from '../../bench/reference-train-client.js';
