@@ -62,6 +62,19 @@ export async function heldOutZeroShot(bundle: Bundle, limit?: number): Promise<Z
   return evaluateZeroShot(bundle, { shards: source.shards, caption: { ...caption, subset: indices } }, classnames, caption.templates, { limit });
 }
 
+/** A validation as the flat fields of a metrics line. */
+export function validationFields(result: ValidationResult): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (result.cifar10) { out.cifar10Top1 = result.cifar10.top1; out.cifar10Top5 = result.cifar10.top5; }
+  if (result.tinyImagenet) { out.tinyImagenetTop1 = result.tinyImagenet.top1; out.tinyImagenetTop5 = result.tinyImagenet.top5; }
+  if (result.heldOut) { out.heldOutTop1 = result.heldOut.top1; out.heldOutTop5 = result.heldOut.top5; }
+  if (result.retrieval) {
+    out.imageToTextR1 = result.retrieval.imageToText.r1; out.imageToTextR5 = result.retrieval.imageToText.r5;
+    out.textToImageR1 = result.retrieval.textToImage.r1; out.textToImageR5 = result.retrieval.textToImage.r5;
+  }
+  return out;
+}
+
 async function zeroShot(bundle: Bundle, name: string, split: string, limit: number): Promise<ZeroShotResult> {
   const source = resolveDataset(name, split);
   const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
