@@ -24,9 +24,10 @@ import { Tokenizer } from '../src/data/tokenizer/index.js';
 import { HyperClip } from '../src/models/index.js';
 import { loaderSources } from '../src/train/data-sources.js';
 import { joinGroup } from '../src/train/distributed.js';
-import { dataParallelStep } from '../src/train/distributed-step.js';
+import { dataParallelStep } from '../src/train/train-step.js';
 import { RECIPES } from '../src/train/recipes.js';
-import { createOptimizer, modelConfigFor } from '../src/train/trainer.js';
+import { createOptimizer } from '../src/train/optimizer.js';
+import { modelConfigFor } from '../src/train/trainer.js';
 
 import type { WorkerResult } from './lib/distributed-record.js';
 

@@ -18,7 +18,10 @@ import { HyperClip, initTokenEmbeddingFromPrior } from '../src/models/index.js';
 import { loaderSources } from '../src/train/data-sources.js';
 import { RECIPES } from '../src/train/recipes.js';
 import { warmupCosine } from '../src/train/schedule.js';
-import { createOptimizer, modelConfigFor, trainStep } from '../src/train/trainer.js';
+import { ContrastiveLoss } from '../src/train/objectives/contrastive-loss.js';
+import { createOptimizer } from '../src/train/optimizer.js';
+import { trainStep } from '../src/train/train-step.js';
+import { modelConfigFor } from '../src/train/trainer.js';
 import { DEFAULT_PYTHON, compareTensors, loadSnapshot, runTorchReference, snapshot, torchAvailable, writeReferenceInputs } from './reference-train-client.js';
 
 interface Options { quick?: boolean; recipe: string; steps?: string; threads: string; batchSize?: string; python: string; keep?: boolean }
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
   }
   model.train();
   const optimizer = createOptimizer(model, config);
+  const batchLoss = new ContrastiveLoss({ model, tokenizer, positives: config.positives });
 
   const loader = createLoader({
     sources: loaderSources(config.data), batchSize: config.batchSize, seed: config.seed, shuffle: true, dropLast: true,
@@ -95,7 +99,7 @@ async function main(): Promise<void> {
     for (let k = 0; k < steps; k++) {
       optimizer.lr = lrs[k]!;
       const started = performance.now();
-      const { loss, gradNorm } = trainStep({ model, optimizer, tokenizer, config }, batches[k]!);
+      const { loss, gradNorm } = trainStep(batchLoss, optimizer, config.gradClip, batches[k]!);
       ours.seconds.push((performance.now() - started) / 1000);
       ours.loss.push(loss);
       ours.gradNorm.push(gradNorm);

@@ -15,7 +15,10 @@ import { HyperClip } from '../src/models/index.js';
 import { loaderSources } from '../src/train/data-sources.js';
 import { RECIPES, type TrainConfig } from '../src/train/recipes.js';
 import { warmupCosine } from '../src/train/schedule.js';
-import { createOptimizer, modelConfigFor, trainStep } from '../src/train/trainer.js';
+import { ContrastiveLoss } from '../src/train/objectives/contrastive-loss.js';
+import { createOptimizer } from '../src/train/optimizer.js';
+import { trainStep } from '../src/train/train-step.js';
+import { modelConfigFor } from '../src/train/trainer.js';
 import type { AdamW } from '../src/engine/index.js';
 
 interface Contender {
@@ -52,7 +55,7 @@ async function runSteps(c: Contender, loader: DataLoader, tokenizer: Tokenizer, 
     const got = performance.now();
     const cpuBefore = process.cpuUsage();
     c.optimizer.lr = warmupCosine(c.step, { lr: c.config.lr, warmupSteps: c.config.warmupSteps, totalSteps: c.config.steps, minLrRatio: c.config.minLrRatio });
-    const { loss } = trainStep({ model: c.model, optimizer: c.optimizer, tokenizer, config: c.config }, batch);
+    const { loss } = trainStep(new ContrastiveLoss({ model: c.model, tokenizer, positives: c.config.positives }), c.optimizer, c.config.gradClip, batch);
     if (!Number.isFinite(loss)) throw new Error(`${c.name}: loss is ${loss} at step ${c.step}`);
     const used = process.cpuUsage(cpuBefore);
     cpu += (used.user + used.system) / 1e6;

@@ -1,4 +1,4 @@
-"""K training steps of our HyperClip in plain PyTorch, as src/train/trainer.ts
+"""K training steps of our HyperClip in plain PyTorch, as src/train/train-step.ts
 trainStep does them: trainingLoss, backward, clip the joint gradient norm,
 AdamW (betas 0.9/0.98, eps 1e-6, no decay on tensors with < 2 dims).
 

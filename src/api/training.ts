@@ -7,7 +7,8 @@ import { libtorchVersion, useAllCores } from '../engine/runtime.js';
 import { checkClassnames, resolveTemplates } from '../eval/templates.js';
 import { evaluateZeroShot, type ZeroShotResult } from '../eval/zeroshot.js';
 import { resolveTrainConfig, type TrainConfig } from '../train/recipes.js';
-import { train as runTraining, type TrainReporter, type TrainSummary } from '../train/trainer.js';
+import { silentReporter, type TrainReporter } from '../train/reporter.js';
+import { train as runTraining, type TrainSummary } from '../train/trainer.js';
 
 export type { ZeroShotResult, TrainConfig, TrainReporter, TrainSummary };
 
@@ -66,11 +67,9 @@ export interface TrainRunOptions {
   reporter?: TrainReporter;
 }
 
-const SILENT: TrainReporter = { start: () => {}, step: () => {}, message: () => {}, stop: () => {} };
-
 /** Trains a model from a recipe (needs the libtorch addon and the training data). */
 export async function train(options: TrainRunOptions = {}): Promise<TrainSummary> {
   libtorchVersion();
   const config = resolveTrainConfig(options.preset, options.config, options.overrides ?? {});
-  return runTraining(config, { outDir: options.out ?? `runs/${config.name}-s${config.seed}`, resume: options.resume === true, reporter: options.reporter ?? SILENT });
+  return runTraining(config, { outDir: options.out ?? `runs/${config.name}-s${config.seed}`, resume: options.resume === true, reporter: options.reporter ?? silentReporter });
 }

@@ -15,7 +15,7 @@ import { loaderSources } from '../train/data-sources.js';
 import { trainableParameters } from '../train/param-groups.js';
 import { resolveTrainConfig, type TrainConfig } from '../train/recipes.js';
 import { warmupCosine } from '../train/schedule.js';
-import { createOptimizer } from '../train/trainer.js';
+import { createOptimizer } from '../train/optimizer.js';
 import type { CompressConfig } from './adasap-recipe.js';
 import { channelGroups, type ChannelGroup } from './channel-groups.js';
 import { planChannels } from './channel-plan.js';

@@ -1,5 +1,6 @@
-// The data-parallel training step. Each rank encodes its own local batch
-// (HyperCLIP task groups never straddle ranks), then the embeddings of all
+// The pieces of the data-parallel training step (src/train/train-step.ts with
+// src/train/objectives/contrastive-loss.ts). Each rank encodes its own local
+// batch (HyperCLIP task groups never straddle ranks), then the embeddings of all
 // ranks are gathered so the contrastive loss sees the global batch, exactly
 // as one process would. The gather is autograd-aware in the simplest way:
 // the other ranks' embeddings come in detached and the local slice is the
@@ -7,12 +8,8 @@
 // its own samples only; summing those over ranks is the single-process
 // gradient. Parameters used after the gather (the logit scale and bias) get
 // the whole gradient on every rank and are averaged instead.
-import { F, clipGradNorm, noGrad, tensor, tidy, zeros, type ProcessGroup, type Tensor } from '../engine/index.js';
-import type { Batch } from '../data/index.js';
-import type { Tokenizer } from '../data/tokenizer/index.js';
+import { F, noGrad, tidy, zeros, type ProcessGroup, type Tensor } from '../engine/index.js';
 import { clipLoss, sameGroupMask, siglipLoss, type HyperClip } from '../models/index.js';
-import { tokenize } from '../eval/text-features.js';
-import type { AdamW } from '../engine/index.js';
 
 /** Gradient buckets hold about this many float32 values (4 MB), as PyTorch DDP's default 25 MB scaled to small models. */
 const BUCKET_ELEMENTS = 1 << 20;
@@ -102,40 +99,4 @@ function buckets(params: Tensor[]): Tensor[][] {
 export function broadcastWeights(group: ProcessGroup, model: HyperClip): void {
   if (group.worldSize === 1) return;
   noGrad(() => group.broadcast([...model.stateDict().values()], 0));
-}
-
-export interface DataParallelStepContext {
-  model: HyperClip;
-  optimizer: AdamW;
-  tokenizer: Tokenizer;
-  gradClip: number;
-  group: ProcessGroup;
-  /** For tests: one process standing in for this many ranks' batch-norm statistics. */
-  imageChunks?: number;
-}
-
-export interface DataParallelStepResult { loss: number; gradNorm: number; commSeconds: number }
-
-/** One optimisation step on this rank's local batch; every rank gets the same loss and update. */
-export function dataParallelStep(ctx: DataParallelStepContext, batch: Batch): DataParallelStepResult {
-  const { model, optimizer, tokenizer, group } = ctx;
-  const commBefore = group.commSeconds;
-  const loss = tidy(() => {
-    const images = onDevice(tensor(batch.images, [batch.size, 3, batch.height, batch.width]), model); // [b, 3, H, W]
-    const ids = onDevice(tokenize(tokenizer, batch.captions), model); // [b, T]
-    const value = globalBatchLoss(model, images, ids, group, ctx.imageChunks ?? 1);
-    value.backward();
-    return value.item();
-  });
-  const params = optimizer.allParams();
-  reduceGradients(group, params, new Set([model.logitScale, model.logitBias]));
-  const commSeconds = group.commSeconds - commBefore;
-  if (!Number.isFinite(loss)) {
-    optimizer.zeroGrad();
-    return { loss, gradNorm: NaN, commSeconds };
-  }
-  const gradNorm = clipGradNorm(params, ctx.gradClip);
-  optimizer.step();
-  optimizer.zeroGrad();
-  return { loss, gradNorm, commSeconds };
 }

@@ -11,7 +11,6 @@ import { expandShards, SkipCounter, type LoaderSource, type LoaderState } from '
 import type { HyperClip } from '../models/index.js';
 import { broadcastWeights } from './distributed-step.js';
 import { MetricsLog } from './metrics-log.js';
-import type { TrainReporter } from './trainer.js';
 
 export interface RankInfo {
   rank: number;
@@ -156,9 +155,6 @@ export function dataParallel(group: ProcessGroup): Parallelism {
     close: () => group.close(),
   };
 }
-
-/** Ranks other than 0 train silently: rank 0 reports for the group. */
-export const silentReporter: TrainReporter = { start: () => undefined, step: () => undefined, message: () => undefined, stop: () => undefined };
 
 /** The metrics log of ranks other than 0: writes nothing. */
 export class DiscardLog extends MetricsLog {

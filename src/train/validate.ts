@@ -10,7 +10,7 @@ import { evaluateRetrieval, type RetrievalResult } from '../eval/retrieval.js';
 import { evaluateZeroShot, sampling, type ZeroShotResult } from '../eval/zeroshot.js';
 import type { LabelClassifier } from '../models/label-classifier.js';
 import type { TrainConfig } from './recipes.js';
-import type { TrainReporter } from './trainer.js';
+import type { TrainReporter } from './reporter.js';
 import { heldOutClasses } from '../data/held-out.js';
 
 export interface ValidationResult {
@@ -60,6 +60,19 @@ export async function heldOutZeroShot(bundle: Bundle, limit?: number): Promise<Z
   const { indices } = heldOutClasses();
   const classnames = indices.map((i) => caption.classnames[i]!);
   return evaluateZeroShot(bundle, { shards: source.shards, caption: { ...caption, subset: indices } }, classnames, caption.templates, { limit });
+}
+
+/** A validation as the flat fields of a metrics line. */
+export function validationFields(result: ValidationResult): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (result.cifar10) { out.cifar10Top1 = result.cifar10.top1; out.cifar10Top5 = result.cifar10.top5; }
+  if (result.tinyImagenet) { out.tinyImagenetTop1 = result.tinyImagenet.top1; out.tinyImagenetTop5 = result.tinyImagenet.top5; }
+  if (result.heldOut) { out.heldOutTop1 = result.heldOut.top1; out.heldOutTop5 = result.heldOut.top5; }
+  if (result.retrieval) {
+    out.imageToTextR1 = result.retrieval.imageToText.r1; out.imageToTextR5 = result.retrieval.imageToText.r5;
+    out.textToImageR1 = result.retrieval.textToImage.r1; out.textToImageR5 = result.retrieval.textToImage.r5;
+  }
+  return out;
 }
 
 async function zeroShot(bundle: Bundle, name: string, split: string, limit: number): Promise<ZeroShotResult> {

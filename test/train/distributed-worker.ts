@@ -12,10 +12,12 @@ import { createLoader, trainPreprocess, type Batch } from '../../src/data/index.
 import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { HyperClip } from '../../src/models/index.js';
 import { loaderSources } from '../../src/train/data-sources.js';
-import { dataParallelStep, broadcastWeights } from '../../src/train/distributed-step.js';
+import { broadcastWeights } from '../../src/train/distributed-step.js';
+import { dataParallelStep } from '../../src/train/train-step.js';
 import { rankFromEnvironment } from '../../src/train/distributed.js';
 import { resolveTrainConfig } from '../../src/train/recipes.js';
-import { createOptimizer, modelConfigFor, train } from '../../src/train/trainer.js';
+import { createOptimizer } from '../../src/train/optimizer.js';
+import { modelConfigFor, train } from '../../src/train/trainer.js';
 
 
 function slice(batch: Batch, start: number, size: number): Batch {

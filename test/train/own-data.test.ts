@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { resolveTrainConfig } from '../../src/train/recipes.js';
-import { train, type TrainReporter } from '../../src/train/trainer.js';
+import type { TrainReporter } from '../../src/train/reporter.js';
+import { train } from '../../src/train/trainer.js';
 import { corruptJpeg } from '../data/fixtures.js';
 import { photoFolder, quoted, realImages } from '../data/own-data-fixtures.js';
 

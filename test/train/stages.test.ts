@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { loadSafetensors, tensor } from '../../src/engine/index.js';
 import { resolveTrainConfig, type TrainConfig } from '../../src/train/recipes.js';
-import { train, type TrainReporter } from '../../src/train/trainer.js';
+import type { TrainReporter } from '../../src/train/reporter.js';
+import { train } from '../../src/train/trainer.js';
 import { weightDecayGroups } from '../../src/train/param-groups.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'hyperclip-stages-'));

@@ -15,7 +15,10 @@ import { tokenize } from '../../src/eval/text-features.js';
 import { HyperClip } from '../../src/models/index.js';
 import { loaderSources } from '../../src/train/data-sources.js';
 import { RECIPES, type TrainConfig } from '../../src/train/recipes.js';
-import { createOptimizer, modelConfigFor, trainStep } from '../../src/train/trainer.js';
+import { ContrastiveLoss } from '../../src/train/objectives/contrastive-loss.js';
+import { createOptimizer } from '../../src/train/optimizer.js';
+import { trainStep } from '../../src/train/train-step.js';
+import { modelConfigFor } from '../../src/train/trainer.js';
 import {
   compareTensors, loadSnapshot, runTorchReference, snapshot, torchAvailable, writeReferenceInputs, type TensorDiff,
 } from '../../bench/reference-train-client.js';
@@ -84,9 +87,10 @@ async function parity(t: TestContext, name: string, recipe: TrainConfig, prepare
   optimizer.zeroGrad();
   const afterOne = snapshot(model.stateDict());
   const losses = [loss1];
+  const batchLoss = new ContrastiveLoss({ model, tokenizer, positives: recipe.positives });
   for (let k = 1; k < STEPS; k++) {
     optimizer.lr = LRS[k]!;
-    losses.push(trainStep({ model, optimizer, tokenizer, config: recipe }, batches[k]!).loss);
+    losses.push(trainStep(batchLoss, optimizer, recipe.gradClip, batches[k]!).loss);
   }
   const afterAll = snapshot(model.stateDict());
 

@@ -6,7 +6,8 @@ import { after, test } from 'node:test';
 import { loadSafetensors, manualSeed } from '../../src/engine/index.js';
 import { HyperClip } from '../../src/models/index.js';
 import { listRecipes, resolveTrainConfig } from '../../src/train/recipes.js';
-import { modelConfigFor, train, type TrainReporter } from '../../src/train/trainer.js';
+import type { TrainReporter } from '../../src/train/reporter.js';
+import { modelConfigFor, train } from '../../src/train/trainer.js';
 import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
 

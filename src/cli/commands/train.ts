@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { listRecipes, resolveTrainConfig } from '../../train/recipes.js';
-import { train, type TrainReporter } from '../../train/trainer.js';
+import type { TrainReporter } from '../../train/reporter.js';
+import { train } from '../../train/trainer.js';
 import { launchRole, launchWorkers } from '../../train/distributed-launch.js';
 import { cudaAvailable } from '../../engine/index.js';
 import { listPresets } from '../../models/config.js';

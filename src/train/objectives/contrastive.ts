@@ -1,0 +1,81 @@
+// The contrastive objective: the whole model trains on image-caption pairs
+// (optionally with the pretrained head as a teacher), is validated zero-shot
+// and by retrieval, and leaves a model folder that eval and generate load.
+import path from 'node:path';
+import type { AdamW, Module, Tensor } from '../../engine/index.js';
+import { evalPreprocess, type Batch } from '../../data/index.js';
+import { saveBundle, type Bundle } from '../../bundle/bundle.js';
+import { pretrainedFile } from '../../models/import/pretrained-ref.js';
+import { createDistillation } from '../distill-setup.js';
+import { frozenPrefixBlocks } from '../frozen-prefix.js';
+import { createOptimizer } from '../optimizer.js';
+import type { TrainConfig } from '../recipes.js';
+import type { TrainReporter } from '../reporter.js';
+import { validate, validationFields, type ValidationResult } from '../validate.js';
+import { ContrastiveLoss } from './contrastive-loss.js';
+import { ONE_PROCESS_ONLY, type ObjectiveSetup, type ObjectiveValidation, type TrainingObjective } from './objective.js';
+
+export class ContrastiveObjective implements TrainingObjective {
+  readonly output: string;
+  private readonly bundle: Bundle;
+
+  constructor(private readonly batchLoss: ContrastiveLoss, readonly optimizer: AdamW, private readonly run: { config: TrainConfig; reporter: TrainReporter; outDir: string }) {
+    const { model, tokenizer } = batchLoss.parts;
+    this.bundle = { dir: run.outDir, model, config: model.config, tokenizer, preprocess: evalPreprocess(model.config.image.imageSize), extra: {} };
+    this.output = path.join(run.outDir, 'model');
+  }
+
+  get trained(): Module {
+    return this.batchLoss.parts.model;
+  }
+
+  loss(batch: Batch): Tensor {
+    return this.batchLoss.loss(batch);
+  }
+
+  reduceGradients(params: Tensor[]): void {
+    this.batchLoss.reduceGradients(params);
+  }
+
+  logFields(): Record<string, number> {
+    const { model } = this.batchLoss.parts;
+    return { logitScale: Math.exp(model.logitScale.item()), logitBias: model.logitBias.item() };
+  }
+
+  /** During the run every validation asked for; at the end only when CIFAR-10, retrieval or held-out names are asked for. */
+  async validate(at: 'during' | 'end'): Promise<ObjectiveValidation | null> {
+    const { config, reporter } = this.run;
+    const limits = config.validation;
+    if (at === 'end' && !(limits.cifar10Limit > 0 || limits.retrievalLimit > 0 || (limits.heldOutLimit ?? 0) > 0)) return null;
+    const result = await validate(this.bundle, config, reporter);
+    return { fields: validationFields(result), result };
+  }
+
+  save(validation: ValidationResult | null): void {
+    const { config } = this.run;
+    const { model, tokenizer } = this.batchLoss.parts;
+    saveBundle(this.output, model, tokenizer, { recipe: config.name, steps: config.steps, seed: config.seed, validation }, { pretrained: lockedPretrainedPart(config) });
+  }
+}
+
+/** The optimiser first: it freezes parameters, and the frozen prefix (shared with a distillation teacher) is what it left frozen. */
+export function createContrastiveObjective(config: TrainConfig, setup: ObjectiveSetup): ContrastiveObjective {
+  const { model, tokenizer, parallel, device, reporter } = setup;
+  if (parallel.group !== null && config.positives === 'same-label') throw new Error(ONE_PROCESS_ONLY);
+  const optimizer = createOptimizer(model, config); // before the run folder: a bad freeze list leaves nothing behind
+  const prefixBlocks = frozenPrefixBlocks(model);
+  if (prefixBlocks !== null && prefixBlocks > 0) reporter.message(`frozen prefix: the stem and ${prefixBlocks} blocks run once per batch without gradients`);
+  const distill = config.distill === undefined ? null : createDistillation(config.distill, model, prefixBlocks, tokenizer, config.seed);
+  if (distill !== null && (parallel.group !== null || device !== 'cpu')) {
+    throw new Error('distillation trains in one process on the CPU for now: drop --nproc-per-node and --device for this recipe');
+  }
+  const batchLoss = new ContrastiveLoss({ model, tokenizer, positives: config.positives, prefixBlocks, distill, group: parallel.group });
+  return new ContrastiveObjective(batchLoss, optimizer, { config, reporter, outDir: setup.outDir });
+}
+
+/** A pretrained image encoder that stayed frozen is saved as a reference to its file, not as weights (src/models/import/pretrained-ref.ts). */
+function lockedPretrainedPart(config: TrainConfig): { part: string; from: string } | undefined {
+  const init = config.init;
+  if (init === undefined || pretrainedFile(init.from) === null || !init.parts.includes('imageEncoder')) return undefined;
+  return (config.freeze ?? []).includes('imageEncoder') ? { part: 'imageEncoder', from: init.from } : undefined;
+}
