@@ -13,6 +13,7 @@ import { Tokenizer, loadWordPrior } from '../data/tokenizer/index.js';
 import { HyperClip, initTokenEmbeddingFromPrior, resolveConfig, type ModelConfig } from '../models/index.js';
 import { removeStaleTemporaries, writeFileAtomic } from '../engine/atomic-write.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { pretrainedFile } from '../models/import/pretrained-ref.js';
 import { DiscardLog, joinGroup, rankDevice, rankFromEnvironment, type Parallelism } from './distributed.js';
 import { finishedRun } from './finished-run.js';
 import { loaderSources } from './data-sources.js';
@@ -61,8 +62,10 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const model = buildModel(config, tokenizer, reporter);
   const checkpointFile = path.join(outDir, CHECKPOINT);
   // Before the run folder, so a missing first stage leaves nothing behind; a resumed checkpoint already holds these parts.
+  // A pretrained file is read again on resume all the same: a distillation teacher checks that it shares the model's
+  // frozen prefix before the checkpoint is loaded, and the file (unlike a first-stage run) is always there.
   const resuming = options.resume && existsSync(checkpointFile);
-  if (config.init && !resuming) reporter.message(`init: ${initFromRun(model, config.init)} tensors of ${config.init.parts.join(', ')} from ${config.init.from}`);
+  if (config.init && (!resuming || pretrainedFile(config.init.from) !== null)) reporter.message(`init: ${initFromRun(model, config.init)} tensors of ${config.init.parts.join(', ')} from ${config.init.from}`);
   if (device !== 'cpu') model.to(device);
   const sources = loaderSources(config.data);
   const objective = createObjective(config, { model, tokenizer, sources, parallel, device, reporter, outDir, checkpointFile });
