@@ -15,6 +15,7 @@ import { Tokenizer } from '../src/data/tokenizer/index.js';
 import { generateClassifier } from '../src/deploy/generate.js';
 import { generateFromFolder } from '../src/deploy/generate-folder.js';
 import { readDeployFiles } from '../src/deploy/deploy-files.js';
+import { MODEL_FILES } from '../src/models/folder-layout.js';
 import { readOnnxInfo } from '../src/deploy/onnx/read.js';
 import { openRunner } from '../src/deploy/runtime/node.js';
 import { useAllCores } from '../src/engine/index.js';
@@ -79,7 +80,7 @@ async function timeInference(deployDir: string, templates: string[], classes: nu
   const files = readDeployFiles(deployDir);
   const info = readOnnxInfo(files.encoder).metadata;
   const size = Number(info['hyperclip.image_size']);
-  const tokenizer = Tokenizer.load(path.join(deployDir, 'tokenizer.json'));
+  const tokenizer = Tokenizer.load(path.join(deployDir, MODEL_FILES.tokenizer));
   const prompts = classNames.flatMap((name) => templates.map((t) => t.replaceAll('{}', name)));
   const { ids, contextLength } = tokenizer.encodeBatch(prompts);
   const paths = await prepareInferencePaths({

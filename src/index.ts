@@ -18,7 +18,7 @@ export { writeDeployFiles, hasDeployFiles } from './deploy/deploy-files.js';
 export { readOnnxModelFiles, generateFromFiles, type OnnxModelFiles } from './deploy/generate-folder.js';
 export { generateOnRuntime, type PromptTokenizer } from './deploy/runtime/generate.js';
 export { parseClassifierMetadata, classifierMetadataProps, type ClassifierOutput } from './deploy/metadata.js';
-export { MODEL_FILES } from './deploy/model-files.js';
+export { MODEL_FILES, DEPLOYED_FILES } from './models/folder-layout.js';
 export { readOnnxInfo } from './deploy/onnx/read.js';
 export { evaluateZeroShot, type ZeroShotOptions } from './eval/zeroshot.js';
 export { evaluateRetrieval, type RetrievalOptions, type RetrievalResult } from './eval/retrieval.js';

@@ -11,6 +11,7 @@ import { generateFromFiles, readOnnxModelFiles, type OnnxModelFiles } from '../d
 import type { ClassifierMetadata, ClassifierOutput } from '../deploy/metadata.js';
 import { openRunner } from '../deploy/runtime/node.js';
 import { addonBuilt, useAllCores } from '../engine/runtime.js';
+import { MODEL_FILES } from '../models/folder-layout.js';
 import { NodeClassifier } from './node-classifier.js';
 
 /** onnx: the folder's ONNX files on onnxruntime; libtorch: its weights on the addon; auto: onnx when the files exist. */
@@ -44,7 +45,7 @@ export class HyperclipModel {
     if (!existsSync(dir)) {
       throw new Error(dir === defaultModelDir()
         ? `the default model is missing (${dir}): reinstall hyperclip or pass a model folder`
-        : `no model folder at ${dir}: pass the folder that holds config.json, tokenizer.json and generator.onnx + encoder.onnx (or model.safetensors)`);
+        : `no model folder at ${dir}: pass the folder that holds ${MODEL_FILES.config}, ${MODEL_FILES.tokenizer} and ${MODEL_FILES.generator} + ${MODEL_FILES.encoder} (or ${MODEL_FILES.weights})`);
     }
     return new HyperclipModel(dir);
   }
@@ -84,7 +85,7 @@ export class HyperclipModel {
     if (engine !== 'onnx' && engine !== 'auto') throw new Error(`engine must be auto, onnx or libtorch, got "${engine}"`);
     if (this.hasOnnx) return 'onnx';
     if (engine === 'auto' && addonBuilt()) return 'libtorch';
-    throw new Error(`${this.dir} has no generator.onnx and encoder.onnx: write them with \`hyperclip export-onnx --model ${this.dir}\` (needs the libtorch addon)`);
+    throw new Error(`${this.dir} has no ${MODEL_FILES.generator} and ${MODEL_FILES.encoder}: write them with \`hyperclip export-onnx --model ${this.dir}\` (needs the libtorch addon)`);
   }
 }
 

@@ -6,7 +6,7 @@ import { CLIP_MEAN, CLIP_STD } from '../data/preprocess.js';
 import { BpeTokenizer } from '../data/tokenizer/bpe-tokenizer.js';
 import type { TokenizerFile } from '../data/tokenizer/tokenizer-format.js';
 import type { ClassifierMetadata, ClassifierOutput } from '../deploy/metadata.js';
-import { MODEL_FILES } from '../deploy/model-files.js';
+import { MODEL_FILES } from '../models/folder-layout.js';
 import { readOnnxInfo } from '../deploy/onnx/read.js';
 import { generateOnRuntime } from '../deploy/runtime/generate.js';
 import { runnerFactory, type OrtLike } from '../deploy/runtime/ort-adapter.js';

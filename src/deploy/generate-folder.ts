@@ -4,10 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '../data/tokenizer/index.js';
 import { evalPreprocess, type PreprocessSpec } from '../data/preprocess.js';
-import { CARD_FILE, TOKENIZER_FILE } from '../bundle/bundle.js';
 import { readDeployFiles } from './deploy-files.js';
 import type { ClassifierOutput } from './metadata.js';
 import { readOnnxInfo } from './onnx/read.js';
+import { MODEL_FILES } from '../models/folder-layout.js';
 import { generateOnRuntime, type RuntimeGenerated } from './runtime/generate.js';
 import { openRunner } from './runtime/node.js';
 
@@ -34,10 +34,10 @@ export interface OnnxModelFiles {
 export function readOnnxModelFiles(dir: string): OnnxModelFiles {
   const files = readDeployFiles(dir);
   const generatorInfo = readOnnxInfo(files.generator).metadata;
-  const card = path.join(dir, CARD_FILE);
+  const card = path.join(dir, MODEL_FILES.card);
   return {
     dir, ...files,
-    tokenizer: Tokenizer.load(path.join(dir, TOKENIZER_FILE)),
+    tokenizer: Tokenizer.load(path.join(dir, MODEL_FILES.tokenizer)),
     templates: JSON.parse(generatorInfo['hyperclip.templates'] ?? '["a photo of a {}."]') as string[],
     preprocess: folderPreprocess(dir, Number(generatorInfo['hyperclip.image_size'])),
     sourceModel: `${generatorInfo['hyperclip.model']} (${path.basename(path.resolve(dir))})`,
@@ -59,7 +59,7 @@ export function generateFromFolder(dir: string, options: FolderGenerateOptions):
 /** The evaluation preprocessing saved in config.json, else the default for the image size. */
 function folderPreprocess(dir: string, imageSize: number): PreprocessSpec {
   try {
-    const saved = (JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as { extra?: { preprocess?: PreprocessSpec } }).extra?.preprocess;
+    const saved = (JSON.parse(readFileSync(path.join(dir, MODEL_FILES.config), 'utf8')) as { extra?: { preprocess?: PreprocessSpec } }).extra?.preprocess;
     if (saved !== undefined) return saved;
   } catch {
     // No readable config: fall back to the default preprocessing for the encoder's size.
