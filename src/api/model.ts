@@ -36,7 +36,7 @@ export interface GeneratedFile {
 }
 
 export class HyperclipModel {
-  private onnxFiles: OnnxModelFiles | null = null;
+  private onnxFiles: Promise<OnnxModelFiles> | null = null;
 
   private constructor(readonly dir: string) {}
 
@@ -65,8 +65,12 @@ export class HyperclipModel {
   async generateFile(classNames: string[], options: GenerateOptions = {}): Promise<GeneratedFile> {
     const output = options.output ?? 'softmax';
     if (this.engineFor(options.engine ?? 'auto') === 'onnx') {
-      this.onnxFiles ??= readOnnxModelFiles(this.dir);
-      const result = await generateFromFiles(this.onnxFiles, { classNames, templates: options.templates, output });
+      // Read once; a failed read is not kept, so a folder fixed in the meantime loads on the next call.
+      this.onnxFiles ??= readOnnxModelFiles(this.dir).catch((err: unknown) => {
+        this.onnxFiles = null;
+        throw err;
+      });
+      const result = await generateFromFiles(await this.onnxFiles, { classNames, templates: options.templates, output });
       return { bytes: result.bytes, metadata: result.metadata, engine: 'onnx', timings: result.timings };
     }
     useAllCores();
