@@ -22,7 +22,7 @@ export { MODEL_FILES, DEPLOYED_FILES } from './models/folder-layout.js';
 export { readOnnxInfo } from './deploy/onnx/read.js';
 export { evaluateZeroShot, type ZeroShotOptions } from './eval/zeroshot.js';
 export { evaluateRetrieval, type RetrievalOptions, type RetrievalResult } from './eval/retrieval.js';
-export { resolveTemplates, readClassnames, checkClassnames, checkTemplates } from './eval/templates.js';
+export { resolveTemplates, readClassnames, checkClassnames, checkTemplates, CheckedClassNames } from './eval/templates.js';
 export { RECIPES, listRecipes, resolveTrainConfig } from './train/recipes.js';
 export { Tokenizer, BpeTokenizer } from './data/tokenizer/index.js';
 export { evalPreprocess, cropResizeNormalize, chooseAugmentation, CLIP_MEAN, CLIP_STD, type PreprocessSpec } from './data/preprocess.js';

@@ -17,4 +17,4 @@ export { readOnnxInfo } from './deploy/onnx/read.js';
 export { BpeTokenizer } from './data/tokenizer/bpe-tokenizer.js';
 export type { TokenizerFile } from './data/tokenizer/tokenizer-format.js';
 export { evalPreprocess, cropResizeNormalize, chooseAugmentation, CLIP_MEAN, CLIP_STD, type PreprocessSpec } from './data/preprocess.js';
-export { checkClassnames, checkTemplates } from './eval/prompt-lists.js';
+export { checkClassnames, checkTemplates, CheckedClassNames } from './eval/prompt-lists.js';

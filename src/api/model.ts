@@ -11,6 +11,7 @@ import { generateFromFiles, readOnnxModelFiles, type OnnxModelFiles } from '../d
 import type { ClassifierMetadata, ClassifierOutput } from '../deploy/metadata.js';
 import { openRunner } from '../deploy/runtime/node.js';
 import { addonBuilt, useAllCores } from '../engine/runtime.js';
+import type { CheckedClassNames } from '../eval/prompt-lists.js';
 import { MODEL_FILES } from '../models/folder-layout.js';
 import { NodeClassifier } from './node-classifier.js';
 
@@ -56,13 +57,13 @@ export class HyperclipModel {
   }
 
   /** Class names in, an open classifier out. */
-  async generate(classNames: string[], options: GenerateOptions = {}): Promise<NodeClassifier> {
+  async generate(classNames: readonly string[] | CheckedClassNames, options: GenerateOptions = {}): Promise<NodeClassifier> {
     const { bytes } = await this.generateFile(classNames, options);
     return NodeClassifier.open(bytes, openRunner);
   }
 
-  /** Class names in, the classifier's .onnx bytes out (with timings), without opening it. */
-  async generateFile(classNames: string[], options: GenerateOptions = {}): Promise<GeneratedFile> {
+  /** Class names in (checked by the engine's generator unless already checked), the classifier's .onnx bytes out (with timings), without opening it. */
+  async generateFile(classNames: readonly string[] | CheckedClassNames, options: GenerateOptions = {}): Promise<GeneratedFile> {
     const output = options.output ?? 'softmax';
     if (this.engineFor(options.engine ?? 'auto') === 'onnx') {
       // Read once; a failed read is not kept, so a folder fixed in the meantime loads on the next call.
@@ -97,7 +98,7 @@ export class HyperclipModel {
 export const loadModel = (dir?: string): HyperclipModel => HyperclipModel.load(dir);
 
 /** Class names in, an open classifier out, from `model` (a folder or a loaded model; default models/default). */
-export async function generate(classNames: string[], options: GenerateOptions & { model?: string | HyperclipModel } = {}): Promise<NodeClassifier> {
+export async function generate(classNames: readonly string[] | CheckedClassNames, options: GenerateOptions & { model?: string | HyperclipModel } = {}): Promise<NodeClassifier> {
   const model = options.model instanceof HyperclipModel ? options.model : HyperclipModel.load(options.model);
   return model.generate(classNames, options);
 }

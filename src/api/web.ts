@@ -11,6 +11,7 @@ import { generateOnRuntime } from '../deploy/runtime/generate.js';
 import { runnerFactory, type OrtLike } from '../deploy/runtime/ort-adapter.js';
 import { classifierBytes } from '../deploy/runtime/web.js';
 import type { OpenRunner } from '../deploy/runtime/session.js';
+import type { CheckedClassNames } from '../eval/prompt-lists.js';
 import { ImageClassifier, type ClassifyOptions, type LabelScore, type RawImage } from './classifier.js';
 import { decodeImageBlob, fromImageData } from './web-image.js';
 
@@ -97,13 +98,13 @@ export class WebModel {
   }
 
   /** Class names in, an open classifier out. */
-  async generate(classNames: string[], options: { output?: ClassifierOutput } = {}): Promise<WebClassifier> {
+  async generate(classNames: readonly string[] | CheckedClassNames, options: { output?: ClassifierOutput } = {}): Promise<WebClassifier> {
     const { bytes } = await this.generateFile(classNames, options);
     return WebClassifier.open(bytes, this.open);
   }
 
   /** Class names in, the classifier's .onnx bytes out (what `hyperclip classify` reads), without opening it. */
-  async generateFile(classNames: string[], options: { output?: ClassifierOutput } = {}): Promise<WebGeneratedFile> {
+  async generateFile(classNames: readonly string[] | CheckedClassNames, options: { output?: ClassifierOutput } = {}): Promise<WebGeneratedFile> {
     return generateOnRuntime(this.generator, this.encoder, this.tokenizer, {
       classNames, templates: this.templates, output: options.output ?? 'softmax', mean: this.mean, std: this.std,
       sourceModel: this.sourceModel, modelCard: this.card,

@@ -2,6 +2,7 @@
 // encoder.onnx, tokenizer.json, config.json): the path that needs no libtorch.
 // The folder is read by the same loader and parser as in the browser
 // (folder-loader.ts, model-folder.ts); only the reader is Node's.
+import type { CheckedClassNames } from '../eval/prompt-lists.js';
 import type { ClassifierOutput } from './metadata.js';
 import { loadModelFolder, requiredFileList, type LoadedModelFolder } from './folder-loader.js';
 import { fsFolderReader } from './folder-read-fs.js';
@@ -10,7 +11,7 @@ import { generateOnRuntime, type RuntimeGenerated } from './runtime/generate.js'
 import { openRunner } from './runtime/node.js';
 
 export interface FolderGenerateOptions {
-  classNames: string[];
+  classNames: readonly string[] | CheckedClassNames;
   /** Default: the templates the generator was exported with. */
   templates?: string[];
   output?: ClassifierOutput;
