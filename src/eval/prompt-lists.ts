@@ -23,7 +23,7 @@ export function normalizeClassname(name: string): string {
 
 /** A class list that passed the check below: normalised names, which the layers under the check use as they are. */
 export class CheckedClassNames {
-  private constructor(readonly names: readonly string[], readonly source: string) {}
+  private constructor(readonly names: readonly string[]) {}
 
   /**
    * The one check of a class list, wherever it comes from (a flag, a file, a page, a caller): a list of
@@ -52,7 +52,7 @@ export class CheckedClassNames {
       if (seen.has(key)) throw new Error(`${source}: class "${n}" appears twice: give each class once`);
       seen.add(key);
     });
-    return new CheckedClassNames(names, source);
+    return new CheckedClassNames(names);
   }
 }
 
@@ -66,5 +66,7 @@ export function checkClassnames(value: unknown, source: string, options: { minim
 
 /** The names of a list checked above as they are, or a raw list checked now: a generate path checks once. */
 export function classNamesOf(value: readonly string[] | CheckedClassNames, source: string): string[] {
-  return [...(value instanceof CheckedClassNames ? value : CheckedClassNames.check(value, source)).names];
+  if (value instanceof CheckedClassNames) return [...value.names];
+  // A list checked by another copy of this module (a page that bundles two) is checked again, not refused.
+  return checkClassnames(Array.isArray(value) ? value : (value as { names?: unknown }).names, source);
 }
