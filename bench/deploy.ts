@@ -2,43 +2,32 @@
 // names (onnxruntime alone, and libtorch); the generated classifier's size,
 // batch-1 latency and batch-64 throughput on onnxruntime-node, against the
 // unspecialised paths (generator + encoder with norm-parameter inputs, and
-// that encoder alone with norm parameters computed beforehand).
-//   npm run bench:deploy -- --quick [--model DIR]
-import { readFileSync, rmSync } from 'node:fs';
+// that encoder alone with norm parameters computed beforehand), and against
+// the classifier of the previous default model (read from git history), timed
+// in the same interleaved rounds.
+//   npm run bench:deploy -- --quick [--model DIR] [--no-previous]
+import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { isEntryPoint } from './lib/cli.js';
 import { loadBundle, type Bundle } from '../src/bundle/bundle.js';
-import { dataRoot } from '../src/data/index.js';
 import { Tokenizer } from '../src/data/tokenizer/index.js';
 import { generateClassifier } from '../src/deploy/generate.js';
-import { generateFromFolder, readOnnxModelFiles } from '../src/deploy/generate-folder.js';
-import { templatesFor } from '../src/deploy/model-folder.js';
-import { MODEL_FILES } from '../src/models/folder-layout.js';
+import { generateFromFolder } from '../src/deploy/generate-folder.js';
 import { readDeployFiles } from '../src/deploy/deploy-files.js';
 import { readOnnxInfo } from '../src/deploy/onnx/read.js';
 import { openRunner } from '../src/deploy/runtime/node.js';
 import { useAllCores } from '../src/engine/index.js';
+import { MODEL_FILES } from '../src/models/folder-layout.js';
 import { chooseModelDir, deploymentFolder } from './lib/bench-model.js';
 import { median, prepareInferencePaths, timeInterleaved } from './lib/inference-paths.js';
+import { classifyWith, imageSizeOf, imagenetNames, pixels, templatesOf } from './lib/deploy-inputs.js';
+import { PREVIOUS_DEFAULT_COMMIT, openPrevious, reportPrevious, type PreviousModel } from './lib/previous-default.js';
 
-interface DeployBenchOptions { quick?: boolean; model?: string; classes: string; runs?: string }
+interface DeployBenchOptions { quick?: boolean; model?: string; classes: string; runs?: string; previous: string | false }
 
 const CLASS_COUNTS = [10, 100, 1000];
-
-/** The first n ImageNet class names; the list's few repeated names ("crane", "maillot") get a suffix so every name is unique. */
-function imagenetNames(n: number): string[] {
-  const file = path.join(dataRoot(), 'prompts', 'imagenet_classes.json');
-  const all = JSON.parse(readFileSync(file, 'utf8')) as string[];
-  if (all.length < n) throw new Error(`${file} holds ${all.length} class names, fewer than ${n}`);
-  const seen = new Map<string, number>();
-  return all.slice(0, n).map((name) => {
-    const count = (seen.get(name.toLowerCase()) ?? 0) + 1;
-    seen.set(name.toLowerCase(), count);
-    return count === 1 ? name : `${name} (${count})`;
-  });
-}
 
 async function timeGeneration(bundle: Bundle, deployDir: string, templates: string[], repeats: number): Promise<Map<number, { onnx: number; libtorch: number; kb: number }>> {
   const results = new Map<number, { onnx: number; libtorch: number; kb: number }>();
@@ -64,23 +53,12 @@ async function timeGeneration(bundle: Bundle, deployDir: string, templates: stri
   return results;
 }
 
-/** Seeded pseudo-random normalised pixels [n, 3, S, S]: latency does not depend on image content. */
-function pixels(n: number, size: number): Float32Array {
-  const out = new Float32Array(n * 3 * size * size);
-  let state = 12345;
-  for (let i = 0; i < out.length; i++) {
-    state = (state * 1103515245 + 12345) >>> 0;
-    out[i] = (state / 2 ** 32) * 4 - 2;
-  }
-  return out;
-}
-
-async function timeInference(deployDir: string, templates: string[], classes: number, runs: number): Promise<Record<string, number>> {
+async function timeInference(deployDir: string, templates: string[], classes: number, runs: number, previous: PreviousModel | null): Promise<Record<string, number>> {
   const classNames = imagenetNames(classes);
   const generated = await generateFromFolder(deployDir, { classNames, templates });
   const files = readDeployFiles(deployDir);
   const info = readOnnxInfo(files.encoder).metadata;
-  const size = Number(info['hyperclip.image_size']);
+  const size = imageSizeOf(deployDir);
   const tokenizer = Tokenizer.load(path.join(deployDir, MODEL_FILES.tokenizer));
   const prompts = classNames.flatMap((name) => templates.map((t) => t.replaceAll('{}', name)));
   const { ids, contextLength } = tokenizer.encodeBatch(prompts);
@@ -92,15 +70,24 @@ async function timeInference(deployDir: string, templates: string[], classes: nu
   try {
     const one = { data: pixels(1, size), dims: [1, 3, size, size] };
     const batch = { data: pixels(64, size), dims: [64, 3, size, size] };
-    const b1 = await timeInterleaved({ classifier: () => paths.classifier(one), unspecialised: () => paths.unspecialised(one), encoderOnly: () => paths.encoderOnly(one) }, runs, 5);
-    const b64 = await timeInterleaved({ classifier: () => paths.classifier(batch), unspecialised: () => paths.unspecialised(batch), encoderOnly: () => paths.encoderOnly(batch) },
-      Math.max(3, Math.round(runs / 8)), 2);
+    // The previous default's classifier runs in the same interleaved rounds, so load drift hits old and new alike.
+    const p = previous?.classifier;
+    const b1 = await timeInterleaved({
+      classifier: () => paths.classifier(one), unspecialised: () => paths.unspecialised(one), encoderOnly: () => paths.encoderOnly(one),
+      ...(p === undefined ? {} : { previousClassifier: () => classifyWith(p, p.one) }),
+    }, runs, 5);
+    const b64 = await timeInterleaved({
+      classifier: () => paths.classifier(batch), unspecialised: () => paths.unspecialised(batch), encoderOnly: () => paths.encoderOnly(batch),
+      ...(p === undefined ? {} : { previousClassifier: () => classifyWith(p, p.batch) }),
+    }, Math.max(3, Math.round(runs / 8)), 2);
     return {
       classifierB1: b1.classifier!, unspecialisedB1: b1.unspecialised!, encoderOnlyB1: b1.encoderOnly!,
       classifierB64: b64.classifier! / 64, unspecialisedB64: b64.unspecialised! / 64, encoderOnlyB64: b64.encoderOnly! / 64,
+      ...(p === undefined ? {} : { previousB1: b1.previousClassifier!, previousB64: b64.previousClassifier! / 64, previousKb: p.kb }),
     };
   } finally {
     await paths.release();
+    await previous?.classifier.runner.release();
   }
 }
 
@@ -108,7 +95,9 @@ export const cli = (): Command => new Command('bench:deploy')
   .option('--quick', 'fewer repeats (about a minute on 2 cores)')
   .option('--model <dir>', 'the model folder (default: models/default, else an untrained tiny-hyperclip)')
   .option('--classes <n>', 'classes of the classifier timed at batch 1 and 64 (first n ImageNet names)', '10')
-  .option('--runs <n>', 'timed batch-1 runs per path (default 200, quick 40)');
+  .option('--runs <n>', 'timed batch-1 runs per path (default 200, quick 40)')
+  .option('--previous <commit>', 'also time the classifier of models/default as it was at this commit (from git history)', PREVIOUS_DEFAULT_COMMIT)
+  .option('--no-previous', 'leave out the previous default model');
 
 async function main(): Promise<void> {
   const opts = cli().parse().opts<DeployBenchOptions>();
@@ -125,10 +114,13 @@ async function main(): Promise<void> {
     const deploy = deploymentFolder(bundle);
     if (deploy.exported) temporary.push(deploy.dir);
     console.log(`model ${bundle.config.name} from ${chosen.dir} (${chosen.origin}); ONNX files ${deploy.exported ? `exported to ${deploy.dir}` : 'shipped with it'}`);
-    const templates = templatesFor(await readOnnxModelFiles(deploy.dir));
+    console.log(`model image size ${imageSizeOf(deploy.dir)} px (${bundle.config.image.family})`);
+    const templates = await templatesOf(deploy.dir);
     const generation = await timeGeneration(bundle, deploy.dir, templates, opts.quick ? 1 : 3);
-    const t = await timeInference(deploy.dir, templates, classes, runs);
+    const previous = opts.previous === false ? null : await openPrevious(opts.previous, classes, temporary);
+    const t = await timeInference(deploy.dir, templates, classes, runs, previous);
     report(generation, t, classes, chosen.origin === 'untrained');
+    if (opts.previous !== false) reportPrevious(t, classes, previous);
   } finally {
     for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
   }

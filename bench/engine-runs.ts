@@ -14,8 +14,28 @@ export type TrainingBench = 'cnn_contiguous' | 'cnn_channels_last' | 'transforme
 
 type Model = Module & { forward(x: Tensor): Tensor };
 
+/** What bench/engine.ts times: a model kept built between alternating rounds. */
+export interface BenchSession {
+  step(): void;
+  /** Seconds per step for `steps` more steps. */
+  time(steps: number): number[];
+  /** The loss on the batch now (a sanity check that the model runs), then releases everything. */
+  close(): number;
+}
+
+/** Seconds of each of `steps` calls of `step`. */
+export function timeSteps(step: () => void, steps: number): number[] {
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const start = process.hrtime.bigint();
+    step();
+    times.push(Number(process.hrtime.bigint() - start) / 1e9);
+  }
+  return times;
+}
+
 /** A model, its fixed batch and its Adam optimiser, kept between timed rounds. */
-export class TrainingSession {
+export class TrainingSession implements BenchSession {
   private readonly model: Model;
   private readonly inputs: Tensor;
   private readonly targets: Tensor;
@@ -54,18 +74,10 @@ export class TrainingSession {
     });
   }
 
-  /** Seconds per step for `steps` more steps. */
   time(steps: number): number[] {
-    const times: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const start = process.hrtime.bigint();
-      this.step();
-      times.push(Number(process.hrtime.bigint() - start) / 1e9);
-    }
-    return times;
+    return timeSteps(() => this.step(), steps);
   }
 
-  /** The loss on the batch now (a sanity check that training runs), then releases everything. */
   close(): number {
     const loss = noGrad(() => tidy(() => this.lossOf(this.model.forward(this.inputs)).item()));
     this.optimizer.dispose();

@@ -29,9 +29,13 @@ export class PyTorchReference {
     return reference;
   }
 
-  /** Builds the named model on the PyTorch side and runs its warm-up steps. */
-  async open(name: string): Promise<void> {
-    await this.request({ open: name });
+  /**
+   * Builds the named model on the PyTorch side (from `spec` where given: a
+   * MobileNet v2 row) and runs its warm-up steps; answers the model's
+   * parameter count for a MobileNet v2 row.
+   */
+  async open(name: string, warmup: number, spec?: object): Promise<{ parameters?: number }> {
+    return await this.request({ open: name, warmup, ...(spec === undefined ? {} : { spec }) }) as { parameters?: number };
   }
 
   /** Seconds per step for `steps` more PyTorch steps. */

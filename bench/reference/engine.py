@@ -1,5 +1,7 @@
 """PyTorch side of `npm run bench:engine`: the same models, data and loop as
 bench/engine.ts, timed the same way. Prints one JSON object on stdout.
+The ImageNet MobileNet v2 rows (mobilenet_v2.py) run in --serve mode only,
+built from the spec bench/engine.ts sends.
 
 Run with Debian's python (/usr/bin/python3, python3-torch 1.13):
   /usr/bin/python3 bench/reference/engine.py --threads 2 --warmup 3 --steps 10
@@ -13,6 +15,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from mobilenet_v2 import MobileNetSession
 
 BLOCKS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 3, 2), (6, 96, 3, 1)]
 
@@ -161,8 +165,9 @@ def bench_dispatch(iterations):
 
 def serve(args):
     """One JSON request per line on stdin, one JSON answer per line on stdout,
-    until stdin closes: {"open": name} builds a session and runs the warm-up
-    steps, {"time": name, "steps": k} times k more steps, {"close": name} answers
+    until stdin closes: {"open": name, "warmup": w} builds a session and runs
+    w warm-up steps (default --warmup), a MobileNet v2 row from its "spec" (see
+    mobilenet_v2.py), whose answer holds its parameter count; {"time": name, "steps": k} times k more steps, {"close": name} answers
     the final loss, {"dispatch": n} times the small-op loop. The caller
     interleaves its own runs between requests; this process sits blocked on
     stdin meanwhile, so the two never compute at the same time."""
@@ -173,10 +178,12 @@ def serve(args):
             continue
         request = json.loads(line)
         if 'open' in request:
-            sessions[request['open']] = TrainingSession(request['open'], args)
-            for _ in range(args.warmup):
-                sessions[request['open']].step()
-            answer = {}
+            name = request['open']
+            spec = request.get('spec')
+            sessions[name] = TrainingSession(name, args) if spec is None else MobileNetSession(spec)
+            for _ in range(request.get('warmup', args.warmup)):
+                sessions[name].step()
+            answer = {} if spec is None else {'parameters': sessions[name].parameter_count()}
         elif 'time' in request:
             answer = {'step_seconds': sessions[request['time']].time(request['steps'])}
         elif 'close' in request:

@@ -19,6 +19,8 @@ export interface Configuration {
    * runs, which start from its checkpoint (their recipes' init).
    */
   stage1?: string;
+  /** The ImageNet-pretrained file the image tower starts from; absent: trained from scratch (the paper's setting). */
+  pretrainedTower?: string;
 }
 
 export const CONFIGURATIONS: Record<string, Configuration> = {
@@ -50,7 +52,7 @@ export const CONFIGURATIONS: Record<string, Configuration> = {
     ['E3', 'mnv2', 'MobileNet v2 width 1.0 at 160 px', 'mobilenet_v2_1.0_224_quant'],
   ] as const).map(([id, prefix, tower, file]): [string, Configuration] => [id, {
     id, title: `Locked ImageNet-pretrained ${tower}, distilled from its ImageNet head`,
-    recipes: { hyperclip: `${prefix}-hyperclip-lit`, siglip: `${prefix}-siglip-lit` }, seenInTraining: [],
+    recipes: { hyperclip: `${prefix}-hyperclip-lit`, siglip: `${prefix}-siglip-lit` }, seenInTraining: [], pretrainedTower: `${file}.tflite`,
     note: `The image encoder is \`${file}.tflite\` (../shared/data/pretrained, Apache 2.0), trained on ImageNet-1k's 1.28M labelled images, ` +
       'and stays frozen; HyperCLIP generates the norms of its last two stages. Both models train the text tower (word prior frozen) and the projection ' +
       'with SigLIP on Flickr8k captions and Tiny ImageNet images named by WordNet (held-out classes left out, same-class positives), plus ' +

@@ -16,16 +16,20 @@ const CIFAR10_TARGET = 0.3;
 
 export function targetsSection(input: ReportInput): string[] {
   const lines = ['## The targets (issue 5)', ''];
-  const hyper = input.runs.filter((r) => r.model === 'hyperclip' && r.eval && r.eval.evalLimit === null);
+  // Issue 5's target is about the paper's setting: towers trained from scratch. Runs on ImageNet-pretrained towers answer another question.
+  const fromScratch = new Set(input.configurations.filter((c) => c.pretrainedTower === undefined).map((c) => c.id));
+  const hyper = input.runs.filter((r) => r.model === 'hyperclip' && fromScratch.has(r.configuration) && r.eval && r.eval.evalLimit === null);
   const best = hyper.sort((a, b) => b.eval!.cifar10.top1 - a.eval!.cifar10.top1)[0];
-  if (best === undefined) lines.push(`- CIFAR-10 zero-shot top-1 ≥ ${pct(CIFAR10_TARGET)}% for the best HyperCLIP run: no HyperCLIP run has been evaluated on the full test set yet.`);
+  const subject = `CIFAR-10 zero-shot top-1 ≥ ${pct(CIFAR10_TARGET)}% for the best HyperCLIP run trained from scratch`;
+  if (best === undefined) lines.push(`- ${subject}: no such HyperCLIP run has been evaluated on the full test set yet.`);
   else {
     const { top1, samples } = best.eval!.cifar10;
     const met = top1 >= CIFAR10_TARGET;
     const standardError = accuracyError(top1, samples);
-    lines.push(`- CIFAR-10 zero-shot top-1 ≥ ${pct(CIFAR10_TARGET)}% for the best HyperCLIP run: **${met ? 'met' : 'not met'}, ${judgeNoise(top1 - CIFAR10_TARGET, standardError)}** — ` +
+    lines.push(`- ${subject}: **${met ? 'met' : 'not met'}, ${judgeNoise(top1 - CIFAR10_TARGET, standardError)}** — ` +
       `best is \`${best.name}\` (configuration ${best.configuration}) with ${pct(top1)}% on ${samples} test images (standard error ${pct(standardError)} points; ` +
-      'the best of several runs, so if anything an optimistic figure).');
+      'the best of several runs, so if anything an optimistic figure). Configurations on ImageNet-pretrained towers (' +
+      `${input.configurations.filter((c) => c.pretrainedTower !== undefined).map((c) => c.id).join(', ') || 'none'}) are left out of this target: their towers learnt from 1.28M labelled images.`);
   }
   for (const c of input.configurations) {
     const cell = cellStats(input.runs, c.id, 'cifar10Top1');

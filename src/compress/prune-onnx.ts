@@ -9,7 +9,7 @@ import { tensor, type Tensor } from '../engine/index.js';
 import { openRunner } from '../deploy/runtime/node.js';
 import { onnx, type ModelProto, type NodeProto, type TensorProto } from '../deploy/onnx/proto.js';
 import { describeSparsity, type Sparsity } from './mask.js';
-import { checkSparseInitializers, decodeModel, encodeModel, encodeSparseInitializers, initializerFloats, setInitializerFloats } from './mask-onnx.js';
+import { checkSparseInitializers, decodeModel, encodeModel, encodeSparseInitializers, initializerFloats, setInitializerFloats } from '../deploy/onnx/sparse-initializers.js';
 import { countZeros, layerMask, type LayerResult } from './prune-layer.js';
 import { checkMethod, type PruneMethod } from './prune-score.js';
 import { convInputSquares, linearInputSquares, type ConvGeometry } from './wanda-norms.js';

@@ -3,7 +3,7 @@
 // tensors between processes and knows nothing of models or training.
 // Collectives block until every rank has joined them or the timeout passes;
 // a dead or stuck peer then becomes an Error naming the collective and rank.
-import { native } from './native.js';
+import { native, type ProcessGroupHandle } from './native.js';
 import { Tensor, tensor, type Device } from './tensor.js';
 
 export type DistributedBackend = 'gloo' | 'nccl';
@@ -40,11 +40,11 @@ function check(o: ProcessGroupOptions): void {
 }
 
 export class ProcessGroup {
-  private handle: unknown;
+  private handle: ProcessGroupHandle | null;
   /** Wall-clock seconds spent inside collectives so far (waiting for peers included). */
   commSeconds = 0;
 
-  private constructor(handle: unknown, readonly rank: number, readonly worldSize: number, readonly backend: DistributedBackend,
+  private constructor(handle: ProcessGroupHandle, readonly rank: number, readonly worldSize: number, readonly backend: DistributedBackend,
     readonly device: Device) {
     this.handle = handle;
   }
@@ -72,7 +72,7 @@ export class ProcessGroup {
 
   /** Every rank's x (same shape and dtype everywhere), in rank order. */
   allGather(x: Tensor): Tensor[] {
-    return (this.timed(() => native().distAllGather(this.live(), x.handle)) as unknown[]).map((h) => new Tensor(h as never));
+    return this.timed(() => native().distAllGather(this.live(), x.handle)).map((h) => new Tensor(h));
   }
 
   /** Every rank's bytes (any lengths), in rank order: lengths first, then the padded bytes. */
@@ -105,7 +105,7 @@ export class ProcessGroup {
     }
   }
 
-  private live(): unknown {
+  private live(): ProcessGroupHandle {
     if (this.handle === null) throw new Error(`process group of rank ${this.rank} is closed`);
     return this.handle;
   }

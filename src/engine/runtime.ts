@@ -7,7 +7,7 @@ export { addonBuilt } from './native.js';
 
 /** Runs fn without recording autograd history. */
 export function noGrad<T>(fn: () => T): T {
-  const previous = native().setGradEnabled(false) as boolean;
+  const previous = native().setGradEnabled(false);
   try {
     return fn();
   } finally {
@@ -50,4 +50,4 @@ export const parallelInfo = (): string => native().parallelInfo();
 export const releaseMemory = (): boolean => native().releaseMemory();
 
 /** The C heap over all arenas, in bytes: held by live allocations, and freed but kept by the allocator. */
-export const mallocStats = (): { inUse: number; free: number } => native().mallocStats() as { inUse: number; free: number };
+export const mallocStats = (): { inUse: number; free: number } => native().mallocStats();

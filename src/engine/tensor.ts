@@ -105,7 +105,7 @@ export class Tensor {
 
   // ---- metadata ----
   get shape(): number[] {
-    if (this.cachedShape === null) this.cachedShape = native().shape(this.handle) as number[];
+    if (this.cachedShape === null) this.cachedShape = native().shape(this.handle);
     return this.cachedShape.slice();
   }
   get ndim(): number {
@@ -119,7 +119,7 @@ export class Tensor {
     return this.cachedDtype;
   }
   get device(): Device {
-    return native().meta(this.handle).device as string;
+    return native().meta(this.handle).device;
   }
   size(dim: number): number {
     const shape = this.shape;

@@ -5,7 +5,7 @@
 // per-class accuracy, most frequent confusions).
 import { createLoader, type LoaderSource } from '../data/index.js';
 import type { PreprocessSpec } from '../data/preprocess.js';
-import { noGrad, tensor, tidy } from '../engine/index.js';
+import { noGrad, tensor, tidy, type Tensor } from '../engine/index.js';
 import type { LabelClassifier } from '../models/label-classifier.js';
 
 /** The k best classes of each image of a CLIP-normalised NCHW batch, best first: [N * k] class indices. */
@@ -71,25 +71,30 @@ export async function evaluateClassification(rank: RankBatch, source: LoaderSour
 }
 
 /**
- * Images per forward pass of rankWithLabelClassifier: 16 at 224 px. A forward
+ * Images per forward pass when ranking on libtorch: 16 at 224 px. A forward
  * under tidy() holds every intermediate activation until it returns (about
  * 60 MB per 224 px image for MobileNet v2), so a 256-image batch would need
  * about 15 GB.
  */
 const CHUNK_PIXELS = 16 * 224 * 224;
 
-/** A label classifier (an imported network with its ImageNet head) on libtorch, in memory-bounded chunks. */
-export function rankWithLabelClassifier(classifier: LabelClassifier): RankBatch {
+/** Ranks a batch in memory-bounded chunks, each forward in its own tidy() scope; `topk` returns a chunk's [m, k] indices. */
+export function inChunks(topk: (chunk: Tensor, k: number) => Tensor, chunkPixels = CHUNK_PIXELS): RankBatch {
   return (pixels, [n, c, h, w], k) => {
-    const chunk = Math.max(1, Math.floor(CHUNK_PIXELS / (h * w)));
+    const chunk = Math.max(1, Math.floor(chunkPixels / (h * w)));
     const out: number[] = [];
     for (let start = 0; start < n; start += chunk) {
       const m = Math.min(chunk, n - start);
       const part = pixels.subarray(start * c * h * w, (start + m) * c * h * w);
-      out.push(...noGrad(() => tidy(() => classifier.forward(tensor(part, [m, c, h, w])).topk(k, 1)[1].toArray()))); // [m, k]
+      out.push(...(noGrad(() => tidy(() => topk(tensor(part, [m, c, h, w]), k).toArray())) as number[]));
     }
     return out;
   };
+}
+
+/** A label classifier (an imported network with its ImageNet head) on libtorch, in memory-bounded chunks. */
+export function rankWithLabelClassifier(classifier: LabelClassifier): RankBatch {
+  return inChunks((images, k) => classifier.forward(images).topk(k, 1)[1]);
 }
 
 /** The k largest scores' indices of each row of [N, K] scores, best first (ties: the lower index). */

@@ -7,7 +7,7 @@ import type { LoaderSource } from '../data/index.js';
 import type { Bundle } from '../bundle/bundle.js';
 import type { ZeroShotClassifier } from '../models/index.js';
 import { tokenize } from './text-features.js';
-import { evaluateClassification, sampling, type ClassificationOptions, type ClassificationResult } from './classification.js';
+import { evaluateClassification, inChunks, sampling, type ClassificationOptions, type ClassificationResult } from './classification.js';
 
 export type ZeroShotOptions = ClassificationOptions;
 export type ZeroShotResult = ClassificationResult;
@@ -41,10 +41,8 @@ export async function evaluateZeroShot(bundle: Bundle, source: LoaderSource, cla
   options: ZeroShotOptions = {}): Promise<ZeroShotResult> {
   const classifier = buildClassifier(bundle, classnames, templates);
   try {
-    return await evaluateClassification((pixels, shape, k) => noGrad(() => tidy(() => {
-      const [, top] = bundle.model.classify(tensor(pixels, shape), classifier).topk(k, 1); // [N, k]
-      return top.toArray();
-    })), source, classnames, bundle.preprocess, options);
+    const rank = inChunks((images, k) => bundle.model.classify(images, classifier).topk(k, 1)[1]); // [m, k]
+    return await evaluateClassification(rank, source, classnames, bundle.preprocess, options);
   } finally {
     disposeClassifier(classifier);
   }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadSafetensors, saveSafetensors, writeFileAtomic, type Tensor } from '../engine/index.js';
 import { validateConfig, type ModelConfig } from './config.js';
 import { HyperClip } from './hyperclip.js';
-import { decodeSparseTensors, encodeSparseTensors } from '../compress/mask-codec.js';
+import { decodeSparseTensors, encodeSparseTensors } from '../engine/sparse-tensors.js';
 import { checkPartUnchanged, importedPartTensors, type PretrainedPart } from './import/pretrained-ref.js';
 import { MODEL_FILES } from './folder-layout.js';
 
@@ -20,7 +20,7 @@ export interface SavedModel {
 }
 
 export interface SaveOptions {
-  /** Pruned tensors to store as mask + values (src/compress/mask-codec.ts), so the file shrinks. */
+  /** Pruned tensors to store as mask + values (src/engine/sparse-tensors.ts), so the file shrinks. */
   sparse?: Iterable<string>;
   /**
    * A part kept exactly as imported from a pretrained file ({ part: 'imageEncoder', from: 'pretrained:NAME' }):

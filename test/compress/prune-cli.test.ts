@@ -14,7 +14,7 @@ import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { HyperClip, resolveConfig } from '../../src/models/index.js';
 import { loadBundle, saveBundle } from '../../src/bundle/bundle.js';
 import { loadClassifier } from '../../src/deploy/runtime/node.js';
-import { decodeModel } from '../../src/compress/mask-onnx.js';
+import { decodeModel } from '../../src/deploy/onnx/sparse-initializers.js';
 import { cifarImages } from '../deploy/real-images.js';
 import { photoFolder } from '../data/own-data-fixtures.js';
 
@@ -125,7 +125,7 @@ test('a generated classifier pruned with unlabelled images of its task: smaller,
     const m = decodeModel(bytes);
     const maskInit = m.graph!.initializer!.find((t) => t.name!.endsWith('.sparse_mask'))!;
     maskInit.rawData![0] = maskInit.rawData![0]! ^ 0x01;
-    const { encodeModel } = await import('../../src/compress/mask-onnx.js');
+    const { encodeModel } = await import('../../src/deploy/onnx/sparse-initializers.js');
     await assert.rejects(loadClassifier(encodeModel(m)), /the sparse weights of \S+ are corrupt \(the mask keeps \d+ weights, \d+ expected\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { classify, createClassifier, type Classifier } from './classifier.js';
 import { runnerFactory, type OrtLike } from './ort-adapter.js';
 import type { OpenRunner } from './session.js';
-import { checkSparseInitializers, decodeModel } from '../../compress/mask-onnx.js';
+import { checkSparseInitializers, decodeModel } from '../onnx/sparse-initializers.js';
 
 export { classify };
 export type { Classifier, ClassifyOptions, Prediction, LabelScore } from './classifier.js';

@@ -1,6 +1,7 @@
 // The bit-mask encoding of a pruned weight, shared by the safetensors side
-// (mask-codec.ts) and the ONNX side (mask-onnx.ts): no engine import, so the
-// ONNX runtime path (classify, serve) checks payloads without libtorch.
+// (sparse-tensors.ts) and the ONNX side (src/deploy/onnx/sparse-initializers.ts).
+// It imports nothing from the rest of the engine (no addon), so the ONNX
+// runtime path (classify, serve) checks payloads without libtorch.
 import { crc32 } from 'node:zlib';
 
 export const SPARSE_METADATA_KEY = 'hyperclip.sparse';

@@ -5,14 +5,12 @@
 // such tensor's shape, kept count and a CRC-32 of both payloads. Decoding
 // checks all of it, so a damaged payload is one clear error rather than
 // silently wrong weights. At 50% sparsity a layer takes 53% of its dense bytes.
-import { tensor, type Tensor } from '../engine/index.js';
-import { packSparse, payloadCrc, popcount, unpackSparse, SPARSE_METADATA_KEY } from './mask-bits.js';
+import { tensor, type Tensor } from './tensor.js';
+import { packSparse, payloadCrc, popcount, unpackSparse, SPARSE_METADATA_KEY, type SparseEntry } from './sparse-bits.js';
 
 export { SPARSE_METADATA_KEY };
 const MASK_SUFFIX = '.sparse_mask';
 const VALUES_SUFFIX = '.sparse_values';
-
-interface SparseEntry { shape: number[]; kept: number; crc32: number }
 
 /** Dense bytes exceed mask + values once more than 1/32 of the weights are zero. */
 const shrinks = (data: Float32Array): boolean => data.reduce((n, v) => n + (v === 0 ? 1 : 0), 0) * 32 > data.length;

@@ -10,14 +10,12 @@
 // 8 bytes per kept weight, larger than the dense weight below 67% sparsity.)
 // The metadata entry hyperclip.sparse records shape, kept count and CRC-32
 // of each payload; checkSparseInitializers verifies them at load.
-import { onnx, type ModelProto, type NodeProto, type TensorProto } from '../deploy/onnx/proto.js';
-import { packSparse, payloadCrc, popcount, SPARSE_METADATA_KEY } from './mask-bits.js';
+import { onnx, type ModelProto, type NodeProto, type TensorProto } from './proto.js';
+import { packSparse, payloadCrc, popcount, SPARSE_METADATA_KEY, type SparseEntry } from '../../engine/sparse-bits.js';
 
 const T = onnx.TensorProto.DataType;
 const MASK = '.sparse_mask', VALUES = '.sparse_values';
 const SHIFTS = 'hyperclip.sparse.shifts', TWO = 'hyperclip.sparse.two', AXIS1 = 'hyperclip.sparse.axis1', ZERO = 'hyperclip.sparse.zero', FLAT = 'hyperclip.sparse.flat';
-
-interface SparseEntry { shape: number[]; kept: number; crc32: number }
 
 const int64s = (name: string, values: number[]): TensorProto => ({ name, dims: [values.length], dataType: T.INT64, int64Data: values });
 
