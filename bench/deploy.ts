@@ -19,6 +19,7 @@ import { readDeployFiles } from '../src/deploy/deploy-files.js';
 import { readOnnxInfo } from '../src/deploy/onnx/read.js';
 import { openRunner } from '../src/deploy/runtime/node.js';
 import { useAllCores } from '../src/engine/index.js';
+import { MODEL_FILES } from '../src/models/folder-layout.js';
 import { chooseModelDir, deploymentFolder } from './lib/bench-model.js';
 import { median, prepareInferencePaths, timeInterleaved } from './lib/inference-paths.js';
 import { classifyWith, imageSizeOf, imagenetNames, pixels, templatesOf } from './lib/deploy-inputs.js';
@@ -58,7 +59,7 @@ async function timeInference(deployDir: string, templates: string[], classes: nu
   const files = readDeployFiles(deployDir);
   const info = readOnnxInfo(files.encoder).metadata;
   const size = imageSizeOf(deployDir);
-  const tokenizer = Tokenizer.load(path.join(deployDir, 'tokenizer.json'));
+  const tokenizer = Tokenizer.load(path.join(deployDir, MODEL_FILES.tokenizer));
   const prompts = classNames.flatMap((name) => templates.map((t) => t.replaceAll('{}', name)));
   const { ids, contextLength } = tokenizer.encodeBatch(prompts);
   const paths = await prepareInferencePaths({
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
     if (deploy.exported) temporary.push(deploy.dir);
     console.log(`model ${bundle.config.name} from ${chosen.dir} (${chosen.origin}); ONNX files ${deploy.exported ? `exported to ${deploy.dir}` : 'shipped with it'}`);
     console.log(`model image size ${imageSizeOf(deploy.dir)} px (${bundle.config.image.family})`);
-    const templates = templatesOf(deploy.dir);
+    const templates = await templatesOf(deploy.dir);
     const generation = await timeGeneration(bundle, deploy.dir, templates, opts.quick ? 1 : 3);
     const previous = opts.previous === false ? null : await openPrevious(opts.previous, classes, temporary);
     const t = await timeInference(deploy.dir, templates, classes, runs, previous);

@@ -25,7 +25,7 @@ import { COMPRESS_METHODS, resolveCompressConfig, type CompressConfig, type Comp
 import { classifierCost } from '../src/compress/flops.js';
 import { CORRUPTION_NAMES, parseSeverities } from '../src/eval/corruptions/corruptions.js';
 import { evaluateCorruptions, type CorruptionResult } from '../src/eval/corruptions/evaluate.js';
-import { WEIGHTS_FILE } from '../src/models/io.js';
+import { MODEL_FILES } from '../src/models/folder-layout.js';
 import { timeInterleavedSamples } from '../bench/lib/inference-paths.js';
 import { isEntryPoint } from '../bench/lib/cli.js';
 import { host } from '../bench/lib/records.js';
@@ -57,7 +57,7 @@ interface RunResult { method: CompressMethod | 'dense'; ratio: number; seed: num
 const log = (text: string) => process.stderr.write(`[compression ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 
 function modelKey(dir: string): string {
-  return createHash('sha256').update(readFileSync(path.join(dir, WEIGHTS_FILE))).digest('hex').slice(0, 12);
+  return createHash('sha256').update(readFileSync(path.join(dir, MODEL_FILES.weights))).digest('hex').slice(0, 12);
 }
 
 const reporter: CompressReporter = {

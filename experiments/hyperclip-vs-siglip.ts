@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { integer } from '../src/cli/parse.js';
 import { useAllCores } from '../src/engine/index.js';
+import { MODEL_FILES } from '../src/models/folder-layout.js';
 import { resolveTrainConfig, TIN_CLASSIFY_RUN, type TrainConfig } from '../src/train/recipes.js';
 import type { TrainReporter } from '../src/train/reporter.js';
 import { train } from '../src/train/trainer.js';
@@ -100,7 +101,7 @@ async function oneRun(c: Configuration, model: ModelKind, seed: number, opts: Op
     checkSameConfig(dir, runConfig(recipe, seed, opts));
     return 'skipped';
   }
-  if (!existsSync(path.join(dir, 'model', 'config.json'))) {
+  if (!existsSync(path.join(dir, 'model', MODEL_FILES.config))) {
     const config = runConfig(recipe, seed, opts);
     const resume = existsSync(path.join(dir, 'train-config.json'));
     if (!resume) say(`${label} starting: ${config.steps} steps, batch ${config.batchSize}`);

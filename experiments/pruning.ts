@@ -20,7 +20,7 @@ import { PRUNE_PARTS, pruneBundle, readCalibration, type CalibrationData, type P
 import type { PruneMethod } from '../src/compress/prune-score.js';
 import { integer } from '../src/cli/parse.js';
 import { setNumThreads, type Tensor } from '../src/engine/index.js';
-import { WEIGHTS_FILE } from '../src/models/index.js';
+import { MODEL_FILES } from '../src/models/index.js';
 import { measureClassifiers, type ClassifierRow } from './lib/pruning-classifiers.js';
 import { evaluate, loadEvalData, type Scores } from './lib/pruning-eval.js';
 import { writePruningReport } from './lib/pruning-report.js';
@@ -62,7 +62,7 @@ const sameGrid = (r: ResultRecord, g: Omit<GridRecord, keyof Scores | 'overall' 
 async function main(opts: Options): Promise<void> {
   setNumThreads(1);
   const modelDir = path.resolve(opts.model);
-  const modelCrc = crc32(readFileSync(path.join(modelDir, WEIGHTS_FILE)));
+  const modelCrc = crc32(readFileSync(path.join(modelDir, MODEL_FILES.weights)));
   mkdirSync(opts.out, { recursive: true });
   const resultsFile = path.join(opts.out, 'results.jsonl');
   const results = readResults(resultsFile, modelCrc);

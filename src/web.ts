@@ -12,9 +12,9 @@ export { generateOnRuntime, type PromptTokenizer, type RuntimeGenerateOptions, t
 export { runnerFactory, type OrtLike } from './deploy/runtime/ort-adapter.js';
 export type { OpenRunner, InferenceRunner, FeedTensor, ResultTensor } from './deploy/runtime/session.js';
 export { parseClassifierMetadata, type ClassifierOutput } from './deploy/metadata.js';
-export { MODEL_FILES } from './deploy/model-files.js';
+export { MODEL_FILES, DEPLOYED_FILES } from './models/folder-layout.js';
 export { readOnnxInfo } from './deploy/onnx/read.js';
 export { BpeTokenizer } from './data/tokenizer/bpe-tokenizer.js';
 export type { TokenizerFile } from './data/tokenizer/tokenizer-format.js';
 export { evalPreprocess, cropResizeNormalize, chooseAugmentation, CLIP_MEAN, CLIP_STD, type PreprocessSpec } from './data/preprocess.js';
-export { checkClassnames, checkTemplates } from './eval/prompt-lists.js';
+export { checkClassnames, checkTemplates, CheckedClassNames } from './eval/prompt-lists.js';

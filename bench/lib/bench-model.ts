@@ -5,7 +5,8 @@
 import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CARD_FILE, TOKENIZER_FILE, defaultModelDir, saveBundle, type Bundle } from '../../src/bundle/bundle.js';
+import { defaultModelDir, saveBundle, type Bundle } from '../../src/bundle/bundle.js';
+import { MODEL_FILES } from '../../src/models/folder-layout.js';
 import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { hasDeployFiles, writeDeployFiles } from '../../src/deploy/deploy-files.js';
 import { SIMPLE_TEMPLATES } from '../../src/data/index.js';
@@ -40,7 +41,7 @@ export function deploymentFolder(bundle: Bundle): { dir: string; exported: boole
   if (hasDeployFiles(bundle.dir)) return { dir: bundle.dir, exported: false };
   const dir = mkdtempSync(path.join(tmpdir(), 'hyperclip-bench-deploy-'));
   writeDeployFiles({ ...bundle, dir }, [...SIMPLE_TEMPLATES]);
-  for (const file of [TOKENIZER_FILE, 'config.json', CARD_FILE]) {
+  for (const file of [MODEL_FILES.tokenizer, MODEL_FILES.config, MODEL_FILES.card]) {
     if (existsSync(path.join(bundle.dir, file))) copyFileSync(path.join(bundle.dir, file), path.join(dir, file));
   }
   return { dir, exported: true };

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { dataRoot } from '../../src/data/index.js';
 import { readDeployFiles } from '../../src/deploy/deploy-files.js';
+import { readOnnxModelFiles } from '../../src/deploy/generate-folder.js';
+import { templatesFor } from '../../src/deploy/model-folder.js';
 import { readOnnxInfo } from '../../src/deploy/onnx/read.js';
 import { openRunner } from '../../src/deploy/runtime/node.js';
 import type { FeedTensor, InferenceRunner } from '../../src/deploy/runtime/session.js';
@@ -41,9 +43,9 @@ export function pixels(n: number, size: number): Float32Array {
   return out;
 }
 
-/** The prompt templates the folder's generator was exported with. */
-export function templatesOf(deployDir: string): string[] {
-  return JSON.parse(readOnnxInfo(readDeployFiles(deployDir).generator).metadata['hyperclip.templates'] ?? '["a photo of a {}."]') as string[];
+/** The prompt templates the folder's generator was exported with (by the same rule as generation's default). */
+export async function templatesOf(deployDir: string): Promise<string[]> {
+  return templatesFor(await readOnnxModelFiles(deployDir));
 }
 
 export const imageSizeOf = (deployDir: string): number => Number(readOnnxInfo(readDeployFiles(deployDir).encoder).metadata['hyperclip.image_size']);

@@ -71,7 +71,7 @@ export async function openPrevious(commit: string, classes: number, temporary: s
   const deploy = deploymentFolder(bundle);
   if (deploy.exported) temporary.push(deploy.dir);
   const imageSize = imageSizeOf(deploy.dir);
-  const generated = await generateFromFolder(deploy.dir, { classNames: imagenetNames(classes), templates: templatesOf(deploy.dir) });
+  const generated = await generateFromFolder(deploy.dir, { classNames: imagenetNames(classes), templates: await templatesOf(deploy.dir) });
   console.log(`previous default: ${bundle.config.name} (${bundle.config.image.family}, ${imageSize} px) from models/default at ${commit}`);
   return { name: bundle.config.name, imageSize, classifier: await openClassifier(generated.bytes, imageSize) };
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { MODEL_KINDS, runName, type Configuration, type ModelKind } from './plan.js';
 import { median } from './stats.js';
 import { resolveConfig, type PartialModelConfig } from '../../src/models/config.js';
+import { MODEL_FILES } from '../../src/models/folder-layout.js';
 
 export const EVAL_FILE = 'eval.json';
 export const HOST_FILE = 'host.json';
@@ -91,13 +92,13 @@ export function readRun(outDir: string, configuration: Configuration, model: Mod
   const name = runName(recipe, seed);
   const dir = path.join(outDir, name);
   const trainConfig = readJson(path.join(dir, 'train-config.json')) as Record<string, unknown> | null;
-  const modelConfig = readJson(path.join(dir, 'model', 'config.json')) as { config?: { image?: { imageSize?: number } } } | null;
+  const modelConfig = readJson(path.join(dir, 'model', MODEL_FILES.config)) as { config?: { image?: { imageSize?: number } } } | null;
   const records = readMetrics(path.join(dir, 'metrics.jsonl'));
   const train = records.filter((r) => r.event === 'train' && typeof r.step === 'number' && typeof r.loss === 'number');
   const summaries = records.filter((r) => r.event === 'summary');
   const evalRecord = readJson(path.join(dir, EVAL_FILE));
   // The weights (model/) are not committed: in a fresh checkout a finished run is its summary record.
-  const finished = existsSync(path.join(dir, 'model', 'config.json')) || summaries.length > 0;
+  const finished = existsSync(path.join(dir, 'model', MODEL_FILES.config)) || summaries.length > 0;
   const status: RunStatus = isEvalRecord(evalRecord) && finished ? 'evaluated' : finished ? 'trained' : existsSync(dir) ? 'started' : 'missing';
   const last = summaries.at(-1);
   return {

@@ -11,6 +11,8 @@ import { generateFromFiles, readOnnxModelFiles, type OnnxModelFiles } from '../d
 import type { ClassifierMetadata, ClassifierOutput } from '../deploy/metadata.js';
 import { openRunner } from '../deploy/runtime/node.js';
 import { addonBuilt, useAllCores } from '../engine/runtime.js';
+import type { CheckedClassNames } from '../eval/prompt-lists.js';
+import { MODEL_FILES } from '../models/folder-layout.js';
 import { NodeClassifier } from './node-classifier.js';
 
 /** onnx: the folder's ONNX files on onnxruntime; libtorch: its weights on the addon; auto: onnx when the files exist. */
@@ -35,7 +37,7 @@ export interface GeneratedFile {
 }
 
 export class HyperclipModel {
-  private onnxFiles: OnnxModelFiles | null = null;
+  private onnxFiles: Promise<OnnxModelFiles> | null = null;
 
   private constructor(readonly dir: string) {}
 
@@ -44,7 +46,7 @@ export class HyperclipModel {
     if (!existsSync(dir)) {
       throw new Error(dir === defaultModelDir()
         ? `the default model is missing (${dir}): reinstall hyperclip or pass a model folder`
-        : `no model folder at ${dir}: pass the folder that holds config.json, tokenizer.json and generator.onnx + encoder.onnx (or model.safetensors)`);
+        : `no model folder at ${dir}: pass the folder that holds ${MODEL_FILES.config}, ${MODEL_FILES.tokenizer} and ${MODEL_FILES.generator} + ${MODEL_FILES.encoder} (or ${MODEL_FILES.weights})`);
     }
     return new HyperclipModel(dir);
   }
@@ -55,17 +57,21 @@ export class HyperclipModel {
   }
 
   /** Class names in, an open classifier out. */
-  async generate(classNames: string[], options: GenerateOptions = {}): Promise<NodeClassifier> {
+  async generate(classNames: readonly string[] | CheckedClassNames, options: GenerateOptions = {}): Promise<NodeClassifier> {
     const { bytes } = await this.generateFile(classNames, options);
     return NodeClassifier.open(bytes, openRunner);
   }
 
-  /** Class names in, the classifier's .onnx bytes out (with timings), without opening it. */
-  async generateFile(classNames: string[], options: GenerateOptions = {}): Promise<GeneratedFile> {
+  /** Class names in (checked by the engine's generator unless already checked), the classifier's .onnx bytes out (with timings), without opening it. */
+  async generateFile(classNames: readonly string[] | CheckedClassNames, options: GenerateOptions = {}): Promise<GeneratedFile> {
     const output = options.output ?? 'softmax';
     if (this.engineFor(options.engine ?? 'auto') === 'onnx') {
-      this.onnxFiles ??= readOnnxModelFiles(this.dir);
-      const result = await generateFromFiles(this.onnxFiles, { classNames, templates: options.templates, output });
+      // Read once; a failed read is not kept, so a folder fixed in the meantime loads on the next call.
+      this.onnxFiles ??= readOnnxModelFiles(this.dir).catch((err: unknown) => {
+        this.onnxFiles = null;
+        throw err;
+      });
+      const result = await generateFromFiles(await this.onnxFiles, { classNames, templates: options.templates, output });
       return { bytes: result.bytes, metadata: result.metadata, engine: 'onnx', timings: result.timings };
     }
     useAllCores();
@@ -84,7 +90,7 @@ export class HyperclipModel {
     if (engine !== 'onnx' && engine !== 'auto') throw new Error(`engine must be auto, onnx or libtorch, got "${engine}"`);
     if (this.hasOnnx) return 'onnx';
     if (engine === 'auto' && addonBuilt()) return 'libtorch';
-    throw new Error(`${this.dir} has no generator.onnx and encoder.onnx: write them with \`hyperclip export-onnx --model ${this.dir}\` (needs the libtorch addon)`);
+    throw new Error(`${this.dir} has no ${MODEL_FILES.generator} and ${MODEL_FILES.encoder}: write them with \`hyperclip export-onnx --model ${this.dir}\` (needs the libtorch addon)`);
   }
 }
 
@@ -92,7 +98,7 @@ export class HyperclipModel {
 export const loadModel = (dir?: string): HyperclipModel => HyperclipModel.load(dir);
 
 /** Class names in, an open classifier out, from `model` (a folder or a loaded model; default models/default). */
-export async function generate(classNames: string[], options: GenerateOptions & { model?: string | HyperclipModel } = {}): Promise<NodeClassifier> {
+export async function generate(classNames: readonly string[] | CheckedClassNames, options: GenerateOptions & { model?: string | HyperclipModel } = {}): Promise<NodeClassifier> {
   const model = options.model instanceof HyperclipModel ? options.model : HyperclipModel.load(options.model);
   return model.generate(classNames, options);
 }

@@ -5,12 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer, saveTokenizer, readTokenizerFile } from '../data/tokenizer/index.js';
 import { evalPreprocess, type PreprocessSpec } from '../data/preprocess.js';
-import { loadModel, saveModel, type HyperClip, type ModelConfig } from '../models/index.js';
+import { MODEL_FILES, loadModel, saveModel, type HyperClip, type ModelConfig } from '../models/index.js';
 import type { SaveOptions } from '../models/io.js';
 import { projectRoot } from '../project-root.js';
-
-export const TOKENIZER_FILE = 'tokenizer.json';
-export const CARD_FILE = 'MODEL_CARD.md';
 
 export interface Bundle {
   dir: string;
@@ -22,7 +19,6 @@ export interface Bundle {
   extra: Record<string, unknown>;
 }
 
-
 /** The shipped default model, used when no model is named. */
 export const defaultModelDir = (): string => path.join(projectRoot(), 'models', 'default');
 
@@ -30,7 +26,7 @@ export const defaultModelDir = (): string => path.join(projectRoot(), 'models', 
 export function saveBundle(dir: string, model: HyperClip, tokenizer: Tokenizer, extra: Record<string, unknown> = {}, options: SaveOptions = {}): void {
   saveModel(dir, model, model.config, { ...extra, tokenizer: tokenizer.name, preprocess: evalPreprocessFor(model.config) }, options);
   if (tokenizer.path === undefined) throw new Error('saveBundle: the tokenizer must have been loaded from a file');
-  const target = path.join(dir, TOKENIZER_FILE);
+  const target = path.join(dir, MODEL_FILES.tokenizer);
   if (path.resolve(tokenizer.path) !== path.resolve(target)) saveTokenizer(readTokenizerFile(tokenizer.path).file, target);
 }
 
@@ -41,10 +37,10 @@ export function loadBundle(dir: string = defaultModelDir()): Bundle {
   if (!existsSync(dir)) {
     throw new Error(dir === defaultModelDir()
       ? `the default model is missing (${dir}): train one with \`hyperclip train --preset tiny-hyperclip\` or pass --model DIR`
-      : `no model folder at ${dir}: pass the folder that holds config.json, model.safetensors and tokenizer.json`);
+      : `no model folder at ${dir}: pass the folder that holds ${MODEL_FILES.config}, ${MODEL_FILES.weights} and ${MODEL_FILES.tokenizer}`);
   }
-  const tokenizerPath = path.join(dir, TOKENIZER_FILE);
-  if (!existsSync(tokenizerPath)) throw new Error(`${dir} has no ${TOKENIZER_FILE}: it is not a complete hyperclip model folder`);
+  const tokenizerPath = path.join(dir, MODEL_FILES.tokenizer);
+  if (!existsSync(tokenizerPath)) throw new Error(`${dir} has no ${MODEL_FILES.tokenizer}: it is not a complete hyperclip model folder`);
   const tokenizer = Tokenizer.load(tokenizerPath);
   const { model, config, extra } = loadModel(dir);
   if (tokenizer.vocabSize !== config.text.vocabSize) {
@@ -58,7 +54,7 @@ export function loadBundle(dir: string = defaultModelDir()): Bundle {
 
 /** The model card's text, if the folder has one. */
 export function readCard(dir: string): string | null {
-  const file = path.join(dir, CARD_FILE);
+  const file = path.join(dir, MODEL_FILES.card);
   return existsSync(file) ? readFileSync(file, 'utf8') : null;
 }
 

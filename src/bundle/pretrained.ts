@@ -11,9 +11,8 @@ import path from 'node:path';
 import { dataRoot } from '../data/datasets.js';
 import { evalPreprocess, type PreprocessSpec } from '../data/preprocess.js';
 import { loadSafetensors, saveSafetensors, writeFileAtomic, type Tensor } from '../engine/index.js';
-import { createImageEncoder, resolveConfig, type ImageEncoderConfig } from '../models/index.js';
+import { MODEL_FILES, createImageEncoder, resolveConfig, type ImageEncoderConfig } from '../models/index.js';
 import { LabelClassifier } from '../models/label-classifier.js';
-import { CARD_FILE } from './bundle.js';
 
 export const PRETRAINED_FILE = 'pretrained.json';
 export const PRETRAINED_CHECKPOINT = 'checkpoint.safetensors';
@@ -85,8 +84,8 @@ export function savePretrainedFolder(dir: string, image: ImageEncoderConfig, cla
     writeFileAtomic(path.join(dir, PRETRAINED_LICENCE), [readFileSync(licenceFile)]);
     written.push(PRETRAINED_LICENCE);
   }
-  writeFileAtomic(path.join(dir, CARD_FILE), [pretrainedCard(info, classifier.parameterCount(), written.includes(PRETRAINED_LICENCE))]);
-  return [...written, CARD_FILE];
+  writeFileAtomic(path.join(dir, MODEL_FILES.card), [pretrainedCard(info, classifier.parameterCount(), written.includes(PRETRAINED_LICENCE))]);
+  return [...written, MODEL_FILES.card];
 }
 
 /** Whether dir is a pretrained folder (has a pretrained.json); says nothing about its validity. */

@@ -5,7 +5,8 @@
 // engine-level pruner (prune-module.ts).
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CARD_FILE, saveBundle, type Bundle } from '../bundle/bundle.js';
+import { saveBundle, type Bundle } from '../bundle/bundle.js';
+import { MODEL_FILES } from '../models/folder-layout.js';
 import { createLoader, resolveData, type CsvColumns } from '../data/index.js';
 import { F, tensor, type Tensor } from '../engine/index.js';
 import { tokenize } from '../eval/text-features.js';
@@ -155,10 +156,10 @@ export function savePrunedBundle(bundle: Bundle, record: PruneRecord, dir: strin
   const previous = Array.isArray(bundle.extra.pruning) ? bundle.extra.pruning : bundle.extra.pruning ? [bundle.extra.pruning] : [];
   const sparse = record.layers.filter((l) => l.sparsity > 0).map((l) => `${l.name}.weight`);
   saveBundle(dir, bundle.model, bundle.tokenizer, { ...bundle.extra, pruning: previous.length ? [...previous, record] : record }, { sparse });
-  const card = path.join(bundle.dir, CARD_FILE);
+  const card = path.join(bundle.dir, MODEL_FILES.card);
   const section = `\n## Pruned (hyperclip prune)\n\n${record.method}, sparsity ${record.sparsity} per output row, parts ${record.parts.join(', ')}, ` +
     `no retraining; ${(100 * record.overall).toFixed(1)}% of the pruned layers' weights are zero. Calibration: ${record.calibration ?? 'none (magnitude)'}. ` +
     'Per-layer sparsity: `config.json` extra.pruning. Accuracy of a pruned model is not the source model\'s: evaluate it.\n';
-  if (existsSync(card)) copyFileSync(card, path.join(dir, CARD_FILE));
-  writeFileSync(path.join(dir, CARD_FILE), (existsSync(card) ? '' : `# ${bundle.config.name}, pruned\n`) + section, { flag: 'a' });
+  if (existsSync(card)) copyFileSync(card, path.join(dir, MODEL_FILES.card));
+  writeFileSync(path.join(dir, MODEL_FILES.card), (existsSync(card) ? '' : `# ${bundle.config.name}, pruned\n`) + section, { flag: 'a' });
 }

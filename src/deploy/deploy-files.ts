@@ -9,12 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../engine/index.js';
 import type { Bundle } from '../bundle/bundle.js';
-import { WEIGHTS_FILE } from '../models/index.js';
 import { exportConditionedEncoder, exportGenerator } from './export-models.js';
-import { MODEL_FILES } from './model-files.js';
-
-const GENERATOR_FILE = MODEL_FILES.generator;
-const ENCODER_FILE = MODEL_FILES.encoder;
+import { MODEL_FILES } from '../models/folder-layout.js';
 
 export interface DeployFiles {
   generator: string;
@@ -28,7 +24,7 @@ export function writeDeployFiles(bundle: Bundle, templates: string[]): DeployFil
   const source = weightsDigest(bundle.dir);
   const generator = exportGenerator(bundle.model, templates, source);
   const encoder = exportConditionedEncoder(bundle.model, source);
-  const files = { generator: path.join(bundle.dir, GENERATOR_FILE), encoder: path.join(bundle.dir, ENCODER_FILE) };
+  const files = { generator: path.join(bundle.dir, MODEL_FILES.generator), encoder: path.join(bundle.dir, MODEL_FILES.encoder) };
   writeFileAtomic(files.generator, [generator]);
   writeFileAtomic(files.encoder, [encoder]);
   return { ...files, bytes: generator.byteLength + encoder.byteLength };
@@ -39,13 +35,13 @@ export const WEIGHTS_SHA256 = 'hyperclip.weights_sha256';
 
 /** sha256 of a model folder's weights file, as export metadata (empty when the folder has no weights file). */
 export function weightsDigest(dir: string): Record<string, string> {
-  const weights = path.join(dir, WEIGHTS_FILE);
+  const weights = path.join(dir, MODEL_FILES.weights);
   return existsSync(weights) ? { [WEIGHTS_SHA256]: createHash('sha256').update(readFileSync(weights)).digest('hex') } : {};
 }
 
 /** Whether a model folder has the files for generation without libtorch. */
-export const hasDeployFiles = (dir: string): boolean => existsSync(path.join(dir, GENERATOR_FILE)) && existsSync(path.join(dir, ENCODER_FILE));
+export const hasDeployFiles = (dir: string): boolean => existsSync(path.join(dir, MODEL_FILES.generator)) && existsSync(path.join(dir, MODEL_FILES.encoder));
 
 export function readDeployFiles(dir: string): { generator: Uint8Array; encoder: Uint8Array } {
-  return { generator: readFileSync(path.join(dir, GENERATOR_FILE)), encoder: readFileSync(path.join(dir, ENCODER_FILE)) };
+  return { generator: readFileSync(path.join(dir, MODEL_FILES.generator)), encoder: readFileSync(path.join(dir, MODEL_FILES.encoder)) };
 }

@@ -1,68 +1,40 @@
 // Generation from a model folder's shipped ONNX files (generator.onnx,
 // encoder.onnx, tokenizer.json, config.json): the path that needs no libtorch.
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { Tokenizer } from '../data/tokenizer/index.js';
-import { evalPreprocess, type PreprocessSpec } from '../data/preprocess.js';
-import { CARD_FILE, TOKENIZER_FILE } from '../bundle/bundle.js';
-import { readDeployFiles } from './deploy-files.js';
+// The folder is read by the same loader and parser as in the browser
+// (folder-loader.ts, model-folder.ts); only the reader is Node's.
+import type { CheckedClassNames } from '../eval/prompt-lists.js';
 import type { ClassifierOutput } from './metadata.js';
-import { readOnnxInfo } from './onnx/read.js';
+import { loadModelFolder, requiredFileList, type LoadedModelFolder } from './folder-loader.js';
+import { fsFolderReader } from './folder-read-fs.js';
+import { templatesFor } from './model-folder.js';
 import { generateOnRuntime, type RuntimeGenerated } from './runtime/generate.js';
 import { openRunner } from './runtime/node.js';
 
 export interface FolderGenerateOptions {
-  classNames: string[];
+  classNames: readonly string[] | CheckedClassNames;
   /** Default: the templates the generator was exported with. */
   templates?: string[];
   output?: ClassifierOutput;
 }
 
 /** What generation on onnxruntime reads from a model folder, read once. */
-export interface OnnxModelFiles {
+export interface OnnxModelFiles extends LoadedModelFolder {
   dir: string;
-  generator: Uint8Array;
-  encoder: Uint8Array;
-  tokenizer: Tokenizer;
-  /** The templates the generator was traced for. */
-  templates: string[];
-  preprocess: PreprocessSpec;
-  sourceModel: string;
-  card: string;
 }
 
-export function readOnnxModelFiles(dir: string): OnnxModelFiles {
-  const files = readDeployFiles(dir);
-  const generatorInfo = readOnnxInfo(files.generator).metadata;
-  const card = path.join(dir, CARD_FILE);
-  return {
-    dir, ...files,
-    tokenizer: Tokenizer.load(path.join(dir, TOKENIZER_FILE)),
-    templates: JSON.parse(generatorInfo['hyperclip.templates'] ?? '["a photo of a {}."]') as string[],
-    preprocess: folderPreprocess(dir, Number(generatorInfo['hyperclip.image_size'])),
-    sourceModel: `${generatorInfo['hyperclip.model']} (${path.basename(path.resolve(dir))})`,
-    card: existsSync(card) ? readFileSync(card, 'utf8') : '',
-  };
+/** Reads and checks a model folder's deployed files; one line when one is missing or they do not fit. */
+export async function readOnnxModelFiles(dir: string): Promise<OnnxModelFiles> {
+  const hint = `a model folder for generation without libtorch holds ${requiredFileList()} (\`hyperclip export-onnx --model ${dir}\` writes the ONNX files)`;
+  return { dir, ...await loadModelFolder(fsFolderReader(dir, hint)) };
 }
 
 export function generateFromFiles(files: OnnxModelFiles, options: FolderGenerateOptions): Promise<RuntimeGenerated> {
   return generateOnRuntime(files.generator, files.encoder, files.tokenizer, {
-    classNames: options.classNames, templates: options.templates ?? files.templates, output: options.output,
+    classNames: options.classNames, templates: templatesFor(files, options.templates), output: options.output,
     mean: files.preprocess.mean, std: files.preprocess.std, sourceModel: files.sourceModel, modelCard: files.card,
   }, openRunner);
 }
 
-export function generateFromFolder(dir: string, options: FolderGenerateOptions): Promise<RuntimeGenerated> {
-  return generateFromFiles(readOnnxModelFiles(dir), options);
-}
-
-/** The evaluation preprocessing saved in config.json, else the default for the image size. */
-function folderPreprocess(dir: string, imageSize: number): PreprocessSpec {
-  try {
-    const saved = (JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as { extra?: { preprocess?: PreprocessSpec } }).extra?.preprocess;
-    if (saved !== undefined) return saved;
-  } catch {
-    // No readable config: fall back to the default preprocessing for the encoder's size.
-  }
-  return evalPreprocess(imageSize);
+export async function generateFromFolder(dir: string, options: FolderGenerateOptions): Promise<RuntimeGenerated> {
+  return generateFromFiles(await readOnnxModelFiles(dir), options);
 }

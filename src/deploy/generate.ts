@@ -5,13 +5,14 @@
 import path from 'node:path';
 import { F, zeros, type Tensor } from '../engine/index.js';
 import { readCard, type Bundle } from '../bundle/bundle.js';
-import { checkClassnames } from '../eval/templates.js';
+import { classNamesOf, type CheckedClassNames } from '../eval/prompt-lists.js';
 import { buildClassifier, disposeClassifier } from '../eval/zeroshot.js';
 import { classifierMetadataProps, type ClassifierMetadata, type ClassifierOutput } from './metadata.js';
 import { exportOnnx } from './onnx/writer.js';
 
 export interface GenerateOptions {
-  classNames: string[];
+  /** Raw names are checked here; a CheckedClassNames was checked already. */
+  classNames: readonly string[] | CheckedClassNames;
   /** Prompt templates with "{}" for the class name; embeddings are averaged over them. */
   templates: string[];
   /** What the classifier outputs: softmax or sigmoid probabilities, or raw logits (default softmax). */
@@ -26,7 +27,7 @@ export interface GeneratedClassifier {
 }
 
 export function generateClassifier(bundle: Bundle, options: GenerateOptions): GeneratedClassifier {
-  const classNames = checkClassnames(options.classNames, 'classes');
+  const classNames = classNamesOf(options.classNames, 'classes');
   const output = options.output ?? 'softmax';
   const size = bundle.preprocess.size;
   const metadata: ClassifierMetadata = {

@@ -7,13 +7,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CARD_FILE } from '../bundle/bundle.js';
 import { imagenetLabels, PRETRAINED_CLASSIFIER, savePretrainedFolder, type PretrainedSource } from '../bundle/pretrained.js';
 import { dataRoot } from '../data/datasets.js';
 import { evalPreprocess } from '../data/preprocess.js';
 import { writeFileAtomic, zeros, F } from '../engine/index.js';
 import { topkRows, type RankBatch } from '../eval/classification.js';
-import { CONFIG_FILE, type ImageEncoderConfig } from '../models/index.js';
+import { MODEL_FILES, type ImageEncoderConfig } from '../models/index.js';
 import { importMobileNet } from '../models/import/mobilenet-tflite.js';
 import type { LabelClassifier } from '../models/label-classifier.js';
 import { classifierMetadataProps, type ClassifierMetadata } from './metadata.js';
@@ -44,7 +43,7 @@ export function importPretrained(file: string, dir: string, options: ImportOptio
   const step = options.onStep ?? (() => undefined);
   if (!existsSync(file)) throw new Error(`no such file: ${file}`);
   if (statSync(file).isDirectory()) throw new Error(`${file} is a folder: give a .tflite file`);
-  if (existsSync(path.join(dir, CONFIG_FILE))) throw new Error(`${dir} holds a hyperclip model (${CONFIG_FILE}): import into another folder`);
+  if (existsSync(path.join(dir, MODEL_FILES.config))) throw new Error(`${dir} holds a hyperclip model (${MODEL_FILES.config}): import into another folder`);
   const bytes = readFileSync(file);
   const name = path.basename(file);
   const { image, classifier } = importMobileNet(bytes, name);
@@ -55,7 +54,7 @@ export function importPretrained(file: string, dir: string, options: ImportOptio
     const licence = [path.join(path.dirname(file), 'LICENSE-apache-2.0'), path.join(options.dataDir ?? dataRoot(), 'pretrained', 'LICENSE-apache-2.0')].find(existsSync);
     const written = savePretrainedFolder(dir, image, classifier, source, labels, licence);
     step(`wrote ${written.join(', ')}`);
-    const card = readFileSync(path.join(dir, CARD_FILE), 'utf8');
+    const card = readFileSync(path.join(dir, MODEL_FILES.card), 'utf8');
     const onnx = exportLabelClassifier(classifier, { classNames: labels.classes, sourceModel: `${name} (ImageNet-1k)`, modelCard: card, imageSize: image.imageSize });
     writeFileAtomic(path.join(dir, PRETRAINED_CLASSIFIER), [onnx]);
     step(`exported ${PRETRAINED_CLASSIFIER} (softmax over ${labels.classes.length} classes, norms folded into the convolutions)`);

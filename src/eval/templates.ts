@@ -2,9 +2,9 @@
 // data folder, the single "a photo of a {}.", or a user's JSON list.
 import { existsSync, readFileSync } from 'node:fs';
 import { SIMPLE_TEMPLATES } from '../data/captions.js';
-import { checkClassnames, checkTemplates } from './prompt-lists.js';
+import { CheckedClassNames, checkTemplates } from './prompt-lists.js';
 
-export { checkClassnames, checkTemplates, MAX_CLASSNAME_LENGTH, normalizeClassname } from './prompt-lists.js';
+export { CheckedClassNames, checkClassnames, checkTemplates, MAX_CLASSNAME_LENGTH, normalizeClassname } from './prompt-lists.js';
 
 export type TemplateChoice = 'clip' | 'simple' | string;
 
@@ -27,6 +27,11 @@ export function resolveTemplates(choice: TemplateChoice, clipSet: string[] | nul
 
 /** Class names from a JSON list file or a text file with one name per line (a UTF-8 byte-order mark is ignored). */
 export function readClassnames(file: string): string[] {
+  return [...readCheckedClassnames(file).names];
+}
+
+/** readClassnames, keeping the checked list so that the layers under it do not check it again. */
+export function readCheckedClassnames(file: string): CheckedClassNames {
   if (!existsSync(file)) throw new Error(`class-name file not found: ${file}`);
   const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   let names: unknown;
@@ -35,5 +40,5 @@ export function readClassnames(file: string): string[] {
   } catch {
     names = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
   }
-  return checkClassnames(names, file);
+  return CheckedClassNames.check(names, file);
 }

@@ -111,16 +111,3 @@ const normalName = (name: string): string => name.trim().toLowerCase().replaceAl
 function unique<T>(items: T[]): T[] {
   return [...new Set(items)];
 }
-
-/** Checks a class list: not empty, no empty or duplicate names (case-insensitive). */
-export function checkClassList(names: string[], source: string): string[] {
-  const trimmed = names.map((n) => n.trim());
-  if (trimmed.length < 2) throw new Error(`${source}: give at least two classes, got ${trimmed.length}`);
-  if (trimmed.some((n) => n === '')) throw new Error(`${source}: a class name is empty`);
-  const seen = new Set<string>();
-  for (const n of trimmed) {
-    if (seen.has(normalName(n))) throw new Error(`${source}: class "${n}" appears twice: give each class once`);
-    seen.add(normalName(n));
-  }
-  return trimmed;
-}

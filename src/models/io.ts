@@ -8,11 +8,10 @@ import { validateConfig, type ModelConfig } from './config.js';
 import { HyperClip } from './hyperclip.js';
 import { decodeSparseTensors, encodeSparseTensors } from '../engine/sparse-tensors.js';
 import { checkPartUnchanged, importedPartTensors, type PretrainedPart } from './import/pretrained-ref.js';
+import { MODEL_FILES } from './folder-layout.js';
 
 const FORMAT = 'hyperclip-model';
 const VERSION = 1;
-export const WEIGHTS_FILE = 'model.safetensors';
-export const CONFIG_FILE = 'config.json';
 
 export interface SavedModel {
   model: HyperClip;
@@ -47,17 +46,17 @@ export function saveModel(dir: string, model: HyperClip, config: ModelConfig = m
   }
   const { tensors, metadata, created } = encodeSparseTensors(state, options.sparse ?? []);
   try {
-    saveSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { format: FORMAT, config: config.name, ...metadata });
+    saveSafetensors(path.join(dir, MODEL_FILES.weights), tensors, { format: FORMAT, config: config.name, ...metadata });
   } finally {
     for (const t of created) t.dispose();
   }
   const json = JSON.stringify({ format: FORMAT, version: VERSION, config, ...(pretrained ? { pretrained } : {}), extra }, null, 2) + '\n';
-  writeFileAtomic(path.join(dir, CONFIG_FILE), [json]);
+  writeFileAtomic(path.join(dir, MODEL_FILES.config), [json]);
 }
 
 export function loadModel(dir: string): SavedModel {
-  const configFile = path.join(dir, CONFIG_FILE);
-  const weightsFile = path.join(dir, WEIGHTS_FILE);
+  const configFile = path.join(dir, MODEL_FILES.config);
+  const weightsFile = path.join(dir, MODEL_FILES.weights);
   for (const f of [configFile, weightsFile]) {
     if (!existsSync(f)) throw new Error(`cannot load a model from ${dir}: ${path.basename(f)} is missing (save one with saveModel)`);
   }
@@ -65,10 +64,10 @@ export function loadModel(dir: string): SavedModel {
   try {
     parsed = JSON.parse(readFileSync(configFile, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot load a model from ${dir}: ${CONFIG_FILE} is not valid JSON (${(err as Error).message})`);
+    throw new Error(`cannot load a model from ${dir}: ${MODEL_FILES.config} is not valid JSON (${(err as Error).message})`);
   }
   if (parsed.format !== FORMAT || parsed.config === undefined) {
-    throw new Error(`cannot load a model from ${dir}: ${CONFIG_FILE} is not a hyperclip model config`);
+    throw new Error(`cannot load a model from ${dir}: ${MODEL_FILES.config} is not a hyperclip model config`);
   }
   if (parsed.version !== VERSION) throw new Error(`cannot load a model from ${dir}: format version ${parsed.version}, this build reads ${VERSION}`);
   const config = validateConfig(parsed.config);

@@ -11,13 +11,13 @@ import { test } from 'node:test';
 import { defaultModelDir } from '../../src/bundle/bundle.js';
 import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { WEIGHTS_SHA256 } from '../../src/deploy/deploy-files.js';
-import { MODEL_FILES } from '../../src/deploy/model-files.js';
+import { MODEL_FILES } from '../../src/models/folder-layout.js';
 import { readOnnxInfo } from '../../src/deploy/onnx/read.js';
 
 test('the default model ships ONNX files exported from its current weights', () => {
   const dir = defaultModelDir();
   const weights = createHash('sha256').update(readFileSync(path.join(dir, 'model.safetensors'))).digest('hex');
-  const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as { config: { name: string; image: { imageSize: number } } };
+  const config = JSON.parse(readFileSync(path.join(dir, MODEL_FILES.config), 'utf8')) as { config: { name: string; image: { imageSize: number } } };
   const tokenizer = Tokenizer.load(path.join(dir, MODEL_FILES.tokenizer));
   for (const file of [MODEL_FILES.generator, MODEL_FILES.encoder]) {
     const info = readOnnxInfo(readFileSync(path.join(dir, file)));

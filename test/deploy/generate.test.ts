@@ -82,7 +82,7 @@ test('a softmax classifier from generateClassifier gives the engine probabilitie
 
 test('generateClassifier refuses empty and duplicate class lists', () => {
   const bundle = tinyBundle();
-  assert.throws(() => generateClassifier(bundle, { classNames: [], templates: ['{}'] }), { message: 'classes: the class list is empty' });
-  assert.throws(() => generateClassifier(bundle, { classNames: ['cat', 'Cat'], templates: ['{}'] }), { message: 'classes: class "Cat" appears twice' });
-  assert.throws(() => generateClassifier(bundle, { classNames: ['cat', ' '], templates: ['{}'] }), { message: 'classes: a class name is empty' });
+  assert.throws(() => generateClassifier(bundle, { classNames: [], templates: ['{}'] }), { message: 'classes: the class list is empty: give at least one class name' });
+  assert.throws(() => generateClassifier(bundle, { classNames: ['cat', 'Cat'], templates: ['{}'] }), { message: 'classes: class "Cat" appears twice: give each class once' });
+  assert.throws(() => generateClassifier(bundle, { classNames: ['cat', ' '], templates: ['{}'] }), { message: 'classes: class 2 is empty: remove it or give it a name' });
 });

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { dataRoot } from '../../src/data/datasets.js';
 import { WordNet } from '../../src/data/wordnet.js';
-import { checkClassList, describe, descriptionsFromFile, descriptionsFromPrompts, descriptionsFromWordNet } from '../../src/fewshot/descriptions.js';
+import { checkClassnames } from '../../src/eval/prompt-lists.js';
+import { describe, descriptionsFromFile, descriptionsFromPrompts, descriptionsFromWordNet } from '../../src/fewshot/descriptions.js';
 
 const CIFAR100_DESCRIPTORS = path.join(dataRoot(), 'descriptors', 'descriptors_cifar100.json');
 
@@ -65,7 +66,9 @@ test('WordNet describes any class: gloss, hypernyms, synonyms and parts; unknown
 
 test('class prompts only, and class lists with duplicates or too few classes', () => {
   assert.deepEqual(descriptionsFromPrompts(['cat', 'dog']).sentences, [[], []]);
-  assert.throws(() => checkClassList(['cat', 'dog', 'Cat '], '--classes'), { message: '--classes: class "Cat" appears twice: give each class once' });
-  assert.throws(() => checkClassList(['cat'], '--classes'), { message: '--classes: give at least two classes, got 1' });
-  assert.throws(() => checkClassList(['cat', ' '], '--classes'), { message: '--classes: a class name is empty' });
+  // The few-shot command's check: the one class-list check, with two classes at least.
+  const fewShotCheck = (names: string[]) => checkClassnames(names, '--classes', { minimum: 2 });
+  assert.throws(() => fewShotCheck(['cat', 'dog', 'Cat ']), { message: '--classes: class "Cat" appears twice: give each class once' });
+  assert.throws(() => fewShotCheck(['cat']), { message: '--classes: give at least 2 classes, got 1' });
+  assert.throws(() => fewShotCheck(['cat', ' ']), { message: '--classes: class 2 is empty: remove it or give it a name' });
 });

@@ -19,7 +19,7 @@ import { build } from 'esbuild';
 import * as ortNode from 'onnxruntime-node';
 import sharp from 'sharp';
 import { defaultModelDir } from '../../src/bundle/bundle.js';
-import { MODEL_FILES } from '../../src/deploy/model-files.js';
+import { deployedFileNames } from '../../src/models/folder-layout.js';
 import { generate } from '../../src/index.js';
 import type * as Web from '../../src/web.js';
 import { cifarImages } from '../deploy/real-images.js';
@@ -46,7 +46,7 @@ function serveModel(): Promise<{ server: Server; url: string }> {
   const dir = defaultModelDir();
   const server = createServer((req, res) => {
     const name = (req.url ?? '').replace(/^\/model\//, '');
-    if (!Object.values(MODEL_FILES).includes(name as never)) return void res.writeHead(404).end();
+    if (!deployedFileNames().includes(name)) return void res.writeHead(404).end();
     try {
       res.writeHead(200).end(readFileSync(path.join(dir, name)));
     } catch {

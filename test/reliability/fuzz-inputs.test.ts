@@ -41,11 +41,11 @@ test('class lists: the stated normalisation, or one clear line', () => {
   assert.deepEqual(checkClassnames([' red\tcar ', 'cafe\u0301', '猫', '🐱 cat', 'Ünïcödé\nname', 'a'.repeat(MAX_CLASSNAME_LENGTH)], 'list'),
     ['red car', 'café', '猫', '🐱 cat', 'Ünïcödé name', 'a'.repeat(MAX_CLASSNAME_LENGTH)]);
   const refused: [unknown, RegExp][] = [
-    [[], /^list: the class list is empty$/],
-    [['cat', ''], /^list: a class name is empty$/],
-    [['cat', ' \t\n '], /^list: a class name is empty$/],
-    [['cat', 'CAT'], /^list: class "CAT" appears twice$/],
-    [['café', 'cafe\u0301'], /^list: class "café" appears twice$/], // the same name once normalised
+    [[], /^list: the class list is empty: give at least one class name$/],
+    [['cat', ''], /^list: class 2 is empty: remove it or give it a name$/],
+    [['cat', ' \t\n '], /^list: class 2 is empty: remove it or give it a name$/],
+    [['cat', 'CAT'], /^list: class "CAT" appears twice: give each class once$/],
+    [['café', 'cafe\u0301'], /^list: class "café" appears twice: give each class once$/], // the same name once normalised
     [['cat', 'b'.repeat(MAX_CLASSNAME_LENGTH + 1)], /^list: class 2 is 1001 characters long \(the limit is 1000\): shorten it$/],
     [['cat', 'dog\u0007'], /^list: class 2 "dog\\u0007" holds the control character U\+0007: remove it$/],
     [['nul\u0000byte'], /control character U\+0000/],
@@ -128,7 +128,7 @@ test('end to end: generate normalises non-ASCII and whitespace names into the cl
   writeFileSync(bad, 'cat\ndo\u001bg\n');
   assertOneLine(hyperclip('generate', '--engine', 'libtorch', '--model', model, '--classes-file', bad, '-o', output),
     /^hyperclip: .*bad\.txt: class 2 "do\\u001bg" holds the control character U\+001B: remove it$/, 'control character');
-  assertOneLine(hyperclip('generate', '--model', model, '--classes', 'cat,,dog', '-o', output), /^hyperclip: classes: a class name is empty$/, 'empty name');
+  assertOneLine(hyperclip('generate', '--model', model, '--classes', 'cat,,dog', '-o', output), /^hyperclip: classes: class 2 is empty: remove it or give it a name$/, 'empty name');
   assertOneLine(hyperclip('eval', '--model', model, '--dataset', 'x.tar', '--classnames', bad), /^hyperclip: .*control character U\+001B/, 'eval class list');
   assertOneLine(hyperclip('classify', output, names, '--top-k', 'two'), /^error: option '--top-k <n>' argument 'two' is invalid\. expected an integer >= 1 for --top-k but received "two" \(run with --help for usage\)$/, 'wrong type');
 });

@@ -1,7 +1,7 @@
 // Class names in, a classifier out, entirely in the browser: the model's
 // generator and the classifier file built from it (hyperclip/web), then
 // that file opened as a session and warmed up.
-import { WebClassifier, webRunner, type WebModel, type WebRuntime } from 'hyperclip/web';
+import { WebClassifier, webRunner, type CheckedClassNames, type WebModel, type WebRuntime } from 'hyperclip/web';
 
 export interface PageClassifier {
   classifier: WebClassifier;
@@ -11,7 +11,7 @@ export interface PageClassifier {
   timings: { generate: number; build: number; open: number; total: number };
 }
 
-export async function generateInBrowser(model: WebModel, classNames: string[], runtime: WebRuntime): Promise<PageClassifier> {
+export async function generateInBrowser(model: WebModel, classNames: CheckedClassNames, runtime: WebRuntime): Promise<PageClassifier> {
   const generated = await model.generateFile(classNames, { output: 'softmax' });
   const opening = performance.now();
   const classifier = await WebClassifier.open(generated.bytes, webRunner(runtime));

@@ -1,6 +1,6 @@
 // The page: load the model, generate a classifier from typed class names,
 // classify picked, dropped or photographed images with it.
-import { decodeImageBlob, webRunner, type RawImage } from 'hyperclip/web';
+import { decodeImageBlob, webRunner, type CheckedClassNames, type RawImage } from 'hyperclip/web';
 import { parseClassList } from './classes.js';
 import { generateInBrowser, type PageClassifier } from './generate.js';
 import { loadModel, modelUrl, type WebModel } from './model-source.js';
@@ -54,7 +54,7 @@ async function boot(): Promise<void> {
 
 async function onGenerate(): Promise<void> {
   if (state.model === null || state.busy) return;
-  let classNames: string[];
+  let classNames: CheckedClassNames;
   try {
     classNames = parseClassList(ui.classes.value);
   } catch (err) {
@@ -65,13 +65,13 @@ async function onGenerate(): Promise<void> {
   }
   setBusy(true);
   showError(null);
-  showStatus(`Generating a classifier for ${classNames.length} classes…`, 'busy');
+  showStatus(`Generating a classifier for ${classNames.names.length} classes…`, 'busy');
   try {
     const previous = state.current;
     state.current = await generateInBrowser(state.model, classNames, runtimeFor(state.runtime!.backend));
     await previous?.classifier.release();
     showStats(state.current);
-    showStatus(`Classifier for ${classNames.length} classes ready in ${state.current.timings.total.toFixed(2)} s. Add images to classify.`, 'ready');
+    showStatus(`Classifier for ${classNames.names.length} classes ready in ${state.current.timings.total.toFixed(2)} s. Add images to classify.`, 'ready');
     for (const image of state.images) await classifyImage(image);
   } catch (err) {
     showError(`Generation failed: ${messageOf(err)}`);

@@ -8,7 +8,7 @@ import { useAllCores } from '../../engine/index.js';
 import { compress, type CompressReporter } from '../../compress/adasap.js';
 import { COMPRESS_DEFAULTS, COMPRESS_METHODS, resolveCompressConfig, type CompressMethod } from '../../compress/adasap-recipe.js';
 import { SALIENCY_KINDS, type SaliencyKind } from '../../compress/saliency.js';
-import { CONFIG_FILE } from '../../models/io.js';
+import { MODEL_FILES } from '../../models/folder-layout.js';
 import { createProgress, printSummary, type Progress } from '../progress.js';
 import { integer, number } from '../parse.js';
 import { addCsvOptions, type CsvCliOptions } from '../data-options.js';
@@ -65,7 +65,7 @@ export function registerCompress(program: Command): void {
         data: opts.data === undefined ? undefined : { dataset: opts.data, weight: 1, csvImgKey: opts.csvImgKey, csvCaptionKey: opts.csvCaptionKey, csvSeparator: opts.csvSeparator },
       });
       if (config.data !== undefined) loaderSources([config.data]); // bad data fails here, in one line, before the model loads
-      if (existsSync(path.join(opts.out, CONFIG_FILE))) throw new Error(`${opts.out} already holds a model: choose another --out`);
+      if (existsSync(path.join(opts.out, MODEL_FILES.config))) throw new Error(`${opts.out} already holds a model: choose another --out`);
       useAllCores();
       const bundle = loadBundle(opts.model);
       const { model, summary } = await compress(bundle, config, reporter());

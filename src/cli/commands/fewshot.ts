@@ -4,9 +4,9 @@ import { loadBundle } from '../../bundle/bundle.js';
 import { dataRoot, resolveData, type LoaderFiles } from '../../data/index.js';
 import type { ClassifierOutput } from '../../deploy/metadata.js';
 import { useAllCores, writeFileAtomic } from '../../engine/index.js';
-import { resolveTemplates } from '../../eval/templates.js';
+import { checkClassnames, resolveTemplates } from '../../eval/templates.js';
 import { descriptionsFromChat } from '../../fewshot/chat-descriptions.js';
-import { checkClassList, descriptionsFromFile, descriptionsFromPrompts, descriptionsFromWordNet, type ClassDescriptions } from '../../fewshot/descriptions.js';
+import { descriptionsFromFile, descriptionsFromPrompts, descriptionsFromWordNet, type ClassDescriptions } from '../../fewshot/descriptions.js';
 import { disposeTextSide, type Conditioning } from '../../fewshot/embed.js';
 import { exportFewShotClassifier } from '../../fewshot/export.js';
 import { selectedFeatures, type Method } from '../../fewshot/head.js';
@@ -114,9 +114,10 @@ function taskSource(opts: FewShotCliOptions): TaskSource {
   if (opts.train === undefined) {
     throw new Error('give --train: a folder of class folders (photos/cat/*.jpg) or labelled shards with --classes, to take the shots from (or --dataset cifar10|cifar100)');
   }
-  const given = opts.classes === undefined ? undefined : checkClassList(opts.classes.split(','), '--classes');
+  // A sparse head tells classes apart: it needs two at least.
+  const given = opts.classes === undefined ? undefined : checkClassnames(opts.classes.split(','), '--classes', { minimum: 2 });
   const train = resolveData(opts.train, { classnames: given, need: 'labels' });
-  const classNames = checkClassList(train.classnames!, opts.train);
+  const classNames = checkClassnames(train.classnames!, opts.train, { minimum: 2 });
   // The test data must hold the same classes: a folder's must match them, shards' indices follow them.
   const test = opts.test === undefined ? undefined : resolveData(opts.test, { classnames: classNames, need: 'labels' }).source;
   return { classNames, templates: resolveTemplates(opts.templates ?? (train.clipTemplates === null ? 'simple' : 'clip'), train.clipTemplates), train: train.source, test };

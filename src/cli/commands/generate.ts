@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { HyperclipModel, type Engine } from '../../api/model.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
-import { checkClassnames, readClassnames, resolveTemplates } from '../../eval/templates.js';
+import { CheckedClassNames, readCheckedClassnames, resolveTemplates } from '../../eval/templates.js';
 import type { ClassifierOutput } from '../../deploy/metadata.js';
 import { integer } from '../parse.js';
 import { DEFAULT_CALIBRATION_IMAGES, int8Request, quantizeGenerated, type Int8CliOptions } from './generate-int8.js';
@@ -45,7 +45,7 @@ export function registerGenerate(program: Command): void {
       const int8 = int8Request(opts);
       const model = HyperclipModel.load(opts.model);
       const engine = model.engineFor(opts.engine as Engine);
-      process.stderr.write(`generating a classifier for ${classNames.length} classes (${engine})...\n`);
+      process.stderr.write(`generating a classifier for ${classNames.names.length} classes (${engine})...\n`);
       const templates = opts.templates === undefined ? undefined : resolveTemplates(opts.templates, null);
       const result = await model.generateFile(classNames, { engine, templates, output });
       const built = engine === 'onnx' ? 'built' : 'exported';
@@ -53,23 +53,23 @@ export function registerGenerate(program: Command): void {
       const kb = (bytes: Uint8Array): string => `${(bytes.byteLength / 1024).toFixed(0)} KB`;
       if (int8 === null) {
         writeFileAtomic(opts.output, [result.bytes]);
-        console.log(`${opts.output}: ${classNames.length} classes, ${kb(result.bytes)}, ${timings}`);
+        console.log(`${opts.output}: ${classNames.names.length} classes, ${kb(result.bytes)}, ${timings}`);
         return;
       }
       const quantized = await quantizeGenerated(result.bytes, result.metadata, int8);
       writeFileAtomic(opts.output, [quantized.bytes]);
-      console.log(`${opts.output}: ${classNames.length} classes, int8, ${kb(quantized.bytes)} (float32 ${kb(result.bytes)}), ${timings}, ` +
+      console.log(`${opts.output}: ${classNames.names.length} classes, int8, ${kb(quantized.bytes)} (float32 ${kb(result.bytes)}), ${timings}, ` +
         `calibrated on ${quantized.calibration} in ${quantized.seconds.toFixed(2)} s`);
     });
 }
 
-function classesFrom(opts: GenerateCliOptions): string[] {
+function classesFrom(opts: GenerateCliOptions): CheckedClassNames {
   if (opts.classes !== undefined && opts.classesFile !== undefined) throw new Error('give --classes or --classes-file, not both');
-  if (opts.classesFile !== undefined) return readClassnames(opts.classesFile);
+  if (opts.classesFile !== undefined) return readCheckedClassnames(opts.classesFile);
   if (opts.classes === undefined) throw new Error('no classes: give --classes "cat,dog,car" or --classes-file FILE');
   const names = opts.classes.split(',').map((n) => n.trim());
   if (names.every((n) => n === '')) throw new Error('--classes is empty: give class names separated by commas');
-  // Checked here, before any progress line: a bad list is one line.
-  return checkClassnames(names, 'classes');
+  // Checked here, before any progress line, so that a bad list is one line; generation takes the checked list as it is.
+  return CheckedClassNames.check(names, 'classes');
 }
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MODEL_FILES } from '../../deploy/model-files.js';
+import { DEPLOYED_FILES, MODEL_FILES, deployedFileNames } from '../../models/folder-layout.js';
 import { projectRoot } from '../../project-root.js';
 import { integer } from '../parse.js';
 import { DEFAULT_HOST, startServer } from '../static-server.js';
@@ -23,7 +23,7 @@ interface ServeCliOptions {
 // The page's model contract: what /model/ serves, nothing else.
 const GENERATOR = MODEL_FILES.generator;
 const ENCODER = MODEL_FILES.encoder;
-const SERVED_FILES: string[] = Object.values(MODEL_FILES);
+const SERVED_FILES: string[] = deployedFileNames();
 
 export function registerServe(program: Command): void {
   program
@@ -134,10 +134,11 @@ async function modelFiles(dir: string, isDefault: boolean): Promise<{ files: Map
   if (!existsSync(dir)) {
     throw new Error(isDefault
       ? `the default model is missing (${dir}): train one with \`hyperclip train --preset tiny-hyperclip\` or pass --model DIR`
-      : `no model folder at ${dir}: pass the folder that holds config.json, tokenizer.json and model.safetensors (or ${GENERATOR} and ${ENCODER})`);
+      : `no model folder at ${dir}: pass the folder that holds ${MODEL_FILES.config}, ${MODEL_FILES.tokenizer} and ${MODEL_FILES.weights} (or ${GENERATOR} and ${ENCODER})`);
   }
   const files = new Map(SERVED_FILES.filter((f) => existsSync(path.join(dir, f))).map((f) => [f, path.join(dir, f)]));
-  for (const required of ['tokenizer.json', 'config.json']) {
+  // The ONNX files may be exported below; the rest the page needs must be there.
+  for (const required of DEPLOYED_FILES.required.map((role) => MODEL_FILES[role]).filter((f) => f !== GENERATOR && f !== ENCODER)) {
     if (!files.has(required)) throw new Error(`${dir} has no ${required}: it is not a complete hyperclip model folder`);
   }
   if (files.has(GENERATOR) && files.has(ENCODER)) return { files, dirs: [dir], cleanup: () => {} };

@@ -1,7 +1,7 @@
 // Generation on an ONNX runtime alone: class prompts through the exported
 // generator (text encoder + hypernetwork), then the exported encoder is
 // specialised into a classifier file. No libtorch anywhere on this path.
-import { checkClassnames } from '../../eval/prompt-lists.js';
+import { classNamesOf, type CheckedClassNames } from '../../eval/prompt-lists.js';
 import { CLASS_EMBEDDINGS } from '../io-names.js';
 import type { ClassifierMetadata, ClassifierOutput } from '../metadata.js';
 import { readOnnxInfo } from '../onnx/read.js';
@@ -14,7 +14,8 @@ export interface PromptTokenizer {
 }
 
 export interface RuntimeGenerateOptions {
-  classNames: string[];
+  /** Raw names are checked here; a CheckedClassNames was checked already. */
+  classNames: readonly string[] | CheckedClassNames;
   templates: string[];
   output?: ClassifierOutput;
   mean: [number, number, number];
@@ -32,7 +33,7 @@ export interface RuntimeGenerated {
 
 export async function generateOnRuntime(generatorBytes: Uint8Array, encoderBytes: Uint8Array, tokenizer: PromptTokenizer,
   options: RuntimeGenerateOptions, open: OpenRunner): Promise<RuntimeGenerated> {
-  const classNames = checkClassnames(options.classNames, 'classes');
+  const classNames = classNamesOf(options.classNames, 'classes');
   const info = readOnnxInfo(encoderBytes).metadata;
   if (info['hyperclip.kind'] !== 'conditioned-encoder') throw new Error('the encoder file is not a hyperclip conditioned encoder (export it with exportConditionedEncoder)');
   const traced = Number(readOnnxInfo(generatorBytes).metadata['hyperclip.template_count'] ?? options.templates.length);
