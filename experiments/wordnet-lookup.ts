@@ -6,7 +6,7 @@
 //     [--datasets cifar10,cifar100,tiny-imagenet,held-out] [--limit N] [--senses all|first] [--out FILE]
 // Writes runs/wordnet-lookup/NETWORK-SIZE.json; one summary line per dataset on stdout, progress on stderr.
 import { Command } from 'commander';
-import { isEntryPoint } from '../bench/lib/cli.js';
+import { isEntryPoint } from '../tools/script-entry.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { integer } from '../src/cli/parse.js';

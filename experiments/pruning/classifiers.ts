@@ -8,23 +8,9 @@ import { parseSparsity } from '../../src/compress/mask.js';
 import { readCalibrationImages } from '../../src/compress/prune-images.js';
 import { pruneClassifier } from '../../src/compress/prune-onnx.js';
 import { generateClassifier } from '../../src/deploy/generate.js';
-import { openOneThread, type LabelledImages } from './pruning-eval.js';
-import { timing } from './stats.js';
-
-export interface ClassifierRow {
-  method: 'dense' | 'wanda' | 'magnitude';
-  level: string;
-  bytes: number;
-  overall: number;
-  top1: number;
-  /** Median of 100 single-image runs. */
-  latencyMs: number;
-  /** Their quartiles and count, so a report can judge latency differences against noise (absent in older records). */
-  latencyQuartilesMs?: [number, number];
-  latencyRuns?: number;
-  /** Batches of 64. */
-  imagesPerSecond: number;
-}
+import { timing } from '../../tools/timing.js';
+import { openOneThread, type LabelledImages } from './evaluation.js';
+import type { ClassifierRow } from './records.js';
 
 const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

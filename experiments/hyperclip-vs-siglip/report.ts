@@ -5,7 +5,7 @@ import { DEFAULT_OUT, MODEL_KINDS, MODEL_LABEL, METRICS, type Configuration, typ
 import type { RunState } from './runs.js';
 import { cellStats, seedValues, type CellStats } from './cells.js';
 import { methodSection, setupSection, targetsSection } from './report-setup.js';
-import { spread, median, judgeNoise, pairedNoise, pairedStandardError, type Spread } from './stats.js';
+import { spread, median, judgeNoise, pairedNoise, pairedStandardError, type Spread } from '../../tools/stats.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
 
 export { cellStats, seedValues, type CellStats } from './cells.js';

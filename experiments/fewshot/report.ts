@@ -4,10 +4,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { renderPng } from './plots.js';
-import { accuracyDifferenceError, judgeNoise, pairedDifference, pairedStandardError, type NoiseVerdict } from './stats.js';
+import { renderPng } from '../../tools/render-png.js';
+import { accuracyDifferenceError, judgeNoise, pairedDifference, pairedStandardError, type NoiseVerdict } from '../../tools/stats.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
-import { VARIANTS, type DatasetResult, type RunPlan } from './fewshot-run.js';
+import { VARIANTS, type DatasetResult, type RunPlan } from './dataset-run.js';
 
 export interface FewShotRecord {
   model: string;

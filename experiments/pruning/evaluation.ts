@@ -17,6 +17,7 @@ import { F, noGrad, tensor, tidy, zeros, type Tensor } from '../../src/engine/in
 import { encodeTexts } from '../../src/eval/text-features.js';
 import { buildClassifier, disposeClassifier, sampling } from '../../src/eval/zeroshot.js';
 import type { NormParams } from '../../src/models/index.js';
+import type { Scores } from './records.js';
 
 /** onnxruntime on one thread, all graph optimisations: the deployment runtime, measured fairly against HYPERCLIP_THREADS=1. */
 export const openOneThread = runnerFactory(nodeOrt, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1 });
@@ -142,8 +143,6 @@ export async function retrievalR1(bundle: Bundle, data: CaptionedImages): Promis
     textToImage: recallAt1(transposed, K, M, (cap, img) => owner[cap] === img),
   };
 }
-
-export interface Scores { cifar10: number; cifar100: number; imageToText: number; textToImage: number }
 
 export async function evaluate(bundle: Bundle, data: EvalData): Promise<Scores> {
   const cifar10 = await zeroShotTop1(bundle, data.cifar10);

@@ -7,9 +7,9 @@ import { CORRUPTION_NAMES } from '../../src/eval/corruptions/corruptions.js';
 import { COMPRESS_METHODS, type CompressConfig, type CompressMethod } from '../../src/compress/adasap-recipe.js';
 import type { CompressSummary } from '../../src/compress/adasap.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
-import {
-  accuracyDifferenceError, accuracyError, judgeNoise, medianStandardError, pairedDifference, pairedStandardError, spread, type Timing,
-} from './stats.js';
+import type { Host } from '../../tools/host.js';
+import { accuracyDifferenceError, accuracyError, judgeNoise, pairedDifference, pairedStandardError, spread } from '../../tools/stats.js';
+import { medianStandardError, type Timing } from '../../tools/timing.js';
 
 export interface CompressionSettings {
   seeds: number[];
@@ -33,7 +33,7 @@ export interface CompressionRecord {
   /** sha256 of the model's weights, first 12 hex digits. */
   modelKey: string;
   settings: CompressionSettings;
-  host: { cpus: number; cpuModel: string; platform: string; node: string; loadAverage: number[] };
+  host: Host;
   loadAverageAtEnd: number[];
   dense: { macs: number; params: number; eval: EvalRecord; deploy: DeploymentRecord };
   runs: CompressedRun[];

@@ -8,7 +8,7 @@ import type { RunState } from './runs.js';
 import { resolveConfig } from '../../src/models/config.js';
 import { RECIPES } from '../../src/train/recipes.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
-import { accuracyError, judgeNoise, pairedNoise, pairedStandardError } from './stats.js';
+import { accuracyError, judgeNoise, pairedNoise, pairedStandardError } from '../../tools/stats.js';
 
 const pct = (x: number): string => percent(x);
 const plannedRuns = (): number => parseConfigurations(DEFAULT_CONFIGS).length * MODEL_KINDS.length * parseSeeds(DEFAULT_SEEDS).length;
