@@ -19,6 +19,7 @@ import { parseSparsity } from '../src/compress/mask.js';
 import { PRUNE_PARTS, pruneBundle, readCalibration, type CalibrationData, type PrunePart } from '../src/compress/prune-bundle.js';
 import type { PruneMethod } from '../src/compress/prune-score.js';
 import { integer } from '../src/cli/parse.js';
+import { percent } from '../src/eval/format.js';
 import { setNumThreads, type Tensor } from '../src/engine/index.js';
 import { WEIGHTS_FILE } from '../src/models/index.js';
 import { host } from '../tools/host.js';
@@ -96,8 +97,9 @@ async function main(opts: Options): Promise<void> {
     const scores = await evaluate(bundle, data);
     const seconds = (performance.now() - started) / 1000;
     record({ kind: 'grid', ...key, ...p, ...scores, overall, seconds });
-    say(`[${i + 1}/${todo.length}] ${p.part} ${p.method} ${p.level} draw ${p.draw}: CIFAR-10 ${(100 * scores.cifar10).toFixed(1)}%, CIFAR-100 ${(100 * scores.cifar100).toFixed(1)}%, ` +
-      `R@1 i->t ${(100 * scores.imageToText).toFixed(1)}% t->i ${(100 * scores.textToImage).toFixed(1)}% (${seconds.toFixed(0)} s)`);
+    const pct = (x: number) => percent(x, { digits: 1, unit: true });
+    say(`[${i + 1}/${todo.length}] ${p.part} ${p.method} ${p.level} draw ${p.draw}: CIFAR-10 ${pct(scores.cifar10)}, CIFAR-100 ${pct(scores.cifar100)}, ` +
+      `R@1 i->t ${pct(scores.imageToText)} t->i ${pct(scores.textToImage)} (${seconds.toFixed(0)} s)`);
     if ((i + 1) % 4 === 0) await report();
   }
   await report();
