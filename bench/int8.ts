@@ -9,7 +9,8 @@
 import { Command } from 'commander';
 import { isEntryPoint, QUICK } from './lib/cli.js';
 import { appendRecord, host } from './lib/records.js';
-import { median, timeInterleavedSamples } from './lib/inference-paths.js';
+import { median } from '../tools/stats.js';
+import { timeInterleavedSamples } from '../tools/timing.js';
 import { defaultModelDir, loadBundle } from '../src/bundle/bundle.js';
 import { resolveData } from '../src/data/index.js';
 import { evalPreprocess } from '../src/data/preprocess.js';

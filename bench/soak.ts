@@ -30,7 +30,7 @@ import { SIMPLE_TEMPLATES } from '../src/data/captions.js';
 import { resolveTrainConfig } from '../src/train/recipes.js';
 import { train } from '../src/train/trainer.js';
 import { projectRoot } from '../src/project-root.js';
-import { renderPng } from '../experiments/lib/plots.js';
+import { renderPng } from '../tools/render-png.js';
 import { RssRecorder, secondHalfSlope, type RssSample } from './lib/rss.js';
 
 interface SoakOptions { steps: number; batchSize: number; images: number; plot: boolean; from?: string; only?: string; out: string }

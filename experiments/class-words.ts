@@ -5,7 +5,7 @@
 // each of its words. A zero-shot class that no caption names is learned from
 // its word-prior vector alone.
 //   node dist/experiments/class-words.js --classes cifar10 --captions flickr8k:train
-import { isEntryPoint } from '../bench/lib/cli.js';
+import { isEntryPoint } from '../tools/script-entry.js';
 import { Command } from 'commander';
 import { resolveDataset, resolveDatasetSpec } from '../src/data/index.js';
 import { loadWordPrior, Tokenizer } from '../src/data/tokenizer/index.js';

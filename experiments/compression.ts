@@ -26,13 +26,12 @@ import { classifierCost } from '../src/compress/flops.js';
 import { CORRUPTION_NAMES, parseSeverities } from '../src/eval/corruptions/corruptions.js';
 import { evaluateCorruptions, type CorruptionResult } from '../src/eval/corruptions/evaluate.js';
 import { MODEL_FILES } from '../src/models/folder-layout.js';
-import { timeInterleavedSamples } from '../bench/lib/inference-paths.js';
-import { isEntryPoint } from '../bench/lib/cli.js';
-import { host } from '../bench/lib/records.js';
+import { host } from '../tools/host.js';
+import { isEntryPoint } from '../tools/script-entry.js';
+import { timeInterleavedSamples, timing } from '../tools/timing.js';
 import {
   buildCompressionReport, reportWithoutRecord, settingsKey, type CompressedRun, type CompressionRecord, type CompressionSettings, type DeploymentRecord, type EvalRecord,
-} from './lib/compression-report.js';
-import { timing } from './lib/stats.js';
+} from './compression/report.js';
 import { percent } from '../src/eval/format.js';
 import { projectRoot } from '../src/project-root.js';
 

@@ -5,7 +5,7 @@
 // prompts are to each other. HyperCLIP is conditioned as in retrieval: on the
 // set of the N captions.
 //   node dist/experiments/embedding-geometry.js --model runs/experiment/tiny-siglip-s0/model --split train
-import { isEntryPoint } from '../bench/lib/cli.js';
+import { isEntryPoint } from '../tools/script-entry.js';
 import { percent } from '../src/eval/format.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultModelDir, loadBundle, type Bundle } from '../src/bundle/bundle.js';

@@ -7,7 +7,7 @@
 // finishes, then docs/fewshot.md and docs/plots/fewshot-*.png from every
 // finished dataset of the same model and plan.
 import { Command } from 'commander';
-import { isEntryPoint } from '../bench/lib/cli.js';
+import { isEntryPoint } from '../tools/script-entry.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,8 +18,8 @@ import { setNumThreads } from '../src/engine/index.js';
 import { descriptionsFromFile, descriptionsFromWordNet } from '../src/fewshot/descriptions.js';
 import { parseShots } from '../src/fewshot/shots.js';
 import { projectRoot } from '../src/project-root.js';
-import { runDataset, type DatasetResult, type RunPlan } from './lib/fewshot-run.js';
-import { writeFewShotReport, type FewShotRecord } from './lib/fewshot-report.js';
+import { runDataset, type DatasetResult, type RunPlan } from './fewshot/dataset-run.js';
+import { writeFewShotReport, type FewShotRecord } from './fewshot/report.js';
 
 interface Options { model: string; shots: string; draws: number; limit: number; folds: number; datasets: string; threads: number; report: string; reportOnly?: boolean; note?: string }
 

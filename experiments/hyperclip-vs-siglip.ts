@@ -5,7 +5,7 @@
 // stopped ones resumed from their checkpoint), is evaluated into eval.json,
 // and the report is rebuilt after every run so it always shows the state.
 import { Command, InvalidArgumentError } from 'commander';
-import { isEntryPoint } from '../bench/lib/cli.js';
+import { isEntryPoint } from '../tools/script-entry.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,10 +15,10 @@ import { MODEL_FILES } from '../src/models/folder-layout.js';
 import { resolveTrainConfig, TIN_CLASSIFY_RUN, type TrainConfig } from '../src/train/recipes.js';
 import type { TrainReporter } from '../src/train/reporter.js';
 import { train } from '../src/train/trainer.js';
-import { evaluateRun, existingEval } from './lib/evaluate.js';
-import { DEFAULT_CONFIGS, DEFAULT_OUT, DEFAULT_SEEDS, MODEL_KINDS, parseConfigurations, parseSeeds, runName, type Configuration, type ModelKind } from './lib/plan.js';
-import { HOST_FILE } from './lib/runs.js';
-import { recordInvocation, writeReport } from './lib/write-report.js';
+import { evaluateRun, existingEval } from './hyperclip-vs-siglip/evaluate.js';
+import { DEFAULT_CONFIGS, DEFAULT_OUT, DEFAULT_SEEDS, MODEL_KINDS, parseConfigurations, parseSeeds, runName, type Configuration, type ModelKind } from './hyperclip-vs-siglip/plan.js';
+import { HOST_FILE } from './hyperclip-vs-siglip/runs.js';
+import { recordInvocation, writeReport } from './hyperclip-vs-siglip/write-report.js';
 
 interface Options {
   configs: string;

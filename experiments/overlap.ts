@@ -10,7 +10,7 @@
 // leak through other ImageNet classes' names or Flickr8k captions. Writes
 // docs/overlap.md, which docs/results.md embeds next to the scores.
 //   node dist/experiments/overlap.js [--out docs/overlap.md]
-import { isEntryPoint } from '../bench/lib/cli.js';
+import { isEntryPoint } from '../tools/script-entry.js';
 import { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -10,7 +10,7 @@
 // appended to <out>/results.jsonl as it comes, keyed by the model file's
 // CRC-32, so a stopped run resumes and a new model starts afresh.
 import { Command } from 'commander';
-import { isEntryPoint } from '../bench/lib/cli.js';
+import { isEntryPoint } from '../tools/script-entry.js';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -19,31 +19,15 @@ import { parseSparsity } from '../src/compress/mask.js';
 import { PRUNE_PARTS, pruneBundle, readCalibration, type CalibrationData, type PrunePart } from '../src/compress/prune-bundle.js';
 import type { PruneMethod } from '../src/compress/prune-score.js';
 import { integer } from '../src/cli/parse.js';
+import { percent } from '../src/eval/format.js';
 import { setNumThreads, type Tensor } from '../src/engine/index.js';
 import { MODEL_FILES } from '../src/models/index.js';
-import { measureClassifiers, type ClassifierRow } from './lib/pruning-classifiers.js';
-import { evaluate, loadEvalData, type Scores } from './lib/pruning-eval.js';
-import { writePruningReport } from './lib/pruning-report.js';
-import { host, type Host } from '../bench/lib/records.js';
-import { layerErrors, type LayerErrorRow } from './lib/pruning-layers.js';
-
-export interface GridRecord extends Scores {
-  kind: 'grid';
-  modelCrc: number;
-  limit: number;
-  calibN: number;
-  part: PrunePart | 'all' | 'none';
-  method: PruneMethod | 'dense';
-  level: string;
-  draw: number;
-  overall: number;
-  seconds: number;
-}
-export type ClassifierRecord = ClassifierRow & { kind: 'classifier'; modelCrc: number; limit: number };
-export interface LayersRecord { kind: 'layers'; modelCrc: number; calibN: number; rows: LayerErrorRow[] }
-/** The machine and command of a run, recorded when it starts (the report reads its host from here, never from the machine that rebuilds it). */
-export interface HostRecord extends Host { kind: 'host'; modelCrc: number; at: string; command: string; threads: number }
-export type ResultRecord = GridRecord | ClassifierRecord | LayersRecord | HostRecord;
+import { host } from '../tools/host.js';
+import { measureClassifiers } from './pruning/classifiers.js';
+import { evaluate, loadEvalData } from './pruning/evaluation.js';
+import { layerErrors } from './pruning/layers.js';
+import type { GridRecord, ResultRecord, Scores } from './pruning/records.js';
+import { writePruningReport } from './pruning/report.js';
 
 interface Options { layersOnly?: boolean; model: string; limit: number; draws: number; calibN: number; levels: string; parts: string; out: string; report: string; reportOnly?: boolean; classifiers: boolean }
 
@@ -113,8 +97,9 @@ async function main(opts: Options): Promise<void> {
     const scores = await evaluate(bundle, data);
     const seconds = (performance.now() - started) / 1000;
     record({ kind: 'grid', ...key, ...p, ...scores, overall, seconds });
-    say(`[${i + 1}/${todo.length}] ${p.part} ${p.method} ${p.level} draw ${p.draw}: CIFAR-10 ${(100 * scores.cifar10).toFixed(1)}%, CIFAR-100 ${(100 * scores.cifar100).toFixed(1)}%, ` +
-      `R@1 i->t ${(100 * scores.imageToText).toFixed(1)}% t->i ${(100 * scores.textToImage).toFixed(1)}% (${seconds.toFixed(0)} s)`);
+    const pct = (x: number) => percent(x, { digits: 1, unit: true });
+    say(`[${i + 1}/${todo.length}] ${p.part} ${p.method} ${p.level} draw ${p.draw}: CIFAR-10 ${pct(scores.cifar10)}, CIFAR-100 ${pct(scores.cifar100)}, ` +
+      `R@1 i->t ${pct(scores.imageToText)} t->i ${pct(scores.textToImage)} (${seconds.toFixed(0)} s)`);
     if ((i + 1) % 4 === 0) await report();
   }
   await report();

@@ -6,7 +6,7 @@
 //     [--datasets cifar10,cifar100,tiny-imagenet,held-out] [--limit N] [--senses all|first] [--out FILE]
 // Writes runs/wordnet-lookup/NETWORK-SIZE.json; one summary line per dataset on stdout, progress on stderr.
 import { Command } from 'commander';
-import { isEntryPoint } from '../bench/lib/cli.js';
+import { isEntryPoint } from '../tools/script-entry.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { integer } from '../src/cli/parse.js';
@@ -14,6 +14,7 @@ import { heldOutClasses } from '../src/data/held-out.js';
 import { imagenetClasses } from '../src/data/imagenet-classes.js';
 import { createLoader, evalPreprocess, resolveDataset, WordNet, type CaptionSource } from '../src/data/index.js';
 import { F, noGrad, setNumThreads, tensor, tidy } from '../src/engine/index.js';
+import { percent } from '../src/eval/format.js';
 import { ImagenetHierarchy, lookupPredictions, type SenseChoice } from '../src/eval/wordnet-lookup.js';
 import { importMobileNet } from '../src/models/import/mobilenet-tflite.js';
 import type { LabelClassifier } from '../src/models/label-classifier.js';
@@ -65,7 +66,7 @@ async function score(classifier: LabelClassifier, size: number, hierarchy: Image
         else if (predicted[i] === batch.labels![i]) correct++;
       }
       images += take;
-      say(`${name} ${images}${Number.isFinite(limit) ? `/${limit}` : ''} images, top-1 so far ${(100 * correct / images).toFixed(2)}%`);
+      say(`${name} ${images}${Number.isFinite(limit) ? `/${limit}` : ''} images, top-1 so far ${percent(correct / images, { unit: true })}`);
       if (images >= limit) break;
     }
   } finally {
@@ -94,7 +95,7 @@ async function main(opts: Options): Promise<void> {
     for (const name of opts.datasets.split(',').map((d) => d.trim())) {
       const r = await score(classifier, size, hierarchy, name, opts);
       datasets.push(r);
-      console.log(`${r.dataset} ${r.split}: top-1 ${(100 * r.top1).toFixed(2)}% (${r.images} images, ${r.classes} classes, ${opts.network} at ${size} px, senses ${opts.senses}); ` +
+      console.log(`${r.dataset} ${r.split}: top-1 ${percent(r.top1, { unit: true })} (${r.images} images, ${r.classes} classes, ${opts.network} at ${size} px, senses ${opts.senses}); ` +
         `${r.unmapped.length} class names have no ImageNet hyponym${r.unmapped.length > 0 ? `: ${r.unmapped.join(', ')}` : ''}`);
     }
   } finally {

@@ -1,16 +1,8 @@
-// What the benchmark and experiment scripts share about their command line:
-// each exports `cli()`, its commander program, and runs only when node was
-// started on it, so the test of the documented command lines
-// (test/docs/command-lines.test.ts) can parse `npm run bench:x -- ...` with
-// the script's own options without running it.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** Whether the module at moduleUrl is the script node was started with (not imported). */
-export function isEntryPoint(moduleUrl: string): boolean {
-  const script = process.argv[1];
-  return script !== undefined && path.resolve(script) === fileURLToPath(moduleUrl);
-}
+// What the benchmark scripts share about their command line: the entry
+// guard every bench and experiment script uses (tools/script-entry.ts,
+// re-exported so the benches import their command-line helpers from one
+// place), and the wording of --quick.
+export { isEntryPoint } from '../../tools/script-entry.js';
 
 /** The description every bench gives --quick. */
 export const QUICK = 'a short run (a minute or two on 2 cores): a smoke test of the bench, not a measurement to quote';

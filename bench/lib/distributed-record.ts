@@ -3,7 +3,7 @@
 // load as recorded, every launch, and the 2-process/1-process ratio judged by
 // the reports' one noise rule.
 import { markdownTable, percent } from '../../src/eval/format.js';
-import { judgeNoise, spread } from '../../experiments/lib/stats.js';
+import { judgeNoise, spread } from '../../tools/stats.js';
 
 export interface WorkerResult { images: number; seconds: number; commSeconds: number; waitSeconds: number }
 export interface DistributedSettings { recipe: string; quick: boolean; rounds: number; steps: number; warmup: number; batchSize: number }

@@ -6,6 +6,10 @@
 import { CLASS_EMBEDDINGS, IMAGE_EMBEDDINGS } from '../../src/deploy/io-names.js';
 import type { FeedTensor, InferenceRunner, ResultTensor } from '../../src/deploy/runtime/session.js';
 
+// The benches time these paths with the timing the experiments use too.
+export { timeInterleaved } from '../../tools/timing.js';
+export { median } from '../../tools/stats.js';
+
 export interface PathInputs {
   classifier: InferenceRunner;
   generator: InferenceRunner;
@@ -67,29 +71,4 @@ function softmaxLogits(images: ResultTensor, classes: ResultTensor, scale: numbe
     for (let j = 0; j < k; j++) out[i * k + j]! /= sum;
   }
   return out;
-}
-
-/** Seconds of each call in each of `runs` interleaved rounds (so load drift hits all alike), after `warmup` untimed rounds. */
-export async function timeInterleavedSamples(calls: Record<string, () => Promise<unknown>>, runs: number, warmup: number): Promise<Record<string, number[]>> {
-  const times: Record<string, number[]> = Object.fromEntries(Object.keys(calls).map((k) => [k, []]));
-  for (let r = 0; r < warmup + runs; r++) {
-    for (const [name, call] of Object.entries(calls)) {
-      const start = performance.now();
-      await call();
-      if (r >= warmup) times[name]!.push((performance.now() - start) / 1000);
-    }
-  }
-  return times;
-}
-
-/** Median seconds of each call over `runs` interleaved rounds, after `warmup` untimed rounds. */
-export async function timeInterleaved(calls: Record<string, () => Promise<unknown>>, runs: number, warmup: number): Promise<Record<string, number>> {
-  const times = await timeInterleavedSamples(calls, runs, warmup);
-  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-}
-
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }

@@ -3,16 +3,11 @@
 // they were, so the doc's table is rebuilt from the record (--report-only)
 // and never typed by hand.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../src/project-root.js';
 
-export interface Host { cpus: number; cpuModel: string; platform: string; node: string; loadAverage: number[] }
-
-export const host = (): Host => ({
-  cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', platform: `${os.platform()} ${os.arch()}`, node: process.version,
-  loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
-});
+// A record's host is described the same way by the benches and the experiments.
+export { host, type Host } from '../../tools/host.js';
 
 export const recordFile = (name: string): string => path.join(projectRoot(), 'runs', 'bench', `${name}.jsonl`);
 

@@ -1,73 +1,50 @@
-// Classification accuracy over labelled shards, whatever ranks the classes:
-// a zero-shot HyperCLIP classifier, an imported network's supervised head on
-// libtorch, or a deployed .onnx classifier on onnxruntime. One loop, so every
-// number is counted the same way (seeded sample under a limit, top-1/top-5,
-// per-class accuracy, most frequent confusions).
-import { createLoader, type LoaderSource } from '../data/index.js';
+// Classification accuracy of whatever ranks the classes: a zero-shot
+// HyperCLIP classifier, an imported network's supervised head on libtorch, a
+// deployed .onnx classifier on onnxruntime, or any image embedder against
+// class embeddings. The batches come from a feed (src/eval/feed.ts) and the
+// counting is src/eval/scoring.ts's, so every number is counted the same way
+// (seeded sample under a limit, top-1/top-5, per-class accuracy, most
+// frequent confusions).
+import type { LoaderSource } from '../data/index.js';
 import type { PreprocessSpec } from '../data/preprocess.js';
 import { noGrad, tensor, tidy, type Tensor } from '../engine/index.js';
 import type { LabelClassifier } from '../models/label-classifier.js';
+import { labelledFeed, sampling, type FeedOptions, type LabelledBatch } from './feed.js';
+import type { ImageEmbedder } from './image-features.js';
+import { ClassificationTally, topkRows, type ClassificationScores } from './scoring.js';
+
+// Where the ranking and sampling helpers were first imported from.
+export { sampling, topkRows };
+export type { ClassScore, Confusion } from './scoring.js';
 
 /** The k best classes of each image of a CLIP-normalised NCHW batch, best first: [N * k] class indices. */
 export type RankBatch = (pixels: Float32Array, shape: [number, number, number, number], k: number) => ArrayLike<number> | Promise<ArrayLike<number>>;
 
-export interface ClassificationOptions {
-  limit?: number;
-  batchSize?: number;
-  workers?: number;
+export interface ClassificationOptions extends FeedOptions {
   onProgress?: (done: number, total: number | null) => void;
 }
 
-export interface ClassScore { name: string; accuracy: number; count: number }
-export interface Confusion { truth: string; predicted: string; count: number }
-
-export interface ClassificationResult {
-  samples: number;
-  top1: number;
-  top5: number;
-  perClass: ClassScore[];
-  /** The most frequent mistakes, largest first. */
-  confusions: Confusion[];
+export interface ClassificationResult extends ClassificationScores {
   skipped: string;
 }
 
-/**
- * Test shards are often stored sorted by class, so the first n samples are
- * not a fair sample: with a limit, read a seeded shuffle of one pass instead.
- */
-export function sampling(limit: number | undefined): { shuffle: boolean; epochs?: number; shuffleBuffer?: number; seed?: number } {
-  return limit === undefined ? { shuffle: false } : { shuffle: true, epochs: 1, shuffleBuffer: 20_000, seed: 1234 };
+/** Ranks every batch of a feed and counts the hits. */
+export async function scoreClassification(rank: RankBatch, batches: AsyncIterable<LabelledBatch>, classnames: string[],
+  onProgress?: (done: number) => void): Promise<ClassificationScores> {
+  const tally = new ClassificationTally(classnames.length);
+  for await (const batch of batches) {
+    tally.add(await rank(batch.pixels, batch.shape, tally.width), batch.labels); // [N * width]
+    onProgress?.(tally.samples);
+  }
+  return tally.scores(classnames);
 }
 
 export async function evaluateClassification(rank: RankBatch, source: LoaderSource, classnames: string[], preprocess: PreprocessSpec,
   options: ClassificationOptions = {}): Promise<ClassificationResult> {
-  const K = classnames.length;
-  const width = Math.min(5, K);
-  const batchSize = Math.min(options.batchSize ?? 256, options.limit ?? Infinity); // never decode more than the limit
-  const loader = createLoader({ sources: [source], batchSize, preprocess, workers: options.workers, ...sampling(options.limit) });
-  const confusion = new Int32Array(K * K);
-  let samples = 0, hits1 = 0, hits5 = 0;
-  try {
-    for await (const batch of loader) {
-      if (batch.labels === null) throw new Error('the evaluated data has no class labels (.cls members)');
-      const take = options.limit === undefined ? batch.size : Math.min(batch.size, options.limit - samples);
-      const ranked = await rank(batch.images, [batch.size, 3, batch.height, batch.width], width); // [N * width]
-      for (let i = 0; i < take; i++) {
-        const truth = batch.labels[i]!;
-        const row = Array.from({ length: width }, (_, j) => ranked[i * width + j]!);
-        confusion[truth * K + row[0]!]!++;
-        if (row[0] === truth) hits1++;
-        if (row.includes(truth)) hits5++;
-      }
-      samples += take;
-      options.onProgress?.(samples, options.limit ?? null);
-      if (options.limit !== undefined && samples >= options.limit) break;
-    }
-  } finally {
-    await loader.close();
-  }
-  if (samples === 0) throw new Error(`no readable samples in the evaluated data (${loader.skips.summary()})`);
-  return { samples, top1: hits1 / samples, top5: hits5 / samples, ...summarize(confusion, classnames), skipped: loader.skips.summary() };
+  const feed = labelledFeed(source, preprocess, options);
+  const scores = await scoreClassification(rank, feed, classnames, (done) => options.onProgress?.(done, options.limit ?? null));
+  if (scores.samples === 0) throw new Error(`no readable samples in the evaluated data (${feed.skipped()})`);
+  return { ...scores, skipped: feed.skipped() };
 }
 
 /**
@@ -97,38 +74,11 @@ export function rankWithLabelClassifier(classifier: LabelClassifier): RankBatch 
   return inChunks((images, k) => classifier.forward(images).topk(k, 1)[1]);
 }
 
-/** The k largest scores' indices of each row of [N, K] scores, best first (ties: the lower index). */
-export function topkRows(scores: ArrayLike<number>, rows: number, k: number): Int32Array {
-  const K = scores.length / rows;
-  const out = new Int32Array(rows * k);
-  for (let i = 0; i < rows; i++) {
-    const best: number[] = [];
-    for (let c = 0; c < K; c++) {
-      const v = scores[i * K + c]!;
-      if (best.length === k && !(v > scores[i * K + best[k - 1]!]!)) continue;
-      let at = best.length;
-      while (at > 0 && v > scores[i * K + best[at - 1]!]!) at--;
-      best.splice(at, 0, c);
-      if (best.length > k) best.pop();
-    }
-    out.set(best, i * k);
-  }
-  return out;
-}
-
-function summarize(confusion: Int32Array, classnames: string[]): { perClass: ClassScore[]; confusions: Confusion[] } {
-  const K = classnames.length;
-  const perClass: ClassScore[] = [];
-  const confusions: Confusion[] = [];
-  for (let t = 0; t < K; t++) {
-    let count = 0;
-    for (let p = 0; p < K; p++) {
-      const n = confusion[t * K + p]!;
-      count += n;
-      if (p !== t && n > 0) confusions.push({ truth: classnames[t]!, predicted: classnames[p]!, count: n });
-    }
-    perClass.push({ name: classnames[t]!, accuracy: count === 0 ? NaN : confusion[t * K + t]! / count, count });
-  }
-  confusions.sort((a, b) => b.count - a.count);
-  return { perClass, confusions: confusions.slice(0, 10) };
+/** Ranks by cosine to class embeddings [K, E] (L2-normalised), whatever embeds the images. */
+export function rankByEmbeddings(embed: ImageEmbedder, classEmbeddings: Tensor): RankBatch {
+  return async (pixels, shape, k) => {
+    const embeddings = await embed(pixels, shape); // [N, E]
+    const scores = noGrad(() => tidy(() => tensor(embeddings, [shape[0], embeddings.length / shape[0]]).matmul(classEmbeddings.transpose(0, 1)).toArray())); // [N, K]
+    return topkRows(scores, shape[0], k);
+  };
 }

@@ -26,6 +26,9 @@ export function percent(fraction: number, options: PercentOptions = {}): string 
   return `${text.padStart(width)}${unit ? '%' : ''}`;
 }
 
+/** A percent in the CLI's evaluation tables: fixed width, with the unit, "n/a" when missing. */
+export const tablePercent = (fraction: number): string => percent(fraction, { width: 6, unit: true, missing: 'n/a' });
+
 /** A markdown table: the header row, its separator, then one line per row. */
 export function markdownTable(header: string[], rows: (string | number)[][]): string[] {
   for (const row of rows) {

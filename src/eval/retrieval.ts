@@ -2,112 +2,87 @@
 // Conditioning: HyperCLIP's image encoder is conditioned on ONE task, the set
 // made of the first caption of every gallery image, just as a classifier is
 // conditioned on its whole class set. The SigLIP baseline ignores it. The
-// rule is the same for every model, and no image sees its own caption alone.
-import { F, noGrad, tensor, tidy, type Tensor } from '../engine/index.js';
-import { createLoader, expandShards, iterateSamples, type LoaderSource } from '../data/index.js';
+// rule is the same for every model and every embedder, and no image sees its
+// own caption alone.
+import { noGrad, tensor, tidy, type Tensor } from '../engine/index.js';
+import type { LoaderSource } from '../data/index.js';
 import type { Bundle } from '../bundle/bundle.js';
 import type { NormParams } from '../models/index.js';
+import { galleryFeed, readGallery, type FeedOptions, type Gallery, type GalleryBatch } from './feed.js';
+import { libtorchImageEmbedder, type ImageEmbedder } from './image-features.js';
+import { retrievalRecall, type RecallAtK } from './scoring.js';
 import { encodeTexts } from './text-features.js';
 
-export interface RetrievalResult {
+export interface RetrievalScores {
   images: number;
   captions: number;
-  imageToText: { r1: number; r5: number; r10: number };
-  textToImage: { r1: number; r5: number; r10: number };
+  imageToText: RecallAtK;
+  textToImage: RecallAtK;
+}
+
+export interface RetrievalResult extends RetrievalScores {
   skipped: string;
 }
 
-export interface RetrievalOptions {
-  limit?: number;
-  batchSize?: number;
-  workers?: number;
+export interface RetrievalOptions extends FeedOptions {
   onProgress?: (done: number, total: number | null) => void;
 }
 
-async function readCaptions(shards: string[]): Promise<Map<string, string[]>> {
-  const byKey = new Map<string, string[]>();
-  for await (const sample of iterateSamples(shards)) {
-    const json = sample.members.get('json');
-    let captions: string[] = [];
-    try {
-      captions = json ? (JSON.parse(json.toString('utf8')).captions as string[]).filter((c) => typeof c === 'string' && c.trim() !== '') : [];
-    } catch { /* fall back to .txt */ }
-    const txt = sample.members.get('txt')?.toString('utf8').trim();
-    if (captions.length === 0 && txt) captions = [txt];
-    if (captions.length > 0) byKey.set(sample.key, captions);
-  }
-  return byKey;
+/** The norm parameters a model's image encoder generates from the gallery's first captions; null for a model without a hypernetwork. */
+export function galleryConditioning(bundle: Bundle, gallery: Gallery): NormParams | null {
+  if (bundle.model.hypernet === null) return null;
+  const firstCaptions = gallery.captions.map((c) => c[0]!);
+  return noGrad(() => tidy(() => bundle.model.generateNormParams(encodeTexts(bundle.model, bundle.tokenizer, firstCaptions).unsqueeze(0))));
 }
 
-function recallAtK(similarity: Tensor, isMatch: (row: number, col: number) => boolean): { r1: number; r5: number; r10: number } {
-  const rows = similarity.size(0);
-  const k = Math.min(10, similarity.size(1));
-  const [, top] = similarity.topk(k, 1);
-  const ranked = top.toArray();
-  top.dispose();
-  const hits = { r1: 0, r5: 0, r10: 0 };
-  for (let r = 0; r < rows; r++) {
-    const first = ranked.slice(r * k, (r + 1) * k).findIndex((c) => isMatch(r, c));
-    if (first < 0) continue;
-    if (first < 1) hits.r1++;
-    if (first < 5) hits.r5++;
-    if (first < 10) hits.r10++;
+export function disposeNormParams(params: NormParams | null): void {
+  for (const { scale, shift } of params?.values() ?? []) {
+    scale.dispose();
+    shift.dispose();
   }
-  return { r1: hits.r1 / rows, r5: hits.r5 / rows, r10: hits.r10 / rows };
 }
 
-async function encodeGallery(bundle: Bundle, source: LoaderSource, normParams: NormParams | undefined, options: RetrievalOptions,
-  wanted: Set<string>): Promise<{ embeddings: Tensor; keys: string[]; skipped: string }> {
-  const loader = createLoader({ sources: [source], batchSize: options.batchSize ?? 256, preprocess: bundle.preprocess, shuffle: false, workers: options.workers });
-  const parts: Tensor[] = [];
-  const keys: string[] = [];
+/**
+ * Embeds the gallery images a feed yields and every caption of them, and
+ * scores the recall of the two directions.
+ */
+export async function scoreRetrieval(embedImages: ImageEmbedder, embedTexts: (texts: string[]) => Tensor, gallery: Gallery,
+  batches: AsyncIterable<GalleryBatch>, onProgress?: (done: number) => void): Promise<RetrievalScores> {
+  const parts: Float32Array[] = [];
+  const order: number[] = []; // gallery index of each embedded image
+  for await (const batch of batches) {
+    parts.push(await embedImages(batch.pixels, batch.shape));
+    order.push(...batch.indices);
+    onProgress?.(order.length);
+  }
+  if (order.length === 0) throw new Error('no gallery image of the retrieval data could be read');
+  const embedded = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => { embedded.set(p, at); return at + p.length; }, 0);
+  const captions: string[] = [];
+  const imageOfCaption: number[] = [];
+  order.forEach((index, row) => {
+    for (const c of gallery.captions[index]!) { captions.push(c); imageOfCaption.push(row); }
+  });
+  const images = tensor(embedded, [order.length, embedded.length / order.length]); // [M, E]
+  const texts = embedTexts(captions); // [5M, E]
   try {
-    for await (const batch of loader) {
-      const images = [batch.size, 3, batch.height, batch.width];
-      parts.push(noGrad(() => tidy(() => F.normalize(bundle.model.encodeImage(tensor(batch.images, images), normParams), -1))));
-      keys.push(...batch.keys);
-      options.onProgress?.(keys.length, options.limit ?? null);
-      if (keys.length >= wanted.size) break;
-    }
+    return { images: order.length, captions: captions.length, ...retrievalRecall(images, texts, imageOfCaption) };
   } finally {
-    await loader.close();
+    images.dispose();
+    texts.dispose();
   }
-  const all = F.cat(parts, 0);
-  for (const p of parts) p.dispose();
-  return { embeddings: all, keys, skipped: loader.skips.summary() };
-}
-
-/** Loose files (a CSV) carry their captions in the listing: one per row. */
-async function captionsOf(source: LoaderSource): Promise<Map<string, string[]>> {
-  if (source.files === undefined) return readCaptions(expandShards(source.shards));
-  return new Map(source.files.files.filter((f) => f.caption !== undefined).map((f) => [f.key, [f.caption!]]));
 }
 
 export async function evaluateRetrieval(bundle: Bundle, source: LoaderSource, options: RetrievalOptions = {}): Promise<RetrievalResult> {
-  const byKey = await captionsOf(source);
-  const keys = [...byKey.keys()].slice(0, options.limit ?? Infinity);
-  if (keys.length === 0) throw new Error('no captioned images in the retrieval data');
-  const gallery = new Set(keys);
-  const firstCaptions = keys.map((k) => byKey.get(k)![0]!);
-  const normParams = bundle.model.hypernet === null ? undefined
-    : noGrad(() => tidy(() => bundle.model.generateNormParams(encodeTexts(bundle.model, bundle.tokenizer, firstCaptions).unsqueeze(0))));
-  const { embeddings, keys: imageKeys, skipped } = await encodeGallery(bundle, source, normParams, options, gallery);
-  for (const { scale, shift } of normParams?.values() ?? []) { scale.dispose(); shift.dispose(); }
-  const images = embeddings.slice(0, 0, Math.min(imageKeys.length, keys.length)); // [M, E]
-  const used = imageKeys.slice(0, images.size(0));
-  const captions: string[] = [];
-  const owner: number[] = [];
-  used.forEach((k, i) => {
-    for (const c of byKey.get(k) ?? []) { captions.push(c); owner.push(i); }
-  });
-  const texts = encodeTexts(bundle.model, bundle.tokenizer, captions); // [5M, E]
-  const result = noGrad(() => tidy(() => {
-    const similarity = images.matmul(texts.transpose(0, 1)); // [M, 5M]
-    return {
-      imageToText: recallAtK(similarity, (img, cap) => owner[cap] === img),
-      textToImage: recallAtK(similarity.transpose(0, 1).contiguous(), (cap, img) => owner[cap] === img),
-    };
-  }));
-  for (const t of [embeddings, images, texts]) t.dispose();
-  return { images: used.length, captions: captions.length, ...result, skipped };
+  const gallery = await readGallery(source, options.limit);
+  if (gallery.keys.length === 0) throw new Error('no captioned images in the retrieval data');
+  const feed = galleryFeed(source, bundle.preprocess, gallery, options);
+  const normParams = galleryConditioning(bundle, gallery);
+  try {
+    const scores = await scoreRetrieval(libtorchImageEmbedder(bundle, normParams), (texts) => encodeTexts(bundle.model, bundle.tokenizer, texts), gallery, feed,
+      (done) => options.onProgress?.(done, options.limit ?? null));
+    return { ...scores, skipped: feed.skipped() };
+  } finally {
+    disposeNormParams(normParams);
+  }
 }

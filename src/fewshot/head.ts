@@ -7,9 +7,6 @@ import { selectAndFit, logSpaced, type CrossValidation } from './cross-validate.
 import { fitPath, lambdaMax, logits, type LabelledData, type LogisticModel, type Penalty } from './logistic.js';
 import type { TextSide } from './embed.js';
 
-// Scores to predicted classes: the solver's, exported here beside the heads' other helpers.
-export { argmaxRows } from './logistic.js';
-
 export type Method = 'slr-avd' | 'l1-prompts' | 'linear-probe';
 export const METHODS: readonly Method[] = ['slr-avd', 'l1-prompts', 'linear-probe'];
 
@@ -191,13 +188,6 @@ export function selectedFeatures(head: FeatureHead): { className: string; positi
     positive.sort((a, b) => b.weight - a.weight);
     return { className, positive, negative };
   });
-}
-
-
-export function accuracy(predicted: Int32Array, labels: Int32Array): number {
-  let hits = 0;
-  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) hits++;
-  return hits / labels.length;
 }
 
 /** Zero-shot logits up to scale: cosine of each embedding [rows, E] with each class prompt. */

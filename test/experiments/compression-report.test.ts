@@ -3,7 +3,7 @@
 // each target is judged by the reports' one noise rule.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildCompressionReport, reportWithoutRecord, type CompressedRun, type CompressionRecord, type CompressionSettings } from '../../experiments/lib/compression-report.js';
+import { buildCompressionReport, reportWithoutRecord, type CompressedRun, type CompressionRecord, type CompressionSettings } from '../../experiments/compression/report.js';
 import { resolveCompressConfig, type CompressMethod } from '../../src/compress/adasap-recipe.js';
 import { CORRUPTION_NAMES } from '../../src/eval/corruptions/corruptions.js';
 

@@ -2,8 +2,8 @@
 // reports' one noise rule, on differences paired by draw.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { targetLines } from '../../experiments/lib/fewshot-report.js';
-import type { DatasetResult, FitRecord, RunPlan } from '../../experiments/lib/fewshot-run.js';
+import { targetLines } from '../../experiments/fewshot/report.js';
+import type { DatasetResult, FitRecord, RunPlan } from '../../experiments/fewshot/dataset-run.js';
 
 const plan: RunPlan = { shots: [4], draws: 3, testLimit: 1000, folds: 3 };
 

@@ -2,7 +2,7 @@
 // only in the model, which is what makes its per-seed differences fair.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CONFIGURATIONS, parseConfigurations } from '../../experiments/lib/plan.js';
+import { CONFIGURATIONS, parseConfigurations } from '../../experiments/hyperclip-vs-siglip/plan.js';
 import { resolveConfig } from '../../src/models/config.js';
 import { RECIPES } from '../../src/train/recipes.js';
 

@@ -2,8 +2,8 @@
 // from what the records hold, instead of calling them noise whatever the data.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { latencyVerdict } from '../../experiments/lib/pruning-report.js';
-import type { ClassifierRecord } from '../../experiments/pruning.js';
+import { latencyVerdict } from '../../experiments/pruning/report.js';
+import type { ClassifierRecord } from '../../experiments/pruning/records.js';
 
 const row = (method: ClassifierRecord['method'], level: string, latencyMs: number, quartiles?: [number, number]): ClassifierRecord => ({
   kind: 'classifier', modelCrc: 1, limit: 1000, method, level, bytes: 1000, overall: 0.5, top1: 0.2, latencyMs, imagesPerSecond: 4000,

@@ -5,12 +5,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CONFIGURATIONS } from '../../experiments/lib/plan.js';
-import { cellStats } from '../../experiments/lib/report.js';
-import { readRuns, type EvalRecord } from '../../experiments/lib/runs.js';
-import { pairedDifference, spread } from '../../experiments/lib/stats.js';
-import { accuracyBarSpec, renderPng } from '../../experiments/lib/plots.js';
-import { writeReport } from '../../experiments/lib/write-report.js';
+import { CONFIGURATIONS } from '../../experiments/hyperclip-vs-siglip/plan.js';
+import { cellStats } from '../../experiments/hyperclip-vs-siglip/report.js';
+import { readRuns, type EvalRecord } from '../../experiments/hyperclip-vs-siglip/runs.js';
+import { pairedDifference, spread } from '../../tools/stats.js';
+import { accuracyBarSpec } from '../../experiments/hyperclip-vs-siglip/plots.js';
+import { renderPng } from '../../tools/render-png.js';
+import { writeReport } from '../../experiments/hyperclip-vs-siglip/write-report.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 

@@ -104,7 +104,7 @@ test('npm pack, install without libtorch, import from ESM and TypeScript, genera
       'web/dist/index.html', 'native/binding.gyp', 'native/libtorch.cjs']) {
       assert.ok(files.includes(needed), `the package lacks ${needed}`);
     }
-    const leftOut = /^(runs|docs|test|bench|experiments|scripts|src|dist\/(test|bench|experiments)|native\/build)\/|\.map$/;
+    const leftOut = /^(runs|docs|test|bench|experiments|tools|scripts|src|dist\/(test|bench|experiments|tools)|native\/build)\/|\.map$/;
     assert.deepEqual(files.filter((f) => leftOut.test(f)), [], 'the package holds files a user does not need');
     const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     assert.deepEqual(['preinstall', 'install', 'postinstall'].filter((s) => s in manifest.scripts), [], 'installing must build nothing');

@@ -159,7 +159,8 @@ function summaryLine(outcome: FewShotOutcome, shots: number[], classes: number):
 function jsonResult(outcome: FewShotOutcome, descriptions: ClassDescriptions, selected: ReturnType<typeof selectedFeatures>, conditioning: Conditioning) {
   return {
     classes: descriptions.classNames, descriptions: descriptions.source, descriptionCount: outcome.side.firstPrompt, conditioning,
-    zeroShot: outcome.zeroShot, testImages: outcome.testImages, skipped: outcome.skipped, fits: outcome.fits,
+    zeroShot: outcome.zeroShot, testImages: outcome.testImages, skipped: outcome.skipped,
+    fits: outcome.fits.map(({ method, shots, draw, accuracy, nonZeros, lambda, cv }) => ({ method, shots, draw, accuracy, nonZeros, lambda, cv })),
     selected: Object.fromEntries(selected.map((s) => [s.className, s.positive.map((p) => ({ text: p.text, weight: p.weight }))])),
   };
 }

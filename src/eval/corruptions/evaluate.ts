@@ -7,6 +7,7 @@ import { annotate, chooseAugmentation, cropResizeNormalize, hash32, imageMember,
 import type { Bundle } from '../../bundle/bundle.js';
 import { buildClassifier, classifyPixels, disposeClassifier, sampling } from '../zeroshot.js';
 import { CORRUPTION_NAMES, corrupt, type CorruptionName } from './corruptions.js';
+import { ClassificationTally, topkRows } from '../scoring.js';
 
 export interface CorruptionOptions {
   corruptions: CorruptionName[];
@@ -95,7 +96,7 @@ async function accuracy(bundle: Bundle, classifier: ReturnType<typeof buildClass
   transform: (image: RawImage, index: number) => Promise<RawImage>): Promise<number> {
   const spec = bundle.preprocess;
   const plane = 3 * spec.size * spec.size;
-  let hits = 0;
+  const tally = new ClassificationTally(classifier.classEmbeddings.size(0));
   for (let start = 0; start < images.length; start += batchSize) {
     const batch = images.slice(start, start + batchSize);
     const pixels = new Float32Array(batch.length * plane);
@@ -104,11 +105,9 @@ async function accuracy(bundle: Bundle, classifier: ReturnType<typeof buildClass
       cropResizeNormalize(image, chooseAugmentation(spec, image.width, image.height, 0), spec, pixels, i * plane);
     });
     const logits = classifyPixels(bundle, classifier, pixels, [batch.length, 3, spec.size, spec.size]);
-    const predicted = logits.argmax(1);
-    const labels = predicted.toArray();
+    const scores = logits.toArray(); // [n, K]
     logits.dispose();
-    predicted.dispose();
-    batch.forEach((b, i) => { if (labels[i] === b.label) hits++; });
+    tally.add(topkRows(scores, batch.length, tally.width), batch.map((b) => b.label));
   }
-  return hits / images.length;
+  return tally.top1;
 }

@@ -7,9 +7,9 @@ import { CORRUPTION_NAMES } from '../../src/eval/corruptions/corruptions.js';
 import { COMPRESS_METHODS, type CompressConfig, type CompressMethod } from '../../src/compress/adasap-recipe.js';
 import type { CompressSummary } from '../../src/compress/adasap.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
-import {
-  accuracyDifferenceError, accuracyError, judgeNoise, medianStandardError, pairedDifference, pairedStandardError, spread, type Timing,
-} from './stats.js';
+import type { Host } from '../../tools/host.js';
+import { accuracyDifferenceError, accuracyError, judgeNoise, pairedDifference, pairedStandardError, spread } from '../../tools/stats.js';
+import { medianStandardError, type Timing } from '../../tools/timing.js';
 
 export interface CompressionSettings {
   seeds: number[];
@@ -33,15 +33,14 @@ export interface CompressionRecord {
   /** sha256 of the model's weights, first 12 hex digits. */
   modelKey: string;
   settings: CompressionSettings;
-  host: { cpus: number; cpuModel: string; platform: string; node: string; loadAverage: number[] };
+  host: Host;
   loadAverageAtEnd: number[];
   dense: { macs: number; params: number; eval: EvalRecord; deploy: DeploymentRecord };
   runs: CompressedRun[];
 }
 
-const pct = (x: number) => percent(x);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const meanSd = (xs: number[]) => { const s = spread(xs); return `${pct(s.mean)}${s.n > 1 ? ` ± ${pct(s.std)}` : ''}`; };
+const meanSd = (xs: number[]) => { const s = spread(xs); return `${percent(s.mean)}${s.n > 1 ? ` ± ${percent(s.std)}` : ''}`; };
 const ms = (seconds: number, digits: number) => (1000 * seconds).toFixed(digits);
 
 /** The command that rebuilds this page from the record, and the one that measures it. */
@@ -98,7 +97,7 @@ function accuracyTarget(runs: CompressedRun[], ratio: number, limit: number): st
   const clear = judged.every((j) => j.difference > 0 && j.noise === 'beyond noise');
   const verdict = !above ? (judged.some((j) => j.difference < 0 && j.noise === 'beyond noise') ? 'missed, beyond noise' : 'missed on the means, within noise')
     : clear ? 'met, beyond noise' : 'met on the means, within noise';
-  return `- FLOPs ${ratio}: AdaSAP's mean corrupted top-1 ${pct(judged[0]?.a ?? mean([...ada.values()]))}% vs ${judged.map((j) => `${j.m} ${pct(j.b)}%`).join(', ')}: ` +
+  return `- FLOPs ${ratio}: AdaSAP's mean corrupted top-1 ${percent(judged[0]?.a ?? mean([...ada.values()]))}% vs ${judged.map((j) => `${j.m} ${percent(j.b)}%`).join(', ')}: ` +
     `**${verdict}**${absent.length > 0 ? ` (no ${absent.join(', ')} result: not established)` : ''}; the differences are ` +
     `${judged.map((j) => `${percent(j.difference, { sign: true })} points vs ${j.m} (${j.noise})`).join(', ')}.`;
 }
@@ -144,11 +143,11 @@ function resultRows(record: CompressionRecord): string[] {
 
 function perCorruptionRows(record: CompressionRecord): string[] {
   const top1 = (e: EvalRecord, c: string) => e.perCorruption.find((p) => p.corruption === c)?.top1 ?? NaN;
-  const rows: (string | number)[][] = [[1, 'dense', ...CORRUPTION_NAMES.map((c) => pct(top1(record.dense.eval, c)))]];
+  const rows: (string | number)[][] = [[1, 'dense', ...CORRUPTION_NAMES.map((c) => percent(top1(record.dense.eval, c)))]];
   for (const ratio of record.settings.ratios) {
     for (const method of COMPRESS_METHODS) {
       const rs = record.runs.filter((r) => r.method === method && r.ratio === ratio);
-      if (rs.length > 0) rows.push([ratio, method, ...CORRUPTION_NAMES.map((c) => pct(mean(rs.map((r) => top1(r.eval, c)))))]);
+      if (rs.length > 0) rows.push([ratio, method, ...CORRUPTION_NAMES.map((c) => percent(mean(rs.map((r) => top1(r.eval, c)))))]);
     }
   }
   return markdownTable(['FLOPs target', 'method', ...CORRUPTION_NAMES], rows);
@@ -156,7 +155,7 @@ function perCorruptionRows(record: CompressionRecord): string[] {
 
 function perRunRows(record: CompressionRecord): string[] {
   return markdownTable(['FLOPs target', 'method', 'seed', 'clean %', 'corrupted %', 'warm-up loss', 'fine-tune loss', 'kept widths (blocks..., head)', 'seconds'],
-    record.runs.map((r) => [r.ratio, r.method, r.seed, pct(r.eval.clean), pct(r.eval.meanCorrupted), r.summary.warmupLoss.toFixed(3), r.summary.finetuneLoss.toFixed(3),
+    record.runs.map((r) => [r.ratio, r.method, r.seed, percent(r.eval.clean), percent(r.eval.meanCorrupted), r.summary.warmupLoss.toFixed(3), r.summary.finetuneLoss.toFixed(3),
       Object.values(r.summary.widths).join(' '), r.summary.seconds.toFixed(0)]));
 }
 
@@ -189,13 +188,13 @@ export function buildCompressionReport(record: CompressionRecord): string {
     '',
     '## Setting (read from the recorded configs)', '',
     ...methodLines(configs, s),
-    `- With ${s.limit} images, one accuracy near the dense model's ${pct(dense.eval.clean)}% has a binomial standard error of ${pct(denseSe)} points.`,
+    `- With ${s.limit} images, one accuracy near the dense model's ${percent(dense.eval.clean)}% has a binomial standard error of ${percent(denseSe)} points.`,
     ...(s.stepsWarmup + s.stepsFinetune < 48 || s.limit < 500
       ? ['', `**Budget note.** These budgets (${s.stepsWarmup} + ${s.stepsFinetune} steps, ${s.limit} test images) are below the command's defaults: ` +
         'a pruned model barely recovers in so few steps.']
       : []),
     '', '## Results', '',
-    `Dense model: clean ${pct(dense.eval.clean)}%, mean corrupted ${pct(dense.eval.meanCorrupted)}%, ${(dense.macs / 1e6).toFixed(2)}M multiply-adds, ` +
+    `Dense model: clean ${percent(dense.eval.clean)}%, mean corrupted ${percent(dense.eval.meanCorrupted)}%, ${(dense.macs / 1e6).toFixed(2)}M multiply-adds, ` +
     `${(dense.params / 1e3).toFixed(0)}k parameters, classifier ${dense.deploy.kb.toFixed(0)} KB, ${ms(dense.deploy.batch1.median, 2)} ms at batch 1, ${ms(dense.deploy.batch64.median, 1)} ms at batch 64.`,
     '', ...resultRows(record), '',
     '## Targets', '',

@@ -8,23 +8,12 @@ import { parseSparsity } from '../../src/compress/mask.js';
 import { readCalibrationImages } from '../../src/compress/prune-images.js';
 import { pruneClassifier } from '../../src/compress/prune-onnx.js';
 import { generateClassifier } from '../../src/deploy/generate.js';
-import { openOneThread, type LabelledImages } from './pruning-eval.js';
-import { timing } from './stats.js';
-
-export interface ClassifierRow {
-  method: 'dense' | 'wanda' | 'magnitude';
-  level: string;
-  bytes: number;
-  overall: number;
-  top1: number;
-  /** Median of 100 single-image runs. */
-  latencyMs: number;
-  /** Their quartiles and count, so a report can judge latency differences against noise (absent in older records). */
-  latencyQuartilesMs?: [number, number];
-  latencyRuns?: number;
-  /** Batches of 64. */
-  imagesPerSecond: number;
-}
+import { scoreClassification, topkRows, type RankBatch } from '../../src/eval/classification.js';
+import { percent } from '../../src/eval/format.js';
+import { timing } from '../../tools/timing.js';
+import { labelledBatches, type LabelledImages } from './evaluation.js';
+import { openOneThread } from './onnx-embedder.js';
+import type { ClassifierRow } from './records.js';
 
 const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -33,20 +22,10 @@ export const CLASSIFIER_CALIBRATION_IMAGES = 64;
 
 async function measure(bytes: Uint8Array, data: LabelledImages): Promise<Pick<ClassifierRow, 'top1' | 'latencyMs' | 'latencyQuartilesMs' | 'latencyRuns' | 'imagesPerSecond'>> {
   const runner = await openOneThread(bytes);
-  const size = data.size, per = 3 * size * size, count = data.labels.length;
-  const classes = data.classnames.length;
+  const size = data.size, per = 3 * size * size;
   try {
-    let hits = 0;
-    for (let start = 0; start < count; start += 100) {
-      const n = Math.min(100, count - start);
-      const out = await runner.run({ image: { data: data.pixels.subarray(start * per, (start + n) * per), dims: [n, 3, size, size] } });
-      const logits = out[runner.outputNames[0]!]!.data as Float32Array;
-      for (let i = 0; i < n; i++) {
-        let best = 0;
-        for (let c = 1; c < classes; c++) if (logits[i * classes + c]! > logits[i * classes + best]!) best = c;
-        if (best === data.labels[start + i]) hits++;
-      }
-    }
+    const rank: RankBatch = async (pixels, shape, k) => topkRows((await runner.run({ image: { data: pixels, dims: shape } }))[runner.outputNames[0]!]!.data as Float32Array, shape[0], k);
+    const { top1 } = await scoreClassification(rank, labelledBatches(data), data.classnames);
     const one = { image: { data: data.pixels.subarray(0, per), dims: [1, 3, size, size] } };
     for (let i = 0; i < 20; i++) await runner.run(one);
     const times: number[] = [];
@@ -63,7 +42,7 @@ async function measure(bytes: Uint8Array, data: LabelledImages): Promise<Pick<Cl
       batchTimes.push(performance.now() - t);
     }
     const t = timing(times);
-    return { top1: hits / count, latencyMs: median(times), latencyQuartilesMs: [t.q1, t.q3], latencyRuns: t.n, imagesPerSecond: 64 / (median(batchTimes) / 1000) };
+    return { top1, latencyMs: median(times), latencyQuartilesMs: [t.q1, t.q3], latencyRuns: t.n, imagesPerSecond: 64 / (median(batchTimes) / 1000) };
   } finally {
     await runner.release();
   }
@@ -77,7 +56,7 @@ export async function measureClassifiers(bundle: Bundle, data: LabelledImages, l
     for (const method of ['wanda', 'magnitude'] as const) {
       const { bytes, record } = await pruneClassifier(dense, { method, sparsity: parseSparsity(level), images: method === 'wanda' ? calibration.pixels : null, calibration: calibration.description });
       const row: ClassifierRow = { method, level, bytes: bytes.byteLength, overall: record.overall, ...(await measure(bytes, data)) };
-      say(`  classifier ${method} ${level}: ${(row.bytes / 1024).toFixed(0)} KB, top-1 ${(100 * row.top1).toFixed(1)}%, ${row.latencyMs.toFixed(2)} ms/image, ${row.imagesPerSecond.toFixed(0)} images/s`);
+      say(`  classifier ${method} ${level}: ${(row.bytes / 1024).toFixed(0)} KB, top-1 ${percent(row.top1, { digits: 1, unit: true })}, ${row.latencyMs.toFixed(2)} ms/image, ${row.imagesPerSecond.toFixed(0)} images/s`);
       rows.push(row);
     }
   }

@@ -1,5 +1,7 @@
-// Summary statistics over seeds. The standard deviation is the sample one
-// (n - 1): with three seeds the population formula would understate spread.
+// Summary statistics over seeds and draws, and the one noise rule of every
+// generated report (experiments/ and bench/ both judge by it). The standard
+// deviation is the sample one (n - 1): with three seeds the population
+// formula would understate spread.
 
 export interface Spread {
   n: number;
@@ -63,22 +65,3 @@ export const accuracyError = (p: number, n: number): number => Math.sqrt((p * (1
 
 /** The noise verdict of a seed-paired difference, as every table, headline and sentence of the results report states it. */
 export const pairedNoise = (d: PairedDifference): NoiseVerdict => judgeNoise(d.mean, pairedStandardError(d));
-
-/** A timing as a report keeps it: the median of n repeats and its quartiles (seconds or ms, as measured). */
-export interface Timing { median: number; q1: number; q3: number; n: number }
-
-export function timing(samples: number[]): Timing {
-  const sorted = samples.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  const at = (q: number) => {
-    const i = q * (sorted.length - 1), lo = Math.floor(i), hi = Math.ceil(i);
-    return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (i - lo);
-  };
-  return { median: at(0.5), q1: at(0.25), q3: at(0.75), n: sorted.length };
-}
-
-/**
- * The standard error of a timing's median, from its interquartile range (a
- * normal approximation: sigma ~ IQR / 1.349, SE ~ 1.2533 sigma / sqrt(n)).
- * Repeats timed back to back are correlated, so this is if anything too small.
- */
-export const medianStandardError = (t: Timing): number => (t.n >= 4 ? (1.2533 * (t.q3 - t.q1)) / 1.349 / Math.sqrt(t.n) : NaN);

@@ -8,6 +8,7 @@ import { loadBundle, type Bundle } from '../../src/bundle/bundle.js';
 import { resolveDataset, type CaptionSource } from '../../src/data/index.js';
 import { writeFileAtomic } from '../../src/engine/atomic-write.js';
 import { releaseMemory } from '../../src/engine/index.js';
+import { percent } from '../../src/eval/format.js';
 import { evaluateRetrieval } from '../../src/eval/retrieval.js';
 import { evaluateZeroShot } from '../../src/eval/zeroshot.js';
 import { EVAL_FILE, isEvalRecord, type EvalRecord, type ZeroShotScores } from './runs.js';
@@ -51,15 +52,15 @@ export async function evaluateRun(runDir: string, recipe: string, seed: number, 
   try {
     const cap = limit ?? undefined;
     const cifar10 = await zeroShot(bundle, 'cifar10', cap, log);
-    log(`  cifar10 zero-shot top-1 ${(100 * cifar10.top1).toFixed(2)}% (${cifar10.samples} images)`);
+    log(`  cifar10 zero-shot top-1 ${percent(cifar10.top1, { unit: true })} (${cifar10.samples} images)`);
     const cifar100 = await zeroShot(bundle, 'cifar100', cap, log);
-    log(`  cifar100 top-1 ${(100 * cifar100.top1).toFixed(2)}% (${cifar100.samples} images)`);
+    log(`  cifar100 top-1 ${percent(cifar100.top1, { unit: true })} (${cifar100.samples} images)`);
     // Seen classes for the recipes that train on Tiny ImageNet: how well the model learned what it saw.
     const tinyImagenet = await zeroShot(bundle, 'tiny-imagenet', cap, log);
-    log(`  tiny-imagenet val top-1 ${(100 * tinyImagenet.top1).toFixed(2)}% (${tinyImagenet.samples} images)`);
+    log(`  tiny-imagenet val top-1 ${percent(tinyImagenet.top1, { unit: true })} (${tinyImagenet.samples} images)`);
     const flickr = resolveDataset('flickr8k', 'test');
     const r = await evaluateRetrieval(bundle, { shards: flickr.shards, caption: flickr.caption }, { limit: cap });
-    log(`  flickr8k test retrieval image->text R@1 ${(100 * r.imageToText.r1).toFixed(2)}%, text->image R@1 ${(100 * r.textToImage.r1).toFixed(2)}% (${r.images} images)`);
+    log(`  flickr8k test retrieval image->text R@1 ${percent(r.imageToText.r1, { unit: true })}, text->image R@1 ${percent(r.textToImage.r1, { unit: true })} (${r.images} images)`);
     const record: EvalRecord = {
       recipe, seed, evalLimit: limit, evaluatedAt: new Date().toISOString(), seconds: (Date.now() - started) / 1000,
       cifar10, cifar100, tinyImagenet, flickr8k: { images: r.images, captions: r.captions, imageToText: r.imageToText, textToImage: r.textToImage, skipped: r.skipped },

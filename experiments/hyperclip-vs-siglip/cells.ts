@@ -2,7 +2,7 @@
 // models over their seeds, and the seed-paired difference between them.
 import type { ModelKind } from './plan.js';
 import { metricValues, type RunState } from './runs.js';
-import { pairedDifference, spread, type PairedDifference, type Spread } from './stats.js';
+import { pairedDifference, spread, type PairedDifference, type Spread } from '../../tools/stats.js';
 
 export interface CellStats {
   byModel: Record<ModelKind, Spread>;

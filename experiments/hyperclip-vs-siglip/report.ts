@@ -5,7 +5,7 @@ import { DEFAULT_OUT, MODEL_KINDS, MODEL_LABEL, METRICS, type Configuration, typ
 import type { RunState } from './runs.js';
 import { cellStats, seedValues, type CellStats } from './cells.js';
 import { methodSection, setupSection, targetsSection } from './report-setup.js';
-import { spread, median, judgeNoise, pairedNoise, pairedStandardError, type Spread } from './stats.js';
+import { spread, median, judgeNoise, pairedNoise, pairedStandardError, type Spread } from '../../tools/stats.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
 
 export { cellStats, seedValues, type CellStats } from './cells.js';
@@ -25,11 +25,10 @@ export interface ReportInput {
   generatedAt: string;
 }
 
-const pct = (x: number): string => percent(x);
 const signed = (x: number): string => percent(x, { sign: true });
 
 const meanStd = (s: Spread): string =>
-  s.n === 0 ? 'no runs' : `${pct(s.mean)} ± ${Number.isFinite(s.std) ? pct(s.std) : 'n/a'} (n=${s.n})`;
+  s.n === 0 ? 'no runs' : `${percent(s.mean)} ± ${Number.isFinite(s.std) ? percent(s.std) : 'n/a'} (n=${s.n})`;
 
 function metricLabel(c: Configuration, m: Metric): string {
   return c.seenInTraining.includes(m.dataset) ? `${m.label} — **NOT zero-shot** (its train split was in the training data)` : m.label;
@@ -39,9 +38,9 @@ function resultsTable(runs: RunState[], c: Configuration): string[] {
   const rows = METRICS.map((m) => {
     const cell = cellStats(runs, c.id, m.key);
     const d = cell.difference;
-    const diff = d.n === 0 ? 'no pairs' : `${signed(d.mean)} ± ${Number.isFinite(d.std) ? pct(d.std) : 'n/a'} (${d.n})`;
+    const diff = d.n === 0 ? 'no pairs' : `${signed(d.mean)} ± ${Number.isFinite(d.std) ? percent(d.std) : 'n/a'} (${d.n})`;
     return [metricLabel(c, m), meanStd(cell.byModel.hyperclip), meanStd(cell.byModel.siglip), diff, d.n === 0 ? '—' : `${d.wins} of ${d.n}`,
-      d.n === 0 ? '—' : pairedNoise(d), pct(m.chance)];
+      d.n === 0 ? '—' : pairedNoise(d), percent(m.chance)];
   });
   return markdownTable(['metric (%)', 'HyperCLIP mean ± std (n)', 'SigLIP mean ± std (n)', 'HyperCLIP − SigLIP, paired: mean ± std (pairs)',
     'seeds HyperCLIP ahead', 'paired difference vs twice its standard error', 'chance (full test sets)'], rows);
@@ -53,17 +52,17 @@ export function verdict(c: Configuration, m: Metric, cell: CellStats): string {
   const d = cell.difference;
   const name = c.seenInTraining.includes(m.dataset) ? `${m.label} (not zero-shot here)` : m.label;
   if (h.n === 0 || s.n === 0) return `${name}: cannot compare yet (${h.n} HyperCLIP and ${s.n} SigLIP runs evaluated).`;
-  const lead = d.mean > 0 ? `HyperCLIP is ahead by ${pct(d.mean)} points` : d.mean < 0 ? `SigLIP is ahead by ${pct(-d.mean)} points` : 'the two are level';
-  let text = `${name}: HyperCLIP ${pct(h.mean)}% vs SigLIP ${pct(s.mean)}%; ${lead} on ${d.n} paired seed(s), HyperCLIP ahead in ${d.wins} of ${d.n}.`;
+  const lead = d.mean > 0 ? `HyperCLIP is ahead by ${percent(d.mean)} points` : d.mean < 0 ? `SigLIP is ahead by ${percent(-d.mean)} points` : 'the two are level';
+  let text = `${name}: HyperCLIP ${percent(h.mean)}% vs SigLIP ${percent(s.mean)}%; ${lead} on ${d.n} paired seed(s), HyperCLIP ahead in ${d.wins} of ${d.n}.`;
   if (d.n < Math.max(h.n, s.n)) text += ` (The means include ${Math.max(h.n, s.n) - d.n} seed(s) without a partner run, so they can disagree with the paired difference.)`;
   if (d.n < 2) text += ' With one pair there is no spread to judge the difference against: no conclusion.';
   else {
     const standardError = pairedStandardError(d);
     text += pairedNoise(d) === 'beyond noise'
-      ? ` Beyond noise: the difference is more than twice its standard error (${pct(standardError)} points), consistent across seeds (a rough rule with ${d.n} pairs, not a significance test).`
-      : ` Within noise: the difference is within twice its standard error (${pct(standardError)} points), not distinguishable from seed noise.`;
+      ? ` Beyond noise: the difference is more than twice its standard error (${percent(standardError)} points), consistent across seeds (a rough rule with ${d.n} pairs, not a significance test).`
+      : ` Within noise: the difference is within twice its standard error (${percent(standardError)} points), not distinguishable from seed noise.`;
   }
-  if (Math.max(h.mean, s.mean) < 2 * m.chance) text += ` Both are below twice chance (${pct(m.chance)}%): the models barely do this task.`;
+  if (Math.max(h.mean, s.mean) < 2 * m.chance) text += ` Both are below twice chance (${percent(m.chance)}%): the models barely do this task.`;
   return text;
 }
 

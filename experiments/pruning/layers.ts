@@ -11,8 +11,7 @@ import { calibrationBatches, partLayers, type CalibrationData } from '../../src/
 import { layerMask } from '../../src/compress/prune-layer.js';
 import { linearInputSquares } from '../../src/compress/wanda-norms.js';
 import { F, Linear, keep, noGrad, tensor, tidy, type Tensor } from '../../src/engine/index.js';
-
-export interface LayerErrorRow { name: string; wanda: number; magnitude: number }
+import type { LayerErrorRow } from './records.js';
 
 export function layerErrors(bundle: Bundle, calibration: CalibrationData): LayerErrorRow[] {
   const model = bundle.model;

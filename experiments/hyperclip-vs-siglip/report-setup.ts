@@ -8,9 +8,8 @@ import type { RunState } from './runs.js';
 import { resolveConfig } from '../../src/models/config.js';
 import { RECIPES } from '../../src/train/recipes.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
-import { accuracyError, judgeNoise, pairedNoise, pairedStandardError } from './stats.js';
+import { accuracyError, judgeNoise, pairedNoise, pairedStandardError } from '../../tools/stats.js';
 
-const pct = (x: number): string => percent(x);
 const plannedRuns = (): number => parseConfigurations(DEFAULT_CONFIGS).length * MODEL_KINDS.length * parseSeeds(DEFAULT_SEEDS).length;
 const CIFAR10_TARGET = 0.3;
 
@@ -20,14 +19,14 @@ export function targetsSection(input: ReportInput): string[] {
   const fromScratch = new Set(input.configurations.filter((c) => c.pretrainedTower === undefined).map((c) => c.id));
   const hyper = input.runs.filter((r) => r.model === 'hyperclip' && fromScratch.has(r.configuration) && r.eval && r.eval.evalLimit === null);
   const best = hyper.sort((a, b) => b.eval!.cifar10.top1 - a.eval!.cifar10.top1)[0];
-  const subject = `CIFAR-10 zero-shot top-1 ≥ ${pct(CIFAR10_TARGET)}% for the best HyperCLIP run trained from scratch`;
+  const subject = `CIFAR-10 zero-shot top-1 ≥ ${percent(CIFAR10_TARGET)}% for the best HyperCLIP run trained from scratch`;
   if (best === undefined) lines.push(`- ${subject}: no such HyperCLIP run has been evaluated on the full test set yet.`);
   else {
     const { top1, samples } = best.eval!.cifar10;
     const met = top1 >= CIFAR10_TARGET;
     const standardError = accuracyError(top1, samples);
     lines.push(`- ${subject}: **${met ? 'met' : 'not met'}, ${judgeNoise(top1 - CIFAR10_TARGET, standardError)}** — ` +
-      `best is \`${best.name}\` (configuration ${best.configuration}) with ${pct(top1)}% on ${samples} test images (standard error ${pct(standardError)} points; ` +
+      `best is \`${best.name}\` (configuration ${best.configuration}) with ${percent(top1)}% on ${samples} test images (standard error ${percent(standardError)} points; ` +
       'the best of several runs, so if anything an optimistic figure). Configurations on ImageNet-pretrained towers (' +
       `${input.configurations.filter((c) => c.pretrainedTower !== undefined).map((c) => c.id).join(', ') || 'none'}) are left out of this target: their towers learnt from 1.28M labelled images.`);
   }
@@ -43,8 +42,8 @@ export function targetsSection(input: ReportInput): string[] {
     const side = d.mean > 0 ? 'HyperCLIP ahead' : d.mean < 0 ? 'SigLIP ahead' : 'level';
     const answer = noise === 'beyond noise' ? (d.mean > 0 ? 'yes, beyond noise' : 'no: SigLIP ahead, beyond noise') : `${noise} (${side} on the means)`;
     lines.push(`- HyperCLIP ahead of SigLIP on mean CIFAR-10 top-1, configuration ${c.id}: **${answer}** — ` +
-      `${pct(h.mean)}% (n=${h.n}) vs ${pct(s.mean)}% (n=${s.n}), paired difference ${percent(d.mean, { sign: true })} ± ${pct(d.std)} points over ${d.n} seed(s), ` +
-      `twice its standard error ${pct(2 * pairedStandardError(d))} points.`);
+      `${percent(h.mean)}% (n=${h.n}) vs ${percent(s.mean)}% (n=${s.n}), paired difference ${percent(d.mean, { sign: true })} ± ${percent(d.std)} points over ${d.n} seed(s), ` +
+      `twice its standard error ${percent(2 * pairedStandardError(d))} points.`);
   }
   return lines;
 }

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MODEL_KINDS, runName, type Configuration, type ModelKind } from './plan.js';
-import { median } from './stats.js';
+import { median } from '../../tools/stats.js';
 import { resolveConfig, type PartialModelConfig } from '../../src/models/config.js';
 import { MODEL_FILES } from '../../src/models/folder-layout.js';
 

@@ -2,11 +2,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import type { ClassifierRecord, GridRecord, HostRecord, LayersRecord, ResultRecord } from '../pruning.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
-import { renderPng } from './plots.js';
-import { CLASSIFIER_CALIBRATION_IMAGES } from './pruning-classifiers.js';
-import { accuracyDifferenceError, judgeNoise, medianStandardError, type NoiseVerdict } from './stats.js';
+import { renderPng } from '../../tools/render-png.js';
+import { accuracyDifferenceError, judgeNoise, type NoiseVerdict } from '../../tools/stats.js';
+import { medianStandardError } from '../../tools/timing.js';
+import { CLASSIFIER_CALIBRATION_IMAGES } from './classifiers.js';
+import type { ClassifierRecord, GridRecord, HostRecord, LayersRecord, ResultRecord } from './records.js';
 
 export interface PruningReportInput {
   results: ResultRecord[];

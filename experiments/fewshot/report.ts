@@ -4,10 +4,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { renderPng } from './plots.js';
-import { accuracyDifferenceError, judgeNoise, pairedDifference, pairedStandardError, type NoiseVerdict } from './stats.js';
+import { renderPng } from '../../tools/render-png.js';
+import { accuracyDifferenceError, judgeNoise, pairedDifference, pairedStandardError, type NoiseVerdict } from '../../tools/stats.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
-import { VARIANTS, type DatasetResult, type RunPlan } from './fewshot-run.js';
+import { VARIANTS, type DatasetResult, type RunPlan } from './dataset-run.js';
 
 export interface FewShotRecord {
   model: string;
@@ -23,8 +23,6 @@ export interface FewShotRecord {
   note?: string;
 }
 
-const pct = (v: number): string => percent(v);
-
 function stats(values: number[]): { mean: number; std: number } {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const std = values.length > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
@@ -34,7 +32,7 @@ function stats(values: number[]): { mean: number; std: number } {
 const cell = (r: DatasetResult, variant: string, shots: number) => stats(r.fits.filter((f) => f.variant === variant && f.shots === shots).map((f) => f.accuracy));
 
 function table(r: DatasetResult, plan: RunPlan): string[] {
-  const rows = plan.shots.map((shots) => [shots, pct(r.zeroShot), ...VARIANTS.map((v) => { const s = cell(r, v.id, shots); return `${pct(s.mean)} ± ${pct(s.std)}`; })]);
+  const rows = plan.shots.map((shots) => [shots, percent(r.zeroShot), ...VARIANTS.map((v) => { const s = cell(r, v.id, shots); return `${percent(s.mean)} ± ${percent(s.std)}`; })]);
   return markdownTable(['shots', 'zero-shot', ...VARIANTS.map((v) => v.label)], rows);
 }
 
@@ -75,7 +73,7 @@ export function targetLines(r: DatasetResult, plan: RunPlan, variant: string): s
       const { difference, noise } = drawNoise(r, slr, other);
       if (strict ? difference > 0 : difference >= 0) continue;
       if (noise === 'beyond noise') beyond++;
-      misses.push(`${shots}-shot: ${pct(cell(r, variant, shots).mean)}% vs ${against} ${pct(stats([...other.values()]).mean)}%, ${percent(difference, { sign: true })} points, ${noise}`);
+      misses.push(`${shots}-shot: ${percent(cell(r, variant, shots).mean)}% vs ${against} ${percent(stats([...other.values()]).mean)}%, ${percent(difference, { sign: true })} points, ${noise}`);
     }
   }
   const label = VARIANTS.find((v) => v.id === variant)!.label;

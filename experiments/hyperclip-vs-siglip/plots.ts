@@ -1,26 +1,15 @@
-// The report's figures: Vega-Lite specs rendered headless to SVG by Vega
-// (no browser, no native canvas), then to PNG by sharp.
+// The results report's figures: per configuration, accuracy bars over seeds
+// and training-loss curves, rendered by the docs' one PNG renderer.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderPng } from '../../tools/render-png.js';
 import { cellStats } from './cells.js';
 import { MODEL_KINDS, MODEL_LABEL, METRICS, type Configuration } from './plan.js';
 import { metricValues, type RunState } from './runs.js';
 
 const FONT = 'DejaVu Sans';
 const COLORS = { domain: [MODEL_LABEL.hyperclip, MODEL_LABEL.siglip], range: ['#d62728', '#1f77b4'] };
-
-export async function renderPng(spec: TopLevelSpec, scale = 2): Promise<Buffer> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    const svg = await view.toSVG(scale);
-    return await sharp(Buffer.from(svg)).png().toBuffer();
-  } finally {
-    view.finalize();
-  }
-}
 
 const baseConfig = { font: FONT, view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 12 } };
 
