@@ -3,11 +3,12 @@
 // these images are unseen), Flickr8k val retrieval and, when asked, Tiny
 // ImageNet val (classes some recipes train on: a seen-class signal). Model
 // selection reads these; test sets are read once, for the report.
-import { noGrad, releaseMemory, tensor, tidy } from '../engine/index.js';
-import { createLoader, evalPreprocess, resolveDataset, type CaptionSource } from '../data/index.js';
+import { releaseMemory } from '../engine/index.js';
+import { evalPreprocess, resolveDataset, type CaptionSource } from '../data/index.js';
 import type { Bundle } from '../bundle/bundle.js';
+import { evaluateClassification, rankWithLabelClassifier } from '../eval/classification.js';
 import { evaluateRetrieval, type RetrievalResult } from '../eval/retrieval.js';
-import { evaluateZeroShot, sampling, type ZeroShotResult } from '../eval/zeroshot.js';
+import { evaluateZeroShot, type ZeroShotResult } from '../eval/zeroshot.js';
 import type { LabelClassifier } from '../models/label-classifier.js';
 import type { TrainConfig } from './recipes.js';
 import type { TrainReporter } from './reporter.js';
@@ -81,28 +82,21 @@ async function zeroShot(bundle: Bundle, name: string, split: string, limit: numb
   return evaluateZeroShot(bundle, { shards: source.shards, caption }, caption.classnames, caption.templates, { limit });
 }
 
-/** Top-1 of the classify objective's head on a seeded sample of Tiny ImageNet val. */
+/**
+ * Top-1 of the classify objective's head on a seeded sample of Tiny ImageNet
+ * val, ranked and counted as every other classification figure is
+ * (src/eval/classification.ts, src/eval/scoring.ts).
+ */
 export async function validateLabelClassifier(classifier: LabelClassifier, imageSize: number, limit: number, reporter: TrainReporter): Promise<number> {
   const source = resolveDataset('tiny-imagenet', 'val');
-  classifier.eval();
-  const loader = createLoader({
-    sources: [{ shards: source.shards, caption: source.caption }], batchSize: 256, dropLast: false,
-    preprocess: evalPreprocess(imageSize), ...sampling(limit),
-  });
-  let correct = 0, seen = 0;
-  try {
-    for await (const batch of loader) {
-      const take = Math.min(batch.size, limit - seen);
-      const predicted = noGrad(() => tidy(() => classifier.forward(tensor(batch.images, [batch.size, 3, batch.height, batch.width])).argmax(1).toArray()));
-      for (let i = 0; i < take; i++) if (Number(predicted[i]) === batch.labels![i]) correct++;
-      seen += take;
-      if (seen >= limit) break;
-    }
-  } finally {
-    await loader.close();
+  const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
+  if (classifier.classes !== caption.classnames.length) {
+    throw new Error(`the classify head has ${classifier.classes} classes but tiny-imagenet val has ${caption.classnames.length}: validate it on the classes it learned`);
   }
+  classifier.eval();
+  const result = await evaluateClassification(rankWithLabelClassifier(classifier), { shards: source.shards, caption }, caption.classnames,
+    evalPreprocess(imageSize), { limit });
   releaseMemory();
-  const top1 = correct / Math.max(seen, 1);
-  reporter.message(`validation: tiny-imagenet val top-1 ${(100 * top1).toFixed(2)}% of the classify head on ${seen} images`);
-  return top1;
+  reporter.message(`validation: tiny-imagenet val top-1 ${(100 * result.top1).toFixed(2)}% of the classify head on ${result.samples} images`);
+  return result.top1;
 }
