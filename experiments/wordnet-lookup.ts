@@ -15,7 +15,8 @@ import { imagenetClasses } from '../src/data/imagenet-classes.js';
 import { createLoader, evalPreprocess, resolveDataset, WordNet, type CaptionSource } from '../src/data/index.js';
 import { F, noGrad, setNumThreads, tensor, tidy } from '../src/engine/index.js';
 import { percent } from '../src/eval/format.js';
-import { ImagenetHierarchy, lookupPredictions, type SenseChoice } from '../src/eval/wordnet-lookup.js';
+import { ClassificationTally } from '../src/eval/scoring.js';
+import { ImagenetHierarchy, lookupRanking, type SenseChoice } from '../src/eval/wordnet-lookup.js';
 import { importMobileNet } from '../src/models/import/mobilenet-tflite.js';
 import type { LabelClassifier } from '../src/models/label-classifier.js';
 import { projectRoot } from '../src/project-root.js';
@@ -55,26 +56,25 @@ async function score(classifier: LabelClassifier, size: number, hierarchy: Image
   // Stored order, one pass: --limit takes the first N images (a smoke check; test shards may be sorted by class).
   const loader = createLoader({ sources: [{ shards, caption }], batchSize: Math.min(64, limit), preprocess: evalPreprocess(size),
     shuffle: false, epochs: 1, workers: opts.threads });
-  let images = 0, correct = 0, noScore = 0;
+  const tally = new ClassificationTally(classnames.length);
+  let noScore = 0;
   try {
     for await (const batch of loader) {
-      const take = Math.min(batch.size, limit - images);
+      const take = Math.min(batch.size, limit - tally.samples);
       const probs = noGrad(() => tidy(() => F.softmax(classifier.forward(tensor(batch.images, [batch.size, 3, batch.height, batch.width])), 1).toArray()));
-      const predicted = lookupPredictions(probs, batch.size, mapped);
-      for (let i = 0; i < take; i++) {
-        if (predicted[i] === -1) noScore++;
-        else if (predicted[i] === batch.labels![i]) correct++;
-      }
-      images += take;
-      say(`${name} ${images}${Number.isFinite(limit) ? `/${limit}` : ''} images, top-1 so far ${percent(correct / images, { unit: true })}`);
-      if (images >= limit) break;
+      const ranked = lookupRanking(probs, batch.size, mapped, tally.width); // [N * width], -1 where no class scored
+      for (let i = 0; i < take; i++) if (ranked[i * tally.width] === -1) noScore++;
+      tally.add(ranked, batch.labels!.subarray(0, take));
+      say(`${name} ${tally.samples}${Number.isFinite(limit) ? `/${limit}` : ''} images, top-1 so far ${percent(tally.top1, { unit: true })}`);
+      if (tally.samples >= limit) break;
     }
   } finally {
     await loader.close();
   }
+  const images = tally.samples;
   if (images === 0) throw new Error(`${name} ${split}: no readable images (${loader.skips.summary()})`);
   return {
-    dataset: name, split, top1: correct / images, correct, images, classes: classnames.length, noScore,
+    dataset: name, split, top1: tally.top1, correct: Math.round(tally.top1 * images), images, classes: classnames.length, noScore,
     unmapped: mappings.filter((m) => m.imagenet.length === 0).map((m) => m.name),
     headNoun: Object.fromEntries(mappings.filter((m) => m.lemma !== null && m.lemma !== m.name).map((m) => [m.name, m.lemma!])),
   };

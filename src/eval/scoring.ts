@@ -45,6 +45,8 @@ export function topkRows(scores: ArrayLike<number>, rows: number, k: number): In
 export class ClassificationTally {
   readonly width: number;
   private readonly confusion: Int32Array;
+  /** Per true class: images given no class at all. */
+  private readonly unranked: Int32Array;
   private hits1 = 0;
   private hits5 = 0;
   private counted = 0;
@@ -52,6 +54,7 @@ export class ClassificationTally {
   constructor(readonly classes: number) {
     this.width = Math.min(5, classes);
     this.confusion = new Int32Array(classes * classes);
+    this.unranked = new Int32Array(classes);
   }
 
   get samples(): number {
@@ -62,13 +65,19 @@ export class ClassificationTally {
     return this.hits1 / this.counted;
   }
 
-  /** The first labels.length images of `ranked` ([N * width] class indices, best first). */
+  /**
+   * The first labels.length images of `ranked` ([N * width] class indices,
+   * best first). -1 fills a row that ranks fewer classes (a scorer that gave
+   * no class a score for that image): never a hit, so an image with no
+   * class at all counts wrong, in its class's accuracy too.
+   */
   add(ranked: ArrayLike<number>, labels: ArrayLike<number>): void {
     const { width, classes } = this;
     for (let i = 0; i < labels.length; i++) {
       const truth = labels[i]!;
       const row = Array.from({ length: width }, (_, j) => ranked[i * width + j]!);
-      this.confusion[truth * classes + row[0]!]!++;
+      if (row[0]! >= 0) this.confusion[truth * classes + row[0]!]!++;
+      else this.unranked[truth]!++;
       if (row[0] === truth) this.hits1++;
       if (row.includes(truth)) this.hits5++;
     }
@@ -76,7 +85,7 @@ export class ClassificationTally {
   }
 
   scores(classnames: string[]): ClassificationScores {
-    return { samples: this.counted, top1: this.top1, top5: this.hits5 / this.counted, ...summarize(this.confusion, classnames) };
+    return { samples: this.counted, top1: this.top1, top5: this.hits5 / this.counted, ...summarize(this.confusion, this.unranked, classnames) };
   }
 }
 
@@ -87,12 +96,12 @@ export function top1Accuracy(scores: ArrayLike<number>, labels: ArrayLike<number
   return tally.top1;
 }
 
-function summarize(confusion: Int32Array, classnames: string[]): { perClass: ClassScore[]; confusions: Confusion[] } {
+function summarize(confusion: Int32Array, unranked: Int32Array, classnames: string[]): { perClass: ClassScore[]; confusions: Confusion[] } {
   const K = classnames.length;
   const perClass: ClassScore[] = [];
   const confusions: Confusion[] = [];
   for (let t = 0; t < K; t++) {
-    let count = 0;
+    let count = unranked[t]!;
     for (let p = 0; p < K; p++) {
       const n = confusion[t * K + p]!;
       count += n;

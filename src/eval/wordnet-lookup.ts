@@ -6,6 +6,7 @@
 // dictionary already buys.
 import type { ImagenetClasses } from '../data/imagenet-classes.js';
 import { lemmaKey, type Synset, type WordNet } from '../data/wordnet.js';
+import { topkRows } from './scoring.js';
 
 /**
  * Which senses of a name count. 'all' (the default): a dataset's class list
@@ -105,20 +106,24 @@ export class ImagenetHierarchy {
 /**
  * probs: [rows, 1000] ImageNet probabilities (softmax). A class scores the
  * highest probability among its mapped ImageNet classes, 0 when it has none;
- * returns each row's best class (the lower index on ties), or -1 when every
- * class scores 0 (counted wrong).
+ * returns each row's k best classes that scored above 0, best first (the
+ * lower index on ties), -1 filling the rest: [rows * k], for
+ * ClassificationTally (src/eval/scoring.ts), which counts a row without a
+ * class wrong.
  */
-export function lookupPredictions(probs: ArrayLike<number>, rows: number, mapped: readonly (readonly number[])[]): Int32Array {
+export function lookupRanking(probs: ArrayLike<number>, rows: number, mapped: readonly (readonly number[])[], k: number): Int32Array {
   const width = probs.length / rows;
   if (!Number.isInteger(width)) throw new Error(`${probs.length} probabilities do not split into ${rows} rows`);
-  const out = new Int32Array(rows).fill(-1);
+  const K = mapped.length;
+  const scores = new Float64Array(rows * K); // [rows, K]
   for (let r = 0; r < rows; r++) {
-    let bestScore = 0;
     mapped.forEach((classes, c) => {
-      let score = 0;
-      for (const k of classes) score = Math.max(score, probs[r * width + k]!);
-      if (score > bestScore) { bestScore = score; out[r] = c; }
+      for (const i of classes) scores[r * K + c] = Math.max(scores[r * K + c]!, probs[r * width + i]!);
     });
   }
-  return out;
+  const ranked = topkRows(scores, rows, k);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < k; j++) if (!(scores[r * K + ranked[r * k + j]!]! > 0)) ranked[r * k + j] = -1;
+  }
+  return ranked;
 }

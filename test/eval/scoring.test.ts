@@ -33,6 +33,17 @@ test('a tally of fewer than five classes ranks them all', () => {
   assert.deepEqual([tally.scores(['x', 'y', 'z']).top1, tally.scores(['x', 'y', 'z']).top5], [0, 1]);
 });
 
+test('a tally counts an image whose row ranks no class (-1) wrong, in top-1, top-5 and its class', () => {
+  const classes = ['a', 'b', 'c'];
+  const tally = new ClassificationTally(classes.length);
+  // Image 0 (a): ranked a only; image 1 (b): no class at all; image 2 (c): c second.
+  tally.add([0, -1, -1, /**/ -1, -1, -1, /**/ 1, 2, -1], [0, 1, 2]);
+  const s = tally.scores(classes);
+  assert.deepEqual([s.samples, s.top1, s.top5], [3, 1 / 3, 2 / 3]);
+  assert.deepEqual(s.perClass.map((c) => [c.name, c.accuracy, c.count]), [['a', 1, 1], ['b', 0, 1], ['c', 0, 1]]);
+  assert.deepEqual(s.confusions, [{ truth: 'c', predicted: 'b', count: 1 }], 'no class is no confusion');
+});
+
 test('top-1 accuracy from scores takes the first of tied maxima, as an argmax does', () => {
   const scores = Float64Array.from([0.5, 0.5, 0.1, /**/ 0.2, 0.7, 0.7, /**/ 0.9, 0.0, 0.3]);
   assert.equal(top1Accuracy(scores, [0, 2, 0]), 2 / 3);

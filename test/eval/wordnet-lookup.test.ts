@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { dataRoot } from '../../src/data/datasets.js';
 import { imagenetClasses } from '../../src/data/imagenet-classes.js';
 import { WordNet } from '../../src/data/wordnet.js';
-import { ImagenetHierarchy, lookupPredictions } from '../../src/eval/wordnet-lookup.js';
+import { ImagenetHierarchy, lookupRanking } from '../../src/eval/wordnet-lookup.js';
 
 // The ImageNet label file lives in the shared data: missing data skips locally but fails on CI.
 const LABELS = join(dataRoot(), 'pretrained', 'imagenet_labels.txt');
@@ -59,10 +59,13 @@ test('scoring: a class scores its best mapped probability; unmapped names never 
     0.3, 0.3, 0.4, 0.0, // B's 0.4 beats A's best single 0.3 (max, not sum)
     0.1, 0.5, 0.2, 0.2,
   ];
-  assert.deepEqual([...lookupPredictions(probs, 2, [[0, 1], [2], []])], [1, 0]);
+  // Ranked best first; C (no mapped class, score 0) is never ranked: -1 fills its place.
+  assert.deepEqual([...lookupRanking(probs, 2, [[0, 1], [2], []], 3)], [1, 0, -1, /**/ 0, 1, -1]);
   // An unmapped name scores 0: any mapped class beats it, however unlikely that class.
-  assert.deepEqual([...lookupPredictions([0.97, 0.01, 0.01, 0.01], 1, [[], [3]])], [1]);
-  // Every class scores 0: no prediction (-1), which the experiment counts wrong.
-  assert.deepEqual([...lookupPredictions([0.5, 0.5], 1, [[], []])], [-1]);
-  assert.throws(() => lookupPredictions([1, 2, 3], 2, [[0]]), /do not split into 2 rows/);
+  assert.deepEqual([...lookupRanking([0.97, 0.01, 0.01, 0.01], 1, [[], [3]], 1)], [1]);
+  // Every class scores 0: no prediction (-1), which the tally counts wrong.
+  assert.deepEqual([...lookupRanking([0.5, 0.5], 1, [[], []], 2)], [-1, -1]);
+  // Tied scores: the lower class index first.
+  assert.deepEqual([...lookupRanking([0.2, 0.2, 0.6], 1, [[1], [0], [2]], 3)], [2, 0, 1]);
+  assert.throws(() => lookupRanking([1, 2, 3], 2, [[0]], 1), /do not split into 2 rows/);
 });
