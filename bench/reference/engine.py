@@ -17,6 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mobilenet_v2 import MobileNetSession
+from timed_session import TimedSession
 
 BLOCKS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 3, 2), (6, 96, 3, 1)]
 
@@ -103,7 +104,7 @@ class Transformer(nn.Module):
         return self.head(self.ln(x))  # [B, T, V]
 
 
-class TrainingSession:
+class TrainingSession(TimedSession):
     """A model, its fixed batch and its optimiser, kept between timed rounds."""
 
     def __init__(self, name, args):
@@ -131,18 +132,6 @@ class TrainingSession:
         loss.backward()
         self.optimizer.step()
         return loss
-
-    def time(self, steps):
-        times = []
-        for _ in range(steps):
-            start = time.perf_counter()
-            self.step()
-            times.append(time.perf_counter() - start)
-        return times
-
-    def loss(self):
-        with torch.no_grad():
-            return self.loss_fn(self.model(self.inputs), self.targets).item()
 
 
 def run_training(name, args):

@@ -7,11 +7,11 @@ variance 1, eps 0: the importer's folded norm, a per-channel affine that trains)
 global average pooling and a linear 1000-class head. Activations are not
 in-place, as the engine's are not, so both sides run the same kernels.
 """
-import time
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from timed_session import TimedSession
 
 # (expansion, output channels, blocks, first stride): the MobileNet v2 paper's table 2.
 STAGES = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
@@ -91,7 +91,7 @@ class MobileNetV2(nn.Module):
         return self.classifier(F.adaptive_avg_pool2d(x, 1).flatten(1))  # [B, 1000]
 
 
-class MobileNetSession:
+class MobileNetSession(TimedSession):
     """One bench row (spec: mode train|infer, size, batch, layout, input affine), kept between timed rounds."""
 
     def __init__(self, spec):
@@ -99,6 +99,7 @@ class MobileNetSession:
         self.model = MobileNetV2(spec['inputScale'], spec['inputShift'])
         self.inputs = torch.randn(spec['batch'], 3, spec['size'], spec['size'])
         self.targets = torch.randint(0, CLASSES, (spec['batch'],))
+        self.loss_fn = F.cross_entropy
         if spec['layout'] == 'channels_last':
             self.model = self.model.to(memory_format=torch.channels_last)
             self.inputs = self.inputs.contiguous(memory_format=torch.channels_last)
@@ -115,17 +116,5 @@ class MobileNetSession:
                 self.model(self.inputs)
             return
         self.optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(self.model(self.inputs), self.targets).backward()
+        self.loss_fn(self.model(self.inputs), self.targets).backward()
         self.optimizer.step()
-
-    def time(self, steps):
-        times = []
-        for _ in range(steps):
-            start = time.perf_counter()
-            self.step()
-            times.append(time.perf_counter() - start)
-        return times
-
-    def loss(self):
-        with torch.no_grad():
-            return F.cross_entropy(self.model(self.inputs), self.targets).item()
