@@ -54,8 +54,16 @@ export function judgeNoise(difference: number, standardError: number): NoiseVerd
   return Math.abs(difference) > 2 * standardError ? 'beyond noise' : 'within noise';
 }
 
-/** The standard error of a mean difference over paired seeds or draws: std / √n (NaN below 2 pairs). */
-export const pairedStandardError = (d: Spread): number => (d.n >= 2 ? d.std / Math.sqrt(d.n) : NaN);
+/**
+ * Fewest pairs whose spread a verdict trusts. Two pairs give a spread of one
+ * degree of freedom: two seeds that happen to agree made a 0.05-point
+ * retrieval difference "beyond noise" although each run's own sampling
+ * error was about 0.2 points.
+ */
+export const MIN_PAIRS = 3;
+
+/** The standard error of a mean difference over paired seeds or draws: std / √n (NaN below MIN_PAIRS pairs). */
+export const pairedStandardError = (d: Spread): number => (d.n >= MIN_PAIRS ? d.std / Math.sqrt(d.n) : NaN);
 
 /** The standard error of the difference of two accuracies a and b, each measured on n images (unpaired, so conservative). */
 export const accuracyDifferenceError = (a: number, b: number, n: number): number => Math.sqrt((a * (1 - a) + b * (1 - b)) / n);

@@ -8,7 +8,7 @@ import { COMPRESS_METHODS, type CompressConfig, type CompressMethod } from '../.
 import type { CompressSummary } from '../../src/compress/adasap.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
 import type { Host } from '../../tools/host.js';
-import { accuracyDifferenceError, accuracyError, judgeNoise, pairedDifference, pairedStandardError, spread } from '../../tools/stats.js';
+import { accuracyDifferenceError, accuracyError, judgeNoise, MIN_PAIRS, pairedDifference, pairedStandardError, spread } from '../../tools/stats.js';
 import { medianStandardError, type Timing } from '../../tools/timing.js';
 
 export interface CompressionSettings {
@@ -90,8 +90,8 @@ function accuracyTarget(runs: CompressedRun[], ratio: number, limit: number): st
   const judged = others.map((m) => {
     const d = pairedDifference(ada, bySeed(m));
     const a = mean([...ada.values()]), b = mean([...bySeed(m).values()]);
-    const se = d.n >= 2 ? pairedStandardError(d) : accuracyDifferenceError(a, b, limit);
-    return { m, a, b, difference: d.n >= 2 ? d.mean : a - b, noise: judgeNoise(d.n >= 2 ? d.mean : a - b, se) };
+    const se = d.n >= MIN_PAIRS ? pairedStandardError(d) : accuracyDifferenceError(a, b, limit);
+    return { m, a, b, difference: d.n >= MIN_PAIRS ? d.mean : a - b, noise: judgeNoise(d.n >= MIN_PAIRS ? d.mean : a - b, se) };
   });
   const above = judged.every((j) => j.difference > 0);
   const clear = judged.every((j) => j.difference > 0 && j.noise === 'beyond noise');

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { renderPng } from '../../tools/render-png.js';
-import { accuracyDifferenceError, judgeNoise, pairedDifference, pairedStandardError, type NoiseVerdict } from '../../tools/stats.js';
+import { accuracyDifferenceError, judgeNoise, MIN_PAIRS, pairedDifference, pairedStandardError, type NoiseVerdict } from '../../tools/stats.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
 import { VARIANTS, type DatasetResult, type RunPlan } from './dataset-run.js';
 
@@ -55,7 +55,7 @@ const byDraw = (r: DatasetResult, variant: string, shots: number) =>
  */
 export function drawNoise(r: DatasetResult, a: Map<number, number>, b: Map<number, number>): { difference: number; noise: NoiseVerdict } {
   const d = pairedDifference(a, b);
-  if (d.n >= 2) return { difference: d.mean, noise: judgeNoise(d.mean, pairedStandardError(d)) };
+  if (d.n >= MIN_PAIRS) return { difference: d.mean, noise: judgeNoise(d.mean, pairedStandardError(d)) };
   const [x, y] = [[...a.values()][0]!, [...b.values()][0]!];
   return { difference: x - y, noise: judgeNoise(x - y, accuracyDifferenceError(x, y, r.testImages)) };
 }

@@ -8,7 +8,7 @@ import type { RunState } from './runs.js';
 import { resolveConfig } from '../../src/models/config.js';
 import { RECIPES } from '../../src/train/recipes.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
-import { accuracyError, judgeNoise, pairedNoise, pairedStandardError } from '../../tools/stats.js';
+import { accuracyError, judgeNoise, MIN_PAIRS, pairedNoise, pairedStandardError } from '../../tools/stats.js';
 
 const plannedRuns = (): number => parseConfigurations(DEFAULT_CONFIGS).length * MODEL_KINDS.length * parseSeeds(DEFAULT_SEEDS).length;
 const CIFAR10_TARGET = 0.3;
@@ -41,9 +41,10 @@ export function targetsSection(input: ReportInput): string[] {
     const noise = pairedNoise(d);
     const side = d.mean > 0 ? 'HyperCLIP ahead' : d.mean < 0 ? 'SigLIP ahead' : 'level';
     const answer = noise === 'beyond noise' ? (d.mean > 0 ? 'yes, beyond noise' : 'no: SigLIP ahead, beyond noise') : `${noise} (${side} on the means)`;
+    const judged = noise === 'no spread to judge' ? `too few pairs to judge (a verdict needs ${MIN_PAIRS})` : `twice its standard error ${percent(2 * pairedStandardError(d))} points`;
     lines.push(`- HyperCLIP ahead of SigLIP on mean CIFAR-10 top-1, configuration ${c.id}: **${answer}** — ` +
       `${percent(h.mean)}% (n=${h.n}) vs ${percent(s.mean)}% (n=${s.n}), paired difference ${percent(d.mean, { sign: true })} ± ${percent(d.std)} points over ${d.n} seed(s), ` +
-      `twice its standard error ${percent(2 * pairedStandardError(d))} points.`);
+      `${judged}.`);
   }
   return lines;
 }

@@ -5,7 +5,7 @@ import { DEFAULT_OUT, MODEL_KINDS, MODEL_LABEL, METRICS, type Configuration, typ
 import type { RunState } from './runs.js';
 import { cellStats, seedValues, type CellStats } from './cells.js';
 import { methodSection, setupSection, targetsSection } from './report-setup.js';
-import { spread, median, judgeNoise, pairedNoise, pairedStandardError, type Spread } from '../../tools/stats.js';
+import { spread, median, judgeNoise, MIN_PAIRS, pairedNoise, pairedStandardError, type Spread } from '../../tools/stats.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
 
 export { cellStats, seedValues, type CellStats } from './cells.js';
@@ -55,7 +55,7 @@ export function verdict(c: Configuration, m: Metric, cell: CellStats): string {
   const lead = d.mean > 0 ? `HyperCLIP is ahead by ${percent(d.mean)} points` : d.mean < 0 ? `SigLIP is ahead by ${percent(-d.mean)} points` : 'the two are level';
   let text = `${name}: HyperCLIP ${percent(h.mean)}% vs SigLIP ${percent(s.mean)}%; ${lead} on ${d.n} paired seed(s), HyperCLIP ahead in ${d.wins} of ${d.n}.`;
   if (d.n < Math.max(h.n, s.n)) text += ` (The means include ${Math.max(h.n, s.n) - d.n} seed(s) without a partner run, so they can disagree with the paired difference.)`;
-  if (d.n < 2) text += ' With one pair there is no spread to judge the difference against: no conclusion.';
+  if (d.n < MIN_PAIRS) text += ` With ${d.n} pair(s) the seed spread is too uncertain to judge the difference against (a verdict needs ${MIN_PAIRS}): no conclusion yet.`;
   else {
     const standardError = pairedStandardError(d);
     text += pairedNoise(d) === 'beyond noise'
@@ -125,8 +125,9 @@ function throughputTable(runs: RunState[], c: Configuration): string[] {
   if (Number.isFinite(h) && Number.isFinite(s)) {
     // Unpaired over seeds: each run's rate depends on what else the machine ran at the time, not on the seed.
     const hs = spread(rates('hyperclip')), ss = spread(rates('siglip'));
-    const noise = judgeNoise(hs.mean - ss.mean, Math.sqrt(hs.std ** 2 / hs.n + ss.std ** 2 / ss.n));
-    lines.push('', `HyperCLIP trains at ${(100 * h / s).toFixed(0)}% of SigLIP's throughput here, ${noise} by the seed spread of the runs' rates ` +
+    const enough = hs.n >= MIN_PAIRS && ss.n >= MIN_PAIRS;
+    const noise = judgeNoise(hs.mean - ss.mean, enough ? Math.sqrt(hs.std ** 2 / hs.n + ss.std ** 2 / ss.n) : NaN);
+    lines.push('', `HyperCLIP trains at ${(100 * h / s).toFixed(0)}% of SigLIP's throughput here, ${enough ? `${noise} by the seed spread of the runs' rates` : `not judged against noise (fewer than ${MIN_PAIRS} runs of each model)`} ` +
       '(the hypernetwork\'s extra cost, plus whatever else the machine was doing: these are wall-clock rates on a shared CPU).');
   }
   return lines;

@@ -120,7 +120,7 @@ describe('experiment report', () => {
     assert.match(md, /met, beyond noise\*\* — best is `tiny-hyperclip-s1` \(configuration A\) with 34\.00%/);
     // B has one pair: no headline may call it either way.
     assert.match(md, /configuration B: \*\*no spread to judge \(SigLIP ahead on the means\)\*\*/);
-    assert.match(md, /With one pair there is no spread/);
+    assert.match(md, /on 1 paired seed\(s\).*With 1 pair\(s\) the seed spread is too uncertain.*no conclusion yet/);
     assert.match(md, /Cells with fewer than 3 seeds.*B\/HyperCLIP n=1.*B\/SigLIP n=2/);
     assert.equal(plots.length, 4);
     for (const p of plots) assert.ok(md.includes(path.relative(path.dirname(reportFile), p)), `the report links ${p}`);
