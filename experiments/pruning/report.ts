@@ -199,7 +199,7 @@ export async function writePruningReport(input: PruningReportInput): Promise<voi
     `${hostLine(input.results)} One libtorch thread and one onnxruntime thread (the experiment sets both); ${grid.length} of the ${planned} planned grid points recorded, ${(seconds / 60).toFixed(0)} minutes of pruning and evaluation in all (wall clock; other jobs may have shared the machine).`,
     ...(complete ? [] : ['', `**This report is partial**: the run was stopped before the whole grid was done (a cell marked – is not measured yet; a cell without ± has one draw). The same command resumes it from \`runs/pruning/results.jsonl\`.`]),
     '',
-    `The last section prunes the image encoder of an ImageNet-trained MobileNet alone and checks it by its own ImageNet head: \`${FULL_PRETRAINED_COMMAND}\` (the shipped default's tower; its own records, the same \`--report-only\` rebuilds it).`,
+    `The last section prunes the image encoder of an ImageNet-trained MobileNet alone and checks it by its own ImageNet head: \`${FULL_PRETRAINED_COMMAND}\` (the MobileNet v2 the shipped default locks as its image tower, there at 160 px; its own records, rebuilt by the same \`--report-only\`).`,
     '',
     '## What was measured',
     '',
