@@ -2,6 +2,9 @@
 //   npm run experiment:pruning                           # models/default, the full grid, then docs/pruning.md
 //   npm run experiment:pruning -- --model runs/x/model   # another model
 //   npm run experiment:pruning -- --report-only          # rebuild the report from the recorded results
+//   npm run experiment:pruning -- --pretrained ../shared/data/pretrained/mobilenet_v2_1.0_224_quant.tflite
+//                                                        # the pretrained mode (issue 29): an ImageNet MobileNet's
+//                                                        # encoder alone, by its head's top-1 on imagenet-sample
 // Grid: parts text, image, hypernet and all together x sparsity 0.3 ... 0.8,
 // 2:4, 4:8 x wanda (3 calibration draws of 128 Flickr8k train samples) and
 // magnitude (deterministic: one run), each scored on zero-shot CIFAR-10 and
@@ -9,6 +12,10 @@
 // classifiers: file size, onnxruntime latency, top-1. Every result is
 // appended to <out>/results.jsonl as it comes, keyed by the model file's
 // CRC-32, so a stopped run resumes and a new model starts afresh.
+// The pretrained mode (pruning/pretrained.ts) prunes an imported network's
+// image encoder instead, checked through its own ImageNet head; its records
+// go to the same file, keyed by the network's checkpoint, and the report
+// rebuilds both.
 import { Command } from 'commander';
 import { isEntryPoint } from '../tools/script-entry.js';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -27,17 +34,27 @@ import { measureClassifiers } from './pruning/classifiers.js';
 import { evaluate, loadEvalData } from './pruning/evaluation.js';
 import { layerErrors } from './pruning/layers.js';
 import type { GridRecord, ResultRecord, Scores } from './pruning/records.js';
+import { DEFAULT_CALIBRATION_DATA, runPretrained } from './pruning/pretrained.js';
 import { writePruningReport } from './pruning/report.js';
 
-interface Options { layersOnly?: boolean; model: string; limit: number; draws: number; calibN: number; levels: string; parts: string; out: string; report: string; reportOnly?: boolean; classifiers: boolean }
+interface Options {
+  layersOnly?: boolean; model: string; limit: number; draws: number; calibN: number; levels: string; parts: string; out: string; report: string; reportOnly?: boolean; classifiers: boolean;
+  pretrained?: string; calibData?: string;
+}
 
 const say = (text: string): boolean => process.stderr.write(`${text}\n`);
 export const DEFAULT_LEVELS = '0.3,0.5,0.6,0.7,0.8,2:4,4:8';
 const GRID_PARTS = [...PRUNE_PARTS, 'all'] as const;
 
-function readResults(file: string, modelCrc: number): ResultRecord[] {
+function readResults(file: string): ResultRecord[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as ResultRecord).filter((r) => r.modelCrc === modelCrc);
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as ResultRecord);
+}
+
+/** The pretrained mode's records: its points, and the host records of the networks they were measured on. */
+function pretrainedRecords(all: ResultRecord[]): ResultRecord[] {
+  const networks = new Set(all.filter((r) => r.kind === 'imagenet').map((r) => r.modelCrc));
+  return all.filter((r) => r.kind === 'imagenet' || (r.kind === 'host' && networks.has(r.modelCrc)));
 }
 
 const sameGrid = (r: ResultRecord, g: Omit<GridRecord, keyof Scores | 'overall' | 'seconds' | 'kind'>): boolean =>
@@ -45,16 +62,38 @@ const sameGrid = (r: ResultRecord, g: Omit<GridRecord, keyof Scores | 'overall' 
 
 async function main(opts: Options): Promise<void> {
   setNumThreads(1);
+  if (opts.calibData !== undefined && opts.pretrained === undefined) throw new Error('--calib-data applies to --pretrained (the grid calibrates on Flickr8k train image-caption pairs)');
+  if (opts.pretrained !== undefined && opts.layersOnly) throw new Error('--layers-only checks the grid\'s model, not a --pretrained network');
   const modelDir = path.resolve(opts.model);
   const modelCrc = crc32(readFileSync(path.join(modelDir, MODEL_FILES.weights)));
   mkdirSync(opts.out, { recursive: true });
   const resultsFile = path.join(opts.out, 'results.jsonl');
-  const results = readResults(resultsFile, modelCrc);
-  const record = (r: ResultRecord): void => { results.push(r); appendFileSync(resultsFile, JSON.stringify(r) + '\n'); };
-  const report = async (): Promise<void> => writePruningReport({ results, modelDir, limit: opts.limit, draws: opts.draws, calibN: opts.calibN, levels: opts.levels.split(','), file: opts.report, argv: process.argv.slice(2).filter((a) => a !== '--report-only' && a !== '--layers-only') });
+  const all = readResults(resultsFile);
+  const results = all.filter((r) => r.modelCrc === modelCrc);
+  const record = (r: ResultRecord): void => {
+    all.push(r);
+    if (r.modelCrc === modelCrc) results.push(r);
+    appendFileSync(resultsFile, JSON.stringify(r) + '\n');
+  };
+  // In the pretrained mode --limit, --draws, --calib-n and --levels are its own: the grid's section is rebuilt with the grid's defaults.
+  const grid = opts.pretrained === undefined ? opts : cli().parse([], { from: 'user' }).opts<Options>();
+  const argv = opts.pretrained === undefined ? process.argv.slice(2).filter((a) => a !== '--report-only' && a !== '--layers-only') : [];
+  const report = async (): Promise<void> => writePruningReport({
+    results, pretrained: pretrainedRecords(all), modelDir, limit: grid.limit, draws: grid.draws, calibN: grid.calibN, levels: grid.levels.split(','), file: opts.report, argv,
+  });
   if (opts.reportOnly) return report();
+  const command = ['npm run experiment:pruning --', ...process.argv.slice(2)].join(' ');
+  if (opts.pretrained !== undefined) {
+    await runPretrained({
+      pretrained: opts.pretrained, out: opts.out, limit: opts.limit, draws: opts.draws, calibN: opts.calibN, calibData: opts.calibData ?? DEFAULT_CALIBRATION_DATA,
+      levels: opts.levels.split(','), command,
+    }, all, record, say, report);
+    await report();
+    say(`wrote ${opts.report}`);
+    return;
+  }
 
-  record({ kind: 'host', modelCrc, at: new Date().toISOString(), command: ['npm run experiment:pruning --', ...process.argv.slice(2)].join(' '), threads: 1, ...host() });
+  record({ kind: 'host', modelCrc, at: new Date().toISOString(), command, threads: 1, ...host() });
   const bundle = loadBundle(modelDir);
   const dense = snapshot(bundle);
   const calibrations: CalibrationData[] = [];
@@ -112,16 +151,18 @@ function snapshot(bundle: Bundle): Map<string, Tensor> {
 
 export const cli = (): Command => new Command('pruning')
   .option('--model <dir>', 'the model folder', defaultModelDir())
-  .option('--limit <n>', 'images per evaluation set (CIFAR-10 test, CIFAR-100 test, Flickr8k test)', integer('limit'), 1000)
+  .option('--limit <n>', 'images per evaluation set (CIFAR-10 test, CIFAR-100 test, Flickr8k test; with --pretrained: imagenet-sample, 1000 = all)', integer('limit'), 1000)
   .option('--draws <n>', 'calibration draws for wanda', integer('draws'), 3)
-  .option('--calib-n <n>', 'calibration samples (Flickr8k train image-caption pairs)', integer('calib-n'), 128)
+  .option('--calib-n <n>', 'calibration samples per draw (Flickr8k train image-caption pairs; with --pretrained: --calib-data images)', integer('calib-n'), 128)
   .option('--levels <list>', 'sparsity levels', DEFAULT_LEVELS)
   .option('--parts <list>', 'parts: text, image, hypernet, all', GRID_PARTS.join(','))
   .option('--no-classifiers', 'skip the pruned-classifier measurements')
   .option('--out <dir>', 'where results.jsonl goes', 'runs/pruning')
   .option('--report <file>', 'the report', 'docs/pruning.md')
   .option('--report-only', 'rebuild the report from results.jsonl')
-  .option('--layers-only', 'only the per-layer check of the two criteria');
+  .option('--layers-only', 'only the per-layer check of the two criteria')
+  .option('--pretrained <file-or-dir>', 'instead of the grid: prune this ImageNet network\'s image encoder (a .tflite of ../shared/data/pretrained, imported into <out>/pretrained/, or a folder made by `hyperclip import`) and score its ImageNet head on imagenet-sample')
+  .option('--calib-data <data>', `with --pretrained: the unlabelled images wanda calibrates on, never imagenet-sample (default ${DEFAULT_CALIBRATION_DATA})`);
 if (isEntryPoint(import.meta.url)) {
   main(cli().parse().opts<Options>()).catch((err: Error) => {
     process.stderr.write(`pruning experiment: ${err.message}\n`);

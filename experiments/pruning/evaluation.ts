@@ -7,7 +7,8 @@
 // test: the first N captioned images, conditioned on the set of their first
 // captions; top-1 and R@1 counted by src/eval/scoring.ts.
 import type { Bundle } from '../../src/bundle/bundle.js';
-import { resolveDataset, type CaptionSource } from '../../src/data/index.js';
+import { resolveDataset, type CaptionSource, type LoaderFiles } from '../../src/data/index.js';
+import type { PreprocessSpec } from '../../src/data/preprocess.js';
 import { rankByEmbeddings, scoreClassification } from '../../src/eval/classification.js';
 import { galleryFeed, labelledFeed, readGallery, type Gallery, type GalleryBatch, type LabelledBatch } from '../../src/eval/feed.js';
 import { disposeNormParams, galleryConditioning, scoreRetrieval } from '../../src/eval/retrieval.js';
@@ -24,18 +25,22 @@ export interface EvalData { cifar10: LabelledImages; cifar100: LabelledImages; f
 const DECODE_BATCH = 250;
 const RUN_BATCH = 100;
 
-async function labelled(bundle: Bundle, name: 'cifar10' | 'cifar100', limit: number): Promise<LabelledImages> {
-  const source = resolveDataset(name, 'test');
-  const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
-  const size = bundle.preprocess.size, per = 3 * size * size;
+/** A labelled test set decoded once (the seeded sample `hyperclip eval --limit` reads), to score again and again. */
+export async function decodeLabelled(name: string, source: LoaderFiles, caption: Extract<CaptionSource, { kind: 'label' }>, preprocess: PreprocessSpec, limit: number): Promise<LabelledImages> {
+  const size = preprocess.size, per = 3 * size * size;
   const pixels = new Float32Array(limit * per), labels = new Int32Array(limit);
   let n = 0;
-  for await (const batch of labelledFeed({ shards: source.shards, caption }, bundle.preprocess, { limit, batchSize: DECODE_BATCH })) {
+  for await (const batch of labelledFeed({ ...source, caption }, preprocess, { limit, batchSize: DECODE_BATCH })) {
     pixels.set(batch.pixels, n * per);
     labels.set(batch.labels, n);
     n += batch.labels.length;
   }
   return { name, pixels: pixels.subarray(0, n * per), labels: labels.subarray(0, n), classnames: caption.classnames, templates: caption.templates, size };
+}
+
+async function labelled(bundle: Bundle, name: 'cifar10' | 'cifar100', limit: number): Promise<LabelledImages> {
+  const source = resolveDataset(name, 'test');
+  return decodeLabelled(name, { shards: source.shards }, source.caption as Extract<CaptionSource, { kind: 'label' }>, bundle.preprocess, limit);
 }
 
 async function captioned(bundle: Bundle, limit: number): Promise<CaptionedImages> {

@@ -7,7 +7,9 @@ import { renderPng } from '../../tools/render-png.js';
 import { accuracyDifferenceError, judgeNoise, type NoiseVerdict } from '../../tools/stats.js';
 import { medianStandardError } from '../../tools/timing.js';
 import { CLASSIFIER_CALIBRATION_IMAGES } from './classifiers.js';
-import type { ClassifierRecord, GridRecord, HostRecord, LayersRecord, ResultRecord } from './records.js';
+import { hostLine } from './host-line.js';
+import { FULL_PRETRAINED_COMMAND, pretrainedSection } from './pretrained-report.js';
+import type { ClassifierRecord, GridRecord, LayersRecord, ResultRecord } from './records.js';
 
 export interface PruningReportInput {
   results: ResultRecord[];
@@ -18,6 +20,8 @@ export interface PruningReportInput {
   levels: string[];
   file: string;
   argv: string[];
+  /** The pretrained mode's records (any network), for their own section; none: the section says how to run it. */
+  pretrained?: ResultRecord[];
 }
 
 const PARTS = ['text', 'image', 'hypernet', 'all'] as const;
@@ -177,13 +181,6 @@ function plotSpec(grid: GridRecord[], levels: string[]): TopLevelSpec {
   } as TopLevelSpec;
 }
 
-/** The machine of the run, as its record says (the one that rebuilds the report may be another). */
-function hostLine(results: ResultRecord[]): string {
-  const host = results.filter((r): r is HostRecord => r.kind === 'host').at(-1);
-  if (host === undefined) return 'Machine: not recorded (these results predate the host record; a rerun adds it).';
-  return `Machine (recorded ${host.at.slice(0, 10)}): ${host.cpus} × ${host.cpuModel}, ${host.platform}, Node ${host.node}, load average ${host.loadAverage[0]} at the start of \`${host.command}\`.`;
-}
-
 export async function writePruningReport(input: PruningReportInput): Promise<void> {
   const grid = gridOf(input);
   const classifiers = input.results.filter((r): r is ClassifierRecord => r.kind === 'classifier' && r.limit === input.limit);
@@ -201,6 +198,8 @@ export async function writePruningReport(input: PruningReportInput): Promise<voi
     `Model: \`${model}\`. Regenerate with \`npm run experiment:pruning${input.argv.length > 0 ? ` -- ${input.argv.join(' ')}` : ''}\`.`,
     `${hostLine(input.results)} One libtorch thread and one onnxruntime thread (the experiment sets both); ${grid.length} of the ${planned} planned grid points recorded, ${(seconds / 60).toFixed(0)} minutes of pruning and evaluation in all (wall clock; other jobs may have shared the machine).`,
     ...(complete ? [] : ['', `**This report is partial**: the run was stopped before the whole grid was done (a cell marked – is not measured yet; a cell without ± has one draw). The same command resumes it from \`runs/pruning/results.jsonl\`.`]),
+    '',
+    `The last section prunes the image encoder of an ImageNet-trained MobileNet alone and checks it by its own ImageNet head: \`${FULL_PRETRAINED_COMMAND}\` (the MobileNet v2 the shipped default locks as its image tower, there at 160 px; its own records, rebuilt by the same \`--report-only\`).`,
     '',
     '## What was measured',
     '',
@@ -239,6 +238,7 @@ export async function writePruningReport(input: PruningReportInput): Promise<voi
     'convolutions; its CPU kernels do not skip zeros, and neither do N:M patterns (2:4 pays off only on sparse tensor cores, e.g. NVIDIA Ampere GPUs): no speed-up ' +
     `is expected. ${latencyVerdict(classifiers)} A structured method (removing whole channels) is what makes a CPU model faster.`,
     '',
+    ...pretrainedSection(input.pretrained ?? []),
   ];
   writeFileSync(input.file, lines.join('\n'));
 }

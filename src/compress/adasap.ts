@@ -8,7 +8,7 @@
 //   3. fine-tune the smaller model (adasap: ASAM; sam: SAM; prune-finetune:
 //      plain steps).
 import { createLoader, trainPreprocess, type DataLoader } from '../data/index.js';
-import { manualSeed, noGrad, tensor, type Tensor } from '../engine/index.js';
+import { manualSeed } from '../engine/index.js';
 import type { Bundle } from '../bundle/bundle.js';
 import type { HyperClip } from '../models/index.js';
 import { loaderSources } from '../train/data-sources.js';
@@ -17,7 +17,8 @@ import { resolveTrainConfig, type TrainConfig } from '../train/recipes.js';
 import { warmupCosine } from '../train/schedule.js';
 import { createOptimizer } from '../train/optimizer.js';
 import type { CompressConfig } from './adasap-recipe.js';
-import { channelGroups, type ChannelGroup } from './channel-groups.js';
+import { channelGroups } from './channel-groups.js';
+import { ChannelRadii } from './channel-radii.js';
 import { planChannels } from './channel-plan.js';
 import { pruneChannels } from './channel-surgery.js';
 import { classifierCost } from './flops.js';
@@ -160,43 +161,4 @@ async function stepsOn(loader: DataLoader, model: HyperClip, bundle: Bundle, rec
     reporter.step(step + 1, loss);
   }
   return tail.reduce((a, b) => a + b, 0) / tail.length;
-}
-
-/**
- * AdaSAP's per-channel radius: within each group, channels ranked by
- * saliency get radii from rhoMax (least important) down to rhoMin (most),
- * as multipliers of rho on every parameter slice of the channel.
- */
-class ChannelRadii {
-  readonly multipliers = new Map<string, Tensor>();
-  private readonly paramShapes: Map<string, number[]>;
-
-  constructor(model: HyperClip, private readonly groups: ChannelGroup[], private readonly config: CompressConfig) {
-    this.paramShapes = new Map([...model.namedParameters()].map(([name, t]) => [name, t.shape]));
-  }
-
-  update(scores: Map<string, Float32Array>): void {
-    this.dispose();
-    const { rho, rhoMin, rhoMax } = this.config;
-    for (const group of this.groups) {
-      const s = scores.get(group.id)!;
-      const order = Array.from({ length: group.channels }, (_, c) => c).sort((a, b) => s[a]! - s[b]!);
-      const multiplier = new Float32Array(group.channels);
-      order.forEach((c, rank) => {
-        const importance = group.channels === 1 ? 1 : rank / (group.channels - 1);
-        multiplier[c] = (rhoMax - (rhoMax - rhoMin) * importance) / rho;
-      });
-      for (const { key, dim } of group.slices) {
-        const shape = this.paramShapes.get(key);
-        if (shape === undefined) continue; // running statistics are buffers, not perturbed
-        const broadcast = shape.map((d, i) => (i === dim ? d : 1));
-        this.multipliers.set(key, noGrad(() => tensor(multiplier, broadcast)));
-      }
-    }
-  }
-
-  dispose(): void {
-    for (const t of this.multipliers.values()) t.dispose();
-    this.multipliers.clear();
-  }
 }
