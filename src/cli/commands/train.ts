@@ -75,7 +75,7 @@ export function registerTrain(program: Command): void {
         return;
       }
       const config = resolveTrainConfig(opts.preset, opts.config, {
-        steps: opts.steps, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed, overlapAllReduce: opts.overlapAllReduce ? true : undefined,
+        steps: opts.steps, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed, overlapAllReduce: opts.overlapAllreduce ? true : undefined,
       });
       const outDir = opts.out ?? `runs/${config.name}-s${config.seed}`;
       const summary = await train(config, { outDir, resume: Boolean(opts.resume), reporter: reporter(), device: opts.device });
