@@ -139,7 +139,8 @@ async function main(): Promise<void> {
       const res = await launch(s.processes, s.threads, s.overlapAllReduce ? [...args, '--overlap'] : args);
       launches.push({ round: r + 1, ...s, ...res });
       console.log(`round ${r + 1}/${settings.rounds}, ${s.name}: ${(res.images / res.seconds).toFixed(1)} img/s, ` +
-        `communication ${(100 * res.commSeconds / res.seconds).toFixed(1)}% of the time, data wait ${(100 * res.waitSeconds / res.seconds).toFixed(1)}%`);
+        `communication ${(100 * res.commSeconds / res.seconds).toFixed(1)}% of the time, data wait ${(100 * res.waitSeconds / res.seconds).toFixed(1)}%` +
+        (res.bucketLaunches === undefined ? '' : `, ${res.bucketLaunchesDuringBackward} of ${res.bucketLaunches} bucket all-reduces launched during backward`));
     }
   }
   const record: DistributedRecord = {
