@@ -236,6 +236,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hc::registerFn(env, exports, "parallelInfo", hc::parallelInfo);
   hc::initOps(env, exports);
   hc::initAutogradOptim(env, exports);
+  hc::initGradHooks(env, exports);
   hc::initDistributed(env, exports);
   return exports;
 }

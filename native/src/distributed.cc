@@ -42,14 +42,18 @@ static std::string str(const Napi::Value& value, const char* what) {
 }
 
 // Waits for a collective; a failure or timeout of the peer side surfaces here.
-static void finish(const c10::intrusive_ptr<c10d::Work>& work, const GroupBox& box, const char* what) {
+static void finish(const c10::intrusive_ptr<c10d::Work>& work, std::chrono::milliseconds timeout, int rank, const char* what) {
   try {
-    if (!work->wait(box.timeout)) throw std::runtime_error("timed out");
+    if (!work->wait(timeout)) throw std::runtime_error("timed out");
   } catch (const c10::Error& e) {
-    throw std::runtime_error(std::string(what) + " failed on rank " + std::to_string(box.rank) + ": " + e.what_without_backtrace());
+    throw std::runtime_error(std::string(what) + " failed on rank " + std::to_string(rank) + ": " + e.what_without_backtrace());
   } catch (const std::exception& e) {
-    throw std::runtime_error(std::string(what) + " failed on rank " + std::to_string(box.rank) + ": " + e.what());
+    throw std::runtime_error(std::string(what) + " failed on rank " + std::to_string(rank) + ": " + e.what());
   }
+}
+
+static void finish(const c10::intrusive_ptr<c10d::Work>& work, const GroupBox& box, const char* what) {
+  finish(work, box.timeout, box.rank, what);
 }
 
 // Gloo needs dense contiguous tensors: others go through a contiguous copy.
@@ -153,6 +157,71 @@ HC_FN(distAllReduce) {
   HC_GUARD_END
 }
 
+// A collective in flight: c10d's Work and the tensors it reads and writes.
+struct WorkBox {
+  c10::intrusive_ptr<c10d::Work> work;
+  at::Tensor original;
+  at::Tensor buffer;  // original, or its contiguous copy
+  bool average = false;
+  int size = 1;
+  int rank = 0;
+  std::chrono::milliseconds timeout{0};
+  std::string failure;  // set when wait failed: a second wait says so again
+};
+
+static void finalizeWork(Napi::Env, WorkBox* box) { delete box; }
+
+// allReduceAsync(group, tensor, op 0 sum | 1 average) -> work: launches the all-reduce and returns at once;
+// the tensor must not be read or written until workWait(work).
+HC_FN(distAllReduceAsync) {
+  HC_GUARD_BEGIN
+  auto& box = unwrapGroup(info[0]);
+  auto& tensor = unwrap(info[1]);
+  const auto op = int64(info[2], "reduce op");
+  auto work = std::make_unique<WorkBox>();
+  work->original = tensor;
+  work->buffer = tensor.is_contiguous() ? tensor : tensor.contiguous();
+  work->average = op == 1;
+  work->size = box.size;
+  work->rank = box.rank;
+  work->timeout = box.timeout;
+  c10d::AllreduceOptions options;
+  options.reduceOp = c10d::ReduceOp::SUM;  // Gloo has no AVG: average = sum / size
+  options.timeout = box.timeout;
+  std::vector<at::Tensor> one{work->buffer};
+  try {
+    work->work = box.group->allreduce(one, options);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(std::string("all-reduce failed on rank ") + std::to_string(box.rank) + ": " + e.what_without_backtrace());
+  }
+  return Napi::External<WorkBox>::New(info.Env(), work.release(), finalizeWork);
+  HC_GUARD_END
+}
+
+// workWait(work): blocks until the collective is done (or fails, or times out), then
+// completes the in-place result; the work's tensors are released. A second wait does nothing (or fails again).
+HC_FN(distWorkWait) {
+  HC_GUARD_BEGIN
+  if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "expected a collective's work handle");
+  auto* work = info[0].As<Napi::External<WorkBox>>().Data();
+  if (!work->failure.empty()) throw std::runtime_error(work->failure);
+  if (!work->work) return info.Env().Undefined();
+  auto done = std::move(work->work);
+  auto original = std::move(work->original);
+  auto buffer = std::move(work->buffer);
+  try {
+    finish(done, work->timeout, work->rank, "all-reduce");
+  } catch (const std::exception& e) {
+    work->failure = e.what();
+    throw;
+  }
+  at::NoGradGuard guard;
+  if (work->average) buffer.div_(work->size);
+  if (!buffer.is_same(original)) original.copy_(buffer);
+  return info.Env().Undefined();
+  HC_GUARD_END
+}
+
 // allGather(group, tensor) -> one tensor per rank, in rank order.
 HC_FN(distAllGather) {
   HC_GUARD_BEGIN
@@ -200,7 +269,8 @@ HC_FN(distNcclAvailable) {
 void initDistributed(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Fn> table[] = {
       {"distConnect", distConnect}, {"distBroadcast", distBroadcast}, {"distAllReduce", distAllReduce},
-      {"distAllGather", distAllGather}, {"distBarrier", distBarrier}, {"distClose", distClose},
+      {"distAllReduceAsync", distAllReduceAsync},
+      {"distWorkWait", distWorkWait}, {"distAllGather", distAllGather}, {"distBarrier", distBarrier}, {"distClose", distClose},
       {"distNcclAvailable", distNcclAvailable},
   };
   for (const auto& [name, fn] : table) registerFn(env, exports, name, fn);

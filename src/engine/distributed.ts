@@ -3,11 +3,19 @@
 // tensors between processes and knows nothing of models or training.
 // Collectives block until every rank has joined them or the timeout passes;
 // a dead or stuck peer then becomes an Error naming the collective and rank.
+// allReduceAsync only launches: its wait() is where that blocking happens.
+// Every rank must issue the group's collectives in the same order.
 import { native, type ProcessGroupHandle } from './native.js';
 import { Tensor, tensor, type Device } from './tensor.js';
 
 export type DistributedBackend = 'gloo' | 'nccl';
 export type CollectiveReduce = 'sum' | 'average';
+
+/** A collective in flight. */
+export interface CollectiveWork {
+  /** Blocks until it is done (or throws as a blocking collective would); then its tensor holds the result. A second call does nothing. */
+  wait(): void;
+}
 
 export interface ProcessGroupOptions {
   rank: number;
@@ -41,7 +49,11 @@ function check(o: ProcessGroupOptions): void {
 
 export class ProcessGroup {
   private handle: ProcessGroupHandle | null;
-  /** Wall-clock seconds spent inside collectives so far (waiting for peers included). */
+  /**
+   * Wall-clock seconds this thread has spent blocked in collectives so far
+   * (waiting for peers included): a blocking collective's whole call; of an
+   * async one, its launch and its wait(), not the time it ran in the background.
+   */
   commSeconds = 0;
 
   private constructor(handle: ProcessGroupHandle, readonly rank: number, readonly worldSize: number, readonly backend: DistributedBackend,
@@ -68,6 +80,15 @@ export class ProcessGroup {
   /** Replaces x by the sum (or the average) of x over the ranks, in place. */
   allReduce(x: Tensor, op: CollectiveReduce = 'sum'): void {
     this.timed(() => native().distAllReduce(this.live(), x.handle, op === 'sum' ? 0 : 1));
+  }
+
+  /**
+   * Launches the sum (or average) of x over the ranks and returns at once;
+   * x must not be read or written until the work's wait() has returned.
+   */
+  allReduceAsync(x: Tensor, op: CollectiveReduce = 'sum'): CollectiveWork {
+    const work = this.timed(() => native().distAllReduceAsync(this.live(), x.handle, op === 'sum' ? 0 : 1));
+    return { wait: () => this.timed(() => native().distWorkWait(work)) };
   }
 
   /** Every rank's x (same shape and dtype everywhere), in rank order. */

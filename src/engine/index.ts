@@ -12,3 +12,4 @@ export * from './safetensors.js';
 export * from './atomic-write.js';
 export { withTracer, activeTracer, type Tracer, type TraceInput } from './trace.js';
 export * from './distributed.js';
+export * from './grad-hooks.js';

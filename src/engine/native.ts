@@ -11,6 +11,10 @@ import type { TypedArray } from './dtype.js';
 export type Handle = { readonly __nativeTensor: unique symbol };
 /** An opaque native c10d process group (store and group; a Node-API external). */
 export type ProcessGroupHandle = { readonly __nativeProcessGroup: unique symbol };
+/** An opaque collective in flight (c10d Work and its tensors; a Node-API external). */
+export type WorkHandle = { readonly __nativeWork: unique symbol };
+/** An opaque gradient-ready hook on a leaf's gradient accumulator (a Node-API external). */
+export type GradHookHandle = { readonly __nativeGradHook: unique symbol };
 
 // Integer codes are shared with native/src: dtypes with dtype.ts, op codes
 // with tensor.ts and functional.ts. A device is 'cpu', 'cuda' or 'cuda:N';
@@ -22,7 +26,7 @@ type MemoryFormatCode = number;
 
 /**
  * The addon's functions (native/src: addon.cc's Init, then the tables in
- * ops.cc, autograd_optim.cc and distributed.cc), typed as the engine calls
+ * ops.cc, autograd_optim.cc, grad_hooks.cc and distributed.cc), typed as the engine calls
  * them. Only the engine calls them. NATIVE_FUNCTIONS below must list exactly
  * these names, and test/engine/native-exports.test.ts checks them against
  * the built addon, so a function added on one side only fails there.
@@ -142,6 +146,12 @@ export interface NativeAddon {
   setGradEnabled(enabled: boolean): boolean;
   isGradEnabled(): boolean;
 
+  // ---- gradient-ready hooks (grad_hooks.cc) ----
+  /** fn() runs during each backward, right after the leaf's gradient is accumulated (CPU backward only). */
+  addGradReadyHook(leaf: Handle, fn: () => void): GradHookHandle;
+  /** Idempotent; from inside a hook it disables the hook. */
+  removeGradReadyHook(hook: GradHookHandle): void;
+
   // ---- in-place updates, never recorded by autograd ----
   copyInto(destination: Handle, source: Handle): void;
   fillInPlace(tensor: Handle, value: number): void;
@@ -168,6 +178,10 @@ export interface NativeAddon {
   distBroadcast(group: ProcessGroupHandle, tensors: Handle[], root: number): void;
   /** op: 0 sum, 1 average. */
   distAllReduce(group: ProcessGroupHandle, tensor: Handle, op: number): void;
+  /** Launches an all-reduce (op: 0 sum, 1 average) and returns at once; the tensor is off limits until distWorkWait. */
+  distAllReduceAsync(group: ProcessGroupHandle, tensor: Handle, op: number): WorkHandle;
+  /** Blocks until the collective is done, then completes the in-place result; a second call does nothing. */
+  distWorkWait(work: WorkHandle): void;
   /** One tensor per rank, in rank order. */
   distAllGather(group: ProcessGroupHandle, tensor: Handle): Handle[];
   distBarrier(group: ProcessGroupHandle): void;
@@ -186,9 +200,10 @@ export const NATIVE_FUNCTIONS = [
   'layerNorm', 'groupNorm', 'linear', 'matmul', 'bmm', 'embedding', 'dropout', 'softmax', 'crossEntropy', 'adaptiveAvgPool2d',
   'avgPool2d', 'maxPool2d', 'interpolate',
   'setRequiresGrad', 'requiresGrad', 'backward', 'grad', 'setGrad', 'zeroGrad', 'detach', 'setGradEnabled', 'isGradEnabled',
+  'addGradReadyHook', 'removeGradReadyHook',
   'copyInto', 'fillInPlace', 'mulInPlace', 'addInPlace', 'adamwStep', 'sgdStep', 'clipGradNorm', 'manualSeed', 'getRngState',
   'setRngState',
-  'distConnect', 'distBroadcast', 'distAllReduce', 'distAllGather', 'distBarrier', 'distClose', 'distNcclAvailable',
+  'distConnect', 'distBroadcast', 'distAllReduce', 'distAllReduceAsync', 'distWorkWait', 'distAllGather', 'distBarrier', 'distClose', 'distNcclAvailable',
 ] as const satisfies readonly (keyof NativeAddon)[];
 
 // The other direction: a function of NativeAddon missing from the list makes

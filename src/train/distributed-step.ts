@@ -12,7 +12,7 @@ import { F, noGrad, tidy, zeros, type ProcessGroup, type Tensor } from '../engin
 import { clipLoss, sameGroupMask, siglipLoss, type HyperClip } from '../models/index.js';
 
 /** Gradient buckets hold about this many float32 values (4 MB), as PyTorch DDP's default 25 MB scaled to small models. */
-const BUCKET_ELEMENTS = 1 << 20;
+export const BUCKET_ELEMENTS = 1 << 20;
 
 /** A batch tensor on the model's device (a copy only when that is not the CPU). */
 export function onDevice(t: Tensor, model: HyperClip): Tensor {
@@ -71,7 +71,7 @@ export function reduceGradients(group: ProcessGroup, params: Tensor[], replicate
       if (p.grad === null) p.grad = zeros(p.shape, { device: p.device });
       if (replicated.has(p)) p.grad!.mul_(1 / group.worldSize);
     }
-    for (const bucket of buckets(params)) {
+    for (const bucket of gradientBuckets(params, BUCKET_ELEMENTS)) {
       const flat = F.cat(bucket.map((p) => p.grad!.reshape([-1])), 0); // [sum numel]
       group.allReduce(flat, 'sum');
       let offset = 0;
@@ -83,11 +83,12 @@ export function reduceGradients(group: ProcessGroup, params: Tensor[], replicate
   }));
 }
 
-function buckets(params: Tensor[]): Tensor[][] {
+/** Consecutive runs of params of at most `elements` values each (a larger parameter is a bucket of its own). */
+export function gradientBuckets(params: readonly Tensor[], elements: number): Tensor[][] {
   const out: Tensor[][] = [];
   let current: Tensor[] = [], size = 0;
   for (const p of params) {
-    if (size > 0 && size + p.numel > BUCKET_ELEMENTS) { out.push(current); current = []; size = 0; }
+    if (size > 0 && size + p.numel > elements) { out.push(current); current = []; size = 0; }
     current.push(p);
     size += p.numel;
   }

@@ -79,6 +79,12 @@ export interface TrainConfig {
    * (never trained on), Flickr8k val, and optionally Tiny ImageNet val (seen classes).
    */
   validation: { cifar10Limit: number; retrievalLimit: number; tinyImagenetLimit?: number; heldOutLimit?: number };
+  /**
+   * Data-parallel runs: all-reduce gradient buckets while backward still runs
+   * (src/train/overlapped-reducer.ts) instead of after it. The same gradients
+   * either way; absent: after backward.
+   */
+  overlapAllReduce?: boolean;
 }
 
 const TINY: Omit<TrainConfig, 'name' | 'model'> = {
@@ -208,7 +214,7 @@ export const RECIPES: Record<string, TrainConfig> = {
 
 export const listRecipes = (): string[] => Object.keys(RECIPES);
 
-const TRAIN_CONFIG_FIELDS = ['name', 'model', 'modelOverrides', 'freeze', ...Object.keys(TINY), 'objective', 'positives', 'init', 'lrScale', 'distill'];
+const TRAIN_CONFIG_FIELDS = ['name', 'model', 'modelOverrides', 'freeze', ...Object.keys(TINY), 'objective', 'positives', 'init', 'lrScale', 'distill', 'overlapAllReduce'];
 
 /** A recipe by name, or a JSON file holding a partial config (with optional "preset" to start from). */
 export function resolveTrainConfig(preset: string | undefined, configFile: string | undefined, overrides: Partial<TrainConfig> = {}): TrainConfig {
@@ -266,6 +272,9 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
     }
   }
   if (c.distill !== undefined) validateDistill(c.distill);
+  if (c.overlapAllReduce !== undefined && typeof c.overlapAllReduce !== 'boolean') {
+    throw new Error(`overlapAllReduce must be true or false, got ${JSON.stringify(c.overlapAllReduce)}`);
+  }
   checkModel(c);
   return c;
 }

@@ -5,6 +5,7 @@ import type { Batch } from '../data/index.js';
 import type { HyperClip } from '../models/index.js';
 import type { Tokenizer } from '../data/tokenizer/index.js';
 import { ContrastiveLoss } from './objectives/contrastive-loss.js';
+import type { OverlappedReducer } from './overlapped-reducer.js';
 import type { BatchLoss } from './objectives/objective.js';
 
 export interface StepResult { loss: number; gradNorm: number }
@@ -34,6 +35,8 @@ export interface DataParallelStepContext {
   tokenizer: Tokenizer;
   gradClip: number;
   group: ProcessGroup;
+  /** The gradient all-reduce overlapped with backward (overlappedReduction); absent: after backward. */
+  overlapped?: OverlappedReducer | null;
   /** For tests: one process standing in for this many ranks' batch-norm statistics. */
   imageChunks?: number;
 }
@@ -42,8 +45,8 @@ export interface DataParallelStepResult extends StepResult { commSeconds: number
 
 /** The trainer's contrastive step on this rank's local batch, with the seconds its collectives took (bench:distributed, tests). */
 export function dataParallelStep(ctx: DataParallelStepContext, batch: Batch): DataParallelStepResult {
-  const { model, optimizer, tokenizer, group, imageChunks } = ctx;
+  const { model, optimizer, tokenizer, group, imageChunks, overlapped } = ctx;
   const commBefore = group.commSeconds;
-  const step = trainStep(new ContrastiveLoss({ model, tokenizer, group, imageChunks }), optimizer, ctx.gradClip, batch);
+  const step = trainStep(new ContrastiveLoss({ model, tokenizer, group, imageChunks, overlapped }), optimizer, ctx.gradClip, batch);
   return { ...step, commSeconds: group.commSeconds - commBefore };
 }

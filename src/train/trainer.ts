@@ -89,6 +89,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     return await finish(objective, run, { config, log, loader, isMain: parallel.isMain });
   } finally {
     reporter.stop();
+    objective.close?.();
     parallel.close();
     await loader.close();
   }

@@ -1,6 +1,6 @@
 // The c10d process group on its own (one process): option checks, the
 // collectives of a group of one, a closed group, a rendezvous that times out
-// (an error, never a hang), and the per-sample norm affine's addcmul.
+// (an error, never a hang), the async all-reduce, and the per-sample norm affine's addcmul.
 import assert from 'node:assert/strict';
 import { freePort } from '../../src/train/free-port.js';
 import { test } from 'node:test';
@@ -35,6 +35,23 @@ test('a group of one: the collectives keep or return the values, and a closed gr
   assert.ok(group.commSeconds >= 0);
   group.close();
   assert.throws(() => group.barrier(), /process group of rank 0 is closed/);
+});
+
+test('an async all-reduce in a group of one: the result after wait(), in place also for a strided tensor; a closed group refuses a launch', async () => {
+  const group = ProcessGroup.connect({ ...options, masterPort: await freePort() });
+  const x = tensor([1, 2, 3]);
+  const work = group.allReduceAsync(x, 'average');
+  work.wait();
+  work.wait();
+  assertTensor(x, [3], [1, 2, 3]);
+  const strided = tensor([[1, 2], [3, 4]]).transpose(0, 1); // [[1, 3], [2, 4]], not contiguous
+  group.allReduceAsync(strided, 'sum').wait();
+  assertTensor(strided, [2, 2], [1, 3, 2, 4]);
+  const before = group.commSeconds;
+  group.allReduceAsync(x).wait();
+  assert.ok(group.commSeconds > before, 'launch and wait count as time in collectives');
+  group.close();
+  assert.throws(() => group.allReduceAsync(x), /process group of rank 0 is closed/);
 });
 
 test('a rendezvous whose other rank never comes fails after the timeout with one clear error', async () => {

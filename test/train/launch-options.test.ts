@@ -48,7 +48,7 @@ test('a CUDA device without NCCL falls back to Gloo with one warning line that n
   assert.equal(warnings.length, 1, 'NCCL present, or the CPU: nothing to warn about');
 });
 
-test('the CLI refuses ignored launch options and an unknown recipe with one line on stderr', () => {
+test('the CLI refuses ignored launch options, an unknown recipe and an overlapped all-reduce in one process with one line on stderr', () => {
   const { RANK: _rank, WORLD_SIZE: _world, ...env } = process.env; // as a user's shell: not inside a launcher
   const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'train', ...args], { encoding: 'utf8', env });
   const ignored = run('--preset', 'test-tiny', '--nnodes', '2', '--out', '/nonexistent/never-written');
@@ -59,4 +59,9 @@ test('the CLI refuses ignored launch options and an unknown recipe with one line
   assert.equal(preset.status, 1);
   assert.equal(preset.stderr.trimEnd().split('\n').length, 1);
   assert.match(preset.stderr, /unknown recipe "b0-hyperclip" \("b0-hyperclip" is a model preset: a --config file with/);
+  // --overlap-allreduce reaches the recipe (overlapAllReduce), and one process cannot use it.
+  const overlap = run('--preset', 'test-tiny', '--overlap-allreduce', '--out', '/nonexistent/never-written');
+  assert.equal(overlap.status, 1);
+  assert.equal(overlap.stderr.trimEnd().split('\n').length, 1, overlap.stderr);
+  assert.match(overlap.stderr, /overlapAllReduce \(--overlap-allreduce\) overlaps the ranks' gradient all-reduce with backward, and this run is one process/);
 });

@@ -52,6 +52,7 @@ export function registerTrain(program: Command): void {
     .option('--master-addr <host>', 'data-parallel: address of node 0', '127.0.0.1')
     .option('--master-port <port>', 'data-parallel: a free TCP port on node 0', integer('master-port'), 29500)
     .option('--dist-timeout <s>', 'data-parallel: seconds a collective may wait for the other ranks (default 900)', number('dist-timeout'))
+    .option('--overlap-allreduce', 'data-parallel: all-reduce gradient buckets while backward still runs (recorded in train-config.json)')
     .addHelpText('after', '\nExamples:\n  hyperclip train --preset tiny-hyperclip --out runs/tiny-hyperclip-s0\n  hyperclip train --out runs/tiny-hyperclip-s0 --resume\n' +
       '  hyperclip train --preset tiny-tin-classify --out runs/experiment/tiny-tin-classify-s0   # stage 1 of the shipped recipe\n' +
       '  hyperclip train --preset tiny-hyperclip-d --out runs/d-s0                              # stage 2, starts from stage 1\n' +
@@ -73,7 +74,9 @@ export function registerTrain(program: Command): void {
         if (result.failure !== null) throw new Error(result.failure);
         return;
       }
-      const config = resolveTrainConfig(opts.preset, opts.config, { steps: opts.steps, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed });
+      const config = resolveTrainConfig(opts.preset, opts.config, {
+        steps: opts.steps, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed, overlapAllReduce: opts.overlapAllreduce ? true : undefined,
+      });
       const outDir = opts.out ?? `runs/${config.name}-s${config.seed}`;
       const summary = await train(config, { outDir, resume: Boolean(opts.resume), reporter: reporter(), device: opts.device });
       if (process.env.RANK !== undefined && process.env.RANK !== '0') return; // rank 0 speaks for the group

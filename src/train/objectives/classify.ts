@@ -54,6 +54,7 @@ export function createClassifyObjective(config: TrainConfig, setup: ObjectiveSet
   const { model, parallel, device } = setup;
   const classifier = new LabelClassifier(model.imageEncoder, classifyClasses(setup.sources)).train();
   if (parallel.group !== null) throw new Error(ONE_PROCESS_ONLY);
+  if (config.overlapAllReduce === true) throw new Error('overlapAllReduce is for data-parallel runs, and the classify objective trains in one process: drop it');
   if (device !== 'cpu') classifier.to(device);
   const optimizer = createOptimizer(classifier, config); // before the run folder: a bad freeze list leaves nothing behind
   if (config.distill !== undefined) {

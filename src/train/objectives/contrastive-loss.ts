@@ -15,6 +15,7 @@ import { tokenize } from '../../eval/text-features.js';
 import type { HeadDistillation } from '../distill.js';
 import { globalBatchLoss, onDevice, reduceGradients } from '../distributed-step.js';
 import { computePrefix } from '../frozen-prefix.js';
+import { OverlappedReducer } from '../overlapped-reducer.js';
 import type { TrainConfig } from '../recipes.js';
 import type { BatchLoss } from './objective.js';
 
@@ -34,6 +35,12 @@ export interface ContrastiveLossParts {
    * them), and its frozen prefix simply runs inside the encoder.
    */
   group?: ProcessGroup | null;
+  /**
+   * The group's gradient reduction overlapped with backward (made by
+   * overlappedReduction, its hooks already on the parameters); null: the
+   * reduction after backward.
+   */
+  overlapped?: OverlappedReducer | null;
   /** For tests: one process standing in for this many ranks' batch-norm statistics. */
   imageChunks?: number;
 }
@@ -54,9 +61,25 @@ export class ContrastiveLoss implements BatchLoss {
     return value.add(distill.loss(model, input).mul(distill.config.weight));
   }
 
-  /** The logit scale and bias come after the gather: their gradient is already whole on every rank, so it is averaged, not summed. */
   reduceGradients(params: Tensor[]): void {
-    const { model, group } = this.parts;
-    if (group != null) reduceGradients(group, params, new Set([model.logitScale, model.logitBias]));
+    const { model, group, overlapped } = this.parts;
+    if (group == null) return;
+    if (overlapped != null) overlapped.finish();
+    else reduceGradients(group, params, replicatedParameters(model));
   }
+
+  /** Removes the overlapped reduction's hooks. */
+  close(): void {
+    this.parts.overlapped?.close();
+  }
+}
+
+/** The logit scale and bias come after the gather: their gradient is already whole on every rank, so it is averaged, not summed. */
+function replicatedParameters(model: HyperClip): Set<Tensor> {
+  return new Set([model.logitScale, model.logitBias]);
+}
+
+/** The overlapped reduction of `params` (the optimiser's, all of them) for a ContrastiveLoss over `group`. */
+export function overlappedReduction(model: HyperClip, group: ProcessGroup, params: Tensor[]): OverlappedReducer {
+  return new OverlappedReducer(group, params, replicatedParameters(model));
 }

@@ -9,10 +9,11 @@ import { pretrainedFile } from '../../models/import/pretrained-ref.js';
 import { createDistillation } from '../distill-setup.js';
 import { frozenPrefixBlocks } from '../frozen-prefix.js';
 import { createOptimizer } from '../optimizer.js';
+import type { OverlappedReducer } from '../overlapped-reducer.js';
 import type { TrainConfig } from '../recipes.js';
 import type { TrainReporter } from '../reporter.js';
 import { validate, validationFields, type ValidationResult } from '../validate.js';
-import { ContrastiveLoss } from './contrastive-loss.js';
+import { ContrastiveLoss, overlappedReduction } from './contrastive-loss.js';
 import { ONE_PROCESS_ONLY, type ObjectiveSetup, type ObjectiveValidation, type TrainingObjective } from './objective.js';
 
 export class ContrastiveObjective implements TrainingObjective {
@@ -35,6 +36,10 @@ export class ContrastiveObjective implements TrainingObjective {
 
   reduceGradients(params: Tensor[]): void {
     this.batchLoss.reduceGradients(params);
+  }
+
+  close(): void {
+    this.batchLoss.close();
   }
 
   logFields(): Record<string, number> {
@@ -69,8 +74,21 @@ export function createContrastiveObjective(config: TrainConfig, setup: Objective
   if (distill !== null && (parallel.group !== null || device !== 'cpu')) {
     throw new Error('distillation trains in one process on the CPU for now: drop --nproc-per-node and --device for this recipe');
   }
-  const batchLoss = new ContrastiveLoss({ model, tokenizer, positives: config.positives, prefixBlocks, distill, group: parallel.group });
+  const overlapped = config.overlapAllReduce === true ? overlappedFor(setup, optimizer) : null;
+  const batchLoss = new ContrastiveLoss({ model, tokenizer, positives: config.positives, prefixBlocks, distill, group: parallel.group, overlapped });
   return new ContrastiveObjective(batchLoss, optimizer, { config, reporter, outDir: setup.outDir });
+}
+
+/** overlapAllReduce takes effect only in a data-parallel run on the CPU: anywhere else it is an error, not ignored. */
+function overlappedFor({ model, parallel: { group }, device }: ObjectiveSetup, optimizer: AdamW): OverlappedReducer {
+  if (group === null) {
+    throw new Error('overlapAllReduce (--overlap-allreduce) overlaps the ranks\' gradient all-reduce with backward, and this run is one process: ' +
+      'add --nproc-per-node N (or launch with torchrun), or drop it');
+  }
+  if (device !== 'cpu') {
+    throw new Error(`overlapAllReduce (--overlap-allreduce) runs its gradient hooks in a CPU backward only, not on ${device}: drop it for this run`);
+  }
+  return overlappedReduction(model, group, optimizer.allParams());
 }
 
 /** A pretrained image encoder that stayed frozen is saved as a reference to its file, not as weights (src/models/import/pretrained-ref.ts). */

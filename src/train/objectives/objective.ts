@@ -18,6 +18,8 @@ export interface BatchLoss {
   loss(batch: Batch): Tensor;
   /** After backward: combines the gradients of the ranks of a data-parallel group; nothing in one process. */
   reduceGradients(params: Tensor[]): void;
+  /** After the last step: releases what lives across steps (gradient hooks); optional. */
+  close?(): void;
 }
 
 export interface ObjectiveValidation {
