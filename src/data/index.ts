@@ -13,7 +13,9 @@ export { decodeChunk, type DecodeJob, type DecodedChunk } from './decode-chunk.j
 export { annotate, imageMember, SIMPLE_TEMPLATES, IMAGE_EXTENSIONS, type CaptionSource, type Annotation } from './captions.js';
 export { DATASETS, dataRoot, clipPrompts, imagenetTemplates, resolveDataset, resolveDatasetSpec, shardsOfSplit, type DatasetName, type DatasetSource, type LabelNaming } from './datasets.js';
 export { DataLoader, createLoader, streamSource, type Batch, type LoaderFiles, type LoaderOptions, type LoaderSource, type LoaderState } from './loader.js';
-export { hash32, hashUniform, createRng, shuffled, type Rng } from './random.js';
+export { hash32, hashString, hashUniform, createRng, shuffled, type Rng } from './random.js';
+export { viewOfDraw, viewSeed, sampleId, type FixedViews, type BatchViews, type ViewFeatureReader } from './fixed-views.js';
+export { FeatureStore, type FeatureStoreOptions, type FeatureStoreStats } from './feature-store/store.js';
 export { WordNet, lemmaKey, type Synset } from './wordnet.js';
 export { labelPhrases } from './label-phrases.js';
 export { resolveData, requireData, type DataKind, type DataNeed, type ResolveOptions, type ResolvedData } from './resolve.js';

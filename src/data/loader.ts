@@ -1,10 +1,13 @@
 // The batch loader: a seeded, resumable sample stream -> captions and labels
 // -> images decoded by a worker pool -> float32 NCHW batches, prefetched.
 // Batches come out in a fixed order whatever the worker timing, so a run
-// resumed from state() sees exactly the batches it would have seen.
+// resumed from state() sees exactly the batches it would have seen. With
+// fixed views (fixed-views.ts) each draw takes one of K per-image views, and
+// a view whose features a store holds is not decoded at all.
 import { availableParallelism } from 'node:os';
 import { OUTSIDE_SUBSET, annotate, imageMember, type CaptionSource } from './captions.js';
 import { DecodePool } from './decode-pool.js';
+import { checkFixedViews, sampleId, viewOfDraw, viewSeed, type BatchViews, type FixedViews } from './fixed-views.js';
 import { PIXEL_LIMIT_MESSAGE } from './images.js';
 import type { DecodedChunk, DecodeJob } from './decode-chunk.js';
 import type { PreprocessSpec } from './preprocess.js';
@@ -14,7 +17,8 @@ import { SampleStream, type SourceFiles, type StreamState } from './webdataset/s
 import type { FileList } from './files/file-samples.js';
 
 export interface Batch {
-  images: Float32Array; // [N, 3, H, W]
+  /** [N, 3, H, W]; with stored view features (views.stored), only the samples decoded: [D, 3, H, W], in batch order. */
+  images: Float32Array;
   size: number;
   height: number;
   width: number;
@@ -24,6 +28,8 @@ export interface Batch {
   /** The index of each sample's source in the loader's sources (labels are per source). */
   sources: Int32Array;
   keys: string[];
+  /** With fixed views (LoaderOptions.views): each sample's identity, view and stored features. */
+  views?: BatchViews;
 }
 
 /** Shard paths or patterns (expanded by expandShards), or loose files (an image folder, a CSV: resolveData). */
@@ -32,6 +38,8 @@ export type LoaderFiles = { shards: string | string[]; files?: undefined } | { f
 export type LoaderSource = LoaderFiles & {
   caption: CaptionSource;
   weight?: number;
+  /** The dataset it comes from ("flickr8k:train"): names its images across runs (fixed views need it). */
+  name?: string;
 };
 
 /** A loader source's samples as the stream takes them: shard patterns expanded and checked, before anything starts. */
@@ -63,17 +71,24 @@ export interface LoaderOptions {
   skipCounter?: SkipCounter;
   /** Members larger than this are dropped unread and their sample counted (default 64 MiB). */
   maxMemberBytes?: number;
+  /** K fixed augmented views per image instead of a fresh augmentation per draw; with a store, stored views skip decoding. */
+  views?: FixedViews;
 }
 
 export type LoaderState = StreamState;
 
 const UNUSABLE_RUN_LIMIT = 1000;
 
-interface Prepared { key: string; source: number; caption: string; label: number; stateAfter: StreamState }
+/** id and view: -1 and '' without fixed views. */
+interface Prepared { key: string; source: number; caption: string; label: number; stateAfter: StreamState; id: string; view: number }
 
-interface Decoded { pixels: Float32Array; meta: Prepared }
+/** A sample ready for a batch: its pixels, or (a stored view) its stored features. */
+interface Decoded { pixels: Float32Array | null; stored: Uint8Array | null; meta: Prepared }
 
-interface Chunk { meta: Prepared[]; result: Promise<DecodedChunk> }
+/** `result` decodes the samples whose `stored` entry is null (all of them without a store), in order. */
+interface Chunk { meta: Prepared[]; stored: (Uint8Array | null)[] | null; result: Promise<DecodedChunk> }
+
+const NOTHING_TO_DECODE: DecodedChunk = { pixels: new Float32Array(0), errors: [] };
 
 export class DataLoader implements AsyncIterable<Batch> {
   readonly skips: SkipCounter;
@@ -102,6 +117,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     const { batchSize, sources } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`expected a batch size >= 1, received ${batchSize}`);
     if (sources.length === 0) throw new Error('no data sources given: pass at least one shard list or dataset');
+    if (options.views !== undefined) checkFixedViews(options.views, sources.map((s) => s.name));
     const streamed = sources.map(streamSource);
     this.skips = options.skipCounter ?? new SkipCounter();
     this.sources = sources;
@@ -133,10 +149,12 @@ export class DataLoader implements AsyncIterable<Batch> {
         }
         const { jobs, meta } = await this.readChunk();
         if (jobs.length > 0) {
-          const result = this.pool.decode(jobs, this.options.preprocess);
+          const stored = this.storedViews(meta);
+          const toDecode = stored === null ? jobs : jobs.filter((_, i) => stored[i] === null);
+          const result = toDecode.length > 0 ? this.pool.decode(toDecode, this.options.preprocess) : Promise.resolve(NOTHING_TO_DECODE);
           // Awaited later by collect(); a failure before then must not count as unhandled.
           result.catch(() => undefined);
-          this.queue.push({ meta, result });
+          this.queue.push({ meta, stored, result });
           this.queued += jobs.length;
         }
         this.notifyConsumer();
@@ -167,10 +185,20 @@ export class DataLoader implements AsyncIterable<Batch> {
         continue;
       }
       this.unusableRun = 0;
-      jobs.push({ image, seed: item.seed });
-      meta.push({ key: item.sample.key, source: item.source, caption: annotation.caption, label: annotation.label, stateAfter: item.stateAfter });
+      const { key } = item.sample;
+      const views = this.options.views;
+      const id = views === undefined ? '' : sampleId(this.sources[item.source].name!, key);
+      const view = views === undefined ? -1 : viewOfDraw(item.seed, views.count);
+      jobs.push({ image, seed: views === undefined ? item.seed : viewSeed(id, view) });
+      meta.push({ key, source: item.source, caption: annotation.caption, label: annotation.label, stateAfter: item.stateAfter, id, view });
     }
     return { jobs, meta };
+  }
+
+  /** Per sample, the store's features of its view (null: to decode); null without a store. */
+  private storedViews(meta: Prepared[]): (Uint8Array | null)[] | null {
+    const store = this.options.views?.store;
+    return store == null ? null : meta.map((m) => store.read(m.id, m.view));
   }
 
   /** Bad samples are skipped, but a long unbroken run of them means the loader is set up wrong. */
@@ -205,10 +233,17 @@ export class DataLoader implements AsyncIterable<Batch> {
       this.queued -= head.meta.length;
       this.notifyPump();
       const { pixels, errors } = await head.result;
-      const perImage = pixels.length / head.meta.length;
+      const perImage = 3 * this.options.preprocess.size ** 2;
+      let decoded = 0;
       head.meta.forEach((meta, i) => {
-        if (errors[i] !== null) this.skips.add(errors[i] === PIXEL_LIMIT_MESSAGE ? 'image_too_large' : 'corrupt_image', `${meta.key}: ${errors[i]}`);
-        else this.ready.push({ pixels: pixels.subarray(i * perImage, (i + 1) * perImage), meta });
+        const stored = head.stored?.[i] ?? null;
+        if (stored !== null) {
+          this.ready.push({ pixels: null, stored, meta });
+          return;
+        }
+        const d = decoded++;
+        if (errors[d] !== null) this.skips.add(errors[d] === PIXEL_LIMIT_MESSAGE ? 'image_too_large' : 'corrupt_image', `${meta.key}: ${errors[d]}`);
+        else this.ready.push({ pixels: pixels.subarray(d * perImage, (d + 1) * perImage), stored: null, meta });
       });
     }
   }
@@ -228,15 +263,19 @@ export class DataLoader implements AsyncIterable<Batch> {
     if (taken.length === 0 || (dropLast && taken.length < batchSize)) return null;
     const size = preprocess.size;
     const perImage = 3 * size * size;
-    const images = new Float32Array(taken.length * perImage); // [N, 3, H, W]
-    taken.forEach((d, i) => images.set(d.pixels, i * perImage));
+    const withPixels = taken.filter((d) => d.pixels !== null);
+    const images = new Float32Array(withPixels.length * perImage); // [N, 3, H, W], or [D, 3, H, W] with stored views
+    withPixels.forEach((d, i) => images.set(d.pixels!, i * perImage));
     this.position = taken[taken.length - 1].meta.stateAfter;
+    const views: BatchViews | undefined = this.options.views === undefined ? undefined
+      : { ids: taken.map((d) => d.meta.id), index: Int32Array.from(taken, (d) => d.meta.view), stored: taken.map((d) => d.stored) };
     return {
       images, size: taken.length, height: size, width: size,
       captions: taken.map((d) => d.meta.caption),
       labels: this.labelled ? Int32Array.from(taken, (d) => d.meta.label) : null,
       sources: Int32Array.from(taken, (d) => d.meta.source),
       keys: taken.map((d) => d.meta.key),
+      ...(views === undefined ? {} : { views }),
     };
   }
 

@@ -21,6 +21,13 @@ export function hash32(...values: number[]): number {
   return h >>> 0;
 }
 
+/** A string's UTF-16 code units mixed into one 32-bit value (an image's name as a seed). */
+export function hashString(text: string): number {
+  const codes = new Array<number>(text.length);
+  for (let i = 0; i < text.length; i++) codes[i] = text.charCodeAt(i);
+  return hash32(text.length, ...codes);
+}
+
 /** A uniform number in [0, 1) determined by the given integers. */
 export function hashUniform(...values: number[]): number {
   return hash32(...values) / 4294967296;

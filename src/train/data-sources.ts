@@ -13,11 +13,11 @@ export function loaderSources(data: DataSourceConfig[]): LoaderSource[] {
       templates: source.templates, naming: source.naming, classnames: source.classnames, need: 'captions',
       csv: { imageKey: source.csvImgKey, captionKey: source.csvCaptionKey, separator: source.csvSeparator },
     });
-    if (source.withoutHeldOut !== true) return { ...resolved.source, weight: source.weight };
+    if (source.withoutHeldOut !== true) return { ...resolved.source, weight: source.weight, name: source.dataset };
     const caption = resolved.source.caption;
     if (!/^tiny-imagenet(:|$)/.test(source.dataset) || caption.kind !== 'label') {
       throw new Error(`withoutHeldOut applies to tiny-imagenet, whose classes the held-out names come from, not ${source.dataset}`);
     }
-    return { ...resolved.source, caption: { ...caption, subset: heldOutClasses().trainable }, weight: source.weight };
+    return { ...resolved.source, caption: { ...caption, subset: heldOutClasses().trainable }, weight: source.weight, name: source.dataset };
   });
 }

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolveConfig, type PartialModelConfig } from '../models/config.js';
 import type { LabelNaming } from '../data/index.js';
 import type { DistillConfig } from './distill.js';
+import type { FeatureCacheConfig } from './prefix-cache.js';
 
 export interface DataSourceConfig {
   /** A named split ("flickr8k:train", "cifar100:train"), shard paths/patterns, a folder of class folders, or a CSV/TSV of image paths and captions. */
@@ -60,6 +61,15 @@ export interface TrainConfig {
   lrScale?: Record<string, number>;
   /** A pretrained 1000-class head as a teacher of the generated classifiers (src/train/distill.ts), beside the contrastive loss. */
   distill?: DistillConfig;
+  /**
+   * Opt-in: store the frozen prefix's features per image and view on disk
+   * (src/train/prefix-cache.ts), so that this run's later draws and later runs
+   * on the same tower, resolution and augmentation read them instead of
+   * decoding and computing them. It CHANGES THE AUGMENTATION: each image gets
+   * `views` fixed crops and flips, one drawn per sample from the run's seed,
+   * instead of a fresh one at every draw; features pass through float16.
+   */
+  featureCache?: FeatureCacheConfig;
   data: DataSourceConfig[];
   batchSize: number;
   steps: number;
@@ -214,7 +224,7 @@ export const RECIPES: Record<string, TrainConfig> = {
 
 export const listRecipes = (): string[] => Object.keys(RECIPES);
 
-const TRAIN_CONFIG_FIELDS = ['name', 'model', 'modelOverrides', 'freeze', ...Object.keys(TINY), 'objective', 'positives', 'init', 'lrScale', 'distill', 'overlapAllReduce'];
+const TRAIN_CONFIG_FIELDS = ['name', 'model', 'modelOverrides', 'freeze', ...Object.keys(TINY), 'objective', 'positives', 'init', 'lrScale', 'distill', 'overlapAllReduce', 'featureCache'];
 
 /** A recipe by name, or a JSON file holding a partial config (with optional "preset" to start from). */
 export function resolveTrainConfig(preset: string | undefined, configFile: string | undefined, overrides: Partial<TrainConfig> = {}): TrainConfig {
@@ -275,6 +285,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   if (c.overlapAllReduce !== undefined && typeof c.overlapAllReduce !== 'boolean') {
     throw new Error(`overlapAllReduce must be true or false, got ${JSON.stringify(c.overlapAllReduce)}`);
   }
+  if (c.featureCache !== undefined) validateFeatureCache(c.featureCache);
   checkModel(c);
   return c;
 }
@@ -287,6 +298,17 @@ function validateDistill(d: DistillConfig): void {
   positiveInt(d.classesPerTask, 'distill.classesPerTask');
   if (d.classesPerTask < 2) throw new Error(`distill.classesPerTask must be at least 2, got ${d.classesPerTask}`);
   if (!(d.temperature > 0 && d.temperature <= 100)) throw new Error(`distill.temperature must be a number in (0, 100], got ${JSON.stringify(d.temperature)}`);
+}
+
+/** At most this many views per image: beyond it a cache costs more disk than fresh augmentation saves. */
+export const MAX_VIEWS = 64;
+
+function validateFeatureCache(f: FeatureCacheConfig): void {
+  if (f === null || typeof f !== 'object' || Array.isArray(f)) throw new Error(`featureCache must be {"views": K, "dir"?: FOLDER}, got ${JSON.stringify(f)}`);
+  const unknown = Object.keys(f).filter((k) => k !== 'views' && k !== 'dir');
+  if (unknown.length > 0) throw new Error(`featureCache: unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: views, dir`);
+  if (!(Number.isInteger(f.views) && f.views >= 1 && f.views <= MAX_VIEWS)) throw new Error(`featureCache.views must be an integer from 1 to ${MAX_VIEWS}, got ${JSON.stringify(f.views)}`);
+  if (f.dir !== undefined && !(typeof f.dir === 'string' && f.dir !== '')) throw new Error(`featureCache.dir must be a folder path, got ${JSON.stringify(f.dir)}`);
 }
 
 /** Resolves the model once here, so a bad preset or override fails before a run folder is made. */

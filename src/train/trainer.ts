@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { manualSeed, useAllCores, type Device } from '../engine/index.js';
-import { createLoader, trainPreprocess, type DataLoader } from '../data/index.js';
+import { createLoader, trainPreprocess, type DataLoader, type FeatureStoreStats } from '../data/index.js';
 import { Tokenizer, loadWordPrior } from '../data/tokenizer/index.js';
 import { HyperClip, initTokenEmbeddingFromPrior, resolveConfig, type ModelConfig } from '../models/index.js';
 import { removeStaleTemporaries, writeFileAtomic } from '../engine/atomic-write.js';
@@ -21,6 +21,7 @@ import { initFromRun } from './init-from-run.js';
 import { MetricsLog } from './metrics-log.js';
 import { createObjective } from './objectives/create.js';
 import type { TrainingObjective } from './objectives/objective.js';
+import type { LoaderSource, PreprocessSpec } from '../data/index.js';
 import type { TrainConfig } from './recipes.js';
 import { silentReporter, type TrainReporter } from './reporter.js';
 import { warmupCosine } from './schedule.js';
@@ -45,6 +46,8 @@ export interface TrainSummary {
   skipped: string;
   /** True when --resume found the run already finished: nothing was trained, the figures are the run's own. */
   alreadyComplete: boolean;
+  /** What the feature cache read, computed and wrote (src/train/prefix-cache.ts); null without one. */
+  featureCache: FeatureStoreStats | null;
 }
 
 export class NonFiniteLossError extends Error {}
@@ -68,10 +71,33 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   if (config.init && (!resuming || pretrainedFile(config.init.from) !== null)) reporter.message(`init: ${initFromRun(model, config.init)} tensors of ${config.init.parts.join(', ')} from ${config.init.from}`);
   if (device !== 'cpu') model.to(device);
   const sources = loaderSources(config.data);
-  const objective = createObjective(config, { model, tokenizer, sources, parallel, device, reporter, outDir, checkpointFile });
+  const preprocess = trainPreprocess(model.config.image.imageSize, { scale: config.cropScale });
+  const objective = createObjective(config, { model, tokenizer, sources, parallel, device, reporter, outDir, checkpointFile, preprocess });
+  try {
+    return await trainObjective(config, objective, { model, sources, preprocess, parallel, reporter, options, checkpointFile });
+  } finally {
+    objective.close?.();
+  }
+}
+
+interface RunSetup {
+  model: HyperClip;
+  sources: LoaderSource[];
+  preprocess: PreprocessSpec;
+  parallel: Parallelism;
+  reporter: TrainReporter;
+  options: TrainOptions;
+  checkpointFile: string;
+}
+
+/** The run folder, the loader, the steps and the end of the run, for an objective already built. */
+async function trainObjective(config: TrainConfig, objective: TrainingObjective, setup: RunSetup): Promise<TrainSummary> {
+  const { model, sources, preprocess, parallel, reporter, options, checkpointFile } = setup;
+  const { outDir } = options;
+  const device = model.logitScale.device;
   if (parallel.isMain) prepareRunFolder(outDir, config, options.resume);
   const finished = options.resume ? finishedRun(outDir) : null;
-  if (finished) return { ...finished, modelDir: objective.output, validation: null, alreadyComplete: true };
+  if (finished) return { ...finished, modelDir: objective.output, validation: null, alreadyComplete: true, featureCache: null };
   const resumed = options.resume && existsSync(checkpointFile) ? loadCheckpoint(checkpointFile, objective.trained, objective.optimizer) : null;
   if (options.resume && resumed === null) reporter.message(`no checkpoint in ${outDir} yet: starting from step 0`);
   parallel.syncWeights(model);
@@ -79,10 +105,11 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const loader = createLoader({
     sources: parallel.shardSources(sources), seed: parallel.dataSeed(config.seed), shuffle: true, dropLast: true,
     batchSize: parallel.localBatchSize(config.batchSize, model.config.hypernet?.groupSize ?? 1),
-    preprocess: trainPreprocess(model.config.image.imageSize, { scale: config.cropScale }), state: parallel.restore(resumed?.dataState) as never,
+    preprocess, state: parallel.restore(resumed?.dataState) as never, ...(objective.fixedViews === undefined ? {} : { views: objective.fixedViews }),
   });
   try {
     const run = await runSteps({ config, model, objective, loader, log, reporter, startStep: resumed?.step ?? 0, checkpointFile, parallel });
+    objective.close?.(); // before the summary: the feature cache's last chunk is written and counted
     reporter.stop();
     parallel.close(); // the last collective was the final checkpoint's
     if (device !== 'cpu') objective.trained.to('cpu'); // evaluation and the saved model run on the CPU
@@ -102,8 +129,12 @@ async function finish(
   const validation = ctx.isMain ? await objective.validate('end') : null;
   if (validation) ctx.log.write({ event: 'validation', step: ctx.config.steps, ...validation.fields });
   if (ctx.isMain) objective.save(validation?.result ?? null);
-  const summary: TrainSummary = { ...run, validation: validation?.result ?? null, modelDir: objective.output, skipped: ctx.loader.skips.summary(), alreadyComplete: false };
-  ctx.log.write({ event: 'summary', steps: summary.steps, finalLoss: summary.finalLoss, imagesPerSecond: summary.imagesPerSecond, seconds: summary.seconds, skipped: summary.skipped });
+  const featureCache = objective.featureCacheStats?.() ?? null;
+  const summary: TrainSummary = { ...run, validation: validation?.result ?? null, modelDir: objective.output, skipped: ctx.loader.skips.summary(), alreadyComplete: false, featureCache };
+  ctx.log.write({
+    event: 'summary', steps: summary.steps, finalLoss: summary.finalLoss, imagesPerSecond: summary.imagesPerSecond, seconds: summary.seconds, skipped: summary.skipped,
+    ...(featureCache === null ? {} : { featureCache: Object.fromEntries(Object.entries(featureCache)) }),
+  });
   return summary;
 }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { manualSeed, type Tensor } from '../../src/engine/index.js';
-import type { Batch, LoaderSource } from '../../src/data/index.js';
+import { trainPreprocess, type Batch, type LoaderSource } from '../../src/data/index.js';
 import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { HyperClip } from '../../src/models/index.js';
 import { LabelClassifier } from '../../src/models/label-classifier.js';
@@ -27,7 +27,7 @@ const captioned: LoaderSource = { shards: 'unused-*.tar', caption: { kind: 'text
 function setup(config: TrainConfig, sources: LoaderSource[]): ObjectiveSetup {
   manualSeed(config.seed);
   const model = new HyperClip(modelConfigFor(config, tokenizer)).train();
-  return { model, tokenizer, sources, parallel: singleProcess, device: 'cpu', reporter: silentReporter, outDir: '/run', checkpointFile: '/run/checkpoint.safetensors' };
+  return { model, tokenizer, sources, parallel: singleProcess, device: 'cpu', reporter: silentReporter, outDir: '/run', checkpointFile: '/run/checkpoint.safetensors', preprocess: trainPreprocess(32) };
 }
 
 /** 8 random 32 px images (two task groups of test-tiny's 4), captioned, with labels when given. */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { manualSeed } from '../../src/engine/index.js';
+import { trainPreprocess } from '../../src/data/index.js';
 import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { HyperClip } from '../../src/models/index.js';
 import { freePort } from '../../src/train/free-port.js';
@@ -74,6 +75,6 @@ test('overlapAllReduce is recorded in the resolved config, and a one-process run
   manualSeed(config.seed);
   const model = new HyperClip(modelConfigFor(config, tokenizer));
   assert.throws(() => createContrastiveObjective(config, {
-    model, tokenizer, sources: [], parallel: singleProcess, device: 'cpu', reporter: silentReporter, outDir: 'unused', checkpointFile: 'unused',
+    model, tokenizer, sources: [], parallel: singleProcess, device: 'cpu', reporter: silentReporter, outDir: 'unused', checkpointFile: 'unused', preprocess: trainPreprocess(32),
   }), /overlapAllReduce \(--overlap-allreduce\) .* this run is one process: add --nproc-per-node N .*, or drop it/);
 });

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { listRecipes, resolveTrainConfig } from '../../train/recipes.js';
+import { listRecipes, resolveTrainConfig, validateTrainConfig } from '../../train/recipes.js';
 import type { TrainReporter } from '../../train/reporter.js';
 import { train } from '../../train/trainer.js';
 import { launchRole, launchWorkers } from '../../train/distributed-launch.js';
@@ -45,6 +45,7 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'override the batch size', integer('batch-size'))
     .option('--lr <x>', 'override the peak learning rate', number('lr'))
     .option('--seed <n>', 'override the seed', integer('seed', 0))
+    .option('--feature-cache-views <k>', 'cache the frozen prefix\'s features on disk, with k fixed augmented views per image (changes the augmentation; recipe field "featureCache")', integer('feature-cache-views'))
     .option('--device <device>', 'cpu, or cuda (each rank takes cuda:LOCAL_RANK)', device, 'cpu')
     .option('--nproc-per-node <n>', 'data-parallel: start n worker processes on this node (docs/distributed.md)', integer('nproc-per-node'))
     .option('--nnodes <n>', 'data-parallel: number of nodes', integer('nnodes'), 1)
@@ -56,7 +57,8 @@ export function registerTrain(program: Command): void {
     .addHelpText('after', '\nExamples:\n  hyperclip train --preset tiny-hyperclip --out runs/tiny-hyperclip-s0\n  hyperclip train --out runs/tiny-hyperclip-s0 --resume\n' +
       '  hyperclip train --preset tiny-tin-classify --out runs/experiment/tiny-tin-classify-s0   # stage 1 of the shipped recipe\n' +
       '  hyperclip train --preset tiny-hyperclip-d --out runs/d-s0                              # stage 2, starts from stage 1\n' +
-      '  hyperclip train --preset tiny-hyperclip --nproc-per-node 2 --out runs/tiny-hyperclip-dp2')
+      '  hyperclip train --preset tiny-hyperclip --nproc-per-node 2 --out runs/tiny-hyperclip-dp2\n' +
+      '  hyperclip train --preset mnv1-025-hyperclip-lit --feature-cache-views 4 --out runs/mnv1-025-cached-s0   # .cache/prefix-features')
     .action(async (opts, command: Command) => {
       const given = new Set(LAUNCH_OPTIONS.filter((name) => command.getOptionValueSource(name) === 'cli'));
       const role = launchRole({ ...opts, given });
@@ -74,9 +76,11 @@ export function registerTrain(program: Command): void {
         if (result.failure !== null) throw new Error(result.failure);
         return;
       }
-      const config = resolveTrainConfig(opts.preset, opts.config, {
+      const resolved = resolveTrainConfig(opts.preset, opts.config, {
         steps: opts.steps, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed, overlapAllReduce: opts.overlapAllreduce ? true : undefined,
       });
+      const config = opts.featureCacheViews === undefined ? resolved
+        : validateTrainConfig({ ...resolved, featureCache: { ...resolved.featureCache, views: opts.featureCacheViews } });
       const outDir = opts.out ?? `runs/${config.name}-s${config.seed}`;
       const summary = await train(config, { outDir, resume: Boolean(opts.resume), reporter: reporter(), device: opts.device });
       if (process.env.RANK !== undefined && process.env.RANK !== '0') return; // rank 0 speaks for the group

@@ -57,6 +57,9 @@ export function createClassifyObjective(config: TrainConfig, setup: ObjectiveSet
   if (config.overlapAllReduce === true) throw new Error('overlapAllReduce is for data-parallel runs, and the classify objective trains in one process: drop it');
   if (device !== 'cpu') classifier.to(device);
   const optimizer = createOptimizer(classifier, config); // before the run folder: a bad freeze list leaves nothing behind
+  if (config.featureCache !== undefined) {
+    throw new Error('featureCache stores a frozen prefix, and the classify objective trains the image encoder: drop "featureCache" from a classify recipe');
+  }
   if (config.distill !== undefined) {
     throw new Error('distill teaches the generated classifiers of the contrastive objective: drop "distill" from a classify recipe');
   }

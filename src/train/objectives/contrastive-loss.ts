@@ -11,11 +11,13 @@ import { tensor, type ProcessGroup, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
 import type { Tokenizer } from '../../data/tokenizer/index.js';
 import { samePositives, type HyperClip } from '../../models/index.js';
+import type { ImageInput } from '../../models/hyperclip.js';
 import { tokenize } from '../../eval/text-features.js';
 import type { HeadDistillation } from '../distill.js';
 import { globalBatchLoss, onDevice, reduceGradients } from '../distributed-step.js';
 import { computePrefix } from '../frozen-prefix.js';
 import { OverlappedReducer } from '../overlapped-reducer.js';
+import type { PrefixCache } from '../prefix-cache.js';
 import type { TrainConfig } from '../recipes.js';
 import type { BatchLoss } from './objective.js';
 
@@ -26,6 +28,8 @@ export interface ContrastiveLossParts {
   positives?: TrainConfig['positives'];
   /** Leading image-encoder blocks that are frozen: computed once per batch (src/train/frozen-prefix.ts); null: none. */
   prefixBlocks?: number | null;
+  /** The frozen prefix's stored features (src/train/prefix-cache.ts): the batch then comes with fixed views; null: none. */
+  prefixCache?: PrefixCache | null;
   /** The pretrained head teaching the generated classifiers; null: none. */
   distill?: HeadDistillation | null;
   /**
@@ -49,16 +53,26 @@ export class ContrastiveLoss implements BatchLoss {
   constructor(readonly parts: ContrastiveLossParts) {}
 
   loss(batch: Batch): Tensor {
-    const { model, tokenizer, group, prefixBlocks, distill } = this.parts;
-    const images = onDevice(tensor(batch.images, [batch.size, 3, batch.height, batch.width]), model); // [B, 3, H, W]
+    const { model, tokenizer, group, distill } = this.parts;
     const ids = onDevice(tokenize(tokenizer, batch.captions), model); // [B, T]
-    if (group != null) return globalBatchLoss(model, images, ids, group, this.parts.imageChunks ?? 1);
-    const positives = this.parts.positives === 'same-label' && batch.labels !== null ? samePositives(batch.labels, batch.sources, images.device) : null;
-    const input = prefixBlocks == null ? images : computePrefix(model, images, prefixBlocks);
+    if (group != null) return globalBatchLoss(model, this.images(batch), ids, group, this.parts.imageChunks ?? 1);
+    const positives = this.parts.positives === 'same-label' && batch.labels !== null ? samePositives(batch.labels, batch.sources, ids.device) : null;
+    const input = this.imageInput(batch);
     const value = model.trainingLoss(input, ids, undefined, positives);
     if (distill == null) return value;
     if (!('block' in input)) throw new Error('distill: the image encoder has no frozen prefix to share with the teacher');
     return value.add(distill.loss(model, input).mul(distill.config.weight));
+  }
+
+  /** Images [B, 3, H, W], or the frozen prefix's features: computed, or read from the feature cache. */
+  private imageInput(batch: Batch): ImageInput {
+    const { model, prefixBlocks, prefixCache } = this.parts;
+    if (prefixCache != null) return prefixCache.prefix(model, batch);
+    return prefixBlocks == null ? this.images(batch) : computePrefix(model, this.images(batch), prefixBlocks);
+  }
+
+  private images(batch: Batch): Tensor {
+    return onDevice(tensor(batch.images, [batch.size, 3, batch.height, batch.width]), this.parts.model); // [B, 3, H, W]
   }
 
   reduceGradients(params: Tensor[]): void {

@@ -3,11 +3,12 @@
 // and by retrieval, and leaves a model folder that eval and generate load.
 import path from 'node:path';
 import type { AdamW, Module, Tensor } from '../../engine/index.js';
-import { evalPreprocess, type Batch } from '../../data/index.js';
+import { evalPreprocess, type Batch, type FeatureStoreStats, type FixedViews } from '../../data/index.js';
 import { saveBundle, type Bundle } from '../../bundle/bundle.js';
 import { pretrainedFile } from '../../models/import/pretrained-ref.js';
 import { createDistillation } from '../distill-setup.js';
 import { frozenPrefixBlocks } from '../frozen-prefix.js';
+import { openPrefixCache, type PrefixCache } from '../prefix-cache.js';
 import { createOptimizer } from '../optimizer.js';
 import type { OverlappedReducer } from '../overlapped-reducer.js';
 import type { TrainConfig } from '../recipes.js';
@@ -19,6 +20,7 @@ import { ONE_PROCESS_ONLY, type ObjectiveSetup, type ObjectiveValidation, type T
 export class ContrastiveObjective implements TrainingObjective {
   readonly output: string;
   private readonly bundle: Bundle;
+  private closed = false;
 
   constructor(private readonly batchLoss: ContrastiveLoss, readonly optimizer: AdamW, private readonly run: { config: TrainConfig; reporter: TrainReporter; outDir: string }) {
     const { model, tokenizer } = batchLoss.parts;
@@ -34,12 +36,28 @@ export class ContrastiveObjective implements TrainingObjective {
     return this.batchLoss.loss(batch);
   }
 
-  reduceGradients(params: Tensor[]): void {
-    this.batchLoss.reduceGradients(params);
+  get fixedViews(): FixedViews | undefined {
+    return this.batchLoss.parts.prefixCache?.fixedViews;
   }
 
+  featureCacheStats(): FeatureStoreStats | null {
+    const cache = this.batchLoss.parts.prefixCache;
+    return cache == null ? null : { ...cache.stats };
+  }
+
+  /** The overlapped reduction's hooks removed, the feature cache's last chunk written; a second call does nothing. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.batchLoss.close();
+    const cache = this.batchLoss.parts.prefixCache;
+    if (cache == null) return;
+    cache.close();
+    this.run.reporter.message(cache.store.summary());
+  }
+
+  reduceGradients(params: Tensor[]): void {
+    this.batchLoss.reduceGradients(params);
   }
 
   logFields(): Record<string, number> {
@@ -75,7 +93,8 @@ export function createContrastiveObjective(config: TrainConfig, setup: Objective
     throw new Error('distillation trains in one process on the CPU for now: drop --nproc-per-node and --device for this recipe');
   }
   const overlapped = config.overlapAllReduce === true ? overlappedFor(setup, optimizer) : null;
-  const batchLoss = new ContrastiveLoss({ model, tokenizer, positives: config.positives, prefixBlocks, distill, group: parallel.group, overlapped });
+  const prefixCache = config.featureCache === undefined ? null : featureCache(config, setup, prefixBlocks);
+  const batchLoss = new ContrastiveLoss({ model, tokenizer, positives: config.positives, prefixBlocks, prefixCache, distill, group: parallel.group, overlapped });
   return new ContrastiveObjective(batchLoss, optimizer, { config, reporter, outDir: setup.outDir });
 }
 
@@ -89,6 +108,18 @@ function overlappedFor({ model, parallel: { group }, device }: ObjectiveSetup, o
     throw new Error(`overlapAllReduce (--overlap-allreduce) runs its gradient hooks in a CPU backward only, not on ${device}: drop it for this run`);
   }
   return overlappedReduction(model, group, optimizer.allParams());
+}
+
+/** The frozen prefix's feature cache: one process, and a prefix to cache. */
+function featureCache(config: TrainConfig, setup: ObjectiveSetup, prefixBlocks: number | null): PrefixCache {
+  if (setup.parallel.group !== null) throw new Error('featureCache trains in one process for now: drop --nproc-per-node, or drop featureCache');
+  if (prefixBlocks === null) {
+    throw new Error('featureCache stores the frozen prefix of the image encoder, and this recipe freezes none: freeze its stem and leading blocks (e.g. "freeze": ["imageEncoder"])');
+  }
+  const cache = openPrefixCache(config.featureCache!, setup.model, prefixBlocks, { preprocess: setup.preprocess, initFrom: config.init?.from });
+  setup.reporter.message(`feature cache: ${cache.views} fixed views per image, ${cache.store.stats.found} stored in ${cache.store.dir}` +
+    (cache.store.stats.damagedChunks > 0 ? ` (${cache.store.stats.damagedChunks} damaged chunk(s) removed; their views are computed again)` : ''));
+  return cache;
 }
 
 /** A pretrained image encoder that stayed frozen is saved as a reference to its file, not as weights (src/models/import/pretrained-ref.ts). */

@@ -5,7 +5,7 @@
 // run folder; the objective owns what trains, the loss and what the run
 // leaves behind.
 import type { AdamW, Device, Module, Tensor } from '../../engine/index.js';
-import type { Batch, LoaderSource } from '../../data/index.js';
+import type { Batch, FeatureStoreStats, FixedViews, LoaderSource, PreprocessSpec } from '../../data/index.js';
 import type { Tokenizer } from '../../data/tokenizer/index.js';
 import type { HyperClip } from '../../models/index.js';
 import type { Parallelism } from '../distributed.js';
@@ -18,7 +18,7 @@ export interface BatchLoss {
   loss(batch: Batch): Tensor;
   /** After backward: combines the gradients of the ranks of a data-parallel group; nothing in one process. */
   reduceGradients(params: Tensor[]): void;
-  /** After the last step: releases what lives across steps (gradient hooks); optional. */
+  /** After the last step: releases what lives across steps (gradient hooks; the feature cache writes its last chunk); optional, and a second call does nothing. */
   close?(): void;
 }
 
@@ -45,6 +45,10 @@ export interface TrainingObjective extends BatchLoss {
   validate(at: 'during' | 'end'): Promise<ObjectiveValidation | null>;
   /** After the last step, on rank 0: writes `output` where the checkpoint is not already it. */
   save(validation: ValidationResult | null): void;
+  /** Fixed views for the loader (and the store of features it need not decode); absent: fresh augmentation at every draw. */
+  readonly fixedViews?: FixedViews;
+  /** What the feature cache did this run; null (or absent) without one. */
+  featureCacheStats?(): FeatureStoreStats | null;
 }
 
 /** What the trainer hands an objective's setup. */
@@ -58,6 +62,8 @@ export interface ObjectiveSetup {
   reporter: TrainReporter;
   outDir: string;
   checkpointFile: string;
+  /** The loader's training preprocessing (a feature cache is keyed by it). */
+  preprocess: PreprocessSpec;
 }
 
 /** Neither the classify head nor same-label positives have a data-parallel loss yet. */
