@@ -20,6 +20,13 @@ export interface FeatureCacheConfig {
    * per image for the whole run instead of a fresh one at every draw.
    */
   views: number;
+  /**
+   * Cache the output of this many leading blocks (at most the frozen
+   * prefix; default all of it). A SigLIP baseline, whose whole tower is
+   * frozen, set to its HyperCLIP twin's depth shares that twin's cache; the
+   * rest of its frozen blocks then run at every step.
+   */
+  blocks?: number;
   /** The cache folder; default `.cache/prefix-features/<tower>-<blocks>b-<size>px-<K>v-<key hash>`. */
   dir?: string;
 }

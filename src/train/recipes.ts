@@ -304,9 +304,10 @@ function validateDistill(d: DistillConfig): void {
 export const MAX_VIEWS = 64;
 
 function validateFeatureCache(f: FeatureCacheConfig): void {
-  if (f === null || typeof f !== 'object' || Array.isArray(f)) throw new Error(`featureCache must be {"views": K, "dir"?: FOLDER}, got ${JSON.stringify(f)}`);
-  const unknown = Object.keys(f).filter((k) => k !== 'views' && k !== 'dir');
-  if (unknown.length > 0) throw new Error(`featureCache: unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: views, dir`);
+  if (f === null || typeof f !== 'object' || Array.isArray(f)) throw new Error(`featureCache must be {"views": K, "blocks"?: N, "dir"?: FOLDER}, got ${JSON.stringify(f)}`);
+  const unknown = Object.keys(f).filter((k) => !['views', 'blocks', 'dir'].includes(k));
+  if (unknown.length > 0) throw new Error(`featureCache: unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: views, blocks, dir`);
+  if (f.blocks !== undefined && !(Number.isInteger(f.blocks) && f.blocks >= 0)) throw new Error(`featureCache.blocks must be an integer >= 0, got ${JSON.stringify(f.blocks)}`);
   if (!(Number.isInteger(f.views) && f.views >= 1 && f.views <= MAX_VIEWS)) throw new Error(`featureCache.views must be an integer from 1 to ${MAX_VIEWS}, got ${JSON.stringify(f.views)}`);
   if (f.dir !== undefined && !(typeof f.dir === 'string' && f.dir !== '')) throw new Error(`featureCache.dir must be a folder path, got ${JSON.stringify(f.dir)}`);
 }

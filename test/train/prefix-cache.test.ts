@@ -15,6 +15,7 @@ import { initFromRun } from '../../src/train/init-from-run.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
 import { trainableParameters } from '../../src/train/param-groups.js';
 import { openPrefixCache, type PrefixCache } from '../../src/train/prefix-cache.js';
+import { cacheablePrefixShape, prefixCacheFolder, prefixCacheKey } from '../../src/train/prefix-cache-key.js';
 import { resolveTrainConfig } from '../../src/train/recipes.js';
 import { silentReporter } from '../../src/train/reporter.js';
 import { train } from '../../src/train/trainer.js';
@@ -96,6 +97,22 @@ test('a cache folder of another setup is refused in one line; a prefix that norm
   efficientnet.train();
   assert.throws(() => openPrefixCache({ views: 2, dir: path.join(root, 'bn') }, efficientnet, frozenPrefixBlocks(efficientnet)!, { preprocess }),
     /featureCache: the frozen prefix's output depends on the batch or on chance in training/);
+});
+
+test('a SigLIP baseline caching at its HyperCLIP twin\'s depth gets the same key and folder; bad featureCache fields are refused', () => {
+  const { model, blocks } = frozenModel();
+  const { model: siglip } = tinyModel({ ...MOBILENET, hypernet: null });
+  initFromRun(siglip, { from: TOWER, parts: ['imageEncoder'] });
+  trainableParameters(siglip, ['imageEncoder']);
+  siglip.train();
+  assert.ok(frozenPrefixBlocks(siglip)! > blocks, 'the baseline freezes its whole tower');
+  const keyOf = (m: typeof model) => prefixCacheKey(m, blocks, cacheablePrefixShape(m, blocks), { preprocess, views: 2, initFrom: TOWER });
+  assert.deepEqual(keyOf(siglip), keyOf(model));
+  assert.equal(prefixCacheFolder('.cache/prefix-features', keyOf(siglip)), prefixCacheFolder('.cache/prefix-features', keyOf(model)));
+  assert.match(prefixCacheFolder('.cache/prefix-features', keyOf(model)), /^\.cache\/prefix-features\/mobilenet_v1_0\.25_128_quant-\d+b-32px-2v-[0-9a-f]{12}$/);
+
+  assert.throws(() => resolveTrainConfig('test-tiny', undefined, { featureCache: { views: 0 } }), /featureCache.views must be an integer from 1 to 64, got 0/);
+  assert.throws(() => resolveTrainConfig('test-tiny', undefined, { featureCache: { views: 2, size: 3 } as never }), /featureCache: unknown field "size"; known: views, blocks, dir/);
 });
 
 test('a second run reads the views the first wrote and trains exactly alike', async () => {

@@ -116,8 +116,10 @@ function featureCache(config: TrainConfig, setup: ObjectiveSetup, prefixBlocks: 
   if (prefixBlocks === null) {
     throw new Error('featureCache stores the frozen prefix of the image encoder, and this recipe freezes none: freeze its stem and leading blocks (e.g. "freeze": ["imageEncoder"])');
   }
-  const cache = openPrefixCache(config.featureCache!, setup.model, prefixBlocks, { preprocess: setup.preprocess, initFrom: config.init?.from });
-  setup.reporter.message(`feature cache: ${cache.views} fixed views per image, ${cache.store.stats.found} stored in ${cache.store.dir}` +
+  const depth = config.featureCache!.blocks ?? prefixBlocks;
+  if (depth > prefixBlocks) throw new Error(`featureCache.blocks is ${depth}, but only the stem and ${prefixBlocks} blocks are frozen: give at most ${prefixBlocks}`);
+  const cache = openPrefixCache(config.featureCache!, setup.model, depth, { preprocess: setup.preprocess, initFrom: config.init?.from });
+  setup.reporter.message(`feature cache: the stem and ${depth} blocks, ${cache.views} fixed views per image, ${cache.store.stats.found} stored in ${cache.store.dir}` +
     (cache.store.stats.damagedChunks > 0 ? ` (${cache.store.stats.damagedChunks} damaged chunk(s) removed; their views are computed again)` : ''));
   return cache;
 }
