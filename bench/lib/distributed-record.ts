@@ -4,7 +4,7 @@
 // overlapped/after-backward all-reduce comparison, judged by the reports'
 // one noise rule.
 import { markdownTable, percent } from '../../src/eval/format.js';
-import { judgeNoise, spread } from '../../tools/stats.js';
+import { judgeNoise, MIN_PAIRS, spread } from '../../tools/stats.js';
 
 export interface WorkerResult {
   images: number;
@@ -57,8 +57,8 @@ export function setupsOf(summary: SetupSummary[]): { one?: SetupSummary; after?:
 /** "beyond noise by the spread of the launches' rates", or why it cannot be judged. */
 function judgedRates(a: number[], b: number[]): string {
   const x = spread(a), y = spread(b);
-  const noise = judgeNoise(x.mean - y.mean, Math.sqrt(x.std ** 2 / x.n + y.std ** 2 / y.n));
-  return noise === 'no spread to judge' ? 'with one launch of a set-up there is no spread to judge it against' : `${noise} by the spread of the launches' rates`;
+  if (Math.min(x.n, y.n) < MIN_PAIRS) return `with ${Math.min(x.n, y.n)} launch(es) of a set-up the spread is too uncertain to judge it against (a verdict needs ${MIN_PAIRS})`;
+  return `${judgeNoise(x.mean - y.mean, Math.sqrt(x.std ** 2 / x.n + y.std ** 2 / y.n))} by the spread of the launches' rates`;
 }
 
 /** The latest full run, else the latest --quick one (labelled as such). */

@@ -21,7 +21,7 @@ test('without a record the section says so and shows no figures', () => {
 });
 
 test('the latest full run is shown before a later quick one, with its host and the ratio judged by the noise rule', () => {
-  const full = record(false, [launch(1, 1, 1024, 10), launch(1, 2, 1024, 8), launch(2, 2, 1024, 8.2), launch(2, 1, 1024, 10.1)]);
+  const full = record(false, [launch(1, 1, 1024, 10), launch(1, 2, 1024, 8), launch(2, 2, 1024, 8.2), launch(2, 1, 1024, 10.1), launch(3, 1, 1024, 10.05), launch(3, 2, 1024, 8.1)]);
   const text = distributedSection([full, record(true, [launch(1, 1, 64, 1), launch(1, 2, 64, 1)])]).join('\n');
   assert.match(text, /^`npm run bench:distributed` \(2026-12-01\)/m);
   assert.match(text, /Host: 2 × Test CPU, linux x64, Node v20; load average 1\.2 at the start and 1\.5 at the end/);
@@ -30,18 +30,26 @@ test('the latest full run is shown before a later quick one, with its host and t
   assert.match(text, /2 processes x 1 thread ran at 1\.2\dx .* beyond noise by the spread of the launches' rates/);
 });
 
+test('two launches of a set-up are too few to judge a ratio by (the reports\' MIN_PAIRS)', () => {
+  const two = record(false, [launch(1, 1, 1024, 10), launch(1, 2, 1024, 8), launch(2, 2, 1024, 8.2), launch(2, 1, 1024, 10.1)]);
+  const text = distributedSection([two]).join('\n');
+  assert.match(text, /ran at 1\.2\dx .* with 2 launch\(es\) of a set-up the spread is too uncertain to judge it against \(a verdict needs 3\)/);
+  assert.doesNotMatch(text, /beyond noise|within noise/);
+});
+
 test('an overlapped all-reduce set-up is compared with the all-reduce after backward: time in collectives before and after, and the rate ratio', () => {
   const overlapped = (round: number, seconds: number, commSeconds: number): LaunchRecord => ({
     round, name: '2 processes x 1 thread, all-reduce overlapped', processes: 2, threads: 1, overlapAllReduce: true, images: 1024, seconds, commSeconds,
     waitSeconds: 0, bucketLaunches: 40, bucketLaunchesDuringBackward: 30,
   });
-  // After backward: 10% of 8 and 8.2 s in collectives; overlapped: 0.4 of 7.5 and 0.4 of 7.6 s.
-  const full = record(false, [launch(1, 1, 1024, 10), launch(1, 2, 1024, 8), overlapped(1, 7.5, 0.4), overlapped(2, 7.6, 0.4), launch(2, 2, 1024, 8.2), launch(2, 1, 1024, 10.1)]);
+  // After backward: 10% of 8, 8.2 and 8.1 s in collectives; overlapped: 0.4 of 7.5, 7.6 and 7.55 s.
+  const full = record(false, [launch(1, 1, 1024, 10), launch(1, 2, 1024, 8), overlapped(1, 7.5, 0.4), overlapped(2, 7.6, 0.4), launch(2, 2, 1024, 8.2), launch(2, 1, 1024, 10.1),
+    launch(3, 1, 1024, 10.05), launch(3, 2, 1024, 8.1), overlapped(3, 7.55, 0.4)]);
   const text = distributedSection([full]).join('\n');
   assert.match(text, /against 2 processes x 1 thread, the latter with the gradient all-reduce after backward and overlapped with it/);
   assert.match(text, /\| 2 processes x 1 thread, all-reduce overlapped, round 1 \| 136\.5 \| 5\.3% \|/);
   assert.match(text, /the time blocked in collectives was 5\.3% of the step, against 10\.0% with it after backward, at 1\.07x the images\/s \(135\.6 against 126\.4\), beyond noise/);
-  assert.match(text, /60 of its 80 bucket all-reduces were launched while backward still ran/);
+  assert.match(text, /90 of its 120 bucket all-reduces were launched while backward still ran/);
   // The 2-process/1-process sentence still compares the after-backward launches.
   assert.match(text, /So 2 processes x 1 thread ran at 1\.2\dx/);
 });
