@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolveConfig, type PartialModelConfig } from '../models/config.js';
 import type { LabelNaming } from '../data/index.js';
 import type { DistillConfig } from './distill.js';
+import type { HeadWarmStartConfig } from './head-warm-start.js';
 import type { FeatureCacheConfig } from './prefix-cache.js';
 
 export interface DataSourceConfig {
@@ -298,6 +299,20 @@ function validateDistill(d: DistillConfig): void {
   positiveInt(d.classesPerTask, 'distill.classesPerTask');
   if (d.classesPerTask < 2) throw new Error(`distill.classesPerTask must be at least 2, got ${d.classesPerTask}`);
   if (!(d.temperature > 0 && d.temperature <= 100)) throw new Error(`distill.temperature must be a number in (0, 100], got ${JSON.stringify(d.temperature)}`);
+  if (d.warmStart !== undefined) validateWarmStart(d.warmStart);
+}
+
+const WARM_START_FIELDS = ['steps', 'images', 'batchSize', 'lr'];
+
+function validateWarmStart(w: HeadWarmStartConfig): void {
+  if (w === null || typeof w !== 'object' || Array.isArray(w)) {
+    throw new Error(`distill.warmStart must be {"steps", "images", "batchSize", "lr"}, got ${JSON.stringify(w)}`);
+  }
+  const unknown = Object.keys(w).filter((k) => !WARM_START_FIELDS.includes(k));
+  if (unknown.length > 0) throw new Error(`distill.warmStart: unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: ${WARM_START_FIELDS.join(', ')}`);
+  for (const field of WARM_START_FIELDS.slice(0, 3)) positiveInt(w[field as 'steps'], `distill.warmStart.${field}`);
+  if (w.batchSize > w.images) throw new Error(`distill.warmStart.batchSize (${w.batchSize}) exceeds distill.warmStart.images (${w.images}): cache at least one batch of images`);
+  if (!(w.lr > 0 && w.lr <= 1)) throw new Error(`distill.warmStart.lr must be a number in (0, 1], got ${JSON.stringify(w.lr)}`);
 }
 
 /** At most this many views per image: beyond it a cache costs more disk than fresh augmentation saves. */
