@@ -6,7 +6,7 @@
 //     [--datasets cifar10,cifar100,tiny-imagenet,held-out] [--limit N] [--senses all|first] [--out FILE]
 // Writes runs/wordnet-lookup/NETWORK-SIZE.json; one summary line per dataset on stdout, progress on stderr.
 import { Command } from 'commander';
-import { isEntryPoint } from '../tools/script-entry.js';
+import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { integer } from '../src/cli/parse.js';
@@ -118,13 +118,4 @@ export const cli = (): Command => new Command()
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2)
   .option('--out <file>', 'the JSON record (default runs/wordnet-lookup/NETWORK-SIZE.json)');
 
-if (isEntryPoint(import.meta.url)) {
-  cli().action(async (opts: Options) => {
-    try {
-      await main(opts);
-    } catch (err) {
-      process.stderr.write(`wordnet-lookup: ${(err as Error).message}\n`);
-      process.exitCode = 1;
-    }
-  }).parseAsync();
-}
+if (isEntryPoint(import.meta.url)) cli().action(reportingErrors('wordnet-lookup', main)).parseAsync();
