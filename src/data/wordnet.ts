@@ -84,6 +84,11 @@ export class WordNet {
    * WNIDs' order and distinct WNIDs get distinct synsets, which a wrong pick
    * breaks. Throws one line naming the class for a malformed WNID or one that
    * names no sense of its synonyms. `what` names a class in messages.
+   * Checked once against WordNet 3.0's sense index (sense keys are shared by
+   * both versions): right for all 202 Tiny ImageNet classes and 998 of
+   * ImageNet-1k's 1000; radiator (n04040759) and groom (n10148035) get the
+   * neighbouring sense of the same words (the heater, the newlywed), a tie
+   * that the drift cannot break.
    */
   synsetsOfWnids(wnids: readonly string[], synonyms: readonly (readonly string[])[], what?: string): Synset[];
   /** A class whose WNID is null gets null. */

@@ -21,7 +21,7 @@ export interface DataSourceConfig {
   /**
    * With naming "wordnet": the WordNet sense of each class's hypernym phrases,
    * from its names ("by-name", the default, as every committed run) or its
-   * WordNet id ("by-wnid": Tiny ImageNet's wnids.json; 26 of its 202 classes
+   * WordNet id ("by-wnid": Tiny ImageNet's wnids.json; 25 of its 202 classes
    * get another sense, e.g. crane the machine instead of Stephen Crane).
    */
   senses?: LabelSenses;
