@@ -23,7 +23,8 @@ export function createDistillation(config: DistillConfig, model: HyperClip, pref
   if (teacher.classes !== 1000) throw new Error(`distill: the teacher has ${teacher.classes} classes; ImageNet-1k's 1000 are expected`);
   checkSharedPrefix(model, teacher, prefixBlocks);
   const names = imagenetClasses();
-  const phrases = labelPhrases(names.synonyms, WordNet.load(), { hypernymLevels: 2 });
+  const wnids = (config.senses ?? 'by-name') === 'by-wnid' ? names.wnids : undefined;
+  const phrases = labelPhrases(names.synonyms, WordNet.load(), { hypernymLevels: 2, wnids });
   const task = imagenetDistillTask(names, phrases, heldOutClasses().wnids, imagenetTemplates());
   return new HeadDistillation(teacher, task, config, tokenizer, seed);
 }
