@@ -5,7 +5,7 @@
 // each of its words. A zero-shot class that no caption names is learned from
 // its word-prior vector alone.
 //   node dist/experiments/class-words.js --classes cifar10 --captions flickr8k:train
-import { isEntryPoint } from '../tools/script-entry.js';
+import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 import { Command } from 'commander';
 import { resolveDataset, resolveDatasetSpec } from '../src/data/index.js';
 import { loadWordPrior, Tokenizer } from '../src/data/tokenizer/index.js';
@@ -48,13 +48,4 @@ export const cli = (): Command => new Command()
   .option('--captions <split>', 'a captioned split, NAME:SPLIT', 'flickr8k:train')
   .option('--tokenizer <name>', 'tokenizer name or file', 'flickr8k-4k');
 
-if (isEntryPoint(import.meta.url)) {
-  cli().action(async (opts) => {
-    try {
-      await main(opts);
-    } catch (err) {
-      process.stderr.write(`class-words: ${(err as Error).message}\n`);
-      process.exitCode = 1;
-    }
-  }).parseAsync();
-}
+if (isEntryPoint(import.meta.url)) cli().action(reportingErrors('class-words', main)).parseAsync();

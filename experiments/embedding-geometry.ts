@@ -5,7 +5,7 @@
 // prompts are to each other. HyperCLIP is conditioned as in retrieval: on the
 // set of the N captions.
 //   node dist/experiments/embedding-geometry.js --model runs/experiment/tiny-siglip-s0/model --split train
-import { isEntryPoint } from '../tools/script-entry.js';
+import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 import { percent } from '../src/eval/format.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultModelDir, loadBundle, type Bundle } from '../src/bundle/bundle.js';
@@ -103,13 +103,4 @@ export const cli = (): Command => new Command()
     return n;
   }, 256);
 
-if (isEntryPoint(import.meta.url)) {
-  cli().action(async (opts) => {
-    try {
-      await main(opts);
-    } catch (err) {
-      process.stderr.write(`embedding-geometry: ${(err as Error).message}\n`);
-      process.exitCode = 1;
-    }
-  }).parseAsync();
-}
+if (isEntryPoint(import.meta.url)) cli().action(reportingErrors('embedding-geometry', main)).parseAsync();

@@ -5,9 +5,9 @@
 // stopped ones resumed from their checkpoint), is evaluated into eval.json,
 // and the report is rebuilt after every run so it always shows the state.
 import { Command, InvalidArgumentError } from 'commander';
+import { host } from '../tools/host.js';
 import { isEntryPoint } from '../tools/script-entry.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { integer } from '../src/cli/parse.js';
 import { useAllCores } from '../src/engine/index.js';
@@ -77,8 +77,8 @@ async function ensureStage1(recipe: string, opts: Options): Promise<void> {
 function writeHost(dir: string): void {
   const file = path.join(dir, HOST_FILE);
   if (existsSync(file)) return;
-  const cpus = os.cpus();
-  writeFileSync(file, JSON.stringify({ cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', platform: `${os.platform()} ${os.arch()}`, node: process.version, started: new Date().toISOString() }, null, 2) + '\n');
+  const { cpus, cpuModel, platform, node } = host(); // the machine without its load: a run's host.json has no load average
+  writeFileSync(file, JSON.stringify({ cpus, cpuModel, platform, node, started: new Date().toISOString() }, null, 2) + '\n');
 }
 
 /** A finished run is only skipped when it was trained with the config this invocation asks for. */

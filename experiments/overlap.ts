@@ -10,7 +10,7 @@
 // leak through other ImageNet classes' names or Flickr8k captions. Writes
 // docs/overlap.md, which docs/results.md embeds next to the scores.
 //   node dist/experiments/overlap.js [--out docs/overlap.md]
-import { isEntryPoint } from '../tools/script-entry.js';
+import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 import { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -148,13 +148,4 @@ export const cli = (): Command => new Command()
   .description('which CIFAR-10 / CIFAR-100 class names occur in the training labels (Tiny ImageNet, ImageNet-1k, with WordNet) and captions (Flickr8k); held-out name leaks')
   .option('--out <file>', 'where to write the markdown section', 'docs/overlap.md');
 
-if (isEntryPoint(import.meta.url)) {
-  cli().action(async (opts) => {
-    try {
-      await main(opts);
-    } catch (err) {
-      process.stderr.write(`overlap: ${(err as Error).message}\n`);
-      process.exitCode = 1;
-    }
-  }).parseAsync();
-}
+if (isEntryPoint(import.meta.url)) cli().action(reportingErrors('overlap', main)).parseAsync();

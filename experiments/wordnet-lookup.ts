@@ -6,8 +6,8 @@
 //     [--datasets cifar10,cifar100,tiny-imagenet,held-out] [--limit N] [--senses all|first] [--out FILE]
 // Writes runs/wordnet-lookup/NETWORK-SIZE.json; one summary line per dataset on stdout, progress on stderr.
 import { Command } from 'commander';
-import { isEntryPoint } from '../tools/script-entry.js';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { integer } from '../src/cli/parse.js';
 import { heldOutClasses } from '../src/data/held-out.js';
@@ -17,10 +17,9 @@ import { F, noGrad, setNumThreads, tensor, tidy } from '../src/engine/index.js';
 import { percent } from '../src/eval/format.js';
 import { ClassificationTally } from '../src/eval/scoring.js';
 import { ImagenetHierarchy, lookupRanking, type SenseChoice } from '../src/eval/wordnet-lookup.js';
-import { importMobileNet } from '../src/models/import/mobilenet-tflite.js';
+import { importMobileNetFile, pretrainedFile } from '../src/models/import/pretrained-ref.js';
 import type { LabelClassifier } from '../src/models/label-classifier.js';
 import { projectRoot } from '../src/project-root.js';
-import { pretrainedFile } from '../src/train/init-from-run.js';
 
 interface Options { network: string; size?: number; datasets: string; limit?: number; senses: string; threads: number; out?: string }
 
@@ -84,8 +83,7 @@ async function main(opts: Options): Promise<void> {
   if (opts.senses !== 'all' && opts.senses !== 'first') throw new Error(`--senses takes all or first, got "${opts.senses}"`);
   setNumThreads(opts.threads);
   const file = pretrainedFile(`pretrained:${opts.network}`)!;
-  if (!existsSync(file)) throw new Error(`no pretrained network ${file}: name a .tflite file of ${path.dirname(file)} without its extension`);
-  const { image, classifier } = importMobileNet(new Uint8Array(readFileSync(file)), path.basename(file));
+  const { image, classifier } = importMobileNetFile(file, `no pretrained network ${file}: name a .tflite file of ${path.dirname(file)} without its extension`, path.basename(file));
   const size = opts.size ?? image.imageSize;
   const hierarchy = new ImagenetHierarchy(WordNet.load(), imagenetClasses());
   const command = ['npm run experiment:wordnet-lookup --', ...process.argv.slice(2)].join(' ');
@@ -118,13 +116,4 @@ export const cli = (): Command => new Command()
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2)
   .option('--out <file>', 'the JSON record (default runs/wordnet-lookup/NETWORK-SIZE.json)');
 
-if (isEntryPoint(import.meta.url)) {
-  cli().action(async (opts: Options) => {
-    try {
-      await main(opts);
-    } catch (err) {
-      process.stderr.write(`wordnet-lookup: ${(err as Error).message}\n`);
-      process.exitCode = 1;
-    }
-  }).parseAsync();
-}
+if (isEntryPoint(import.meta.url)) cli().action(reportingErrors('wordnet-lookup', main)).parseAsync();

@@ -10,3 +10,19 @@ export function isEntryPoint(moduleUrl: string): boolean {
   const script = process.argv[1];
   return script !== undefined && path.resolve(script) === fileURLToPath(moduleUrl);
 }
+
+/**
+ * The script's commander action: runs main with the parsed options and, when
+ * it throws, writes "name: message" to stderr and sets a failing exit code
+ * (letting pending output flush) instead of printing a stack trace.
+ */
+export function reportingErrors<O>(name: string, main: (opts: O) => Promise<void>): (opts: O) => Promise<void> {
+  return async (opts) => {
+    try {
+      await main(opts);
+    } catch (err) {
+      process.stderr.write(`${name}: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  };
+}

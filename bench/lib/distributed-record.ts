@@ -4,6 +4,7 @@
 // overlapped/after-backward all-reduce comparison, judged by the reports'
 // one noise rule.
 import { markdownTable, percent } from '../../src/eval/format.js';
+import { describeHost, describeLoad, type Host } from '../../tools/host.js';
 import { judgeNoise, MIN_PAIRS, spread } from '../../tools/stats.js';
 
 export interface WorkerResult {
@@ -23,7 +24,7 @@ export interface DistributedRecord {
   at: string;
   command: string;
   settings: DistributedSettings;
-  host: { cpus: number; cpuModel: string; platform: string; node: string; loadAverage: number[] };
+  host: Host;
   loadAverageAtEnd: number[];
   launches: LaunchRecord[];
 }
@@ -81,7 +82,7 @@ export function distributedSection(records: DistributedRecord[]): string[] {
     '',
     `\`${record.command}\` (${record.at.slice(0, 10)}): 1 process x 2 threads against 2 processes x 1 thread${compared}, ${s.recipe}, global batch ${s.batchSize}, ` +
     `${s.warmup} untimed and ${s.steps} timed steps per launch, ${s.rounds} round(s) taking turns at going first, Flickr8k train through the real loader, ` +
-    `c10d/Gloo over 127.0.0.1. Host: ${h.cpus} × ${h.cpuModel}, ${h.platform}, Node ${h.node}; load average ${h.loadAverage[0]} at the start and ${record.loadAverageAtEnd[0]} at the end ` +
+    `c10d/Gloo over 127.0.0.1. Host: ${describeHost(h)}; ${describeLoad(h.loadAverage, record.loadAverageAtEnd)} ` +
     '(other jobs share this machine: the absolute images/s are what it gave this run, not what it can do).',
     ...(s.quick ? ['', '**A `--quick` smoke run**: too few steps to quote as a measurement; `npm run bench:distributed` (without --quick) records a full one.'] : []),
     '',

@@ -7,7 +7,7 @@ import { CORRUPTION_NAMES } from '../../src/eval/corruptions/corruptions.js';
 import { COMPRESS_METHODS, type CompressConfig, type CompressMethod } from '../../src/compress/adasap-recipe.js';
 import type { CompressSummary } from '../../src/compress/adasap.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
-import type { Host } from '../../tools/host.js';
+import { describeHost, describeLoad, type Host } from '../../tools/host.js';
 import { accuracyDifferenceError, accuracyError, judgeNoise, MIN_PAIRS, pairedDifference, pairedStandardError, spread } from '../../tools/stats.js';
 import { medianStandardError, type Timing } from '../../tools/timing.js';
 
@@ -183,8 +183,8 @@ export function buildCompressionReport(record: CompressionRecord): string {
   const lines = [
     TITLE, '',
     `Generated from the committed record \`runs/compression/records/${record.modelKey}-${settingsKey(s)}.json\` by \`${report}\`; \`${run}\` measures it again. Do not edit by hand.`,
-    `Model: \`${record.model}\` (weights sha256 ${record.modelKey}…). Host (recorded): ${h.cpus} × ${h.cpuModel}, ${h.platform}, Node ${h.node}, ` +
-    `load average ${h.loadAverage[0]} at the start and ${record.loadAverageAtEnd[0]} at the end of the run (finished ${record.finished.slice(0, 10)}).`,
+    `Model: \`${record.model}\` (weights sha256 ${record.modelKey}…). Host (recorded): ${describeHost(h)}, ` +
+    `${describeLoad(h.loadAverage, record.loadAverageAtEnd)} of the run (finished ${record.finished.slice(0, 10)}).`,
     '',
     '## Setting (read from the recorded configs)', '',
     ...methodLines(configs, s),

@@ -8,6 +8,7 @@ import type { RunState } from './runs.js';
 import { resolveConfig } from '../../src/models/config.js';
 import { RECIPES } from '../../src/train/recipes.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
+import { describeHost } from '../../tools/host.js';
 import { accuracyError, judgeNoise, MIN_PAIRS, pairedNoise, pairedStandardError } from '../../tools/stats.js';
 
 const plannedRuns = (): number => parseConfigurations(DEFAULT_CONFIGS).length * MODEL_KINDS.length * parseSeeds(DEFAULT_SEEDS).length;
@@ -84,7 +85,7 @@ function recipeRows(input: ReportInput): string[] {
 function hostLine(runs: RunState[]): string {
   const host = runs.find((r) => r.host !== null)?.host;
   if (!host) return 'Machine: not recorded.';
-  return `Machine (recorded at training time): ${host.cpus} × ${host.cpuModel}, ${host.platform}, Node ${host.node}. ` +
+  return `Machine (recorded at training time): ${describeHost(host)}. ` +
     'Other work shared this CPU during the runs, so throughputs are indicative.';
 }
 

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MODEL_KINDS, runName, type Configuration, type ModelKind } from './plan.js';
+import type { Machine } from '../../tools/host.js';
 import { median } from '../../tools/stats.js';
 import { resolveConfig, type PartialModelConfig } from '../../src/models/config.js';
 import { MODEL_FILES } from '../../src/models/folder-layout.js';
@@ -54,7 +55,8 @@ export interface RunState {
   /** Median of the logged windows' img/s: robust to validation pauses and resumes. */
   imagesPerSecond: number;
   trainSeconds: number | null;
-  host: Record<string, unknown> | null;
+  /** The machine the run was trained on, as host.json records it. */
+  host: Machine | null;
   eval: EvalRecord | null;
 }
 
@@ -109,7 +111,7 @@ export function readRun(outDir: string, configuration: Configuration, model: Mod
     curve: lossCurve(train),
     imagesPerSecond: median(train.map((r) => r.imagesPerSecond as number)),
     trainSeconds: !wasResumed(train) && typeof last?.seconds === 'number' ? last.seconds : null,
-    host: readJson(path.join(dir, HOST_FILE)) as Record<string, unknown> | null,
+    host: readJson(path.join(dir, HOST_FILE)) as Machine | null,
     eval: status === 'evaluated' ? (evalRecord as EvalRecord) : null,
   };
 }

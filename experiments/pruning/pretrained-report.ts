@@ -41,10 +41,17 @@ function levelOrder(a: string, b: string): number {
   return x[0] - y[0] || x[1] - y[1] || a.localeCompare(b);
 }
 
+/** The magnitude point and the wanda points (by draw) recorded at `level`. */
+function pointsAt(records: ImagenetRecord[], level: string): { magnitude: ImagenetRecord | undefined; wanda: ImagenetRecord[] } {
+  return {
+    magnitude: records.find((r) => r.method === 'magnitude' && r.level === level),
+    wanda: records.filter((r) => r.method === 'wanda' && r.level === level).sort((a, b) => a.draw - b.draw),
+  };
+}
+
 /** Wanda (every draw) against magnitude at `level`; null while either is missing. */
 export function compare(records: ImagenetRecord[], level: string): Comparison | null {
-  const magnitude = records.find((r) => r.method === 'magnitude' && r.level === level);
-  const wanda = records.filter((r) => r.method === 'wanda' && r.level === level).sort((a, b) => a.draw - b.draw);
+  const { magnitude, wanda } = pointsAt(records, level);
   if (magnitude === undefined || wanda.length === 0) return null;
   const difference = pairedDifference(new Map(wanda.map((r) => [r.draw, r.top1])), new Map(wanda.map((r) => [r.draw, magnitude.top1])));
   const n = magnitude.samples;
@@ -61,14 +68,17 @@ export function compare(records: ImagenetRecord[], level: string): Comparison | 
   };
 }
 
+const wandaCell = (wanda: Spread): string => (wanda.n === 0 ? '–' : wanda.n > 1 ? `${pct(wanda.mean)} ± ${pct(wanda.std)} (${wanda.n})` : `${pct(wanda.mean)} (1)`);
+
 function table(records: ImagenetRecord[], levels: string[]): string[] {
   const rows = levels.map((level) => {
     const c = compare(records, level);
-    const magnitude = records.find((r) => r.method === 'magnitude' && r.level === level);
-    const wanda = spread(records.filter((r) => r.method === 'wanda' && r.level === level).map((r) => r.top1));
-    const wandaCell = wanda.n === 0 ? '–' : wanda.n > 1 ? `${pct(wanda.mean)} ± ${pct(wanda.std)} (${wanda.n})` : `${pct(wanda.mean)} (1)`;
-    if (c === null) return [level, '–', magnitude === undefined ? '–' : pct(magnitude.top1), wandaCell, '–', '–', '–', '–', '–', '–'];
-    return [level, `${pct(c.overall)}%`, pct(c.magnitude), wandaCell, points(c.difference.mean), `${c.difference.wins} of ${c.difference.n}`,
+    if (c === null) {
+      // One method is not measured yet at this level: show what the other has.
+      const { magnitude, wanda } = pointsAt(records, level);
+      return [level, '–', magnitude === undefined ? '–' : pct(magnitude.top1), wandaCell(spread(wanda.map((r) => r.top1))), '–', '–', '–', '–', '–', '–'];
+    }
+    return [level, `${pct(c.overall)}%`, pct(c.magnitude), wandaCell(c.wanda), points(c.difference.mean), `${c.difference.wins} of ${c.difference.n}`,
       Number.isFinite(c.drawError) ? pct(c.drawError) : '–', pct(c.imageError), c.verdict, c.drawVerdict];
   });
   return markdownTable(['sparsity', 'weights zeroed', 'magnitude', 'wanda (mean ± std, draws)', 'wanda − magnitude', 'draws wanda ahead',

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SIMPLE_TEMPLATES, type CaptionSource } from './captions.js';
-import { labelPhrases } from './label-phrases.js';
+import { checkLabelSenses, labelPhrases, type LabelSenses } from './label-phrases.js';
 import { WordNet } from './wordnet.js';
 import { projectRoot } from '../project-root.js';
 
@@ -72,8 +72,12 @@ export function shardsOfSplit(folder: string, split: string): string[] {
 /**
  * Resolves a named dataset split, e.g. ('cifar10', 'train'). `templates`:
  * 'simple' = "a photo of a {}.", 'clip' = the dataset's CLIP templates.
+ * `senses` (naming 'wordnet' only): where the hypernym phrases' WordNet sense
+ * comes from, the class's names or its WordNet id (wnids.json; label-phrases.ts).
  */
-export function resolveDataset(name: string, split: string, templates: 'simple' | 'clip' = 'clip', naming: LabelNaming = 'classname'): DatasetSource {
+export function resolveDataset(name: string, split: string, templates: 'simple' | 'clip' = 'clip', naming: LabelNaming = 'classname', senses: LabelSenses = 'by-name'): DatasetSource {
+  checkLabelSenses(senses, 'senses');
+  if (senses !== 'by-name' && naming !== 'wordnet') throw new Error(`senses "${senses}" applies to naming "wordnet" (WordNet hypernym phrases), not "${naming}"`);
   if (!(name in DATASETS)) throw new Error(`unknown dataset "${name}"; known: ${Object.keys(DATASETS).join(', ')}`);
   const datasetName = name as DatasetName;
   const known: readonly string[] = DATASETS[datasetName].splits;
@@ -88,7 +92,7 @@ export function resolveDataset(name: string, split: string, templates: 'simple' 
   const key = DATASETS[datasetName].promptKey as string;
   const chosen = templates === 'simple' ? SIMPLE_TEMPLATES : key === 'imagenet' ? imagenetTemplates() : clipPrompts(key).templates;
   const caption: CaptionSource = { kind: 'label', classnames, templates: chosen };
-  if (naming !== 'classname') caption.names = labelNames(folder, classnames, naming);
+  if (naming !== 'classname') caption.names = labelNames(folder, classnames, naming, senses);
   return { name: datasetName, split, shards, caption, classnames };
 }
 
@@ -101,19 +105,31 @@ export function imagenetTemplates(): string[] {
   return templates;
 }
 
-function labelNames(folder: string, classnames: string[], naming: Exclude<LabelNaming, 'classname'>): string[][] {
+function labelNames(folder: string, classnames: string[], naming: Exclude<LabelNaming, 'classname'>, senses: LabelSenses): string[][] {
   const file = join(folder, 'synonyms.json');
   if (!existsSync(file)) throw new Error(`label naming "${naming}" needs ${file}; this dataset has class names only`);
   const synonyms = readJson(file);
   if (!Array.isArray(synonyms) || synonyms.length !== classnames.length || !synonyms.every((s) => Array.isArray(s) && s.length > 0)) {
     throw new Error(`${file} must hold one non-empty list of synonyms per class (${classnames.length})`);
   }
-  return labelPhrases(synonyms as string[][], naming === 'wordnet' ? WordNet.load() : null, { hypernymLevels: 2 });
+  const wnids = senses === 'by-wnid' ? datasetWnids(folder, classnames.length) : undefined;
+  return labelPhrases(synonyms as string[][], naming === 'wordnet' ? WordNet.load() : null, { hypernymLevels: 2, wnids });
+}
+
+/** A dataset's wnids.json: one WordNet id per class, in label order. */
+function datasetWnids(folder: string, classes: number): string[] {
+  const file = join(folder, 'wnids.json');
+  if (!existsSync(file)) throw new Error(`senses "by-wnid" needs ${file} (one WordNet id per class); this dataset has none: use senses "by-name"`);
+  const wnids = readJson(file);
+  if (!Array.isArray(wnids) || wnids.length !== classes || !wnids.every((w) => typeof w === 'string')) {
+    throw new Error(`${file} must hold one WordNet id (e.g. "n02012849") per class (${classes})`);
+  }
+  return wnids as string[];
 }
 
 /** "cifar10:train" -> resolveDataset('cifar10', 'train'). */
-export function resolveDatasetSpec(spec: string, templates: 'simple' | 'clip' = 'clip', naming: LabelNaming = 'classname'): DatasetSource {
+export function resolveDatasetSpec(spec: string, templates: 'simple' | 'clip' = 'clip', naming: LabelNaming = 'classname', senses: LabelSenses = 'by-name'): DatasetSource {
   const [name, split] = spec.split(':');
   if (!split) throw new Error(`expected a dataset as NAME:SPLIT (e.g. cifar10:train), received "${spec}"`);
-  return resolveDataset(name, split, templates, naming);
+  return resolveDataset(name, split, templates, naming, senses);
 }

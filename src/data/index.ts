@@ -16,8 +16,8 @@ export { DataLoader, createLoader, streamSource, type Batch, type LoaderFiles, t
 export { hash32, hashString, hashUniform, createRng, shuffled, type Rng } from './random.js';
 export { viewOfDraw, viewSeed, sampleId, type FixedViews, type BatchViews, type ViewFeatureReader } from './fixed-views.js';
 export { FeatureStore, type FeatureStoreOptions, type FeatureStoreStats } from './feature-store/store.js';
-export { WordNet, lemmaKey, type Synset } from './wordnet.js';
-export { labelPhrases } from './label-phrases.js';
+export { WordNet, WNID, lemmaKey, type Synset } from './wordnet.js';
+export { LABEL_SENSES, checkLabelSenses, labelPhrases, type LabelSenses } from './label-phrases.js';
 export { resolveData, requireData, type DataKind, type DataNeed, type ResolveOptions, type ResolvedData } from './resolve.js';
 export { readFileSamples, type FileList, type FileSample } from './files/file-samples.js';
 export { listImageFolder, listImages, listImageListFile, folderClassname, type ImageFolder } from './files/image-folder.js';

@@ -3,11 +3,35 @@
 // kind of cat"). The hypernym phrases are what connect fine labels such as
 // "moving van" or "lifeboat" to the everyday words zero-shot class lists use
 // ("truck", "boat").
-import type { WordNet } from './wordnet.js';
+import type { Synset, WordNet } from './wordnet.js';
+
+/**
+ * Which WordNet sense a class's hypernym phrases come from. 'by-name' (the
+ * default, what every committed run used): the sense its synonyms pick
+ * (WordNet.synsetOfSynonyms), wrong for some labels ("crane, a kind of
+ * writer" for the lifting machine). 'by-wnid': the synset its WordNet id
+ * names, for datasets that give one per class (ImageNet-1k, Tiny ImageNet).
+ */
+export type LabelSenses = 'by-name' | 'by-wnid';
+export const LABEL_SENSES: readonly LabelSenses[] = ['by-name', 'by-wnid'];
+
+/** Throws one line unless `value` is a LabelSenses; `field` names it in the message. */
+export function checkLabelSenses(value: unknown, field: string): asserts value is LabelSenses {
+  if (!LABEL_SENSES.includes(value as LabelSenses)) {
+    throw new Error(`${field} must be ${LABEL_SENSES.map((s) => JSON.stringify(s)).join(' or ')}, got ${JSON.stringify(value)}`);
+  }
+}
 
 export interface LabelPhraseOptions {
   /** Hypernym levels to name, nearest first (0: synonyms only). */
   hypernymLevels: number;
+  /**
+   * Per class, its WordNet id ("n03126707", a WordNet 3.0 offset as ImageNet
+   * gives it) or null. A class with one takes its synset, and so its
+   * hypernyms, from it (an id WordNet lacks is an error); the others, and
+   * every class when this is absent, from their names.
+   */
+  wnids?: readonly (string | null)[];
 }
 
 /** A genus-species pair such as "Rana catesbeiana": noise to a tokenizer trained on captions. */
@@ -19,11 +43,16 @@ const BINOMIAL = /^[A-Z][a-z]+ [a-z]+$/;
  * level, "<first synonym>, a kind of <hypernym>".
  */
 export function labelPhrases(synonyms: string[][], wordnet: WordNet | null, options: LabelPhraseOptions): string[][] {
+  synonyms.forEach((names, k) => { if (names.length === 0) throw new Error(`class ${k} has no name`); });
+  if (options.wnids !== undefined && options.wnids.length !== synonyms.length) {
+    throw new Error(`${options.wnids.length} WordNet ids were given for ${synonyms.length} classes`);
+  }
+  const byWnid: (Synset | null)[] | null = wordnet === null || options.hypernymLevels === 0 || options.wnids === undefined
+    ? null : wordnet.synsetsOfWnids(options.wnids, synonyms);
   return synonyms.map((names, k) => {
-    if (names.length === 0) throw new Error(`class ${k} has no name`);
     const plain = names.filter((name, i) => i === 0 || !BINOMIAL.test(name));
     if (wordnet === null || options.hypernymLevels === 0) return plain;
-    const synset = wordnet.synsetOfSynonyms(names);
+    const synset = byWnid?.[k] ?? wordnet.synsetOfSynonyms(names);
     if (synset === null) return plain;
     const own = new Set(plain.map((n) => n.toLowerCase()));
     const kinds = wordnet.hypernymChain(synset, options.hypernymLevels)

@@ -13,6 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { SIMPLE_TEMPLATES, type CaptionSource } from './captions.js';
 import { DATASETS, resolveDataset, type DatasetName, type LabelNaming } from './datasets.js';
+import type { LabelSenses } from './label-phrases.js';
 import { listCsvPairs, type CsvColumns } from './files/csv-pairs.js';
 import { listImageFolder, listImageListFile, listImages } from './files/image-folder.js';
 import { isImageFile, readFolder } from './files/listing.js';
@@ -32,6 +33,8 @@ export interface ResolveOptions {
   /** Captions of labelled data: a named dataset's CLIP set (its default), or "a photo of a {}." (the default for your own data). */
   templates?: 'simple' | 'clip';
   naming?: LabelNaming;
+  /** With naming 'wordnet': the WordNet sense from the class's names (default) or its WordNet id (label-phrases.ts). */
+  senses?: LabelSenses;
   csv?: CsvColumns;
   need?: DataNeed;
 }
@@ -57,7 +60,7 @@ function labelCaption(classnames: string[], clipTemplates: string[] | null, choi
 }
 
 function fromNamed(name: DatasetName, split: string, options: ResolveOptions): ResolvedData {
-  const resolved = resolveDataset(name, split, options.templates ?? 'clip', options.naming ?? 'classname');
+  const resolved = resolveDataset(name, split, options.templates ?? 'clip', options.naming ?? 'classname', options.senses ?? 'by-name');
   const title = `${name} ${split}`;
   if (resolved.caption.kind !== 'label') {
     return { name: title, kind: 'named', source: { shards: resolved.shards, caption: resolved.caption }, classnames: null, clipTemplates: null };

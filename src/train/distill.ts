@@ -8,6 +8,7 @@
 // Held-out synsets never enter a task.
 import { F, noGrad, tensor, type Device, type Tensor } from '../engine/index.js';
 import { createRng, randomIndex, type Rng } from '../data/random.js';
+import type { LabelSenses } from '../data/label-phrases.js';
 import type { Tokenizer } from '../data/tokenizer/index.js';
 import type { HyperClip, PrefixFeatures } from '../models/hyperclip.js';
 import type { LabelClassifier } from '../models/label-classifier.js';
@@ -23,6 +24,12 @@ export interface DistillConfig {
   classesPerTask: number;
   /** Softening of the teacher's logits. */
   temperature: number;
+  /**
+   * The WordNet sense of each ImageNet class's hypernym phrases: from its
+   * names ("by-name", the default, as every committed run) or its WNID
+   * ("by-wnid"; src/data/label-phrases.ts).
+   */
+  senses?: LabelSenses;
   /** Before the first step, the same loss on cached features of a few thousand training images (src/train/head-warm-start.ts). */
   warmStart?: HeadWarmStartConfig;
 }

@@ -2,14 +2,11 @@
 // name prefixes are copied from that run's last checkpoint (its model
 // tensors, not its optimiser state). Every named part must exist in both and
 // match in shape, so a stage never silently starts from scratch.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadSafetensors, noGrad, type Module, type Tensor } from '../engine/index.js';
 import { dataRoot } from '../data/index.js';
-import { importMobileNet } from '../models/import/mobilenet-tflite.js';
-import { pretrainedFile } from '../models/import/pretrained-ref.js';
-
-export { pretrainedFile };
+import { importMobileNetFile, pretrainedFile } from '../models/import/pretrained-ref.js';
 import { matches } from './param-groups.js';
 import type { InitFrom } from './recipes.js';
 
@@ -19,8 +16,7 @@ const CHECKPOINT = 'checkpoint.safetensors';
 function sourceTensors(from: string): { tensors: Map<string, Tensor>; file: string } {
   const tflite = pretrainedFile(from);
   if (tflite !== null) {
-    if (!existsSync(tflite)) throw new Error(`init: no pretrained network at ${tflite}: name a file of ${path.join(dataRoot(), 'pretrained')}`);
-    const { classifier } = importMobileNet(new Uint8Array(readFileSync(tflite)), tflite);
+    const { classifier } = importMobileNetFile(tflite, `init: no pretrained network at ${tflite}: name a file of ${path.join(dataRoot(), 'pretrained')}`);
     const tensors = new Map([...classifier.stateDict()].map(([name, t]) => [`model.${name}`, t]));
     return { tensors, file: tflite };
   }

@@ -6,7 +6,7 @@
 //   hyperclip train --preset tiny-siglip    --out runs/tiny-siglip-s0    --seed 0
 import { existsSync, readFileSync } from 'node:fs';
 import { resolveConfig, type PartialModelConfig } from '../models/config.js';
-import type { LabelNaming } from '../data/index.js';
+import { checkLabelSenses, type LabelNaming, type LabelSenses } from '../data/index.js';
 import type { DistillConfig } from './distill.js';
 import type { HeadWarmStartConfig } from './head-warm-start.js';
 import type { FeatureCacheConfig } from './prefix-cache.js';
@@ -19,6 +19,13 @@ export interface DataSourceConfig {
   templates?: 'clip' | 'simple';
   /** For labelled datasets: the class name, any synonym, or synonyms plus WordNet hypernym phrases. */
   naming?: LabelNaming;
+  /**
+   * With naming "wordnet": the WordNet sense of each class's hypernym phrases,
+   * from its names ("by-name", the default, as every committed run) or its
+   * WordNet id ("by-wnid": Tiny ImageNet's wnids.json; 25 of its 202 classes
+   * get another sense, e.g. crane the machine instead of Stephen Crane).
+   */
+  senses?: LabelSenses;
   /** Tiny ImageNet only: leave out the held-out classes (src/data/held-out.ts), whose names validation tests. */
   withoutHeldOut?: boolean;
   /** Class names: the .cls order of labelled shards, or the label order of class folders (default: the folder names). */
@@ -264,7 +271,13 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   if (!(c.gradClip > 0)) throw new Error(`expected gradClip > 0 but received ${c.gradClip}`);
   if (!Number.isInteger(c.seed) || c.seed < 0) throw new Error(`expected a non-negative integer seed but received ${c.seed}`);
   if (!Array.isArray(c.data) || c.data.length === 0) throw new Error('the data mixture is empty: give at least one source');
-  for (const s of c.data) if (!(s.weight > 0)) throw new Error(`expected a positive weight for data source ${s.dataset} but received ${s.weight}`);
+  for (const s of c.data) {
+    if (!(s.weight > 0)) throw new Error(`expected a positive weight for data source ${s.dataset} but received ${s.weight}`);
+    if (s.senses !== undefined) {
+      checkLabelSenses(s.senses, `data source ${s.dataset}: senses`);
+      if (s.naming !== 'wordnet') throw new Error(`data source ${s.dataset}: senses applies to naming "wordnet" (WordNet hypernym phrases), got naming ${JSON.stringify(s.naming ?? 'classname')}`);
+    }
+  }
   if (c.freeze !== undefined && !(Array.isArray(c.freeze) && c.freeze.every((p) => typeof p === 'string' && p.length > 0))) {
     throw new Error(`freeze must be a list of parameter-name prefixes (e.g. ["textEncoder.tokenEmbedding"]), got ${JSON.stringify(c.freeze)}`);
   }
@@ -293,12 +306,13 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
 
 function validateDistill(d: DistillConfig): void {
   if (d === null || typeof d !== 'object' || typeof d.teacher !== 'string' || d.teacher === '') {
-    throw new Error(`distill must be {"teacher": PRETRAINED_FOLDER_OR_TFLITE, "weight", "classesPerTask", "temperature"}, got ${JSON.stringify(d)}`);
+    throw new Error(`distill must be {"teacher": PRETRAINED_FOLDER_OR_TFLITE, "weight", "classesPerTask", "temperature", "senses"?, "warmStart"?}, got ${JSON.stringify(d)}`);
   }
   if (!(d.weight > 0 && d.weight <= 100)) throw new Error(`distill.weight must be a number in (0, 100], got ${JSON.stringify(d.weight)}`);
   positiveInt(d.classesPerTask, 'distill.classesPerTask');
   if (d.classesPerTask < 2) throw new Error(`distill.classesPerTask must be at least 2, got ${d.classesPerTask}`);
   if (!(d.temperature > 0 && d.temperature <= 100)) throw new Error(`distill.temperature must be a number in (0, 100], got ${JSON.stringify(d.temperature)}`);
+  if (d.senses !== undefined) checkLabelSenses(d.senses, 'distill.senses');
   if (d.warmStart !== undefined) validateWarmStart(d.warmStart);
 }
 

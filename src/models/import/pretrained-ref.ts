@@ -1,13 +1,15 @@
 // A model part that stays as it was imported (a locked pretrained image
 // encoder) is saved as a reference to its file in the data folder, not as
 // weights: the project commits only what its own training produced, and the
-// loader rebuilds the part from the same file, checked by its sha256.
+// loader rebuilds the part from the same file, checked by its sha256. Also
+// where a .tflite file is read and imported (importMobileNetFile), for
+// everything that starts from one: init, distillation, the experiments.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { noGrad, tidy, type Tensor } from '../../engine/index.js';
 import { dataRoot } from '../../data/datasets.js';
-import { importMobileNet } from './mobilenet-tflite.js';
+import { importMobileNet, type ImportedMobileNet } from './mobilenet-tflite.js';
 
 /** "pretrained:NAME" names a network of the data folder's pretrained/ (NAME.tflite). */
 export const PRETRAINED_PREFIX = 'pretrained:';
@@ -27,11 +29,21 @@ export interface PretrainedPart {
   sha256: string;
 }
 
+/** The bytes of a .tflite file; `missing` is the error when there is no such file (each caller says what to do about it). */
+function readTfliteFile(file: string, missing: string): Uint8Array {
+  if (!existsSync(file)) throw new Error(missing);
+  return new Uint8Array(readFileSync(file));
+}
+
+/** Reads and imports a MobileNet .tflite file: `missing` is the error when there is no such file, `source` names it in the importer's errors. */
+export function importMobileNetFile(file: string, missing: string, source = file): ImportedMobileNet {
+  return importMobileNet(readTfliteFile(file, missing), source);
+}
+
 function readPretrained(from: string): { bytes: Uint8Array; file: string } {
   const file = pretrainedFile(from);
   if (file === null) throw new Error(`${from} is not a pretrained network reference: use "pretrained:NAME" or a .tflite path`);
-  if (!existsSync(file)) throw new Error(`pretrained network ${file} is missing: set HYPERCLIP_DATA to the folder holding pretrained/`);
-  return { bytes: new Uint8Array(readFileSync(file)), file };
+  return { bytes: readTfliteFile(file, `pretrained network ${file} is missing: set HYPERCLIP_DATA to the folder holding pretrained/`), file };
 }
 
 /** The imported network's tensors under the model's names ("imageEncoder.…"), checked against the recorded sha256 when given. */
