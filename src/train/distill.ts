@@ -6,13 +6,14 @@
 // unlabelled training images. That is the deployed path exactly: names ->
 // text encoder -> (hypernetwork -> norms) -> image logits -> softmax.
 // Held-out synsets never enter a task.
-import { F, noGrad, tensor, type Tensor } from '../engine/index.js';
+import { F, noGrad, tensor, type Device, type Tensor } from '../engine/index.js';
 import { createRng, randomIndex, type Rng } from '../data/random.js';
 import type { LabelSenses } from '../data/label-phrases.js';
 import type { Tokenizer } from '../data/tokenizer/index.js';
 import type { HyperClip, PrefixFeatures } from '../models/hyperclip.js';
 import type { LabelClassifier } from '../models/label-classifier.js';
 import { tokenize } from '../eval/text-features.js';
+import type { HeadWarmStartConfig } from './head-warm-start.js';
 
 export interface DistillConfig {
   /** A pretrained model folder (`hyperclip import`): its 1000-class head is the teacher. */
@@ -29,6 +30,8 @@ export interface DistillConfig {
    * ("by-wnid"; src/data/label-phrases.ts).
    */
   senses?: LabelSenses;
+  /** Before the first step, the same loss on cached features of a few thousand training images (src/train/head-warm-start.ts). */
+  warmStart?: HeadWarmStartConfig;
 }
 
 export interface DistillTask {
@@ -59,17 +62,46 @@ export class HeadDistillation {
    * (checked when the run starts), so the teacher only runs the suffix.
    */
   loss(model: HyperClip, images: PrefixFeatures): Tensor {
-    const teacherLogits = noGrad(() => this.teacher.head.forward(this.teacher.imageEncoder.forwardFrom(images.prefix, images.block))); // [B, 1000]
+    const task = this.drawTaskFor(this.teacherLogits(images));
+    const text = this.generatedClasses(model, task.prompts, images.prefix.device); // [K, E]
+    const norms = model.hypernet === null ? undefined : model.generateNormParams(text.unsqueeze(0)); // [1, C] per layer
+    return this.softCrossEntropy(model, F.normalize(model.encodeImage(images, norms), -1), text, task.targets);
+  }
+
+  /**
+   * The same loss on the image encoder's pooled features (the projection's
+   * input), computed without generated norms: what the model generates at
+   * step 0, when the hypernetwork's head is still zero (src/train/head-warm-start.ts).
+   */
+  lossOnFeatures(model: HyperClip, features: Tensor, teacherLogits: Tensor): Tensor {
+    const task = this.drawTaskFor(teacherLogits);
+    const text = this.generatedClasses(model, task.prompts, features.device);
+    return this.softCrossEntropy(model, F.normalize(model.imageProjection.forward(features), -1), text, task.targets);
+  }
+
+  /** The teacher's logits over its 1000 classes [B, 1000], continuing from the model's frozen prefix. */
+  teacherLogits(images: PrefixFeatures): Tensor {
+    return noGrad(() => this.teacher.head.forward(this.teacher.imageEncoder.forwardFrom(images.prefix, images.block)));
+  }
+
+  /** One task: its classes' prompts and the teacher's probabilities restricted to them [B, K]. */
+  private drawTaskFor(teacherLogits: Tensor): { prompts: string[]; targets: Tensor } {
     const classes = this.drawTask(teacherLogits);
-    const index = tensor(BigInt64Array.from(classes, BigInt), [classes.length], { dtype: 'int64' }).to(images.prefix.device);
+    const index = tensor(BigInt64Array.from(classes, BigInt), [classes.length], { dtype: 'int64' }).to(teacherLogits.device);
     const targets = noGrad(() => F.softmax(teacherLogits.indexSelect(1, index).div(this.config.temperature), -1)); // [B, K]
     const prompts = classes.map((c) => {
       const names = this.task.names[c]!;
       return this.task.templates[randomIndex(this.rng, this.task.templates.length)]!.replaceAll('{}', names[randomIndex(this.rng, names.length)]!);
     });
-    const text = F.normalize(model.encodeText(tokenize(this.tokenizer, prompts).to(images.prefix.device)), -1); // [K, E]
-    const norms = model.hypernet === null ? undefined : model.generateNormParams(text.unsqueeze(0)); // [1, C] per layer
-    const image = F.normalize(model.encodeImage(images, norms), -1); // [B, E]
+    return { prompts, targets };
+  }
+
+  /** The task's class embeddings [K, E], normalised, as deployment generates them from names. */
+  private generatedClasses(model: HyperClip, prompts: string[], device: Device): Tensor {
+    return F.normalize(model.encodeText(tokenize(this.tokenizer, prompts).to(device)), -1);
+  }
+
+  private softCrossEntropy(model: HyperClip, image: Tensor, text: Tensor, targets: Tensor): Tensor {
     const logits = image.matmul(text.transpose(0, 1)).mul(model.logitScale.exp()); // [B, K]
     return targets.mul(F.logSoftmax(logits, -1)).sum(1).mean().neg();
   }

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolveConfig, type PartialModelConfig } from '../models/config.js';
 import { checkLabelSenses, type LabelNaming, type LabelSenses } from '../data/index.js';
 import type { DistillConfig } from './distill.js';
+import type { HeadWarmStartConfig } from './head-warm-start.js';
 import type { FeatureCacheConfig } from './prefix-cache.js';
 
 export interface DataSourceConfig {
@@ -205,6 +206,18 @@ const litRecipe = (name: string, model: string, network: string): TrainConfig =>
   distill: { teacher: `pretrained:${network}`, weight: 1, classesPerTask: 128, temperature: 1 },
 });
 
+/**
+ * The same, with the text side warm-started from the head before the first
+ * step (distill.warmStart, src/train/head-warm-start.ts): 600 steps of 256
+ * cached images, 128 ImageNet names a task. On MobileNet v2 at 160 px the
+ * warm start alone lifted Tiny ImageNet val zero-shot from 0 to 24.8% (the
+ * plain recipe's whole run: 12.7%; docs/pretrained.md).
+ */
+const warmRecipe = (name: string, model: string, network: string): TrainConfig => {
+  const recipe = litRecipe(name, model, network);
+  return { ...recipe, distill: { ...recipe.distill!, warmStart: { steps: 600, images: 4000, batchSize: 256, lr: 1e-3 } } };
+};
+
 export const RECIPES: Record<string, TrainConfig> = {
   'tiny-hyperclip': { ...TINY, name: 'tiny-hyperclip', model: 'tiny-hyperclip' },
   'tiny-siglip': { ...TINY, name: 'tiny-siglip', model: 'tiny-siglip' },
@@ -219,6 +232,8 @@ export const RECIPES: Record<string, TrainConfig> = {
   'tiny-siglip-d': { ...STAGE_D, name: 'tiny-siglip-d', model: 'tiny-siglip' },
   'mnv2-hyperclip-lit': litRecipe('mnv2-hyperclip-lit', 'mnv2-hyperclip', 'mobilenet_v2_1.0_224_quant'),
   'mnv2-siglip-lit': litRecipe('mnv2-siglip-lit', 'mnv2-siglip', 'mobilenet_v2_1.0_224_quant'),
+  'mnv2-hyperclip-lit-warm': warmRecipe('mnv2-hyperclip-lit-warm', 'mnv2-hyperclip', 'mobilenet_v2_1.0_224_quant'),
+  'mnv2-siglip-lit-warm': warmRecipe('mnv2-siglip-lit-warm', 'mnv2-siglip', 'mobilenet_v2_1.0_224_quant'),
   'mnv1-050-hyperclip-lit': litRecipe('mnv1-050-hyperclip-lit', 'mnv1-050-hyperclip', 'mobilenet_v1_0.5_160_quant'),
   'mnv1-050-siglip-lit': litRecipe('mnv1-050-siglip-lit', 'mnv1-050-siglip', 'mobilenet_v1_0.5_160_quant'),
   'mnv1-025-hyperclip-lit': litRecipe('mnv1-025-hyperclip-lit', 'mnv1-025-hyperclip', 'mobilenet_v1_0.25_128_quant'),
@@ -305,13 +320,27 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
 
 function validateDistill(d: DistillConfig): void {
   if (d === null || typeof d !== 'object' || typeof d.teacher !== 'string' || d.teacher === '') {
-    throw new Error(`distill must be {"teacher": PRETRAINED_FOLDER_OR_TFLITE, "weight", "classesPerTask", "temperature", "senses"?}, got ${JSON.stringify(d)}`);
+    throw new Error(`distill must be {"teacher": PRETRAINED_FOLDER_OR_TFLITE, "weight", "classesPerTask", "temperature", "senses"?, "warmStart"?}, got ${JSON.stringify(d)}`);
   }
   if (!(d.weight > 0 && d.weight <= 100)) throw new Error(`distill.weight must be a number in (0, 100], got ${JSON.stringify(d.weight)}`);
   positiveInt(d.classesPerTask, 'distill.classesPerTask');
   if (d.classesPerTask < 2) throw new Error(`distill.classesPerTask must be at least 2, got ${d.classesPerTask}`);
   if (!(d.temperature > 0 && d.temperature <= 100)) throw new Error(`distill.temperature must be a number in (0, 100], got ${JSON.stringify(d.temperature)}`);
   if (d.senses !== undefined) checkLabelSenses(d.senses, 'distill.senses');
+  if (d.warmStart !== undefined) validateWarmStart(d.warmStart);
+}
+
+const WARM_START_FIELDS = ['steps', 'images', 'batchSize', 'lr'];
+
+function validateWarmStart(w: HeadWarmStartConfig): void {
+  if (w === null || typeof w !== 'object' || Array.isArray(w)) {
+    throw new Error(`distill.warmStart must be {"steps", "images", "batchSize", "lr"}, got ${JSON.stringify(w)}`);
+  }
+  const unknown = Object.keys(w).filter((k) => !WARM_START_FIELDS.includes(k));
+  if (unknown.length > 0) throw new Error(`distill.warmStart: unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: ${WARM_START_FIELDS.join(', ')}`);
+  for (const field of WARM_START_FIELDS.slice(0, 3)) positiveInt(w[field as 'steps'], `distill.warmStart.${field}`);
+  if (w.batchSize > w.images) throw new Error(`distill.warmStart.batchSize (${w.batchSize}) exceeds distill.warmStart.images (${w.images}): cache at least one batch of images`);
+  if (!(w.lr > 0 && w.lr <= 1)) throw new Error(`distill.warmStart.lr must be a number in (0, 1], got ${JSON.stringify(w.lr)}`);
 }
 
 /** At most this many views per image: beyond it a cache costs more disk than fresh augmentation saves. */

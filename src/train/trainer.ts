@@ -102,6 +102,7 @@ async function trainObjective(config: TrainConfig, objective: TrainingObjective,
   if (options.resume && resumed === null) reporter.message(`no checkpoint in ${outDir} yet: starting from step 0`);
   parallel.syncWeights(model);
   const log = parallel.isMain ? new MetricsLog(path.join(outDir, 'metrics.jsonl')) : new DiscardLog('');
+  if (resumed === null) await warmStart(objective, log, config, model.logitScale.device);
   const loader = createLoader({
     sources: parallel.shardSources(sources), seed: parallel.dataSeed(config.seed), shuffle: true, dropLast: true,
     batchSize: parallel.localBatchSize(config.batchSize, model.config.hypernet?.groupSize ?? 1),
@@ -212,6 +213,18 @@ async function runSteps(ctx: StepContext): Promise<RunFigures> {
   }
   const seconds = (Date.now() - started) / 1000;
   return { steps: config.steps, finalLoss, imagesPerSecond: images / Math.max(seconds, 1e-9), seconds };
+}
+
+/**
+ * What the objective learns before the loop (a fresh run only: a checkpoint
+ * already holds it), logged, then validated as step 0 when the run validates.
+ * A run killed before its first checkpoint repeats it.
+ */
+async function warmStart(objective: TrainingObjective, log: MetricsLog, config: TrainConfig, device: Device): Promise<void> {
+  const fields = await objective.warmStart?.() ?? null;
+  if (fields === null) return;
+  log.write({ event: 'warm-start', ...fields });
+  if (config.validateEvery > 0) await validateDuringRun(objective, device, log, 0);
 }
 
 /** Evaluation runs on the CPU in eval mode; training goes on where it was, in train mode. */

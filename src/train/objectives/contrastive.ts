@@ -3,11 +3,12 @@
 // and by retrieval, and leaves a model folder that eval and generate load.
 import path from 'node:path';
 import type { AdamW, Module, Tensor } from '../../engine/index.js';
-import { evalPreprocess, type Batch, type FeatureStoreStats, type FixedViews } from '../../data/index.js';
+import { evalPreprocess, type Batch, type FeatureStoreStats, type FixedViews, type LoaderSource, type PreprocessSpec } from '../../data/index.js';
 import { saveBundle, type Bundle } from '../../bundle/bundle.js';
 import { pretrainedFile } from '../../models/import/pretrained-ref.js';
 import { createDistillation } from '../distill-setup.js';
 import { frozenPrefixBlocks } from '../frozen-prefix.js';
+import { headWarmStart } from '../head-warm-start.js';
 import { openPrefixCache, type PrefixCache } from '../prefix-cache.js';
 import { createOptimizer } from '../optimizer.js';
 import type { OverlappedReducer } from '../overlapped-reducer.js';
@@ -22,7 +23,10 @@ export class ContrastiveObjective implements TrainingObjective {
   private readonly bundle: Bundle;
   private closed = false;
 
-  constructor(private readonly batchLoss: ContrastiveLoss, readonly optimizer: AdamW, private readonly run: { config: TrainConfig; reporter: TrainReporter; outDir: string }) {
+  constructor(
+    private readonly batchLoss: ContrastiveLoss, readonly optimizer: AdamW,
+    private readonly run: { config: TrainConfig; reporter: TrainReporter; outDir: string; sources: LoaderSource[]; preprocess: PreprocessSpec },
+  ) {
     const { model, tokenizer } = batchLoss.parts;
     this.bundle = { dir: run.outDir, model, config: model.config, tokenizer, preprocess: evalPreprocess(model.config.image.imageSize), extra: {} };
     this.output = path.join(run.outDir, 'model');
@@ -54,6 +58,19 @@ export class ContrastiveObjective implements TrainingObjective {
     if (cache == null) return;
     cache.close();
     this.run.reporter.message(cache.store.summary());
+  }
+
+  /** The text side learns the teacher's classifiers on cached features before the first step (src/train/head-warm-start.ts). */
+  async warmStart(): Promise<Record<string, number> | null> {
+    const { config, reporter, sources, preprocess } = this.run;
+    const settings = config.distill?.warmStart;
+    const { model, distill, prefixBlocks } = this.batchLoss.parts;
+    if (settings === undefined || distill == null || prefixBlocks == null) return null;
+    const result = await headWarmStart(settings, {
+      model, distill, prefixBlocks, sources, preprocess, optimizer: createOptimizer(model, config), gradClip: config.gradClip, seed: config.seed, reporter,
+    });
+    reporter.message(`warm start: ${result.steps} steps on ${result.images} cached images in ${result.seconds.toFixed(0)} s, loss ${result.firstLoss.toFixed(3)} -> ${result.finalLoss.toFixed(3)}`);
+    return { ...result };
   }
 
   reduceGradients(params: Tensor[]): void {
@@ -95,7 +112,7 @@ export function createContrastiveObjective(config: TrainConfig, setup: Objective
   const overlapped = config.overlapAllReduce === true ? overlappedFor(setup, optimizer) : null;
   const prefixCache = config.featureCache === undefined ? null : featureCache(config, setup, prefixBlocks);
   const batchLoss = new ContrastiveLoss({ model, tokenizer, positives: config.positives, prefixBlocks, prefixCache, distill, group: parallel.group, overlapped });
-  return new ContrastiveObjective(batchLoss, optimizer, { config, reporter, outDir: setup.outDir });
+  return new ContrastiveObjective(batchLoss, optimizer, { config, reporter, outDir: setup.outDir, sources: setup.sources, preprocess: setup.preprocess });
 }
 
 /** overlapAllReduce takes effect only in a data-parallel run on the CPU: anywhere else it is an error, not ignored. */

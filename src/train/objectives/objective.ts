@@ -49,6 +49,12 @@ export interface TrainingObjective extends BatchLoss {
   readonly fixedViews?: FixedViews;
   /** What the feature cache did this run; null (or absent) without one. */
   featureCacheStats?(): FeatureStoreStats | null;
+  /**
+   * Before the first step of a run that starts from step 0: what the recipe
+   * learns before its loop (distill.warmStart), as the fields of a metrics
+   * line; null (or absent) when it asks for nothing.
+   */
+  warmStart?(): Promise<Record<string, number> | null>;
 }
 
 /** What the trainer hands an objective's setup. */
