@@ -54,7 +54,7 @@ export interface HeadWarmStartResult {
 export async function headWarmStart(config: HeadWarmStartConfig, setup: HeadWarmStartSetup): Promise<HeadWarmStartResult> {
   const { model, optimizer, reporter } = setup;
   const started = Date.now();
-  const hypernetIdle = model.hypernet === null || [model.hypernet.head.weight, model.hypernet.head.bias!].every((t) => noGrad(() => t.abs().amax().item()) === 0);
+  const hypernetIdle = model.hypernet === null || [model.hypernet.head.weight, model.hypernet.head.bias!].every((t) => noGrad(() => tidy(() => t.abs().amax().item())) === 0);
   if (!hypernetIdle) throw new Error('distill.warmStart runs before the first step, on an untrained hypernetwork; this model\'s hypernetwork head is not zero (a resumed or initialised run?)');
   const { features, teacherLogits } = await cacheFeatures(config.images, setup);
   const featureSeconds = (Date.now() - started) / 1000;
