@@ -172,7 +172,7 @@ const checked = (parse: (value: string) => unknown) => (value: string): string =
 export const cli = (): Command => new Command('hyperclip-vs-siglip')
   .description('train tiny HyperCLIP and SigLIP over seeds, evaluate zero-shot and retrieval, write the results report')
   .option('--configs <list>', 'configurations: A (Flickr8k train), B (Flickr8k + CIFAR-100 train), C (A with the word prior frozen), ' +
-    'D (Flickr8k + Tiny ImageNet, two stages)', checked(parseConfigurations), DEFAULT_CONFIGS)
+    'D (Flickr8k + Tiny ImageNet, two stages), E1-E3 (locked ImageNet-pretrained MobileNets), W3 (E3 with the warm start)', checked(parseConfigurations), DEFAULT_CONFIGS)
   .option('--seeds <list>', 'seeds, comma-separated', checked(parseSeeds), DEFAULT_SEEDS)
   .option('--steps <n>', 'override every recipe\'s step count (quick checks only: a resumed run must keep the same value)', integer('steps'))
   .option('--eval-limit <n>', 'evaluate on n samples per test set instead of the full sets', integer('eval-limit'))
