@@ -12,8 +12,8 @@ import { appendRecord, host } from './lib/records.js';
 import { median } from '../tools/stats.js';
 import { timeInterleavedSamples } from '../tools/timing.js';
 import { defaultModelDir, loadBundle } from '../src/bundle/bundle.js';
-import { resolveData } from '../src/data/index.js';
-import { evalPreprocess } from '../src/data/preprocess.js';
+import { resolveData, type ResolvedData } from '../src/data/index.js';
+import { evalPreprocess, type PreprocessSpec } from '../src/data/preprocess.js';
 import { generateClassifier } from '../src/deploy/generate.js';
 import { rankWithOnnx } from '../src/deploy/pretrained.js';
 import { readCalibrationSet } from '../src/deploy/quantize/calibration-images.js';
@@ -49,6 +49,27 @@ function recording(rank: RankBatch, top1: number[]): RankBatch {
   };
 }
 
+export interface ScoredClassifier {
+  top1: number;
+  top5: number;
+  samples: number;
+  /** Each scored image's top class, in reading order. */
+  predictions: number[];
+}
+
+/** A classifier's CIFAR-10 test accuracy, counted by `hyperclip eval`'s loop, with its top class per image (the same seeded sample of `limit` images every call). */
+export async function scoreClassifier(classifier: Classifier, test: ResolvedData, preprocess: PreprocessSpec, limit: number | undefined): Promise<ScoredClassifier> {
+  const predictions: number[] = [];
+  const result = await evaluateClassification(recording(rankWithOnnx(classifier), predictions), test.source, test.classnames!, preprocess, { limit });
+  return { top1: result.top1, top5: result.top5, samples: result.samples, predictions };
+}
+
+/** The share of images two scorings of the same images put in the same top class. */
+export function top1Agreement(a: number[], b: number[]): { agreement: number; scored: number } {
+  const scored = Math.min(a.length, b.length);
+  return { agreement: a.slice(0, scored).filter((c, i) => c === b[i]).length / scored, scored };
+}
+
 async function main(): Promise<void> {
   const opts = cli().parse().opts<Int8BenchOptions>();
   const calibN = positive('calib-n', opts.calibN ?? (opts.quick ? '32' : '256'));
@@ -76,15 +97,15 @@ async function main(): Promise<void> {
     float32: await createClassifier(float.bytes, openRunner), int8: await createClassifier(int8.bytes, openRunner),
   };
   try {
-    const top1: Record<string, number[]> = { float32: [], int8: [] };
+    const top1: Record<string, number[]> = {};
     const accuracy: Record<string, { top1: number; top5: number; samples: number }> = {};
     for (const [name, classifier] of Object.entries(classifiers)) {
-      const result = await evaluateClassification(recording(rankWithOnnx(classifier), top1[name]!), test.source, test.classnames!, preprocess, { limit });
-      accuracy[name] = { top1: result.top1, top5: result.top5, samples: result.samples };
+      const { predictions, ...result } = await scoreClassifier(classifier, test, preprocess, limit);
+      top1[name] = predictions;
+      accuracy[name] = result;
       console.log(`${name}: CIFAR-10 test top-1 ${(100 * result.top1).toFixed(2)}%, top-5 ${(100 * result.top5).toFixed(2)}% (${result.samples} images)`);
     }
-    const scored = Math.min(top1.float32!.length, top1.int8!.length);
-    const agreement = top1.float32!.slice(0, scored).filter((c, i) => c === top1.int8![i]).length / scored;
+    const { agreement, scored } = top1Agreement(top1.float32!, top1.int8!);
 
     const size = preprocess.size, per = 3 * size * size;
     const batch = new Float32Array(64 * per);
