@@ -20,7 +20,7 @@ export { generateOnRuntime, type PromptTokenizer } from './deploy/runtime/genera
 export { parseClassifierMetadata, classifierMetadataProps, type ClassifierOutput } from './deploy/metadata.js';
 export { MODEL_FILES, DEPLOYED_FILES } from './models/folder-layout.js';
 export { readOnnxInfo } from './deploy/onnx/read.js';
-export { quantizeClassifier, QUANTIZATION_METADATA_KEY, type QuantizeOptions, type QuantizationRecord } from './deploy/quantize/quantize.js';
+export { quantizeClassifier, QUANTIZATION_METADATA_KEY, FLOAT_LAYERS, type FloatLayers, type QuantizeOptions, type QuantizationRecord } from './deploy/quantize/quantize.js';
 export { readCalibrationSet, type CalibrationSet } from './deploy/quantize/calibration-images.js';
 export { evaluateZeroShot, type ZeroShotOptions } from './eval/zeroshot.js';
 export { evaluateRetrieval, type RetrievalOptions, type RetrievalResult } from './eval/retrieval.js';

@@ -31,6 +31,8 @@ export function registerGenerate(program: Command): void {
     .option('--int8', 'write an 8-bit classifier (int8 weights, uint8 activations, QDQ form), about a quarter of the float32 size; needs --calib')
     .option('--calib <images>', 'with --int8: your unlabelled images that set the activation ranges (a folder, a .txt list of image paths, shards, or e.g. cifar10:train)')
     .option('--calib-n <n>', `with --int8: at most this many calibration images, a seeded draw (default ${DEFAULT_CALIBRATION_IMAGES})`, integer('calib-n'))
+    .option('--bias-correction <on|off>', 'with --int8: take the mean error of each convolution\'s rounded weights out of its bias, measured on the --calib images (default on)')
+    .option('--float-layers <stem|none>', 'with --int8: stem keeps the first convolution (the one that reads the image) float; none quantizes it too (default stem)')
     .requiredOption('-o, --output <file>', 'where to write the .onnx classifier')
     .addHelpText('after', '\nExamples:\n  hyperclip generate --classes "cat,dog,car" -o classifier.onnx\n' +
       '  hyperclip generate --engine onnx --model models/default --classes "cat,dog" -o pets.onnx\n' +

@@ -1,10 +1,13 @@
 // A float classifier in, its static int8 twin out: zero padding folded into
 // the convolutions, the quantization planned from the graph, activation
-// ranges calibrated on the user's images, the QDQ graph written, and the
-// file's metadata saying how it was made. The classifier metadata is kept,
-// so every loader (classify, the Node and browser API) reads it unchanged.
+// ranges (and the convolutions' input means) calibrated on the user's
+// images, the biases corrected for the weights' rounding, the QDQ graph
+// written, and the file's metadata saying how it was made. The classifier
+// metadata is kept, so every loader (classify, the Node and browser API)
+// reads it unchanged.
 import { onnx, type ModelProto } from '../onnx/proto.js';
 import type { OpenRunner } from '../runtime/session.js';
+import { correctable, correctBiases } from './bias-correction.js';
 import { calibrateRanges } from './calibrate.js';
 import { foldPadsIntoConvs } from './fold-pad.js';
 import { activationParams, type ActivationParams } from './params.js';
@@ -19,16 +22,28 @@ export interface QuantizeOptions {
   /** Says where the images came from, for the record ("200 images of photos/"). */
   calibration: string;
   open: OpenRunner;
+  /** Take the mean output shift of each convolution's int8 weights out of its bias (default true; bias-correction.ts). */
+  biasCorrection?: boolean;
+  /** 'stem' (default): the layers that read the image stay float; 'none': every Conv, Gemm and MatMul is quantized (plan.ts). */
+  floatLayers?: FloatLayers;
   onProgress?: (done: number, total: number) => void;
 }
+
+export type FloatLayers = 'stem' | 'none';
+export const FLOAT_LAYERS: readonly FloatLayers[] = ['stem', 'none'];
 
 export interface QuantizationRecord {
   format: 'QDQ';
   weights: 'int8, symmetric, per output channel';
   activations: 'uint8, asymmetric, per tensor';
   calibration: { method: 'min/max'; source: string; images: number };
+  /** Convolutions whose bias was corrected for their weights' rounding (0 without bias correction). */
+  biasCorrected: number;
+  floatLayers: FloatLayers;
   /** Conv, Gemm and MatMul nodes with int8 weights. */
   quantizedNodes: number;
+  /** Conv, Gemm and MatMul nodes with constant weights left float (the stem with floatLayers 'stem'). */
+  floatNodes: number;
   /** Activation tensors with a QuantizeLinear/DequantizeLinear pair. */
   quantizedActivations: number;
 }
@@ -40,11 +55,21 @@ export async function quantizeClassifier(floatBytes: Uint8Array, options: Quanti
   if ((model.graph?.node ?? []).some((n) => ALREADY_QUANTIZED.has(n.opType!))) {
     throw new Error('this classifier is already quantized: quantize the float32 classifier instead');
   }
+  const floatLayers = options.floatLayers ?? 'stem';
+  if (!FLOAT_LAYERS.includes(floatLayers)) throw new Error(`floatLayers is ${String(floatLayers)}: use ${FLOAT_LAYERS.join(' or ')}`);
   foldPadsIntoConvs(model);
-  const plan = planQuantization(model);
-  if (plan.weighted.length === 0) throw new Error('the classifier has no Conv, Gemm or MatMul with constant weights to quantize');
+  const plan = planQuantization(model, { floatStem: floatLayers === 'stem' });
+  if (plan.weighted.length === 0) {
+    throw new Error(plan.floatNodes.length > 0
+      ? 'the classifier\'s only Conv, Gemm or MatMul layers read the image, which floatLayers \'stem\' keeps float: quantize them with floatLayers \'none\''
+      : 'the classifier has no Conv, Gemm or MatMul with constant weights to quantize');
+  }
   const owners = plan.activations.filter((t) => !plan.sharedWith.has(t));
-  const { ranges, images } = await calibrateRanges(model, owners, { images: options.images, open: options.open, onProgress: options.onProgress });
+  const corrected = (options.biasCorrection ?? true) ? correctable(plan.weighted) : [];
+  const { ranges, means, images } = await calibrateRanges(model, owners, {
+    images: options.images, open: options.open, means: [...new Set(corrected.map((w) => w.input))], onProgress: options.onProgress,
+  });
+  correctBiases(model, corrected, means);
   const params = new Map<string, ActivationParams>();
   for (const [tensor, range] of ranges) {
     try {
@@ -57,8 +82,8 @@ export async function quantizeClassifier(floatBytes: Uint8Array, options: Quanti
   writeQdq(model, plan, params);
   const record: QuantizationRecord = {
     format: 'QDQ', weights: 'int8, symmetric, per output channel', activations: 'uint8, asymmetric, per tensor',
-    calibration: { method: 'min/max', source: options.calibration, images },
-    quantizedNodes: plan.weighted.length, quantizedActivations: plan.activations.length,
+    calibration: { method: 'min/max', source: options.calibration, images }, biasCorrected: corrected.length, floatLayers,
+    quantizedNodes: plan.weighted.length, floatNodes: plan.floatNodes.length, quantizedActivations: plan.activations.length,
   };
   setMetadata(model, QUANTIZATION_METADATA_KEY, JSON.stringify(record));
   model.docString = `${model.docString ?? ''}${model.docString ? '; ' : ''}int8 QDQ, calibrated on ${options.calibration}`;

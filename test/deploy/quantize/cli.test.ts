@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ import { manualSeed } from '../../../src/engine/index.js';
 import { Tokenizer } from '../../../src/data/tokenizer/index.js';
 import { HyperClip } from '../../../src/models/index.js';
 import { saveBundle } from '../../../src/bundle/bundle.js';
+import { readOnnxInfo } from '../../../src/deploy/onnx/read.js';
+import { QUANTIZATION_METADATA_KEY, type QuantizationRecord } from '../../../src/deploy/quantize/quantize.js';
 import { cifarImages } from '../real-images.js';
 import { tinyConfig } from './tiny-model.js';
 
@@ -44,6 +46,18 @@ test('generate --int8 --calib writes a quantized classifier that classify reads;
     t.diagnostic(run.stdout.trim());
     assert.ok(statSync(int8).size < 0.35 * statSync(float).size, `int8 ${statSync(int8).size} bytes vs float32 ${statSync(float).size}`);
 
+    const recorded = (file: string) => JSON.parse(readOnnxInfo(readFileSync(file)).metadata[QUANTIZATION_METADATA_KEY]!) as QuantizationRecord;
+    const defaults = recorded(int8);
+    assert.equal(defaults.floatLayers, 'stem');
+    assert.equal(defaults.floatNodes, 1, 'the stem convolution stays float');
+    assert.ok(defaults.biasCorrected > 0, 'biases are corrected by default');
+    const plain = path.join(dir, 'pets-int8-plain.onnx');
+    const plainRun = hyperclip(...base, '--int8', '--calib', photos, '--bias-correction', 'off', '--float-layers', 'none', '-o', plain);
+    assert.equal(plainRun.status, 0, plainRun.stderr);
+    const plainRecord = recorded(plain);
+    assert.deepEqual([plainRecord.floatLayers, plainRecord.floatNodes, plainRecord.biasCorrected], ['none', 0, 0]);
+    assert.equal(plainRecord.quantizedNodes, defaults.quantizedNodes + 1);
+
     const classified = hyperclip('classify', int8, photos, '--top-k', '1');
     assert.equal(classified.status, 0, classified.stderr);
     assert.match(classified.stdout, /classified 6 image\(s\) in [\d.]+ s with pets-int8\.onnx \(3 classes\)/);
@@ -58,6 +72,10 @@ test('generate --int8 --calib writes a quantized classifier that classify reads;
     const cases: [string[], string | RegExp][] = [
       [[...base, '--calib', photos, '-o', out], '--calib only takes effect with --int8: add --int8 to write an 8-bit classifier, or leave --calib out'],
       [[...base, '--calib-n', '8', '-o', out], '--calib-n only takes effect with --int8 --calib IMAGES: add them, or leave --calib-n out'],
+      [[...base, '--bias-correction', 'off', '-o', out], '--bias-correction only takes effect with --int8 --calib IMAGES: add them, or leave --bias-correction out'],
+      [[...base, '--float-layers', 'none', '-o', out], '--float-layers only takes effect with --int8 --calib IMAGES: add them, or leave --float-layers out'],
+      [[...base, '--int8', '--calib', photos, '--bias-correction', 'yes', '-o', out], '--bias-correction must be on or off, got "yes"'],
+      [[...base, '--int8', '--calib', photos, '--float-layers', 'head', '-o', out], '--float-layers must be stem or none, got "head"'],
       [[...base, '--int8', '-o', out], '--int8 needs calibration images: add --calib FOLDER, a folder of your own unlabelled images (a few hundred are enough)'],
       [[...base, '--int8', '--calib', path.join(dir, 'nowhere'), '-o', out], /^dataset not found: .*nowhere is no named dataset/],
       [[...base, '--int8', '--calib', empty, '-o', out], /^.*empty holds no images, class folders or shards/],
