@@ -7,7 +7,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { host } from '../tools/host.js';
 import { isEntryPoint } from '../tools/script-entry.js';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { integer } from '../src/cli/parse.js';
 import { useAllCores } from '../src/engine/index.js';
@@ -16,7 +16,7 @@ import { resolveTrainConfig, TIN_CLASSIFY_RUN, type TrainConfig } from '../src/t
 import type { TrainReporter } from '../src/train/reporter.js';
 import { train } from '../src/train/trainer.js';
 import { evaluateRun, existingEval } from './hyperclip-vs-siglip/evaluate.js';
-import { DEFAULT_CONFIGS, DEFAULT_OUT, DEFAULT_SEEDS, MODEL_KINDS, parseConfigurations, parseSeeds, runName, type Configuration, type ModelKind } from './hyperclip-vs-siglip/plan.js';
+import { DEFAULT_CONFIGS, DEFAULT_OUT, DEFAULT_SEEDS, MODEL_KINDS, parseConfigurations, parseSeeds, reportScope, runName, type Configuration, type ModelKind } from './hyperclip-vs-siglip/plan.js';
 import { HOST_FILE } from './hyperclip-vs-siglip/runs.js';
 import { recordInvocation, writeReport } from './hyperclip-vs-siglip/write-report.js';
 
@@ -123,7 +123,8 @@ function reportFile(opts: Options): string {
 async function main(opts: Options): Promise<void> {
   const configurations = parseConfigurations(opts.configs);
   const seeds = parseSeeds(opts.seeds);
-  const target = { outDir: opts.out, reportFile: reportFile(opts), configurations, seeds };
+  // Recomputed at each write: a run trained now adds its folder.
+  const target = () => ({ outDir: opts.out, reportFile: reportFile(opts), ...reportScope(configurations, seeds, existsSync(opts.out) ? readdirSync(opts.out) : []) });
   let done = 0, skipped = 0;
   const failed: string[] = [];
   if (!opts.reportOnly) {
@@ -147,15 +148,16 @@ async function main(opts: Options): Promise<void> {
             failed.push(runName(c.recipes[model], seed));
             say(`[${c.id} ${runName(c.recipes[model], seed)}] FAILED: ${(err as Error).message}`);
           }
-          await writeReport(target);
+          await writeReport(target());
         }
       }
     }
   }
-  const { runs } = await writeReport(target);
+  const finalTarget = target();
+  const { runs } = await writeReport(finalTarget);
   const evaluated = runs.filter((r) => r.status === 'evaluated').length;
   console.log(`experiment: ${evaluated} of ${runs.length} runs evaluated (${done} trained or evaluated now, ${skipped} already complete, ` +
-    `${failed.length} failed${failed.length ? `: ${failed.join(', ')}` : ''}); report in ${target.reportFile}`);
+    `${failed.length} failed${failed.length ? `: ${failed.join(', ')}` : ''}); report in ${finalTarget.reportFile}`);
   if (failed.length > 0) process.exitCode = 1;
 }
 

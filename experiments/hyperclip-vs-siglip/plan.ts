@@ -121,3 +121,22 @@ export function parseSeeds(list: string): number[] {
   }
   return [...new Set(seeds)];
 }
+
+/**
+ * What the report covers: the configurations and seeds asked for, plus every other configuration
+ * and seed with a run folder in the experiment folder (`runDirs`: its entries' names). Training one
+ * configuration must not drop the others' tables from the report.
+ */
+export function reportScope(asked: Configuration[], seeds: number[], runDirs: string[]): { configurations: Configuration[]; seeds: number[] } {
+  const seedsOfRecipe = new Map<string, number[]>();
+  for (const dir of runDirs) {
+    const match = /^(.+)-s(\d+)$/.exec(dir);
+    if (match === null) continue;
+    seedsOfRecipe.set(match[1], [...(seedsOfRecipe.get(match[1]) ?? []), Number(match[2])]);
+  }
+  const askedIds = new Set(asked.map((c) => c.id));
+  const configurations = Object.values(CONFIGURATIONS)
+    .filter((c) => askedIds.has(c.id) || MODEL_KINDS.some((m) => seedsOfRecipe.has(c.recipes[m])));
+  const found = configurations.flatMap((c) => MODEL_KINDS.flatMap((m) => seedsOfRecipe.get(c.recipes[m]) ?? []));
+  return { configurations, seeds: [...new Set([...seeds, ...found])].sort((a, b) => a - b) };
+}

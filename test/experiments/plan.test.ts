@@ -2,7 +2,7 @@
 // only in the model, which is what makes its per-seed differences fair.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CONFIGURATIONS, parseConfigurations } from '../../experiments/hyperclip-vs-siglip/plan.js';
+import { CONFIGURATIONS, parseConfigurations, reportScope } from '../../experiments/hyperclip-vs-siglip/plan.js';
 import { resolveConfig } from '../../src/models/config.js';
 import { RECIPES } from '../../src/train/recipes.js';
 
@@ -25,4 +25,14 @@ test('configuration C freezes the word prior on both sides, A does not', () => {
   assert.equal(RECIPES[a!.recipes.hyperclip]!.freeze, undefined);
   assert.throws(() => parseConfigurations('A,E'), /unknown configuration "E": known are A, B, C, D/);
   assert.throws(() => parseConfigurations(' , '), /--configs is empty/);
+});
+
+test('the report covers every configuration and seed with a run folder, not only those trained now', () => {
+  const dirs = ['mnv1-025-hyperclip-lit-s0', 'mnv1-025-siglip-lit-s2', 'tiny-tin-classify-s0', 'mnv2-siglip-lit-warm-s0', 'experiment.json', 'notes'];
+  const scope = reportScope(parseConfigurations('A'), [0], dirs);
+  assert.deepEqual(scope.configurations.map((c) => c.id), ['A', 'E1', 'W3'], 'asked A, plus E1 and W3 found on disk; a stage-1 folder adds none');
+  assert.deepEqual(scope.seeds, [0, 2]);
+  const alone = reportScope(parseConfigurations('B'), [1], []);
+  assert.deepEqual(alone.configurations.map((c) => c.id), ['B']);
+  assert.deepEqual(alone.seeds, [1]);
 });
