@@ -90,7 +90,7 @@ async function runOnce(kind: RunKind, round: number, s: Settings, dirs: { runs: 
 
 /** Images and seconds of the steps after the warm-up, from the trainer's per-step rates (each step's time includes its wait for data). */
 function timedSteps(outDir: string, s: Settings): { images: number; seconds: number } {
-  const steps = new MetricsLog(path.join(outDir, 'metrics.jsonl')).read().filter((r) => r.event === 'train' && (r.step as number) > s.warmup);
+  const steps = new MetricsLog(path.join(outDir, 'metrics.jsonl')).readLastLife().filter((r) => r.event === 'train' && (r.step as number) > s.warmup);
   if (steps.length !== s.steps) throw new Error(`${outDir}: ${steps.length} timed steps logged, ${s.steps} expected`);
   return { images: s.steps * s.batchSize, seconds: steps.reduce((sum, r) => sum + s.batchSize / (r.imagesPerSecond as number), 0) };
 }

@@ -8,6 +8,7 @@ import type { Machine } from '../../tools/host.js';
 import { median } from '../../tools/stats.js';
 import { resolveConfig, type PartialModelConfig } from '../../src/models/config.js';
 import { MODEL_FILES } from '../../src/models/folder-layout.js';
+import { lastLife } from '../../src/train/metrics-log.js';
 
 export const EVAL_FILE = 'eval.json';
 export const HOST_FILE = 'host.json';
@@ -95,7 +96,8 @@ export function readRun(outDir: string, configuration: Configuration, model: Mod
   const dir = path.join(outDir, name);
   const trainConfig = readJson(path.join(dir, 'train-config.json')) as Record<string, unknown> | null;
   const modelConfig = readJson(path.join(dir, 'model', MODEL_FILES.config)) as { config?: { image?: { imageSize?: number } } } | null;
-  const records = readMetrics(path.join(dir, 'metrics.jsonl'));
+  const logged = readMetrics(path.join(dir, 'metrics.jsonl'));
+  const records = lastLife(logged);
   const train = records.filter((r) => r.event === 'train' && typeof r.step === 'number' && typeof r.loss === 'number');
   const summaries = records.filter((r) => r.event === 'summary');
   const evalRecord = readJson(path.join(dir, EVAL_FILE));
@@ -110,7 +112,7 @@ export function readRun(outDir: string, configuration: Configuration, model: Mod
     trainConfig, imageSize: modelConfig?.config?.image?.imageSize ?? presetImageSize(trainConfig),
     curve: lossCurve(train),
     imagesPerSecond: median(train.map((r) => r.imagesPerSecond as number)),
-    trainSeconds: !wasResumed(train) && typeof last?.seconds === 'number' ? last.seconds : null,
+    trainSeconds: !wasResumed(logged) && typeof last?.seconds === 'number' ? last.seconds : null,
     host: readJson(path.join(dir, HOST_FILE)) as Machine | null,
     eval: status === 'evaluated' ? (evalRecord as EvalRecord) : null,
   };
@@ -127,15 +129,20 @@ function presetImageSize(trainConfig: Record<string, unknown> | null): number | 
   }
 }
 
-/** After a resume, steps past the last checkpoint are logged twice: the later record wins. */
+/** Logs from before the resume record still hold a resumed run's steps past its checkpoint twice: the later record wins. */
 function lossCurve(train: Record<string, unknown>[]): { step: number; loss: number }[] {
   const byStep = new Map<number, number>();
   for (const r of train) byStep.set(r.step as number, r.loss as number);
   return [...byStep].sort((a, b) => a[0] - b[0]).map(([step, loss]) => ({ step, loss }));
 }
 
-/** A resumed run's summary times only its last segment, so its wall time is not the run's. */
-function wasResumed(train: Record<string, unknown>[]): boolean {
+/**
+ * A resumed run's summary times only its last segment, so its wall time is not the run's.
+ * Read from the whole log: older logs without a resume record show it only as a train step logged twice.
+ */
+function wasResumed(logged: Record<string, unknown>[]): boolean {
+  if (logged.some((r) => r.event === 'resume')) return true;
+  const train = logged.filter((r) => r.event === 'train' && typeof r.step === 'number' && typeof r.loss === 'number');
   return train.some((r, i) => i > 0 && (r.step as number) <= (train[i - 1]!.step as number));
 }
 

@@ -7,7 +7,7 @@
 // the price of one pass of the encoder. The main run's loop is image-bound
 // (about 12 img/s for MobileNet v2 at 160 px on 2 cores), and the text side
 // it trains from scratch reaches the head's knowledge slowly.
-import { F, clipGradNorm, keep, noGrad, tensor, tidy, type AdamW, type Tensor } from '../engine/index.js';
+import { F, keep, noGrad, tensor, tidy, type AdamW, type Tensor } from '../engine/index.js';
 import { createLoader, type LoaderSource, type PreprocessSpec } from '../data/index.js';
 import { createRng, randomIndex } from '../data/random.js';
 import type { HyperClip } from '../models/hyperclip.js';
@@ -15,6 +15,7 @@ import type { HeadDistillation } from './distill.js';
 import { computePrefix } from './frozen-prefix.js';
 import type { TrainReporter } from './reporter.js';
 import { warmupCosine } from './schedule.js';
+import { optimizerStep } from './train-step.js';
 
 export interface HeadWarmStartConfig {
   /** Optimisation steps on the cached features. */
@@ -68,16 +69,11 @@ export async function headWarmStart(config: HeadWarmStartConfig, setup: HeadWarm
       const stepStarted = Date.now();
       optimizer.lr = warmupCosine(step, { lr: config.lr, warmupSteps: Math.max(1, Math.round(config.steps / 10)), totalSteps: config.steps });
       const rows = Array.from({ length: config.batchSize }, () => BigInt(randomIndex(rng, count)));
-      const loss = tidy(() => {
+      const { loss } = optimizerStep(() => {
         const index = tensor(BigInt64Array.from(rows), [rows.length], { dtype: 'int64' });
-        const value = setup.distill.lossOnFeatures(model, features.indexSelect(0, index), teacherLogits.indexSelect(0, index));
-        value.backward();
-        return value.item();
-      });
+        return setup.distill.lossOnFeatures(model, features.indexSelect(0, index), teacherLogits.indexSelect(0, index));
+      }, optimizer, setup.gradClip);
       if (!Number.isFinite(loss)) throw new Error(`warm start: the loss is ${loss} at step ${step}; lower distill.warmStart.lr`);
-      clipGradNorm(optimizer.allParams(), setup.gradClip);
-      optimizer.step();
-      optimizer.zeroGrad();
       losses.push(loss);
       // Cached images a second: what a warm-start step goes through (no image is decoded or encoded).
       reporter.step(step + 1, { loss, lr: optimizer.lr, imagesPerSecond: (config.batchSize * 1000) / Math.max(1, Date.now() - stepStarted) });

@@ -1,6 +1,7 @@
-// One optimisation step, whatever the objective: its loss on the batch,
-// backward, the ranks' gradients combined, the joint norm clipped, the update.
-import { clipGradNorm, tidy, type AdamW, type ProcessGroup } from '../engine/index.js';
+// One optimisation step, whatever the objective (and the warm start's steps
+// on cached features): its loss, backward, the ranks' gradients combined, the
+// joint norm clipped, the update.
+import { clipGradNorm, tidy, type AdamW, type ProcessGroup, type Tensor } from '../engine/index.js';
 import type { Batch } from '../data/index.js';
 import type { HyperClip } from '../models/index.js';
 import type { Tokenizer } from '../data/tokenizer/index.js';
@@ -10,23 +11,34 @@ import type { BatchLoss } from './objectives/objective.js';
 
 export interface StepResult { loss: number; gradNorm: number }
 
-/** A non-finite loss updates nothing: the trainer stops at the last good checkpoint (also used by the benches). */
-export function trainStep(objective: BatchLoss, optimizer: AdamW, gradClip: number, batch: Batch): StepResult {
-  const loss = tidy(() => {
-    const value = objective.loss(batch);
-    value.backward();
-    return value.item();
+/**
+ * The update from one loss: backward, the gradients combined across ranks
+ * (before anything can stop a rank, so that every rank joins the collective),
+ * the joint norm clipped, the step. A non-finite loss updates nothing and its
+ * gradients are dropped; the caller decides what stops (the trainer: at the
+ * last good checkpoint; the warm start: with its own message).
+ */
+export function optimizerStep(loss: () => Tensor, optimizer: AdamW, gradClip: number, reduceGradients?: (params: Tensor[]) => void): StepResult {
+  const value = tidy(() => {
+    const t = loss();
+    t.backward();
+    return t.item();
   });
   const params = optimizer.allParams();
-  objective.reduceGradients(params);
-  if (!Number.isFinite(loss)) {
+  reduceGradients?.(params);
+  if (!Number.isFinite(value)) {
     optimizer.zeroGrad();
-    return { loss, gradNorm: NaN };
+    return { loss: value, gradNorm: NaN };
   }
   const gradNorm = clipGradNorm(params, gradClip);
   optimizer.step();
   optimizer.zeroGrad();
-  return { loss, gradNorm };
+  return { loss: value, gradNorm };
+}
+
+/** A non-finite loss updates nothing: the trainer stops at the last good checkpoint (also used by the benches). */
+export function trainStep(objective: BatchLoss, optimizer: AdamW, gradClip: number, batch: Batch): StepResult {
+  return optimizerStep(() => objective.loss(batch), optimizer, gradClip, (params) => objective.reduceGradients(params));
 }
 
 export interface DataParallelStepContext {

@@ -3,7 +3,7 @@
 // (src/train/objectives/); what it writes lives in the run folder:
 //   train-config.json   the resolved recipe
 //   checkpoint.safetensors  the last checkpoint (atomic; --resume reads it)
-//   metrics.jsonl       one JSON line per log, validation and the summary
+//   metrics.jsonl       one JSON line per log, validation, resume and the summary
 //   model/              the final model folder (bundle), ready for eval/generate
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -102,6 +102,8 @@ async function trainObjective(config: TrainConfig, objective: TrainingObjective,
   if (options.resume && resumed === null) reporter.message(`no checkpoint in ${outDir} yet: starting from step 0`);
   parallel.syncWeights(model);
   const log = parallel.isMain ? new MetricsLog(path.join(outDir, 'metrics.jsonl')) : new DiscardLog('');
+  // The steps logged after the checkpoint are trained again; this line lets readers drop their first records (metrics-log.ts).
+  if (resumed !== null) log.write({ event: 'resume', step: resumed.step });
   if (resumed === null) await warmStart(objective, log, config, model.logitScale.device);
   const loader = createLoader({
     sources: parallel.shardSources(sources), seed: parallel.dataSeed(config.seed), shuffle: true, dropLast: true,

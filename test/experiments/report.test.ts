@@ -104,6 +104,25 @@ describe('experiment report', () => {
     assert.equal(hyper.imagesPerSecond, 55);
   });
 
+  it('reads a resumed run as its last life: the superseded window is dropped and its time is not the run\'s', () => {
+    const resumed = mkdtempSync(path.join(os.tmpdir(), 'hyperclip-report-resumed-'));
+    try {
+      writeRun(resumed, 'tiny-hyperclip', 0, 0.3);
+      // Killed after step 20 was logged, resumed from the step-10 checkpoint.
+      const lines = [{ event: 'train', step: 10, loss: 6, imagesPerSecond: 40 }, { event: 'train', step: 20, loss: 5.5, imagesPerSecond: 10 },
+        { event: 'resume', step: 10 }, { event: 'train', step: 20, loss: 5, imagesPerSecond: 50 },
+        { event: 'summary', steps: 20, finalLoss: 5, imagesPerSecond: 50, seconds: 1 }];
+      writeFileSync(path.join(resumed, 'tiny-hyperclip-s0', 'metrics.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      const run = readRuns(resumed, [CONFIGURATIONS.A!], [0]).find((r) => r.name === 'tiny-hyperclip-s0')!;
+      assert.deepEqual(run.curve, [{ step: 10, loss: 6 }, { step: 20, loss: 5 }]);
+      assert.equal(run.imagesPerSecond, 45, 'the median of the last life\'s windows, 40 and 50');
+      assert.equal(run.loggedSteps, 20);
+      assert.equal(run.trainSeconds, null, 'the summary times only the last segment');
+    } finally {
+      rmSync(resumed, { recursive: true, force: true });
+    }
+  });
+
   it('writes a report that states the numbers, the missing runs and the non-zero-shot set', async () => {
     const reportFile = path.join(root, 'report', 'results.md');
     const { plots } = await writeReport({ outDir: root, reportFile, configurations: configs, seeds: [0, 1, 2] });

@@ -58,6 +58,8 @@ test('a killed run resumed from its checkpoint reproduces the uninterrupted run'
   const { metadata } = loadSafetensors(path.join(dir, 'checkpoint.safetensors'));
   assert.equal(metadata.step, '3');
   await train(config, { outDir: dir, resume: true, reporter: quietReporter() });
+  const logged = new MetricsLog(path.join(dir, 'metrics.jsonl')).read().filter((r) => r.event === 'train' || r.event === 'resume');
+  assert.deepEqual(logged.map((r) => `${r.event} ${r.step}`), ['train 1', 'train 2', 'train 3', 'resume 3', 'train 4', 'train 5', 'train 6']);
   const resumed = modelTensors(dir);
   const full = modelTensors(path.join(root, 'full'));
   assert.equal(resumed.size, full.size);
