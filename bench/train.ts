@@ -17,7 +17,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { isEntryPoint } from './lib/cli.js';
 import { useAllCores } from '../src/engine/index.js';
 import { createLoader, type DataLoader } from '../src/data/index.js';
-import { resolveConfig } from '../src/models/index.js';
+import { resolveConfig, type ModelConfig } from '../src/models/index.js';
 import { singleProcess } from '../src/train/distributed.js';
 import { RECIPES, listRecipes, type TrainConfig } from '../src/train/recipes.js';
 import { silentReporter } from '../src/train/reporter.js';
@@ -46,6 +46,8 @@ interface BenchOptions { quick?: boolean; warmup?: string; rounds?: string; step
 
 const DEFAULT_RECIPES: [string, string] = ['tiny-hyperclip', 'tiny-siglip'];
 
+interface Pair { name: string; config: TrainConfig; model: ModelConfig }
+
 /**
  * The two recipes of --recipes, checked from their configs alone so that a
  * wrong pair fails before any model, pretrained file or data is read: the
@@ -70,8 +72,6 @@ export function recipePair(value: string): [string, string] {
   return [hyper.name, siglip.name];
 }
 
-interface Pair { name: string; config: TrainConfig; model: ReturnType<typeof resolveConfig> }
-
 /** Built in a folder of its own that nothing is written to: the objective only names its output there. */
 function buildContender(name: string, batchSize: number, outDir: string): Built {
   const config = { ...structuredClone(RECIPES[name]!), batchSize };
@@ -89,7 +89,7 @@ function loaderFor(c: Built, batchSize: number): DataLoader {
   });
 }
 
-/** One loader serves both when they would draw the same batches: then neither decodes for itself. */
+/** One loader serves both when they would draw the same batches: a second would decode every image again on the cores the steps use. */
 function sameBatches(a: Built, b: Built): boolean {
   const key = (c: Built): string => JSON.stringify({ data: c.config.data, seed: c.config.seed, preprocess: c.parts.preprocess });
   return a.parts.objective.fixedViews === undefined && b.parts.objective.fixedViews === undefined && key(a) === key(b);
