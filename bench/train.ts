@@ -1,31 +1,36 @@
-// Training throughput: tiny-hyperclip and tiny-siglip side by side in one run,
-// on the same threads, the same data (Flickr8k train at 64 px through the
-// real loader with training augmentation) and the trainer's own optimiser
-// and step. Rounds alternate which model goes first, so machine-load drift
-// hits both equally; the ratio is the median of the per-round ratios (many
-// short rounds: on a loaded machine single rounds swing by +-50%).
+// Training throughput: a HyperCLIP recipe and its SigLIP baseline side by
+// side in one run (tiny-hyperclip and tiny-siglip unless --recipes names
+// others), on the same threads and the same data through the real loader
+// with training augmentation. Each is built as the trainer builds it
+// (buildTrainParts: word prior, init from a run or a pretrained file, the
+// objective with its frozen prefix and distillation) and stepped by the
+// trainer's step; a warm start is left out (a one-off before step 0, not
+// throughput). Rounds alternate which model goes first, so machine-load
+// drift hits both equally; the ratio is the median of the per-round ratios
+// (many short rounds: on a loaded machine single rounds swing by +-50%).
 //   npm run bench:train -- --quick
-import { loadavg } from 'node:os';
-import { Command } from 'commander';
+//   npm run bench:train -- --recipes mnv1-025-hyperclip-lit,mnv1-025-siglip-lit
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { isEntryPoint } from './lib/cli.js';
-import { manualSeed, useAllCores } from '../src/engine/index.js';
-import { createLoader, trainPreprocess, type DataLoader } from '../src/data/index.js';
-import { Tokenizer } from '../src/data/tokenizer/index.js';
-import { HyperClip } from '../src/models/index.js';
-import { loaderSources } from '../src/train/data-sources.js';
-import { RECIPES, type TrainConfig } from '../src/train/recipes.js';
+import { useAllCores } from '../src/engine/index.js';
+import { createLoader, type DataLoader } from '../src/data/index.js';
+import { resolveConfig, type ModelConfig } from '../src/models/index.js';
+import { singleProcess } from '../src/train/distributed.js';
+import { RECIPES, listRecipes, type TrainConfig } from '../src/train/recipes.js';
+import { silentReporter } from '../src/train/reporter.js';
 import { warmupCosine } from '../src/train/schedule.js';
-import { ContrastiveLoss } from '../src/train/objectives/contrastive-loss.js';
-import { createOptimizer } from '../src/train/optimizer.js';
 import { trainStep } from '../src/train/train-step.js';
-import { modelConfigFor } from '../src/train/trainer.js';
-import type { AdamW } from '../src/engine/index.js';
+import { buildTrainParts, type TrainParts } from '../src/train/trainer.js';
 
 interface Contender {
   name: string;
   config: TrainConfig;
-  model: HyperClip;
-  optimizer: AdamW;
+  parts: TrainParts;
+  /** Shared with the other contender when both would draw the same batches. */
+  loader: DataLoader;
   step: number;
   /** Per round: images, seconds waiting for data, seconds in the step. */
   rounds: Round[];
@@ -34,28 +39,74 @@ interface Contender {
 /** Images, seconds waiting for data, seconds in the step, and process CPU seconds during the step (all threads, decode workers included). */
 interface Round { images: number; wait: number; compute: number; cpu: number }
 
-interface BenchOptions { quick?: boolean; warmup?: string; rounds?: string; stepsPerRound?: string; batchSize: string }
+/** A contender before the loaders are chosen (one shared or one each). */
+type Built = Omit<Contender, 'loader'>;
 
-function buildContender(recipe: string, tokenizer: Tokenizer, batchSize: number): Contender {
-  const config = { ...structuredClone(RECIPES[recipe]!), batchSize };
-  manualSeed(config.seed);
-  // As the trainer builds it, less the word-prior initialisation of token embeddings (no effect on speed).
-  const modelConfig = modelConfigFor(config, tokenizer);
-  const model = new HyperClip(modelConfig).train();
-  return { name: recipe, config, model, optimizer: createOptimizer(model, config), step: 0, rounds: [] };
+interface BenchOptions { quick?: boolean; warmup?: string; rounds?: string; stepsPerRound?: string; batchSize: string; recipes: [string, string] }
+
+const DEFAULT_RECIPES: [string, string] = ['tiny-hyperclip', 'tiny-siglip'];
+
+interface Pair { name: string; config: TrainConfig; model: ModelConfig }
+
+/**
+ * The two recipes of --recipes, checked from their configs alone so that a
+ * wrong pair fails before any model, pretrained file or data is read: the
+ * HyperCLIP one first, then a SigLIP baseline, on the same images and data
+ * (else the ratio would measure something besides the hypernetwork).
+ */
+export function recipePair(value: string): [string, string] {
+  const names = value.split(',').map((n) => n.trim());
+  if (names.length !== 2 || names.includes('')) throw new InvalidArgumentError(`give two recipes, the HyperCLIP one then its SigLIP baseline (e.g. ${DEFAULT_RECIPES.join(',')}), got "${value}"`);
+  const unknown = names.filter((n) => RECIPES[n] === undefined);
+  if (unknown.length > 0) throw new InvalidArgumentError(`unknown recipe ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${listRecipes().join(', ')}`);
+  const [hyper, siglip] = names.map((name) => {
+    const config = RECIPES[name]!;
+    return { name, config, model: resolveConfig({ ...config.modelOverrides, preset: config.model }) };
+  }) as [Pair, Pair];
+  if (hyper.model.hypernet === null) throw new InvalidArgumentError(`${hyper.name} has no hypernetwork: name the HyperCLIP recipe first, then its SigLIP baseline`);
+  if (siglip.model.hypernet !== null) throw new InvalidArgumentError(`${siglip.name} has a hypernetwork: the second recipe is the SigLIP baseline, without one`);
+  if (hyper.model.image.imageSize !== siglip.model.image.imageSize) {
+    throw new InvalidArgumentError(`${hyper.name} trains at ${hyper.model.image.imageSize} px and ${siglip.name} at ${siglip.model.image.imageSize} px: the comparison would not be fair`);
+  }
+  if (JSON.stringify(hyper.config.data) !== JSON.stringify(siglip.config.data)) throw new InvalidArgumentError(`${hyper.name} and ${siglip.name} train on different data: the comparison would not be fair`);
+  return [hyper.name, siglip.name];
+}
+
+/** Built in a folder of its own that nothing is written to: the objective only names its output there. */
+function buildContender(name: string, batchSize: number, outDir: string): Built {
+  const config = { ...structuredClone(RECIPES[name]!), batchSize };
+  const reporter = { ...silentReporter, message: (text: string) => console.log(`${name}: ${text}`) };
+  const parts = buildTrainParts(config, { outDir: path.join(outDir, name), resume: false, device: 'cpu', parallel: singleProcess, reporter });
+  return { name, config, parts, step: 0, rounds: [] };
+}
+
+/** As the trainer's loader for this recipe, at the bench's batch size. */
+function loaderFor(c: Built, batchSize: number): DataLoader {
+  const { sources, preprocess, objective } = c.parts;
+  return createLoader({
+    sources, batchSize, seed: c.config.seed, shuffle: true, dropLast: true, preprocess,
+    ...(objective.fixedViews === undefined ? {} : { views: objective.fixedViews }),
+  });
+}
+
+/** One loader serves both when they would draw the same batches: a second would decode every image again on the cores the steps use. */
+function sameBatches(a: Built, b: Built): boolean {
+  const key = (c: Built): string => JSON.stringify({ data: c.config.data, seed: c.config.seed, preprocess: c.parts.preprocess });
+  return a.parts.objective.fixedViews === undefined && b.parts.objective.fixedViews === undefined && key(a) === key(b);
 }
 
 /** Runs `steps` training steps of one contender; returns images, data-wait and step seconds. */
-async function runSteps(c: Contender, loader: DataLoader, tokenizer: Tokenizer, steps: number): Promise<Round> {
+async function runSteps(c: Contender, steps: number): Promise<Round> {
+  const { objective } = c.parts;
   let images = 0, wait = 0, compute = 0, cpu = 0;
   for (let i = 0; i < steps; i++) {
     const asked = performance.now();
-    const batch = await loader.next();
-    if (batch === null) throw new Error('the training data ran out: check /work/shared/data/flickr8k');
+    const batch = await c.loader.next();
+    if (batch === null) throw new Error(`${c.name}: the training data ran out (${c.loader.skips.summary()})`);
     const got = performance.now();
     const cpuBefore = process.cpuUsage();
-    c.optimizer.lr = warmupCosine(c.step, { lr: c.config.lr, warmupSteps: c.config.warmupSteps, totalSteps: c.config.steps, minLrRatio: c.config.minLrRatio });
-    const { loss } = trainStep(new ContrastiveLoss({ model: c.model, tokenizer, positives: c.config.positives }), c.optimizer, c.config.gradClip, batch);
+    objective.optimizer.lr = warmupCosine(c.step, { lr: c.config.lr, warmupSteps: c.config.warmupSteps, totalSteps: c.config.steps, minLrRatio: c.config.minLrRatio });
+    const { loss } = trainStep(objective, objective.optimizer, c.config.gradClip, batch);
     if (!Number.isFinite(loss)) throw new Error(`${c.name}: loss is ${loss} at step ${c.step}`);
     const used = process.cpuUsage(cpuBefore);
     cpu += (used.user + used.system) / 1e6;
@@ -90,7 +141,9 @@ export const cli = (): Command => new Command('bench:train')
   .option('--warmup <n>', 'untimed steps per model before timing (default 3, quick 1)')
   .option('--rounds <n>', 'timed rounds, alternating which model goes first (default 16, quick 8)')
   .option('--steps-per-round <n>', 'steps per model per round (default 2, quick 1)')
-  .option('--batch-size <n>', 'images per step', '128');
+  .option('--batch-size <n>', 'images per step', '128')
+  .addOption(new Option('--recipes <hyper,siglip>', 'the HyperCLIP recipe and its SigLIP baseline (src/train/recipes.ts): same image size and data')
+    .argParser(recipePair).default(DEFAULT_RECIPES, DEFAULT_RECIPES.join(',')));
 
 async function main(): Promise<void> {
   const opts = cli().parse().opts<BenchOptions>();
@@ -100,34 +153,39 @@ async function main(): Promise<void> {
   const batchSize = positive(opts.batchSize, 128, '--batch-size');
   const threads = useAllCores();
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${threads} threads)`);
-  const tokenizer = Tokenizer.load(RECIPES['tiny-hyperclip']!.tokenizer);
-  const contenders = [buildContender('tiny-hyperclip', tokenizer, batchSize), buildContender('tiny-siglip', tokenizer, batchSize)];
-  const [hyper, siglip] = contenders as [Contender, Contender];
-  const size = hyper.model.config.image.imageSize;
-  if (siglip.model.config.image.imageSize !== size) throw new Error('the two presets differ in image size: the comparison would not be fair');
-  const base = hyper.config;
-  const loader = createLoader({
-    sources: loaderSources(base.data), batchSize, seed: base.seed, shuffle: true, dropLast: true,
-    preprocess: trainPreprocess(size, { scale: base.cropScale }),
-  });
+  const outDir = mkdtempSync(path.join(tmpdir(), 'hyperclip-bench-train-'));
+  const built: Built[] = [];
+  const loaders: DataLoader[] = [];
+  let contenders: [Contender, Contender];
   try {
+    for (const name of opts.recipes) built.push(buildContender(name, batchSize, outDir));
+    const [h, s] = built as [Built, Built];
+    loaders.push(loaderFor(h, batchSize));
+    if (!sameBatches(h, s)) loaders.push(loaderFor(s, batchSize));
+    contenders = [{ ...h, loader: loaders[0]! }, { ...s, loader: loaders.at(-1)! }];
+    const [hyper, siglip] = contenders;
     for (const c of contenders) {
-      const w = await runSteps(c, loader, tokenizer, warmup);
+      const w = await runSteps(c, warmup);
       console.log(`${c.name}: ${warmup} warm-up step(s), ${(w.images / (w.wait + w.compute)).toFixed(1)} img/s`);
     }
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? contenders : [...contenders].reverse();
-      for (const c of order) c.rounds.push(await runSteps(c, loader, tokenizer, perRound));
+      for (const c of order) c.rounds.push(await runSteps(c, perRound));
       const rate = (c: Contender): number => { const x = c.rounds[r]!; return x.images / (x.wait + x.compute); };
-      console.log(`round ${r + 1}/${rounds}: hyperclip ${rate(hyper).toFixed(1)} img/s, siglip ${rate(siglip).toFixed(1)} img/s`);
+      console.log(`round ${r + 1}/${rounds}: ${hyper.name} ${rate(hyper).toFixed(1)} img/s, ${siglip.name} ${rate(siglip).toFixed(1)} img/s`);
     }
   } finally {
-    await loader.close();
+    // Closing may still print (a feature cache's summary): before the report, whose last line is the ratio.
+    for (const c of built) c.parts.objective.close?.();
+    for (const loader of loaders) await loader.close();
+    rmSync(outDir, { recursive: true, force: true });
   }
-  report(hyper, siglip, { batchSize, size, threads, skipped: loader.skips.summary() });
+  const [hyper, siglip] = contenders;
+  const skipped = loaders.length === 1 ? loaders[0]!.skips.summary() : contenders.map((c) => `${c.name}: ${c.loader.skips.summary()}`).join('; ');
+  report(hyper, siglip, { batchSize, size: hyper.parts.model.config.image.imageSize, threads, shared: loaders.length === 1, skipped });
 }
 
-function report(hyper: Contender, siglip: Contender, info: { batchSize: number; size: number; threads: number; skipped: string }): void {
+function report(hyper: Contender, siglip: Contender, info: { batchSize: number; size: number; threads: number; shared: boolean; skipped: string }): void {
   const h = summarise(hyper), s = summarise(siglip);
   const roundRatios = hyper.rounds.map((r, i) => {
     const o = siglip.rounds[i]!;
@@ -137,7 +195,9 @@ function report(hyper: Contender, siglip: Contender, info: { batchSize: number; 
     console.log(`${c.name}: ${x.images} images in ${x.seconds.toFixed(1)} s timed; ${x.computeRate.toFixed(1)} img/s in the step alone; ` +
       `data wait ${(100 * x.waitShare).toFixed(1)}% of the time; ${(1000 * x.cpuPerImage).toFixed(1)} CPU ms per image`);
   }
-  console.log(`batch ${info.batchSize}, ${info.size} px, ${info.threads} threads, Flickr8k train with augmentation; ${info.skipped}`);
+  const data = hyper.config.data.map((d) => d.dataset).join(' + ');
+  console.log(`${hyper.name} vs ${siglip.name}: batch ${info.batchSize}, ${info.size} px, ${info.threads} threads, ${data} with augmentation` +
+    `${info.shared ? '' : ' (a loader each)'}; ${info.skipped}`);
   console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`ratio over all timed steps: ${(h.rate / s.rate).toFixed(3)}; per-round ratios: ${roundRatios.map((r) => r.toFixed(3)).join(' ')}`);
   console.log(`data_wait_share=${((hyper.rounds.reduce((a, r) => a + r.wait, 0) + siglip.rounds.reduce((a, r) => a + r.wait, 0)) / (h.seconds + s.seconds)).toFixed(4)}`);

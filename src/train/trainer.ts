@@ -60,6 +60,39 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const parallel = joinGroup(device); // single process unless launched with RANK/WORLD_SIZE
   const reporter = parallel.isMain ? options.reporter : silentReporter;
   useAllCores();
+  const { model, sources, preprocess, objective, checkpointFile } = buildTrainParts(config, { outDir, resume: options.resume, device, parallel, reporter });
+  try {
+    return await trainObjective(config, objective, { model, sources, preprocess, parallel, reporter, options, checkpointFile });
+  } finally {
+    objective.close?.();
+  }
+}
+
+/** What a training step needs, built from a recipe: the trainer's and bench:train's one way to build it. */
+export interface TrainParts {
+  tokenizer: Tokenizer;
+  model: HyperClip;
+  /** The training mixture, before sharding over ranks. */
+  sources: LoaderSource[];
+  preprocess: PreprocessSpec;
+  objective: TrainingObjective;
+  /** Where the run's checkpoint is (or will be) in outDir. */
+  checkpointFile: string;
+}
+
+export interface TrainPartsOptions {
+  /** The run folder the objective names its output and checkpoint in; building the parts writes nothing there. */
+  outDir: string;
+  /** The run will resume a checkpoint in outDir if it holds one. */
+  resume: boolean;
+  device: Device;
+  parallel: Parallelism;
+  reporter: TrainReporter;
+}
+
+/** Touches no run folder, so a bad recipe leaves nothing behind; seeds first, so the initial weights are the recipe's wherever it is built. */
+export function buildTrainParts(config: TrainConfig, options: TrainPartsOptions): TrainParts {
+  const { outDir, device, parallel, reporter } = options;
   manualSeed(config.seed);
   const tokenizer = Tokenizer.load(config.tokenizer);
   const model = buildModel(config, tokenizer, reporter);
@@ -73,11 +106,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const sources = loaderSources(config.data);
   const preprocess = trainPreprocess(model.config.image.imageSize, { scale: config.cropScale });
   const objective = createObjective(config, { model, tokenizer, sources, parallel, device, reporter, outDir, checkpointFile, preprocess });
-  try {
-    return await trainObjective(config, objective, { model, sources, preprocess, parallel, reporter, options, checkpointFile });
-  } finally {
-    objective.close?.();
-  }
+  return { tokenizer, model, sources, preprocess, objective, checkpointFile };
 }
 
 interface RunSetup {
