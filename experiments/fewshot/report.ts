@@ -146,9 +146,10 @@ export async function writeFewShotReport(record: FewShotRecord, file: string): P
     `This page is rebuilt from its committed records (runs/fewshot/*.json) by \`npm run experiment:fewshot -- --report-only --shots ${plan.shots.join(',')} ` +
     `--draws ${plan.draws} --limit ${plan.testLimit} --folds ${plan.folds}\`.`,
     `- Machine: ${record.host.cpus}-core CPU (${record.host.cpuModel}), no GPU; Node ${record.host.node}.`,
-    `- Model: \`${record.model}\` (${record.modelName}), 64 px evaluation preprocessing. It never saw a CIFAR image in training,`,
-    '  but many CIFAR class names are among its training labels (Tiny ImageNet) or in its captions (Flickr8k):',
-    '  [overlap.md](overlap.md) lists them (CIFAR-100: 35 of 100 names are training labels, 14 occur nowhere).',
+    `- Model: \`${record.model}\` (${record.modelName}), at its own evaluation preprocessing (its config's image size). It never saw a`,
+    '  CIFAR image in training, but many CIFAR class names are among its training labels (Tiny ImageNet), in its captions',
+    '  (Flickr8k) or, for a model on an ImageNet-pretrained encoder, among ImageNet-1k\'s classes: [overlap.md](overlap.md)',
+    '  lists them (CIFAR-100: 35 of 100 names are Tiny ImageNet labels; 29 are ImageNet-1k classes, 45 more have ImageNet hyponyms).',
     `- Shots: ${plan.shots.join(', ')} labelled images per class from the **train** split, ${plan.draws} draws each. The train shards are stored`,
     `  shuffled; the first ${Math.max(...plan.shots) * plan.draws} images of each class are set aside, draw d takes images [16d, 16d + k) of`,
     '  each class, so the k-shot sets of one draw are nested.',
