@@ -8,7 +8,7 @@ import type { Machine } from '../../tools/host.js';
 import { median } from '../../tools/stats.js';
 import { resolveConfig, type PartialModelConfig } from '../../src/models/config.js';
 import { MODEL_FILES } from '../../src/models/folder-layout.js';
-import { lastLife } from '../../src/train/metrics-log.js';
+import { lastLife, MetricsLog } from '../../src/train/metrics-log.js';
 
 export const EVAL_FILE = 'eval.json';
 export const HOST_FILE = 'host.json';
@@ -70,20 +70,6 @@ function readJson(file: string): unknown {
   }
 }
 
-export function readMetrics(file: string): Record<string, unknown>[] {
-  if (!existsSync(file)) return [];
-  const out: Record<string, unknown>[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      out.push(JSON.parse(line));
-    } catch {
-      // a line cut by a kill: the rest of the log is intact
-    }
-  }
-  return out;
-}
-
 export function isEvalRecord(value: unknown): value is EvalRecord {
   const v = value as EvalRecord | null;
   return v !== null && typeof v === 'object' && typeof v.cifar10?.top1 === 'number' && typeof v.cifar100?.top1 === 'number'
@@ -96,7 +82,7 @@ export function readRun(outDir: string, configuration: Configuration, model: Mod
   const dir = path.join(outDir, name);
   const trainConfig = readJson(path.join(dir, 'train-config.json')) as Record<string, unknown> | null;
   const modelConfig = readJson(path.join(dir, 'model', MODEL_FILES.config)) as { config?: { image?: { imageSize?: number } } } | null;
-  const logged = readMetrics(path.join(dir, 'metrics.jsonl'));
+  const logged: Record<string, unknown>[] = new MetricsLog(path.join(dir, 'metrics.jsonl')).read();
   const records = lastLife(logged);
   const train = records.filter((r) => r.event === 'train' && typeof r.step === 'number' && typeof r.loss === 'number');
   const summaries = records.filter((r) => r.event === 'summary');
