@@ -50,6 +50,13 @@ export class ImagenetHierarchy {
     });
   }
 
+  /** Class k's synset and everything above it. */
+  ancestorsOf(k: number): ReadonlySet<number> {
+    const above = this.ancestors[k];
+    if (above === undefined) throw new Error(`no ImageNet class ${k}: there are ${this.ancestors.length}`);
+    return above;
+  }
+
   /** ImageNet classes whose synset is one of these or a hyponym of one, ascending. */
   classesUnder(offsets: readonly number[]): number[] {
     return this.ancestors.flatMap((above, k) => (offsets.some((o) => above.has(o)) ? [k] : []));

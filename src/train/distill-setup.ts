@@ -9,7 +9,9 @@ import type { Tokenizer } from '../data/tokenizer/index.js';
 import { importMobileNetFile, pretrainedFile } from '../models/import/pretrained-ref.js';
 import type { LabelClassifier } from '../models/label-classifier.js';
 import type { HyperClip } from '../models/hyperclip.js';
-import { HeadDistillation, imagenetDistillTask, type DistillConfig } from './distill.js';
+import { ImagenetHierarchy } from '../eval/wordnet-lookup.js';
+import { allowedClasses, HeadDistillation, imagenetDistillTask, type DistillConfig, type DistillTask } from './distill.js';
+import { distillNodes } from './distill-nodes.js';
 import { checkSharedPrefix } from './frozen-prefix.js';
 
 export function createDistillation(config: DistillConfig, model: HyperClip, prefixBlocks: number | null, tokenizer: Tokenizer, seed: number): HeadDistillation {
@@ -24,7 +26,23 @@ export function createDistillation(config: DistillConfig, model: HyperClip, pref
   checkSharedPrefix(model, teacher, prefixBlocks);
   const names = imagenetClasses();
   const wnids = (config.senses ?? 'by-name') === 'by-wnid' ? names.wnids : undefined;
-  const phrases = labelPhrases(names.synonyms, WordNet.load(), { hypernymLevels: 2, wnids });
-  const task = imagenetDistillTask(names, phrases, heldOutClasses().wnids, imagenetTemplates());
+  const wordnet = WordNet.load();
+  const phrases = labelPhrases(names.synonyms, wordnet, { hypernymLevels: 2, wnids });
+  const heldOut = heldOutClasses().wnids;
+  let task: DistillTask = imagenetDistillTask(names, phrases, heldOut, imagenetTemplates());
+  if ((config.nodeTasks ?? 0) > 0) task = { ...task, nodes: imagenetNodes(wordnet, names, heldOut) };
   return new HeadDistillation(teacher, task, config, tokenizer, seed);
+}
+
+/** Nodes covering at most a quarter of ImageNet: "dog" and "vehicle", not "entity" or "whole". */
+export const NODE_MAX_MEMBERS = 250;
+
+/** The WordNet nodes above ImageNet's allowed classes; no word of a held-out class (its synset's or its synonyms) names one. */
+function imagenetNodes(wordnet: WordNet, names: { wnids: string[]; synonyms: string[][] }, heldOutWnids: readonly string[]) {
+  const hierarchy = new ImagenetHierarchy(wordnet, names);
+  const heldOut = new Set(heldOutWnids);
+  const heldOutClassIndices = names.wnids.flatMap((w, k) => (heldOut.has(w) ? [k] : []));
+  const heldOutNames = heldOutClassIndices.flatMap((k) => [...names.synonyms[k]!, ...wordnet.synset(hierarchy.synsets[k]!).words]);
+  const ancestors = names.wnids.map((_, k) => hierarchy.ancestorsOf(k));
+  return distillNodes(wordnet, ancestors, hierarchy.synsets, allowedClasses(names.wnids, heldOutWnids), heldOutNames, { maxMembers: NODE_MAX_MEMBERS });
 }

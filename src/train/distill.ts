@@ -14,6 +14,7 @@ import type { HyperClip, PrefixFeatures } from '../models/hyperclip.js';
 import type { LabelClassifier } from '../models/label-classifier.js';
 import { tokenize } from '../eval/text-features.js';
 import type { HeadWarmStartConfig } from './head-warm-start.js';
+import { drawNodeTask, type DistillNodes } from './distill-nodes.js';
 
 export interface DistillConfig {
   /** A pretrained model folder (`hyperclip import`): its 1000-class head is the teacher. */
@@ -32,6 +33,12 @@ export interface DistillConfig {
   senses?: LabelSenses;
   /** Before the first step, the same loss on cached features of a few thousand training images (src/train/head-warm-start.ts). */
   warmStart?: HeadWarmStartConfig;
+  /**
+   * The share of tasks (0 to 1) that mix WordNet nodes above ImageNet's
+   * classes ("dog", "vehicle") with classes, each scored by the teacher's mass
+   * under it (src/train/distill-nodes.ts). Absent or 0: ImageNet's classes only.
+   */
+  nodeTasks?: number;
 }
 
 export interface DistillTask {
@@ -40,6 +47,8 @@ export interface DistillTask {
   /** Teacher classes that may enter a task (held-out synsets removed). */
   allowed: number[];
   templates: string[];
+  /** WordNet nodes above the allowed classes, for config.nodeTasks. */
+  nodes?: DistillNodes;
 }
 
 export class HeadDistillation {
@@ -47,6 +56,7 @@ export class HeadDistillation {
   private readonly allowedMask: Float32Array;
 
   constructor(readonly teacher: LabelClassifier, readonly task: DistillTask, readonly config: DistillConfig, private readonly tokenizer: Tokenizer, seed: number) {
+    if ((config.nodeTasks ?? 0) > 0 && task.nodes === undefined) throw new Error('distill.nodeTasks needs the WordNet nodes above the teacher\'s classes (imagenetDistillTask with nodes)');
     if (task.allowed.length < config.classesPerTask) {
       throw new Error(`distill: ${config.classesPerTask} classes per task but only ${task.allowed.length} teacher classes are allowed`);
     }
@@ -85,15 +95,40 @@ export class HeadDistillation {
   }
 
   /** One task: its classes' prompts and the teacher's probabilities restricted to them [B, K]. */
-  private drawTaskFor(teacherLogits: Tensor): { prompts: string[]; targets: Tensor } {
+  drawTaskFor(teacherLogits: Tensor): { prompts: string[]; targets: Tensor } {
+    const nodeShare = this.config.nodeTasks ?? 0;
+    // No draw when node tasks are off: the runs recorded before them keep their random stream.
+    if (nodeShare > 0 && this.rng() < nodeShare) return this.drawNodeTaskFor(teacherLogits);
     const classes = this.drawTask(teacherLogits);
     const index = tensor(BigInt64Array.from(classes, BigInt), [classes.length], { dtype: 'int64' }).to(teacherLogits.device);
     const targets = noGrad(() => F.softmax(teacherLogits.indexSelect(1, index).div(this.config.temperature), -1)); // [B, K]
-    const prompts = classes.map((c) => {
-      const names = this.task.names[c]!;
-      return this.task.templates[randomIndex(this.rng, this.task.templates.length)]!.replaceAll('{}', names[randomIndex(this.rng, names.length)]!);
-    });
+    const prompts = classes.map((c) => this.prompt(this.task.names[c]!));
     return { prompts, targets };
+  }
+
+  /**
+   * A task of WordNet nodes and classes with disjoint ImageNet classes: each
+   * entry's target is the teacher's probability mass under it, renormalised
+   * over the task (a softmax over the union of their classes, summed per entry).
+   */
+  private drawNodeTaskFor(teacherLogits: Tensor): { prompts: string[]; targets: Tensor } {
+    const nodes = this.task.nodes!;
+    const entries = drawNodeTask(this.rng, nodes, this.task.allowed, this.topAllowed(teacherLogits), this.config.classesPerTask);
+    const members = entries.map((e) => (e.kind === 'class' ? [e.index] : nodes.members[e.index]!));
+    const union = members.flat();
+    const membership = new Float32Array(union.length * entries.length); // [|U|, K], one 1 per row
+    let row = 0;
+    members.forEach((classes, j) => { for (let i = 0; i < classes.length; i++) membership[(row++) * entries.length + j] = 1; });
+    const device = teacherLogits.device;
+    const index = tensor(BigInt64Array.from(union, BigInt), [union.length], { dtype: 'int64' }).to(device);
+    const targets = noGrad(() => F.softmax(teacherLogits.indexSelect(1, index).div(this.config.temperature), -1)
+      .matmul(tensor(membership, [union.length, entries.length]).to(device))); // [B, K]
+    const prompts = entries.map((e) => this.prompt(e.kind === 'class' ? this.task.names[e.index]! : nodes.names[e.index]!));
+    return { prompts, targets };
+  }
+
+  private prompt(names: readonly string[]): string {
+    return this.task.templates[randomIndex(this.rng, this.task.templates.length)]!.replaceAll('{}', names[randomIndex(this.rng, names.length)]!);
   }
 
   /** The task's class embeddings [K, E], normalised, as deployment generates them from names. */
@@ -108,10 +143,11 @@ export class HeadDistillation {
 
   /** The teacher's top allowed class of every image, then random allowed classes up to K, in random order. */
   private drawTask(teacherLogits: Tensor): number[] {
-    const masked = noGrad(() => teacherLogits.add(tensor(this.allowedMask, [1, this.allowedMask.length]).to(teacherLogits.device)));
-    const top = masked.argmax(1).toArray() as ArrayLike<number | bigint>;
     const chosen = new Set<number>();
-    for (let i = 0; i < top.length && chosen.size < this.config.classesPerTask; i++) chosen.add(Number(top[i]));
+    for (const top of this.topAllowed(teacherLogits)) {
+      if (chosen.size >= this.config.classesPerTask) break;
+      chosen.add(top);
+    }
     while (chosen.size < this.config.classesPerTask) chosen.add(this.task.allowed[randomIndex(this.rng, this.task.allowed.length)]!);
     const out = [...chosen];
     for (let i = out.length - 1; i > 0; i--) {
@@ -120,11 +156,21 @@ export class HeadDistillation {
     }
     return out;
   }
+
+  /** Each image's top allowed teacher class. */
+  private topAllowed(teacherLogits: Tensor): number[] {
+    const masked = noGrad(() => teacherLogits.add(tensor(this.allowedMask, [1, this.allowedMask.length]).to(teacherLogits.device)));
+    return Array.from(masked.argmax(1).toArray() as ArrayLike<number | bigint>, Number);
+  }
 }
 
 /** The ImageNet names of every teacher class and the classes a task may draw (held-out synsets removed). */
 export function imagenetDistillTask(names: { wnids: string[]; synonyms: string[][] }, phrases: string[][], heldOutWnids: readonly string[], templates: string[]): DistillTask {
+  return { names: phrases, allowed: allowedClasses(names.wnids, heldOutWnids), templates };
+}
+
+/** Teacher classes a task may draw: all but the held-out synsets. */
+export function allowedClasses(wnids: readonly string[], heldOutWnids: readonly string[]): number[] {
   const heldOut = new Set(heldOutWnids);
-  const allowed = names.wnids.map((_, i) => i).filter((i) => !heldOut.has(names.wnids[i]!));
-  return { names: phrases, allowed, templates };
+  return wnids.map((_, i) => i).filter((i) => !heldOut.has(wnids[i]!));
 }

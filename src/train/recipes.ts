@@ -320,15 +320,22 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
 
 function validateDistill(d: DistillConfig): void {
   if (d === null || typeof d !== 'object' || typeof d.teacher !== 'string' || d.teacher === '') {
-    throw new Error(`distill must be {"teacher": PRETRAINED_FOLDER_OR_TFLITE, "weight", "classesPerTask", "temperature", "senses"?, "warmStart"?}, got ${JSON.stringify(d)}`);
+    throw new Error(`distill must be {"teacher": PRETRAINED_FOLDER_OR_TFLITE, "weight", "classesPerTask", "temperature", "senses"?, "warmStart"?, "nodeTasks"?}, got ${JSON.stringify(d)}`);
   }
+  const unknown = Object.keys(d).filter((k) => !DISTILL_FIELDS.includes(k));
+  if (unknown.length > 0) throw new Error(`distill: unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: ${DISTILL_FIELDS.join(', ')}`);
   if (!(d.weight > 0 && d.weight <= 100)) throw new Error(`distill.weight must be a number in (0, 100], got ${JSON.stringify(d.weight)}`);
   positiveInt(d.classesPerTask, 'distill.classesPerTask');
   if (d.classesPerTask < 2) throw new Error(`distill.classesPerTask must be at least 2, got ${d.classesPerTask}`);
   if (!(d.temperature > 0 && d.temperature <= 100)) throw new Error(`distill.temperature must be a number in (0, 100], got ${JSON.stringify(d.temperature)}`);
   if (d.senses !== undefined) checkLabelSenses(d.senses, 'distill.senses');
   if (d.warmStart !== undefined) validateWarmStart(d.warmStart);
+  if (d.nodeTasks !== undefined && !(typeof d.nodeTasks === 'number' && d.nodeTasks >= 0 && d.nodeTasks <= 1)) {
+    throw new Error(`distill.nodeTasks is the share of tasks over WordNet nodes, a number in [0, 1]; got ${JSON.stringify(d.nodeTasks)}`);
+  }
 }
+
+const DISTILL_FIELDS = ['teacher', 'weight', 'classesPerTask', 'temperature', 'senses', 'warmStart', 'nodeTasks'];
 
 const WARM_START_FIELDS = ['steps', 'images', 'batchSize', 'lr'];
 
