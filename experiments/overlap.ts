@@ -18,13 +18,14 @@ import { HELD_OUT_RULE, heldOutClasses } from '../src/data/held-out.js';
 import { imagenetClasses } from '../src/data/imagenet-classes.js';
 import { dataRoot, labelPhrases, lemmaKey, resolveDataset, WordNet } from '../src/data/index.js';
 import { ImagenetHierarchy } from '../src/eval/wordnet-lookup.js';
+import { imagenetDistillNodes } from '../src/train/distill-setup.js';
 import { captionsPerImage, namer, words } from './lib/name-match.js';
 
 /** Tiny ImageNet train images per class (the shared data's README: 350). */
 const TIN_IMAGES_PER_CLASS = 350;
 const HYPERNYM_LEVELS = 2;
 
-interface Row { name: string; alsoAs: string[]; labelClasses: string[]; hypernymClasses: string[]; flickrImages: number; imagenetClasses: string[]; imagenetHyponyms: number }
+interface Row { name: string; alsoAs: string[]; labelClasses: string[]; hypernymClasses: string[]; flickrImages: number; imagenetClasses: string[]; imagenetHyponyms: number; nodes: string[] }
 
 function evaluatedNames(wordnet: WordNet, name: string): string[] {
   const [first] = wordnet.nounSynsets(name);
@@ -43,6 +44,10 @@ async function main(opts: { out: string }): Promise<void> {
   const imagenet = imagenetClasses();
   const hierarchy = new ImagenetHierarchy(wordnet, imagenet);
   // Exact synonym match (case-insensitive): the name, or one of its WordNet synonyms, IS one of an ImageNet class's names.
+  // The WordNet nodes that recipes with distill.nodeTasks name in their tasks (src/train/distill-nodes.ts).
+  const nodes = imagenetDistillNodes(wordnet, imagenet, heldOutClasses().wnids);
+  const nodeNaming = (names: string[]) => nodes.names.flatMap((syns, i) =>
+    (syns.some((s) => names.some((n) => lemmaKey(n) === lemmaKey(s))) ? [`${syns[0]} (${nodes.members[i]!.length})`] : []));
   const imagenetNaming = (names: string[]) => imagenet.synonyms.flatMap((syns, k) =>
     (syns.some((s) => names.some((n) => lemmaKey(n) === lemmaKey(s))) ? [syns[0]!] : []).map((first) => `${first} (${k})`));
 
@@ -58,7 +63,7 @@ async function main(opts: { out: string }): Promise<void> {
       const hypernymClasses = hypernymWords.flatMap((list, k) => (!labelClasses.includes(tinSynonyms[k]![0]!) && list.some(named) ? [tinSynonyms[k]![0]!] : []));
       const flickrImages = flickr.filter((caps) => caps.some(named)).length;
       const imagenetHyponyms = hierarchy.mapName(name).imagenet.length;
-      return { name, alsoAs: names.slice(1), labelClasses, hypernymClasses, flickrImages, imagenetClasses: imagenetNaming(names), imagenetHyponyms };
+      return { name, alsoAs: names.slice(1), labelClasses, hypernymClasses, flickrImages, imagenetClasses: imagenetNaming(names), imagenetHyponyms, nodes: nodeNaming(names) };
     });
     const inImagenet = rows.filter((r) => r.imagenetClasses.length > 0).length;
     const underImagenet = rows.filter((r) => r.imagenetClasses.length === 0 && r.imagenetHyponyms > 0).length;
@@ -68,11 +73,13 @@ async function main(opts: { out: string }): Promise<void> {
     const line = `${dataset}: ${inLabels} of ${rows.length} class names are (synonyms of) Tiny ImageNet training labels, ` +
       `${inHypernyms} more reach its captions only as a hypernym, ${nowhere} appear in no training label or caption`;
     const imagenetLine = `${dataset}: ${inImagenet} of ${rows.length} class names are (synonyms of) ImageNet-1k classes; ${underImagenet} more have ImageNet hyponyms`;
-    summary += `${line}\n${imagenetLine}\n`;
+    const nodeLine = `${dataset}: ${rows.filter((r) => r.nodes.length > 0).length} of ${rows.length} class names name a WordNet node of the node-task distillation`;
+    summary += `${line}\n${imagenetLine}\n${nodeLine}\n`;
     sections.push(`### ${dataset === 'cifar10' ? 'CIFAR-10' : 'CIFAR-100'} (${line.split(': ')[1]})`, '', `ImageNet-1k: ${imagenetLine.split(': ')[1]}.`, '',
-      '| class | its WordNet synonyms also searched | Tiny ImageNet labels naming it (train images) | Tiny ImageNet classes whose captions name it as a hypernym (train images) | Flickr8k train images whose captions name it (of 6000) | ImageNet-1k classes it names (index) | ImageNet-1k classes at or under it in WordNet |',
-      '| --- | --- | --- | --- | --- | --- | --- |',
-      ...rows.map((r) => `| ${r.name} | ${r.alsoAs.join(', ') || '—'} | ${list(r.labelClasses)} | ${list(r.hypernymClasses)} | ${r.flickrImages} | ${r.imagenetClasses.join(', ') || '—'} | ${r.imagenetHyponyms} |`), '');
+      `WordNet nodes (recipes with \`distill.nodeTasks\`): ${nodeLine.split(': ')[1]}.`, '',
+      '| class | its WordNet synonyms also searched | Tiny ImageNet labels naming it (train images) | Tiny ImageNet classes whose captions name it as a hypernym (train images) | Flickr8k train images whose captions name it (of 6000) | ImageNet-1k classes it names (index) | ImageNet-1k classes at or under it in WordNet | distillation WordNet nodes it names (allowed classes under each) |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...rows.map((r) => `| ${r.name} | ${r.alsoAs.join(', ') || '—'} | ${list(r.labelClasses)} | ${list(r.hypernymClasses)} | ${r.flickrImages} | ${r.imagenetClasses.join(', ') || '—'} | ${r.imagenetHyponyms} | ${r.nodes.join(', ') || '—'} |`), '');
   }
   const heldOut = heldOutSection(tinSynonyms, imagenet, flickr);
   summary += `${heldOut.line}\n`;
@@ -87,6 +94,11 @@ async function main(opts: { out: string }): Promise<void> {
     'hyponyms (all its noun senses, instance hypernyms followed: the mapping of `npm run experiment:wordnet-lookup`). The first is',
     'lexical and overcounts like the Tiny ImageNet column (airplane\'s synonym "plane" names the carpenter\'s plane, "mouse" the',
     'computer mouse); the second is by meaning, and 0 there means no ImageNet-1k class is a kind of it (e.g. deer).',
+    '',
+    '**WordNet nodes.** Recipes with `distill.nodeTasks` (configuration W4) also name WordNet synsets above ImageNet\'s classes in',
+    'their distillation tasks ("dog", "vehicle"; src/train/distill-nodes.ts), so those names are training labels there. The last',
+    'column lists the nodes whose names include the evaluated name or one of its WordNet synonyms, with the number of allowed',
+    'ImageNet classes under each.',
     '',
     'Generated by `node dist/experiments/overlap.js` from the shared data. No image of CIFAR-10 or CIFAR-100 is trained on by',
     'configurations A, C and D (B trains on CIFAR-100 train); but a class NAME can still be seen in training. "Labels": a Tiny ImageNet',

@@ -70,6 +70,16 @@ export const CONFIGURATIONS: Record<string, Configuration> = {
       'The HyperCLIP seed-0 run was first trained as a probe with `hyperclip train --preset mnv2-hyperclip-lit-warm --seed 0` and moved here; ' +
       'its recorded config is the recipe\'s own.',
   },
+  W4: {
+    id: 'W4', title: 'W3 with a longer warm start and WordNet node tasks',
+    recipes: { hyperclip: 'mnv2-hyperclip-lit-nodes', siglip: 'mnv2-siglip-lit-nodes' }, seenInTraining: [],
+    pretrainedTower: 'mobilenet_v2_1.0_224_quant.tflite',
+    note: 'Everything as in W3, with a warm start of 1200 steps of 512 on 8000 cached images (W3: 600 of 256 on 4000), and 30% of the ' +
+      'distillation tasks (warm start and main loop) drawn over WordNet nodes above ImageNet\'s classes ("dog", "vehicle"; 2 to 250 ' +
+      'allowed classes under each; no held-out word names one) mixed with classes, entries never sharing a class, each scored by the ' +
+      'teacher\'s probability mass under it (`distill.nodeTasks`, src/train/distill-nodes.ts). WordNet node names count as training ' +
+      'labels beside ImageNet\'s: the overlap section lists the evaluated names among ImageNet\'s classes only.',
+  },
 };
 
 export interface Metric {

@@ -11,7 +11,7 @@ import type { LabelClassifier } from '../models/label-classifier.js';
 import type { HyperClip } from '../models/hyperclip.js';
 import { ImagenetHierarchy } from '../eval/wordnet-lookup.js';
 import { allowedClasses, HeadDistillation, imagenetDistillTask, type DistillConfig, type DistillTask } from './distill.js';
-import { distillNodes } from './distill-nodes.js';
+import { distillNodes, type DistillNodes } from './distill-nodes.js';
 import { checkSharedPrefix } from './frozen-prefix.js';
 
 export function createDistillation(config: DistillConfig, model: HyperClip, prefixBlocks: number | null, tokenizer: Tokenizer, seed: number): HeadDistillation {
@@ -30,7 +30,7 @@ export function createDistillation(config: DistillConfig, model: HyperClip, pref
   const phrases = labelPhrases(names.synonyms, wordnet, { hypernymLevels: 2, wnids });
   const heldOut = heldOutClasses().wnids;
   let task: DistillTask = imagenetDistillTask(names, phrases, heldOut, imagenetTemplates());
-  if ((config.nodeTasks ?? 0) > 0) task = { ...task, nodes: imagenetNodes(wordnet, names, heldOut) };
+  if ((config.nodeTasks ?? 0) > 0) task = { ...task, nodes: imagenetDistillNodes(wordnet, names, heldOut) };
   return new HeadDistillation(teacher, task, config, tokenizer, seed);
 }
 
@@ -38,7 +38,7 @@ export function createDistillation(config: DistillConfig, model: HyperClip, pref
 export const NODE_MAX_MEMBERS = 250;
 
 /** The WordNet nodes above ImageNet's allowed classes; no word of a held-out class (its synset's or its synonyms) names one. */
-function imagenetNodes(wordnet: WordNet, names: { wnids: string[]; synonyms: string[][] }, heldOutWnids: readonly string[]) {
+export function imagenetDistillNodes(wordnet: WordNet, names: { wnids: string[]; synonyms: string[][] }, heldOutWnids: readonly string[]): DistillNodes {
   const hierarchy = new ImagenetHierarchy(wordnet, names);
   const heldOut = new Set(heldOutWnids);
   const heldOutClassIndices = names.wnids.flatMap((w, k) => (heldOut.has(w) ? [k] : []));
