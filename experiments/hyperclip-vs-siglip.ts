@@ -16,13 +16,14 @@ import { resolveTrainConfig, TIN_CLASSIFY_RUN, type TrainConfig } from '../src/t
 import type { TrainReporter } from '../src/train/reporter.js';
 import { train } from '../src/train/trainer.js';
 import { evaluateRun, existingEval } from './hyperclip-vs-siglip/evaluate.js';
-import { DEFAULT_CONFIGS, DEFAULT_OUT, DEFAULT_SEEDS, MODEL_KINDS, parseConfigurations, parseSeeds, reportScope, runName, type Configuration, type ModelKind } from './hyperclip-vs-siglip/plan.js';
+import { DEFAULT_CONFIGS, DEFAULT_OUT, DEFAULT_SEEDS, parseConfigurations, parseModels, parseSeeds, reportScope, runName, type Configuration, type ModelKind } from './hyperclip-vs-siglip/plan.js';
 import { HOST_FILE } from './hyperclip-vs-siglip/runs.js';
 import { recordInvocation, writeReport } from './hyperclip-vs-siglip/write-report.js';
 
 interface Options {
   configs: string;
   seeds: string;
+  models: string;
   steps?: number;
   evalLimit?: number;
   validationLimit?: number;
@@ -123,6 +124,7 @@ function reportFile(opts: Options): string {
 async function main(opts: Options): Promise<void> {
   const configurations = parseConfigurations(opts.configs);
   const seeds = parseSeeds(opts.seeds);
+  const models = parseModels(opts.models);
   // Recomputed at each write: a run trained now adds its folder.
   const target = () => ({ outDir: opts.out, reportFile: reportFile(opts), ...reportScope(configurations, seeds, existsSync(opts.out) ? readdirSync(opts.out) : []) });
   let done = 0, skipped = 0;
@@ -141,7 +143,7 @@ async function main(opts: Options): Promise<void> {
         }
       }
       for (const seed of seeds) {
-        for (const model of MODEL_KINDS) {
+        for (const model of models) {
           try {
             (await oneRun(c, model, seed, opts)) === 'done' ? done++ : skipped++;
           } catch (err) {
@@ -174,8 +176,9 @@ const checked = (parse: (value: string) => unknown) => (value: string): string =
 export const cli = (): Command => new Command('hyperclip-vs-siglip')
   .description('train tiny HyperCLIP and SigLIP over seeds, evaluate zero-shot and retrieval, write the results report')
   .option('--configs <list>', 'configurations: A (Flickr8k train), B (Flickr8k + CIFAR-100 train), C (A with the word prior frozen), ' +
-    'D (Flickr8k + Tiny ImageNet, two stages), E1-E3 (locked ImageNet-pretrained MobileNets), W3 (E3 with the warm start)', checked(parseConfigurations), DEFAULT_CONFIGS)
+    'D (Flickr8k + Tiny ImageNet, two stages), E1-E3 (locked ImageNet-pretrained MobileNets), W3 (E3 with the warm start), W4 (W3 with a longer warm start and WordNet node tasks)', checked(parseConfigurations), DEFAULT_CONFIGS)
   .option('--seeds <list>', 'seeds, comma-separated', checked(parseSeeds), DEFAULT_SEEDS)
+  .option('--models <list>', 'which side of each pair: hyperclip, siglip or both (the report still covers every run on disk)', checked(parseModels), 'hyperclip,siglip')
   .option('--steps <n>', 'override every recipe\'s step count (quick checks only: a resumed run must keep the same value)', integer('steps'))
   .option('--eval-limit <n>', 'evaluate on n samples per test set instead of the full sets', integer('eval-limit'))
   .option('--validation-limit <n>', 'override the recipes\' in-training validation sample counts (0 turns it off; quick checks only)', integer('validation-limit', 0))

@@ -124,6 +124,14 @@ export function parseConfigurations(list: string): Configuration[] {
   });
 }
 
+/** Which side(s) of each pair to train and evaluate: "hyperclip", "siglip", or both (the default). */
+export function parseModels(list: string): ModelKind[] {
+  const models = [...new Set(list.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  const unknown = models.filter((m) => !(MODEL_KINDS as string[]).includes(m));
+  if (models.length === 0 || unknown.length > 0) throw new Error(`--models expects hyperclip and/or siglip separated by commas but received "${list}"`);
+  return MODEL_KINDS.filter((m) => models.includes(m));
+}
+
 export function parseSeeds(list: string): number[] {
   const seeds = list.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
   if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) {

@@ -2,7 +2,7 @@
 // only in the model, which is what makes its per-seed differences fair.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CONFIGURATIONS, parseConfigurations, reportScope } from '../../experiments/hyperclip-vs-siglip/plan.js';
+import { CONFIGURATIONS, parseConfigurations, parseModels, reportScope } from '../../experiments/hyperclip-vs-siglip/plan.js';
 import { resolveConfig } from '../../src/models/config.js';
 import { RECIPES } from '../../src/train/recipes.js';
 
@@ -35,4 +35,11 @@ test('the report covers every configuration and seed with a run folder, not only
   const alone = reportScope(parseConfigurations('B'), [1], []);
   assert.deepEqual(alone.configurations.map((c) => c.id), ['B']);
   assert.deepEqual(alone.seeds, [1]);
+});
+
+test('--models picks one side or both, in pair order, and refuses anything else', () => {
+  assert.deepEqual(parseModels('hyperclip'), ['hyperclip']);
+  assert.deepEqual(parseModels('siglip,hyperclip'), ['hyperclip', 'siglip']);
+  assert.throws(() => parseModels('clip'), /--models expects hyperclip and\/or siglip separated by commas but received "clip"/);
+  assert.throws(() => parseModels(' , '), /--models expects/);
 });
