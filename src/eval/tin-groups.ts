@@ -13,7 +13,7 @@ import { ImagenetHierarchy } from './wordnet-lookup.js';
 
 /** Members a WordNet node must cover to be a group: "dog", not "entity". */
 export const GROUP_MIN_MEMBERS = 2;
-export const GROUP_MAX_MEMBERS = 12;
+export const GROUP_MAX_MEMBERS = 6;
 
 /** The rule, in one line, for reports. */
 export const GROUPS_RULE = `WordNet synsets above ${GROUP_MIN_MEMBERS}-${GROUP_MAX_MEMBERS} trainable Tiny ImageNet classes, ` +

@@ -44,9 +44,9 @@ test('validate() with groupsLimit: one report line and the groupsTop1 / groupsTo
   try {
     const result = await validate(bundle, { validation: { cifar10Limit: 0, retrievalLimit: 0, groupsLimit: 24 } } as TrainConfig, reporter);
     assert.equal(result.groups!.samples, 24);
-    assert.equal(result.groups!.groups, 62);
+    assert.equal(result.groups!.groups, 90);
     assert.equal(messages.length, 1);
-    assert.match(messages[0]!, /^validation: tiny-imagenet val WordNet groups zero-shot top-1 \d+\.\d\d% on 24 images of 62 groups$/);
+    assert.match(messages[0]!, /^validation: tiny-imagenet val WordNet groups zero-shot top-1 \d+\.\d\d% on 24 images of 90 groups$/);
     const fields = validationFields(result);
     assert.deepEqual(Object.keys(fields), ['groupsTop1', 'groupsTop5']);
     assert.equal(fields.groupsTop1, result.groups!.top1);
