@@ -20,6 +20,12 @@ export type CaptionSource =
      * class's position in this list. Other samples are filtered, not skipped.
      */
     subset?: readonly number[];
+    /**
+     * With subset: per subset entry, the label its samples get instead of
+     * their position (several classes may share one: e.g. WordNet groups,
+     * src/eval/tin-groups.ts). As long as subset.
+     */
+    subsetLabels?: readonly number[];
   };
 
 export interface Annotation { caption: string; label: number }
@@ -68,7 +74,12 @@ function labelCaption(sample: RawSample, source: Extract<CaptionSource, { kind: 
   const caption = template.replaceAll('{}', name);
   if (source.subset === undefined) return { caption, label };
   const position = positionInSubset(source.subset, label);
-  return position === undefined ? OUTSIDE_SUBSET : { caption, label: position };
+  if (position === undefined) return OUTSIDE_SUBSET;
+  if (source.subsetLabels === undefined) return { caption, label: position };
+  if (source.subsetLabels.length !== source.subset.length) {
+    throw new Error(`subsetLabels has ${source.subsetLabels.length} labels for a subset of ${source.subset.length} classes: give one per subset class`);
+  }
+  return { caption, label: source.subsetLabels[position]! };
 }
 
 /** The caption and label of a sample (label -1 when the source has none), or why it is skipped. */

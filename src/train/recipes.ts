@@ -94,9 +94,11 @@ export interface TrainConfig {
   logEvery: number;
   /**
    * What validation reads, none of it a test set: CIFAR-10 train images
-   * (never trained on), Flickr8k val, and optionally Tiny ImageNet val (seen classes).
+   * (never trained on), Flickr8k val, and optionally Tiny ImageNet val (seen classes),
+   * its held-out names, and its trainable classes in WordNet groups
+   * (src/eval/tin-groups.ts). Each a number of images; 0 or absent: off.
    */
-  validation: { cifar10Limit: number; retrievalLimit: number; tinyImagenetLimit?: number; heldOutLimit?: number };
+  validation: { cifar10Limit: number; retrievalLimit: number; tinyImagenetLimit?: number; heldOutLimit?: number; groupsLimit?: number };
   /**
    * Data-parallel runs: all-reduce gradient buckets while backward still runs
    * (src/train/overlapped-reducer.ts) instead of after it. The same gradients
@@ -323,6 +325,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
       if (!(typeof scale === 'number' && scale >= 0 && scale <= 10)) throw new Error(`lrScale.${prefix} must be a number between 0 and 10, got ${JSON.stringify(scale)}`);
     }
   }
+  validateValidation(c.validation);
   if (c.distill !== undefined) validateDistill(c.distill);
   if (c.overlapAllReduce !== undefined && typeof c.overlapAllReduce !== 'boolean') {
     throw new Error(`overlapAllReduce must be true or false, got ${JSON.stringify(c.overlapAllReduce)}`);
@@ -346,6 +349,23 @@ function validateDistill(d: DistillConfig): void {
   if (d.warmStart !== undefined) validateWarmStart(d.warmStart);
   if (d.nodeTasks !== undefined && !(typeof d.nodeTasks === 'number' && d.nodeTasks >= 0 && d.nodeTasks <= 1)) {
     throw new Error(`distill.nodeTasks is the share of tasks over WordNet nodes, a number in [0, 1]; got ${JSON.stringify(d.nodeTasks)}`);
+  }
+}
+
+const VALIDATION_FIELDS = ['cifar10Limit', 'retrievalLimit', 'tinyImagenetLimit', 'heldOutLimit', 'groupsLimit'] as const;
+
+/** Every limit of the validation object is a number of images: an integer >= 0 (0 or absent: off). */
+function validateValidation(v: TrainConfig['validation']): void {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new Error(`validation must be {${VALIDATION_FIELDS.map((f) => `"${f}"`).join(', ')}} (numbers of images, 0: off), got ${JSON.stringify(v)}`);
+  }
+  const unknown = Object.keys(v).filter((k) => !(VALIDATION_FIELDS as readonly string[]).includes(k));
+  if (unknown.length > 0) throw new Error(`validation: unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: ${VALIDATION_FIELDS.join(', ')}`);
+  for (const field of VALIDATION_FIELDS) {
+    const value = v[field];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+      throw new Error(`validation.${field} is a number of images, an integer >= 0 (0: off); got ${JSON.stringify(value)}`);
+    }
   }
 }
 

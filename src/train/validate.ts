@@ -1,18 +1,21 @@
 // Periodic validation during training, on data that is no test set: CIFAR-10
 // zero-shot on a sample of its TRAIN split (no recipe trains on CIFAR-10, so
 // these images are unseen), Flickr8k val retrieval and, when asked, Tiny
-// ImageNet val (classes some recipes train on: a seen-class signal). Model
-// selection reads these; test sets are read once, for the report.
+// ImageNet val (classes some recipes train on: a seen-class signal), its
+// held-out names and its trainable classes in WordNet groups (generic names:
+// "dog", "truck"). Model selection reads these; test sets are read once, for
+// the report.
 import { releaseMemory } from '../engine/index.js';
 import { evalPreprocess, resolveDataset, type CaptionSource } from '../data/index.js';
 import type { Bundle } from '../bundle/bundle.js';
 import { evaluateClassification, rankWithLabelClassifier } from '../eval/classification.js';
 import { evaluateRetrieval, type RetrievalResult } from '../eval/retrieval.js';
-import { evaluateZeroShot, type ZeroShotResult } from '../eval/zeroshot.js';
+import { evaluateZeroShot, type ZeroShotOptions, type ZeroShotResult } from '../eval/zeroshot.js';
 import type { LabelClassifier } from '../models/label-classifier.js';
 import type { TrainConfig } from './recipes.js';
 import type { TrainReporter } from './reporter.js';
 import { heldOutClasses } from '../data/held-out.js';
+import { tinyImagenetGroups } from '../eval/tin-groups.js';
 
 export interface ValidationResult {
   cifar10: ZeroShotResult | null;
@@ -20,6 +23,13 @@ export interface ValidationResult {
   tinyImagenet?: ZeroShotResult | null;
   /** Zero-shot among the held-out Tiny ImageNet classes on their val images: names never trained on. */
   heldOut?: ZeroShotResult | null;
+  /** Zero-shot among WordNet groups of the trainable Tiny ImageNet classes on their val images (src/eval/tin-groups.ts). */
+  groups?: GroupsZeroShotResult | null;
+}
+
+export interface GroupsZeroShotResult extends ZeroShotResult {
+  /** How many groups were scored against each other. */
+  groups: number;
 }
 
 export async function validate(bundle: Bundle, config: TrainConfig, reporter: TrainReporter): Promise<ValidationResult> {
@@ -41,6 +51,11 @@ export async function validate(bundle: Bundle, config: TrainConfig, reporter: Tr
     heldOut = await heldOutZeroShot(bundle, config.validation.heldOutLimit!);
     reporter.message(`validation: held-out names zero-shot top-1 ${(100 * heldOut.top1).toFixed(2)}% on ${heldOut.samples} tiny-imagenet val images of ${heldOutClasses().indices.length} classes never trained on`);
   }
+  let groups: GroupsZeroShotResult | null = null;
+  if ((config.validation.groupsLimit ?? 0) > 0) {
+    groups = await groupsZeroShot(bundle, config.validation.groupsLimit!);
+    reporter.message(`validation: tiny-imagenet val WordNet groups zero-shot top-1 ${(100 * groups.top1).toFixed(2)}% on ${groups.samples} images of ${groups.groups} groups`);
+  }
   if (retrievalLimit > 0) {
     const val = resolveDataset('flickr8k', 'val');
     retrieval = await evaluateRetrieval(bundle, { shards: val.shards, caption: val.caption }, { limit: retrievalLimit });
@@ -51,7 +66,7 @@ export async function validate(bundle: Bundle, config: TrainConfig, reporter: Tr
   // 1 GB, and the addon never trims the heap on its own: without handing
   // that back, each validation of a long run would leave resident memory higher.
   releaseMemory();
-  return { cifar10, retrieval, ...(tinyImagenetLimit > 0 ? { tinyImagenet } : {}), ...(heldOut !== null ? { heldOut } : {}) };
+  return { cifar10, retrieval, ...(tinyImagenetLimit > 0 ? { tinyImagenet } : {}), ...(heldOut !== null ? { heldOut } : {}), ...(groups !== null ? { groups } : {}) };
 }
 
 /** Zero-shot among the held-out classes only, on their Tiny ImageNet val images (CLIP's ImageNet templates). */
@@ -63,12 +78,29 @@ export async function heldOutZeroShot(bundle: Bundle, limit?: number): Promise<Z
   return evaluateZeroShot(bundle, { shards: source.shards, caption: { ...caption, subset: indices } }, classnames, caption.templates, { limit });
 }
 
+/**
+ * Zero-shot among the WordNet groups of the trainable classes (names such as
+ * "dog" and "truck", CLIP's ImageNet templates) on those classes' Tiny
+ * ImageNet val images: an image counts as right when its class's group ranks
+ * first. Held-out classes' images are not read.
+ */
+export async function groupsZeroShot(bundle: Bundle, limit?: number, options: ZeroShotOptions = {}): Promise<GroupsZeroShotResult> {
+  const source = resolveDataset('tiny-imagenet', 'val');
+  const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
+  const { names, groupOfClass } = tinyImagenetGroups();
+  const classes = [...groupOfClass.keys()].sort((a, b) => a - b);
+  const subset = { subset: classes, subsetLabels: classes.map((k) => groupOfClass.get(k)!) };
+  const result = await evaluateZeroShot(bundle, { shards: source.shards, caption: { ...caption, ...subset } }, names, caption.templates, { ...options, limit });
+  return { ...result, groups: names.length };
+}
+
 /** A validation as the flat fields of a metrics line. */
 export function validationFields(result: ValidationResult): Record<string, number> {
   const out: Record<string, number> = {};
   if (result.cifar10) { out.cifar10Top1 = result.cifar10.top1; out.cifar10Top5 = result.cifar10.top5; }
   if (result.tinyImagenet) { out.tinyImagenetTop1 = result.tinyImagenet.top1; out.tinyImagenetTop5 = result.tinyImagenet.top5; }
   if (result.heldOut) { out.heldOutTop1 = result.heldOut.top1; out.heldOutTop5 = result.heldOut.top5; }
+  if (result.groups) { out.groupsTop1 = result.groups.top1; out.groupsTop5 = result.groups.top5; }
   if (result.retrieval) {
     out.imageToTextR1 = result.retrieval.imageToText.r1; out.imageToTextR5 = result.retrieval.imageToText.r5;
     out.textToImageR1 = result.retrieval.textToImage.r1; out.textToImageR5 = result.retrieval.textToImage.r5;

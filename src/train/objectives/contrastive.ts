@@ -82,11 +82,11 @@ export class ContrastiveObjective implements TrainingObjective {
     return { logitScale: Math.exp(model.logitScale.item()), logitBias: model.logitBias.item() };
   }
 
-  /** During the run every validation asked for; at the end only when CIFAR-10, retrieval or held-out names are asked for. */
+  /** During the run every validation asked for; at the end only when CIFAR-10, retrieval, held-out names or WordNet groups are asked for. */
   async validate(at: 'during' | 'end'): Promise<ObjectiveValidation | null> {
     const { config, reporter } = this.run;
     const limits = config.validation;
-    if (at === 'end' && !(limits.cifar10Limit > 0 || limits.retrievalLimit > 0 || (limits.heldOutLimit ?? 0) > 0)) return null;
+    if (at === 'end' && !(limits.cifar10Limit > 0 || limits.retrievalLimit > 0 || (limits.heldOutLimit ?? 0) > 0 || (limits.groupsLimit ?? 0) > 0)) return null;
     const result = await validate(this.bundle, config, reporter);
     return { fields: validationFields(result), result };
   }
