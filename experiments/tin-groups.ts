@@ -1,6 +1,6 @@
 // The WordNet groups figure of a finished model, for model selection among
 // saved models: zero-shot among the WordNet groups of Tiny ImageNet's
-// trainable classes ("carnivore", "bird", "bridge" and the classes left
+// trainable classes ("canine", "bird", "bridge" and the classes left
 // alone; src/eval/tin-groups.ts) on those classes' val images, the same
 // figure validation.groupsLimit reports during training. Reads no test set
 // and no held-out class's image.
@@ -47,7 +47,7 @@ async function main(opts: Options): Promise<void> {
   setNumThreads(opts.threads);
   const started = Date.now();
   const bundle = loadBundle(opts.model);
-  const out = opts.out ?? path.join(projectRoot(), 'runs', 'groups', `${path.basename(path.resolve(opts.model))}.json`);
+  const out = opts.out ?? path.join(projectRoot(), 'runs', 'groups', `${recordName(opts.model)}.json`);
   let record: GroupsRecord;
   try {
     say(`${opts.model}: ${opts.limit} tiny-imagenet val images of the trainable classes (rule: ${GROUPS_RULE})`);
@@ -75,10 +75,16 @@ async function main(opts: Options): Promise<void> {
 
 export const cli = (): Command => new Command()
   .name('tin-groups')
-  .description('zero-shot among WordNet groups of Tiny ImageNet\'s trainable classes ("carnivore", "bird", ...) on their val images, for a saved model')
+  .description('zero-shot among WordNet groups of Tiny ImageNet\'s trainable classes ("canine", "bird", ...) on their val images, for a saved model')
   .requiredOption('--model <dir>', 'a hyperclip model folder (e.g. models/default)')
   .option('--limit <n>', 'val images: a seeded sample of the trainable classes\' images, as validation.groupsLimit reads them', integer('limit'), 1000)
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2)
   .option('--out <file>', 'the JSON record (default runs/groups/<model folder name>.json)');
 
 if (isEntryPoint(import.meta.url)) cli().action(reportingErrors('tin-groups', main)).parseAsync();
+
+/** A model folder's name, or its run's for a run folder's model/ ("runs/experiment/X-s0/model" -> "X-s0"). */
+export function recordName(modelDir: string): string {
+  const resolved = path.resolve(modelDir);
+  return path.basename(resolved) === 'model' ? path.basename(path.dirname(resolved)) : path.basename(resolved);
+}

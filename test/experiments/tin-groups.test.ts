@@ -1,6 +1,6 @@
 // experiment:groups on bad input: one readable line on stderr and exit code 1,
-// before any model or data is read. (A real run takes minutes: see
-// docs/pretrained.md for its figure on models/default.)
+// before any model or data is read (a real run takes minutes); and where its
+// record goes by default.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { recordName } from '../../experiments/tin-groups.js';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../experiments/tin-groups.js');
 const root = mkdtempSync(path.join(tmpdir(), 'hyperclip-tin-groups-'));
@@ -34,4 +35,9 @@ test('--limit must be a positive integer: one line, exit code 1', () => {
   for (const limit of ['0', '-5', '2.5', 'ten']) {
     assertOneLineError(experiment('--model', 'models/default', '--limit', limit), new RegExp(`expected an integer >= 1 for --limit but received "${limit.replace('.', '\\.')}"`));
   }
+});
+
+test('the default record is named after the model folder, or its run folder for a run\'s model/', () => {
+  assert.equal(recordName('models/default'), 'default');
+  assert.equal(recordName('runs/experiment/mnv2-hyperclip-lit-nodes-s0/model/'), 'mnv2-hyperclip-lit-nodes-s0');
 });
