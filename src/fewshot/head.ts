@@ -101,12 +101,11 @@ export function standardize(x: Float64Array, rows: number, s: Standardizer): Flo
 }
 
 /**
- * Fits a method's head on normalised image embeddings [rows, E] of the shots.
- * The standardised features (x B^T - mean) / std are [x, 1] times a matrix of
- * E + 1 rows, and the solver is handed that factorisation.
+ * The design a head is fitted on: the standardised features (x B^T - mean) / std
+ * of normalised image embeddings [rows, E], which are [x, 1] times a matrix of
+ * E + 1 rows; the solver is handed that factorisation.
  */
-export function fitHeadOnEmbeddings(method: Method, b: FeatureBasis, classNames: string[], embeddings: Float32Array, labels: Int32Array,
-  options: HeadOptions = {}): FeatureHead {
+export function headDesign(b: FeatureBasis, classes: number, embeddings: Float32Array, labels: Int32Array): { data: LabelledData; standardizer: Standardizer } {
   const rows = labels.length, cols = b.names.length, E = b.dim;
   if (embeddings.length !== rows * E) throw new Error(`expected ${rows} x ${E} image embeddings, got ${embeddings.length} values`);
   const features = featuresOf(b, embeddings, rows);
@@ -124,8 +123,15 @@ export function fitHeadOnEmbeddings(method: Method, b: FeatureBasis, classNames:
     right[E * cols + j] = -mean[j]! / std[j]!;
   }
   const data: LabelledData = {
-    x: standardize(features, rows, standardizer), rows, cols, labels, classes: classNames.length, factors: { left, right, rank },
+    x: standardize(features, rows, standardizer), rows, cols, labels, classes, factors: { left, right, rank },
   };
+  return { data, standardizer };
+}
+
+/** Fits a method's head on normalised image embeddings [rows, E] of the shots. */
+export function fitHeadOnEmbeddings(method: Method, b: FeatureBasis, classNames: string[], embeddings: Float32Array, labels: Int32Array,
+  options: HeadOptions = {}): FeatureHead {
+  const { data, standardizer } = headDesign(b, classNames.length, embeddings, labels);
   return fitStandardized(method, b, classNames, standardizer, data, options);
 }
 

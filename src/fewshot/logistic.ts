@@ -50,6 +50,20 @@ export interface SolveOptions {
   maxIterations?: number;
 }
 
+/**
+ * Work done by the solver since the process started (or the last reset):
+ * penalties solved, iterations, objective evaluations on the line search
+ * beyond the first, and products with the design (X w^T or r^T X). For
+ * benchmarks and tests; reading them costs nothing.
+ */
+export const solverCounters = { solves: 0, iterations: 0, backtracks: 0, products: 0 };
+export function resetSolverCounters(): void {
+  solverCounters.solves = 0;
+  solverCounters.iterations = 0;
+  solverCounters.backtracks = 0;
+  solverCounters.products = 0;
+}
+
 const DEFAULT_TOLERANCE = 1e-5;
 const DEFAULT_MAX_ITERATIONS = 3000;
 
@@ -221,11 +235,13 @@ function setUp(d: LabelledData): Problem {
 
 /** Logits [n, K] = X w^T for w [K, F + 1]. */
 function times(p: Problem, w: Tensor): Tensor {
+  solverCounters.products++;
   return p.right === null ? p.left.matmul(w.transpose(0, 1)) : p.left.matmul(p.right.matmul(w.transpose(0, 1)));
 }
 
 /** r^T X: [K, F + 1] for r [n, K]. */
 function transposeTimes(p: Problem, r: Tensor): Tensor {
+  solverCounters.products++;
   const t = r.transpose(0, 1).matmul(p.left);
   return p.right === null ? t : t.matmul(p.right);
 }
@@ -296,6 +312,7 @@ function proximalStep(p: Problem, z: Point, w: Point, lambda: number, penalty: P
         return { next, mapping, restart, step };
       }
       step /= 2;
+      solverCounters.backtracks++;
     }
   });
 }
@@ -307,7 +324,9 @@ function solve(p: Problem, start: Tensor, lambda: number, options: SolveOptions,
   let w: Point = tidy(() => ({ w: start.clone(), logits: times(p, start) }));
   let z: Point = tidy(() => ({ w: start.clone(), logits: w.logits.clone() }));
   let theta = 1;
+  solverCounters.solves++;
   for (let iteration = 1; iteration <= maxIterations; iteration++) {
+    solverCounters.iterations++;
     const taken = proximalStep(p, z, w, lambda, options.penalty, step * 1.25);
     step = taken.step;
     const { next, mapping, restart } = taken;
