@@ -93,19 +93,26 @@ export function checkData(d: LabelledData): void {
  */
 export function lambdaMax(d: LabelledData): number {
   checkData(d);
+  // The gradient sum_i (p - y_i) x_i^T / n at p = the class frequencies is
+  // (frequency_k * column sum_j - class k's sum of column j) / n: one pass over x.
   const counts = new Float64Array(d.classes);
   for (const y of d.labels) counts[y]!++;
-  const frequency = Array.from(counts, (c) => c / d.rows);
-  const gradient = new Float64Array(d.classes * d.cols); // sum_i (p - y_i) x_i^T / n
+  const columnSums = new Float64Array(d.cols);
+  const classSums = new Float64Array(d.classes * d.cols);
   for (let i = 0; i < d.rows; i++) {
-    const y = d.labels[i]!;
-    for (let k = 0; k < d.classes; k++) {
-      const residual = (frequency[k]! - (k === y ? 1 : 0)) / d.rows;
-      if (residual === 0) continue;
-      for (let j = 0; j < d.cols; j++) gradient[k * d.cols + j]! += residual * d.x[i * d.cols + j]!;
+    const row = d.x.subarray(i * d.cols, (i + 1) * d.cols);
+    const into = d.labels[i]! * d.cols;
+    for (let j = 0; j < d.cols; j++) {
+      columnSums[j]! += row[j]!;
+      classSums[into + j]! += row[j]!;
     }
   }
-  return gradient.reduce((m, g) => Math.max(m, Math.abs(g)), 0);
+  let top = 0;
+  for (let k = 0; k < d.classes; k++) {
+    const frequency = counts[k]! / d.rows;
+    for (let j = 0; j < d.cols; j++) top = Math.max(top, Math.abs(frequency * columnSums[j]! - classSums[k * d.cols + j]!) / d.rows);
+  }
+  return top;
 }
 
 /** Fits one model per lambda, in the given order, each warm-started from the one before. */
@@ -142,14 +149,23 @@ export function fit(d: LabelledData, lambda: number, options: SolveOptions): Log
 export function logits(model: LogisticModel, x: Float64Array, rows: number): Float64Array {
   const { classes: K, features: F_ } = model;
   if (x.length !== rows * F_) throw new Error(`expected ${rows} x ${F_} features, got ${x.length} values`);
+  // Each class's non-zero weights, once: an L1 model has few (CIFAR-100: about
+  // 1,500 of 80,800), and rows x classes x features would dominate a fit.
+  const columns: Int32Array[] = [], weights: Float64Array[] = [];
+  for (let k = 0; k < K; k++) {
+    const row = model.weight.subarray(k * F_, (k + 1) * F_);
+    const nz: number[] = [];
+    for (let j = 0; j < F_; j++) if (row[j] !== 0) nz.push(j);
+    columns.push(Int32Array.from(nz));
+    weights.push(Float64Array.from(nz, (j) => row[j]!));
+  }
   const out = new Float64Array(rows * K);
   for (let i = 0; i < rows; i++) {
+    const offset = i * F_;
     for (let k = 0; k < K; k++) {
+      const cols = columns[k]!, w = weights[k]!;
       let s = model.bias[k]!;
-      for (let j = 0; j < F_; j++) {
-        const w = model.weight[k * F_ + j]!;
-        if (w !== 0) s += w * x[i * F_ + j]!;
-      }
+      for (let n = 0; n < cols.length; n++) s += w[n]! * x[offset + cols[n]!]!;
       out[i * K + k] = s;
     }
   }
@@ -174,9 +190,12 @@ export function argmaxRows(scores: Float64Array | Float32Array, cols: number): I
 
 /** Mean cross-entropy of a model on labelled data (natural log). */
 export function logLoss(model: LogisticModel, x: Float64Array, labels: Int32Array): number {
+  return meanCrossEntropy(logits(model, x, labels.length), labels, model.classes);
+}
+
+/** Mean cross-entropy (natural log) of logits [rows, classes] against labels. */
+export function meanCrossEntropy(z: Float64Array, labels: Int32Array, K: number): number {
   const rows = labels.length;
-  const z = logits(model, x, rows);
-  const K = model.classes;
   let total = 0;
   for (let i = 0; i < rows; i++) {
     let max = -Infinity;
