@@ -4,7 +4,7 @@
 // validation log-loss, then the larger penalty), then the path refitted on
 // all shots down to that penalty.
 import { createRng } from '../data/random.js';
-import { fitPath, logLoss, predict, type LabelledData, type LogisticModel, type SolveOptions } from './logistic.js';
+import { argmaxRows, fitPath, logits, meanCrossEntropy, type LabelledData, type LogisticModel, type SolveOptions } from './logistic.js';
 
 export interface CrossValidationOptions extends SolveOptions {
   /** Folds (default 3), at most the number of shots of the rarest class. */
@@ -86,9 +86,10 @@ export function crossValidate(d: LabelledData, lambdas: readonly number[], optio
     const train = rowsOf(d, (i) => assignment[i] !== f);
     const validation = rowsOf(d, (i) => assignment[i] === f);
     fitPath(train, path, options).forEach((model, i) => {
-      const predicted = predict(model, validation.x, validation.rows);
+      const z = logits(model, validation.x, validation.rows);
+      const predicted = argmaxRows(z, d.classes);
       accuracy[i]! += predicted.reduce((n, p, r) => n + (p === validation.labels[r] ? 1 : 0), 0) / validation.rows / folds;
-      losses[i]! += logLoss(model, validation.x, validation.labels) / folds;
+      losses[i]! += meanCrossEntropy(z, validation.labels, d.classes) / folds;
     });
   }
   let chosenIndex = 0;

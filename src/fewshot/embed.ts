@@ -77,13 +77,27 @@ export function disposeTextSide(side: TextSide): void {
   }
 }
 
-/** Normalised image embeddings [N, E] of a preprocessed NCHW float32 batch. */
+// Images per forward pass. A pass keeps every activation until its scope
+// closes: about 40 MB per image for MobileNetV2 at 160 px, so a batch of 256
+// took 11 GB resident (and the allocator keeps its peak). 16 at a time peaks
+// near 0.6 GB over the model, is no slower per image on one thread, and gives
+// the same embeddings (to float32 rounding).
+const FORWARD_CHUNK = 16;
+
+/** Normalised image embeddings [N, E] of a preprocessed NCHW float32 batch, FORWARD_CHUNK images per forward pass. */
 export function embedPixels(bundle: Bundle, pixels: Float32Array, count: number, normParams: NormParams | null): Float32Array {
-  const size = bundle.preprocess.size;
-  return noGrad(() => tidy(() => {
-    const x = tensor(pixels.subarray(0, count * 3 * size * size), [count, 3, size, size]);
-    return F.normalize(bundle.model.encodeImage(x, normParams ?? undefined), -1).data() as Float32Array;
-  }));
+  const size = bundle.preprocess.size, per = 3 * size * size, dim = bundle.config.embedDim;
+  const out = new Float32Array(count * dim);
+  noGrad(() => {
+    for (let start = 0; start < count; start += FORWARD_CHUNK) {
+      const n = Math.min(FORWARD_CHUNK, count - start);
+      out.set(tidy(() => {
+        const x = tensor(pixels.subarray(start * per, (start + n) * per), [n, 3, size, size]);
+        return F.normalize(bundle.model.encodeImage(x, normParams ?? undefined), -1).data() as Float32Array;
+      }), start * dim);
+    }
+  });
+  return out;
 }
 
 export interface EmbeddedImages {

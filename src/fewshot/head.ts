@@ -3,6 +3,7 @@
 // the class prompts only, or the identity for a linear probe), standardised
 // with the shots' statistics, then a multinomial logistic regression whose
 // penalty (L1 or L2) is chosen by cross-validation on the shots.
+import { noGrad, tensor, tidy } from '../engine/index.js';
 import { selectAndFit, logSpaced, type CrossValidation } from './cross-validate.js';
 import { fitPath, lambdaMax, logits, type LabelledData, type LogisticModel, type Penalty } from './logistic.js';
 import type { TextSide } from './embed.js';
@@ -63,18 +64,19 @@ export function basisOf(method: Method, side: TextSide): FeatureBasis {
   return { names: side.texts.slice(from), owner: side.owner.slice(from), basis: side.embeddings.slice(from * E), dim: E };
 }
 
-/** s = x B^T: [rows, F] from embeddings [rows, E]. */
+/**
+ * s = x B^T: [rows, F] from embeddings [rows, E], in float64 (the products of
+ * float32 values are exact there). On the engine: CIFAR-100's 808 features of
+ * 2,000 test images are 414M multiply-adds, seconds as a JS loop.
+ */
 export function featuresOf(b: FeatureBasis, embeddings: Float32Array, rows: number): Float64Array {
   const E = b.dim, F = b.names.length;
-  const out = new Float64Array(rows * F);
-  for (let i = 0; i < rows; i++) {
-    for (let f = 0; f < F; f++) {
-      let s = 0;
-      for (let e = 0; e < E; e++) s += embeddings[i * E + e]! * b.basis[f * E + e]!;
-      out[i * F + f] = s;
-    }
-  }
-  return out;
+  if (rows === 0 || F === 0) return new Float64Array(rows * F);
+  return noGrad(() => tidy(() => {
+    const x = tensor(embeddings.subarray(0, rows * E), [rows, E]).to('float64');
+    const basis = tensor(b.basis.subarray(0, F * E), [F, E]).to('float64');
+    return x.matmul(basis.transpose(0, 1)).contiguous().data() as Float64Array;
+  }));
 }
 
 /** The given rows of a row-major matrix with `cols` columns. */
@@ -101,12 +103,11 @@ export function standardize(x: Float64Array, rows: number, s: Standardizer): Flo
 }
 
 /**
- * Fits a method's head on normalised image embeddings [rows, E] of the shots.
- * The standardised features (x B^T - mean) / std are [x, 1] times a matrix of
- * E + 1 rows, and the solver is handed that factorisation.
+ * The design a head is fitted on: the standardised features (x B^T - mean) / std
+ * of normalised image embeddings [rows, E], which are [x, 1] times a matrix of
+ * E + 1 rows; the solver is handed that factorisation.
  */
-export function fitHeadOnEmbeddings(method: Method, b: FeatureBasis, classNames: string[], embeddings: Float32Array, labels: Int32Array,
-  options: HeadOptions = {}): FeatureHead {
+export function headDesign(b: FeatureBasis, classes: number, embeddings: Float32Array, labels: Int32Array): { data: LabelledData; standardizer: Standardizer } {
   const rows = labels.length, cols = b.names.length, E = b.dim;
   if (embeddings.length !== rows * E) throw new Error(`expected ${rows} x ${E} image embeddings, got ${embeddings.length} values`);
   const features = featuresOf(b, embeddings, rows);
@@ -124,8 +125,15 @@ export function fitHeadOnEmbeddings(method: Method, b: FeatureBasis, classNames:
     right[E * cols + j] = -mean[j]! / std[j]!;
   }
   const data: LabelledData = {
-    x: standardize(features, rows, standardizer), rows, cols, labels, classes: classNames.length, factors: { left, right, rank },
+    x: standardize(features, rows, standardizer), rows, cols, labels, classes, factors: { left, right, rank },
   };
+  return { data, standardizer };
+}
+
+/** Fits a method's head on normalised image embeddings [rows, E] of the shots. */
+export function fitHeadOnEmbeddings(method: Method, b: FeatureBasis, classNames: string[], embeddings: Float32Array, labels: Int32Array,
+  options: HeadOptions = {}): FeatureHead {
+  const { data, standardizer } = headDesign(b, classNames.length, embeddings, labels);
   return fitStandardized(method, b, classNames, standardizer, data, options);
 }
 

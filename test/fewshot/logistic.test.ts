@@ -1,10 +1,13 @@
 // The sparse multinomial logistic regression: optimality (KKT conditions),
-// the all-zero solution above lambda_max, the L2 fit, and cross-validation.
+// the all-zero solution above lambda_max, the L2 fit, cross-validation, and
+// the arithmetic around it (logits, lambda_max, head features, no leaks).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRng } from '../../src/data/random.js';
-import { fit, fitPath, lambdaMax, logLoss, nonZeros, predict, type LabelledData, type LogisticModel } from '../../src/fewshot/logistic.js';
+import { liveTensorCount } from '../../src/engine/index.js';
+import { fit, fitPath, lambdaMax, logits, logLoss, nonZeros, predict, type LabelledData, type LogisticModel } from '../../src/fewshot/logistic.js';
 import { crossValidate, logSpaced, selectAndFit, stratifiedFolds } from '../../src/fewshot/cross-validate.js';
+import { featuresOf, type FeatureBasis } from '../../src/fewshot/head.js';
 
 /** Gaussian blobs: class k's mean is +2 on feature k; the other features are noise. */
 function blobs(perClass: number, classes: number, features: number, seed: number): LabelledData {
@@ -166,4 +169,60 @@ test('a low-rank factorisation of the design gives the same path as the dense de
 test('factors that do not fit the design are one clear error', () => {
   const d = lowRank(20, 10, 3, 1);
   assert.throws(() => fit({ ...d, factors: { ...d.factors!, rank: 4 } }, 0.1, { penalty: 'l1' }), /low-rank factors do not fit a \[20, 10\] design of rank 4/);
+});
+
+test('logits of a sparse model read only its non-zero weights and equal the dense sum exactly; lambda_max equals its definition', () => {
+  const d = blobs(5, 4, 7, 11);
+  const rng = createRng(12);
+  const weight = Float64Array.from({ length: 4 * 7 }, () => (rng() < 0.3 ? rng() - 0.5 : 0));
+  const model: LogisticModel = { weight, bias: Float64Array.from([0.1, -0.2, 0.3, 0]), classes: 4, features: 7, penalty: 'l1', lambda: 0.1, iterations: 1, converged: true };
+  const z = logits(model, d.x, d.rows);
+  for (let i = 0; i < d.rows; i++) {
+    for (let k = 0; k < 4; k++) {
+      let s = model.bias[k]!;
+      for (let j = 0; j < 7; j++) if (weight[k * 7 + j] !== 0) s += weight[k * 7 + j]! * d.x[i * 7 + j]!;
+      assert.equal(z[i * 4 + k], s);
+    }
+  }
+  // lambda_max: the largest |gradient| at W = 0 with the bias at the log class frequencies.
+  const unbalanced: LabelledData = { ...d, labels: d.labels.map((y, i) => (i < 6 ? 0 : y)) };
+  const counts = [0, 0, 0, 0];
+  for (const y of unbalanced.labels) counts[y]!++;
+  let expected = 0;
+  for (let k = 0; k < 4; k++) {
+    for (let j = 0; j < 7; j++) {
+      let g = 0;
+      for (let i = 0; i < d.rows; i++) g += (counts[k]! / d.rows - (unbalanced.labels[i] === k ? 1 : 0)) * d.x[i * 7 + j]! / d.rows;
+      expected = Math.max(expected, Math.abs(g));
+    }
+  }
+  assert.ok(Math.abs(lambdaMax(unbalanced) - expected) <= 1e-12 * expected, `lambda_max ${lambdaMax(unbalanced)}, by its definition ${expected}`);
+});
+
+test('fits leave no native tensor behind: the live count is the same before and after cross-validated paths', () => {
+  const d = lowRank(60, 30, 4, 13);
+  const lambdas = logSpaced(lambdaMax(d), lambdaMax(d) * 0.05, 4);
+  const before = liveTensorCount();
+  for (let repeat = 0; repeat < 2; repeat++) {
+    selectAndFit(d, lambdas, { penalty: 'l1', folds: 3, fallbackLambda: 0.1 });
+    selectAndFit({ ...d, factors: undefined }, lambdas, { penalty: 'l2', folds: 3, fallbackLambda: 0.1 });
+    assert.equal(liveTensorCount(), before, `after fit ${repeat + 1}`);
+  }
+});
+
+test('head features x B^T are the float64 sums of the float32 products', () => {
+  const rng = createRng(14);
+  const rows = 5, E = 9, F_ = 6;
+  const embeddings = Float32Array.from({ length: rows * E }, () => rng() - 0.5);
+  const basis: FeatureBasis = { names: Array.from({ length: F_ }, (_, f) => `text ${f}`), owner: new Int32Array(F_), basis: Float32Array.from({ length: F_ * E }, () => rng() - 0.5), dim: E };
+  const s = featuresOf(basis, embeddings, rows);
+  assert.equal(s.length, rows * F_);
+  for (let i = 0; i < rows; i++) {
+    for (let f = 0; f < F_; f++) {
+      let expected = 0;
+      for (let e = 0; e < E; e++) expected += embeddings[i * E + e]! * basis.basis[f * E + e]!;
+      assert.ok(Math.abs(s[i * F_ + f]! - expected) <= 1e-15, `feature ${f} of row ${i}: ${s[i * F_ + f]} vs ${expected}`);
+    }
+  }
+  assert.equal(featuresOf(basis, embeddings.subarray(0, 0), 0).length, 0);
 });
