@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataRoot } from '../data/datasets.js';
-import { heldOutClasses } from '../data/held-out.js';
+import { heldOutClasses, heldOutNames } from '../data/held-out.js';
 import { WordNet } from '../data/wordnet.js';
 import { ImagenetHierarchy, synsetsAbove } from './wordnet-lookup.js';
 
@@ -110,7 +110,8 @@ export function tinyImagenetGroups(wordnet: WordNet = WordNet.load()): TinGroups
   }
   const hierarchy = new ImagenetHierarchy(wordnet, { wnids, synonyms });
   const { indices, trainable } = heldOutClasses();
-  const heldOutNames = indices.flatMap((k) => [classnames[k]!, ...synonyms[k]!, ...wordnet.synset(hierarchy.synsets[k]!).words]);
+  // Tiny ImageNet's class names too: the name a class goes by in its captions and group names.
+  const heldOut = [...indices.map((k) => classnames[k]!), ...heldOutNames(indices, synonyms, hierarchy)];
   const classes = trainable.map((k) => ({ index: k, name: classnames[k]!, synset: hierarchy.synsets[k]!, ancestors: hierarchy.ancestorsOf(k) }));
-  return tinGroups(classes, (offset) => wordnet.synset(offset).words, heldOutNames);
+  return tinGroups(classes, (offset) => wordnet.synset(offset).words, heldOut);
 }
