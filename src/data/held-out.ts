@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataRoot } from './datasets.js';
+import type { WordNet } from './wordnet.js';
 
 export const HELD_OUT_RULE = 'Tiny ImageNet classes with index % 5 == 2';
 
@@ -25,4 +26,14 @@ export function heldOutClasses(): HeldOutClasses {
   const indices = wnids.map((_, i) => i).filter((i) => i % 5 === 2);
   const trainable = wnids.map((_, i) => i).filter((i) => i % 5 !== 2);
   return { indices, trainable, wnids: indices.map((i) => wnids[i]!) };
+}
+
+/**
+ * The names held-out classes go by, which no WordNet node or group above the
+ * trainable classes may carry: per class in `indices`, its synonyms, then its
+ * synset's words. `synonyms` and `hierarchy.synsets` (an ImagenetHierarchy's)
+ * are indexed alike: ImageNet's classes, or Tiny ImageNet's.
+ */
+export function heldOutNames(indices: readonly number[], synonyms: readonly (readonly string[])[], hierarchy: { readonly wordnet: WordNet; readonly synsets: readonly number[] }): string[] {
+  return indices.flatMap((k) => [...synonyms[k]!, ...hierarchy.wordnet.synset(hierarchy.synsets[k]!).words]);
 }

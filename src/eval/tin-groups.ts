@@ -7,9 +7,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataRoot } from '../data/datasets.js';
-import { heldOutClasses } from '../data/held-out.js';
+import { heldOutClasses, heldOutNames } from '../data/held-out.js';
 import { WordNet } from '../data/wordnet.js';
-import { ImagenetHierarchy } from './wordnet-lookup.js';
+import { ImagenetHierarchy, synsetsAbove } from './wordnet-lookup.js';
 
 /** Members a WordNet node must cover to be a group: "dog", not "entity". */
 export const GROUP_MIN_MEMBERS = 2;
@@ -64,15 +64,8 @@ export function tinGroups(classes: readonly GroupClass[], wordsOf: (offset: numb
     indices.add(c.index);
   }
   const heldOut = new Set(heldOutNames.map(normalise));
-  const isClass = new Set(classes.map((c) => c.synset));
-  const under = new Map<number, number[]>();
-  for (const c of classes) {
-    for (const offset of c.ancestors) {
-      if (isClass.has(offset)) continue;
-      const list = under.get(offset);
-      if (list === undefined) under.set(offset, [c.index]); else list.push(c.index);
-    }
-  }
+  const byIndex = new Map(classes.map((c) => [c.index, c]));
+  const under = synsetsAbove(classes.map((c) => c.index), (k) => byIndex.get(k)!.ancestors, classes.map((c) => c.synset));
   const candidates = [...under]
     .filter(([offset, members]) => members.length >= GROUP_MIN_MEMBERS && members.length <= GROUP_MAX_MEMBERS &&
       !wordsOf(offset).some((w) => heldOut.has(normalise(w))))
@@ -117,7 +110,8 @@ export function tinyImagenetGroups(wordnet: WordNet = WordNet.load()): TinGroups
   }
   const hierarchy = new ImagenetHierarchy(wordnet, { wnids, synonyms });
   const { indices, trainable } = heldOutClasses();
-  const heldOutNames = indices.flatMap((k) => [classnames[k]!, ...synonyms[k]!, ...wordnet.synset(hierarchy.synsets[k]!).words]);
+  // Tiny ImageNet's class names too: the name a class goes by in its captions and group names.
+  const heldOut = [...indices.map((k) => classnames[k]!), ...heldOutNames(indices, synonyms, hierarchy)];
   const classes = trainable.map((k) => ({ index: k, name: classnames[k]!, synset: hierarchy.synsets[k]!, ancestors: hierarchy.ancestorsOf(k) }));
-  return tinGroups(classes, (offset) => wordnet.synset(offset).words, heldOutNames);
+  return tinGroups(classes, (offset) => wordnet.synset(offset).words, heldOut);
 }

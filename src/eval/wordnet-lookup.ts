@@ -74,6 +74,27 @@ export class ImagenetHierarchy {
 }
 
 /**
+ * The WordNet synsets above a set of classes: each synset in some class's
+ * ancestor set (its own synset and everything above it,
+ * ImagenetHierarchy.ancestorsOf), mapped to the classes under it in the
+ * order given. Synsets in `classSynsets` (classes' own synsets) are left
+ * out: a class is never a node above others. Callers filter and order the
+ * result themselves.
+ */
+export function synsetsAbove(classes: readonly number[], ancestorsOf: (k: number) => ReadonlySet<number>, classSynsets: Iterable<number>): Map<number, number[]> {
+  const isClass = new Set(classSynsets);
+  const under = new Map<number, number[]>();
+  for (const k of classes) {
+    for (const offset of ancestorsOf(k)) {
+      if (isClass.has(offset)) continue;
+      const list = under.get(offset);
+      if (list === undefined) under.set(offset, [k]); else list.push(k);
+    }
+  }
+  return under;
+}
+
+/**
  * probs: [rows, 1000] ImageNet probabilities (softmax). A class scores the
  * highest probability among its mapped ImageNet classes, 0 when it has none;
  * returns each row's k best classes that scored above 0, best first (the

@@ -9,6 +9,7 @@
 // cannot map.
 import { randomIndex, type Rng } from '../data/random.js';
 import type { WordNet } from '../data/wordnet.js';
+import { synsetsAbove } from '../eval/wordnet-lookup.js';
 
 export interface DistillNodes {
   /** Per node, the names a prompt may use (the synset's lemmas; merged over synsets covering the same classes). */
@@ -34,15 +35,7 @@ export interface DistillNodeOptions {
  */
 export function distillNodes(wordnet: WordNet, ancestors: readonly ReadonlySet<number>[], classSynsets: readonly number[], allowed: readonly number[], heldOutNames: readonly string[], options: DistillNodeOptions): DistillNodes {
   const heldOutWords = new Set(heldOutNames.map((w) => w.trim().toLowerCase()));
-  const isClass = new Set(classSynsets);
-  const under = new Map<number, number[]>();
-  for (const k of allowed) {
-    for (const offset of ancestors[k]!) {
-      if (isClass.has(offset)) continue;
-      const list = under.get(offset);
-      if (list === undefined) under.set(offset, [k]); else list.push(k);
-    }
-  }
+  const under = synsetsAbove(allowed, (k) => ancestors[k]!, classSynsets);
   // Synsets covering the same classes are one node to the teacher ("canine" and "canid").
   const byMembers = new Map<string, { names: Set<string>; members: number[] }>();
   for (const [offset, members] of [...under].sort((a, b) => a[0] - b[0])) {

@@ -3,7 +3,7 @@
 // WordNet phrases, CLIP's ImageNet templates, the held-out synsets removed.
 import { loadPretrainedFolder } from '../bundle/pretrained.js';
 import { imagenetTemplates, labelPhrases, WordNet } from '../data/index.js';
-import { heldOutClasses } from '../data/held-out.js';
+import { heldOutClasses, heldOutNames } from '../data/held-out.js';
 import { imagenetClasses } from '../data/imagenet-classes.js';
 import type { Tokenizer } from '../data/tokenizer/index.js';
 import { importMobileNetFile, pretrainedFile } from '../models/import/pretrained-ref.js';
@@ -42,7 +42,6 @@ export function imagenetDistillNodes(wordnet: WordNet, names: { wnids: string[];
   const hierarchy = new ImagenetHierarchy(wordnet, names);
   const heldOut = new Set(heldOutWnids);
   const heldOutClassIndices = names.wnids.flatMap((w, k) => (heldOut.has(w) ? [k] : []));
-  const heldOutNames = heldOutClassIndices.flatMap((k) => [...names.synonyms[k]!, ...wordnet.synset(hierarchy.synsets[k]!).words]);
   const ancestors = names.wnids.map((_, k) => hierarchy.ancestorsOf(k));
-  return distillNodes(wordnet, ancestors, hierarchy.synsets, allowedClasses(names.wnids, heldOutWnids), heldOutNames, { maxMembers: NODE_MAX_MEMBERS });
+  return distillNodes(wordnet, ancestors, hierarchy.synsets, allowedClasses(names.wnids, heldOutWnids), heldOutNames(heldOutClassIndices, names.synonyms, hierarchy), { maxMembers: NODE_MAX_MEMBERS });
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { dataRoot } from '../../src/data/datasets.js';
 import { imagenetClasses } from '../../src/data/imagenet-classes.js';
 import { WordNet } from '../../src/data/wordnet.js';
-import { ImagenetHierarchy, lookupRanking } from '../../src/eval/wordnet-lookup.js';
+import { ImagenetHierarchy, lookupRanking, synsetsAbove } from '../../src/eval/wordnet-lookup.js';
 
 // The ImageNet label file lives in the shared data: missing data skips locally but fails on CI.
 const LABELS = join(dataRoot(), 'pretrained', 'imagenet_labels.txt');
@@ -51,6 +51,26 @@ test('"automobile" maps to car classes, and a compound WordNet lacks falls back 
   assert.equal(fish.lemma, 'fish');
   assert.ok(fish.imagenet.includes(indexOf('goldfish')));
   assert.equal(setup!.hierarchy.mapName('qwertyuiop').lemma, null);
+});
+
+test('synsetsAbove: each ancestor synset maps to the classes under it, in the order given; class synsets are never keys', () => {
+  // Classes 0-3 (synsets 1-4); 2 is class 0's synset and above class 1; 4 is class 3's synset and above class 2.
+  const ancestors = [new Set([1, 2, 10, 30]), new Set([2, 20, 10, 30]), new Set([3, 4, 20, 30]), new Set([4, 30])];
+  const above = synsetsAbove([2, 0, 1], (k) => ancestors[k]!, [1, 2, 3, 4]);
+  assert.deepEqual([...above], [[20, [2, 1]], [30, [2, 0, 1]], [10, [0, 1]]]);
+  // Only the synsets named as class synsets are skipped: without class 3's, 4 is a synset above class 2.
+  assert.deepEqual([...synsetsAbove([2, 0, 1], (k) => ancestors[k]!, [1, 2, 3])].map(([o, m]) => [o, m.length]), [[4, 1], [20, 2], [30, 3], [10, 2]]);
+  assert.equal(synsetsAbove([], (k) => ancestors[k]!, []).size, 0);
+});
+
+test('synsetsAbove on ImageNet: every synset above the classes covers exactly the classes under it', { skip }, () => {
+  const { hierarchy } = setup!;
+  const all = hierarchy.synsets.map((_, k) => k);
+  const above = synsetsAbove(all, (k) => hierarchy.ancestorsOf(k), hierarchy.synsets);
+  for (const s of hierarchy.synsets) assert.equal(above.has(s), false);
+  for (const [offset, members] of above) assert.deepEqual(members, hierarchy.classesUnder([offset]), `synset ${offset}`);
+  const dog = hierarchy.wordnet.nounSynsets('dog')[0]!.offset;
+  assert.ok(above.get(dog)!.length > 100, 'the dog breeds under "dog"');
 });
 
 test('scoring: a class scores its best mapped probability; unmapped names never win', () => {
