@@ -28,7 +28,7 @@ test('wordnet phrases: a known name gets "<name>, a kind of <hypernym>" for 2 le
   assert.deepEqual(cat, ['cat', 'cat, a kind of feline', 'cat, a kind of carnivore']);
   assert.deepEqual(nonsense, ['blorfwuzzle']);
   assert.deepEqual(tabby, ['tabby', 'tabby, a kind of domestic cat', 'tabby, a kind of cat']);
-  // The first noun sense, whatever the dataset meant: WordNet's first "crane" is the writer Hart Crane.
+  // The first noun sense, whatever the dataset meant: WordNet's first "crane" is the writer Stephen Crane.
   assert.deepEqual(crane, ['crane', 'crane, a kind of writer', 'crane, a kind of communicator']);
   assert.deepEqual(wordnetNamePhrases(['cat'], wordnet, 1), [['cat', 'cat, a kind of feline']]);
 });
