@@ -15,8 +15,10 @@ import { isPretrainedFolder } from '../src/bundle/pretrained.js';
 import { integer } from '../src/cli/parse.js';
 import { setNumThreads } from '../src/engine/index.js';
 import { percent } from '../src/eval/format.js';
-import { checkNamePhrases, NAME_PHRASES, type NamePhrases } from '../src/eval/name-phrases.js';
-import type { ZeroShotResult } from '../src/eval/zeroshot.js';
+import { checkNamePhrases, NAME_PHRASES, namePhrases as phrasesOf, type NamePhrases } from '../src/eval/name-phrases.js';
+import type { ClassScore, Confusion, ZeroShotResult } from '../src/eval/zeroshot.js';
+import { imagenetTemplates } from '../src/data/index.js';
+import { WordNet } from '../src/data/wordnet.js';
 import { projectRoot } from '../src/project-root.js';
 import { groupsZeroShot, heldOutZeroShot, tinyImagenetValZeroShot, type ValidationZeroShotOptions } from '../src/train/validate.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
@@ -37,6 +39,12 @@ export interface FigureRecord {
   top5: number;
   /** The binomial standard error of top1, sqrt(p (1 - p) / n). */
   top1Se: number;
+  /** Prompts through the text encoder: classes x CLIP's 80 ImageNet templates, times each class's phrases with --name-phrases wordnet. */
+  prompts: number;
+  /** Per class (or group): top-1 on its images in the sample (the same images with or without phrases). */
+  perClass: ClassScore[];
+  /** The 10 most frequent mistakes. */
+  confusions: Confusion[];
   seconds: number;
 }
 
@@ -91,6 +99,8 @@ async function main(opts: Options): Promise<void> {
   const suffix = namePhrases === 'none' ? '' : `.name-phrases-${namePhrases}`;
   const out = opts.out ?? path.join(projectRoot(), 'runs', 'validation', `${recordName(opts.model)}${suffix}.json`);
   const records: FigureRecord[] = [];
+  const wordnet = namePhrases === 'none' ? undefined : WordNet.load();
+  const templates = imagenetTemplates().length;
   try {
     for (const which of figures) {
       say(`${opts.model}: ${DESCRIPTION[which]}, ${opts.limit} images, name phrases: ${namePhrases}`);
@@ -101,8 +111,11 @@ async function main(opts: Options): Promise<void> {
         onProgress: (done) => { if (done - reported >= 100 || done >= opts.limit) { reported = done; say(`${which}: ${done}/${opts.limit} images`); } },
       });
       const p = result.top1;
+      const names = result.perClass.map((c) => c.name);
+      const phrases = phrasesOf(names, namePhrases, wordnet) ?? names.map((n) => [n]); // the phrases the figure was prompted with
       records.push({
         figure: which, classes, samples: result.samples, top1: p, top5: result.top5, top1Se: Math.sqrt((p * (1 - p)) / result.samples),
+        prompts: templates * phrases.reduce((n, list) => n + list.length, 0), perClass: result.perClass, confusions: result.confusions.slice(0, 10),
         seconds: (Date.now() - began) / 1000,
       });
     }
