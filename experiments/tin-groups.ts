@@ -4,8 +4,9 @@
 // alone; src/eval/tin-groups.ts) on those classes' val images, the same
 // figure validation.groupsLimit reports during training. Reads no test set
 // and no held-out class's image.
-//   npm run experiment:groups -- --model DIR [--limit N] [--out FILE]
-// Writes runs/groups/<model folder name>.json; progress on stderr, a one-line summary last on stdout.
+//   npm run experiment:groups -- --model DIR [--limit N] [--name-phrases none|wordnet] [--out FILE]
+// Writes runs/groups/<model folder name>.json (with WordNet name phrases:
+// <name>.name-phrases-wordnet.json); progress on stderr, a one-line summary last on stdout.
 import { Command } from 'commander';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,11 +16,12 @@ import { integer } from '../src/cli/parse.js';
 import { setNumThreads } from '../src/engine/index.js';
 import { percent } from '../src/eval/format.js';
 import { GROUPS_RULE } from '../src/eval/tin-groups.js';
+import { checkNamePhrases, NAME_PHRASES, type NamePhrases } from '../src/eval/name-phrases.js';
 import { projectRoot } from '../src/project-root.js';
 import { groupsZeroShot } from '../src/train/validate.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 
-interface Options { model: string; limit: number; threads: number; out?: string }
+interface Options { model: string; limit: number; threads: number; namePhrases: string; out?: string }
 
 /** The record written to --out. */
 export interface GroupsRecord {
@@ -29,6 +31,8 @@ export interface GroupsRecord {
   limit: number;
   samples: number;
   groups: number;
+  /** How the group names were prompted: 'none', the names alone (the validation figure as training reports it), or 'wordnet' (src/eval/name-phrases.ts). */
+  namePhrases: NamePhrases;
   top1: number;
   top5: number;
   rule: string;
@@ -42,23 +46,25 @@ export interface GroupsRecord {
 const say = (text: string): void => { process.stderr.write(`tin-groups: ${text}\n`); };
 
 async function main(opts: Options): Promise<void> {
+  const namePhrases = checkNamePhrases(opts.namePhrases);
   if (!existsSync(opts.model) || !statSync(opts.model).isDirectory()) throw new Error(`no model folder at ${opts.model}: pass a hyperclip model folder (e.g. models/default)`);
   if (isPretrainedFolder(opts.model)) throw new Error(`${opts.model} is an imported ImageNet network (hyperclip import): it has no text side to score group names with`);
   setNumThreads(opts.threads);
   const started = Date.now();
   const bundle = loadBundle(opts.model);
-  const out = opts.out ?? path.join(projectRoot(), 'runs', 'groups', `${recordName(opts.model)}.json`);
+  const suffix = namePhrases === 'none' ? '' : `.name-phrases-${namePhrases}`;
+  const out = opts.out ?? path.join(projectRoot(), 'runs', 'groups', `${recordName(opts.model)}${suffix}.json`);
   let record: GroupsRecord;
   try {
-    say(`${opts.model}: ${opts.limit} tiny-imagenet val images of the trainable classes (rule: ${GROUPS_RULE})`);
+    say(`${opts.model}: ${opts.limit} tiny-imagenet val images of the trainable classes (rule: ${GROUPS_RULE}; name phrases: ${namePhrases})`);
     let reported = 0;
     const result = await groupsZeroShot(bundle, opts.limit, {
-      workers: opts.threads,
+      workers: opts.threads, namePhrases,
       onProgress: (done) => { if (done - reported >= 100 || done >= opts.limit) { reported = done; say(`${done}/${opts.limit} images`); } },
     });
     record = {
       model: path.relative(projectRoot(), path.resolve(opts.model)) || opts.model, modelName: bundle.config.name, limit: opts.limit,
-      samples: result.samples, groups: result.groups, top1: result.top1, top5: result.top5, rule: GROUPS_RULE,
+      samples: result.samples, groups: result.groups, namePhrases, top1: result.top1, top5: result.top5, rule: GROUPS_RULE,
       groupNames: result.perClass.map((c) => c.name), command: ['npm run experiment:groups --', ...process.argv.slice(2)].join(' '),
       time: new Date().toISOString(), seconds: (Date.now() - started) / 1000,
     };
@@ -79,6 +85,7 @@ export const cli = (): Command => new Command()
   .requiredOption('--model <dir>', 'a hyperclip model folder (e.g. models/default)')
   .option('--limit <n>', 'val images: a seeded sample of the trainable classes\' images, as validation.groupsLimit reads them', integer('limit'), 1000)
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2)
+  .option(`--name-phrases <${NAME_PHRASES.join('|')}>`, 'wordnet: each group name with its WordNet hypernym phrases (src/eval/name-phrases.ts)', 'none')
   .option('--out <file>', 'the JSON record (default runs/groups/<model folder name>.json)');
 
 if (isEntryPoint(import.meta.url)) cli().action(reportingErrors('tin-groups', main)).parseAsync();

@@ -25,6 +25,12 @@ export interface GenerateOptions {
   templates?: string[];
   /** What the classifier outputs: softmax (default) or sigmoid probabilities, or logits. */
   output?: ClassifierOutput;
+  /**
+   * Per class, the texts that fill the templates' {} (e.g. its name and its
+   * WordNet phrases, src/eval/name-phrases.ts); default: its name alone.
+   * libtorch only: the shipped generator.onnx averages a fixed number of prompts per class.
+   */
+  phrases?: readonly (readonly string[])[] | null;
 }
 
 /** A generated classifier file before it is opened. */
@@ -65,7 +71,8 @@ export class HyperclipModel {
   /** Class names in (checked by the engine's generator unless already checked), the classifier's .onnx bytes out (with timings), without opening it. */
   async generateFile(classNames: readonly string[] | CheckedClassNames, options: GenerateOptions = {}): Promise<GeneratedFile> {
     const output = options.output ?? 'softmax';
-    if (this.engineFor(options.engine ?? 'auto') === 'onnx') {
+    const phrases = options.phrases ?? null;
+    if (this.engineFor(options.engine ?? 'auto', { phrases: phrases !== null }) === 'onnx') {
       // Read once; a failed read is not kept, so a folder fixed in the meantime loads on the next call.
       this.onnxFiles ??= readOnnxModelFiles(this.dir).catch((err: unknown) => {
         this.onnxFiles = null;
@@ -77,17 +84,26 @@ export class HyperclipModel {
     useAllCores();
     const bundle = loadBundle(this.dir);
     try {
-      const result = generateClassifier(bundle, { classNames, templates: options.templates ?? [...SIMPLE_TEMPLATES], output });
+      const result = generateClassifier(bundle, { classNames, templates: options.templates ?? [...SIMPLE_TEMPLATES], output, phrases });
       return { bytes: result.bytes, metadata: result.metadata, engine: 'libtorch', timings: { generate: result.timings.generate, build: result.timings.export } };
     } finally {
       bundle.model.dispose();
     }
   }
 
-  /** The engine a generate call with this choice runs on; throws when neither can run. */
-  engineFor(engine: Engine): 'onnx' | 'libtorch' {
+  /**
+   * The engine a generate call with this choice runs on; throws when neither
+   * can run. With per-class phrases, libtorch only (generator.onnx averages
+   * a fixed number of prompts, its templates, per class).
+   */
+  engineFor(engine: Engine, options: { phrases?: boolean } = {}): 'onnx' | 'libtorch' {
     if (engine === 'libtorch') return 'libtorch';
     if (engine !== 'onnx' && engine !== 'auto') throw new Error(`engine must be auto, onnx or libtorch, got "${engine}"`);
+    if (options.phrases === true) {
+      if (engine === 'auto' && addonBuilt()) return 'libtorch';
+      throw new Error(`per-class phrases (--name-phrases) need the libtorch engine: ${MODEL_FILES.generator} averages a fixed number of prompts per class` +
+        (engine === 'onnx' ? '; use --engine libtorch' : ', and the libtorch addon is not built (npm run build:native)'));
+    }
     if (this.hasOnnx) return 'onnx';
     if (engine === 'auto' && addonBuilt()) return 'libtorch';
     throw new Error(`${this.dir} has no ${MODEL_FILES.generator} and ${MODEL_FILES.encoder}: write them with \`hyperclip export-onnx --model ${this.dir}\` (needs the libtorch addon)`);

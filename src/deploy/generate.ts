@@ -6,7 +6,7 @@ import path from 'node:path';
 import { F, zeros, type Tensor } from '../engine/index.js';
 import { readCard, type Bundle } from '../bundle/bundle.js';
 import { classNamesOf, type CheckedClassNames } from '../eval/prompt-lists.js';
-import { buildClassifier, disposeClassifier } from '../eval/zeroshot.js';
+import { buildClassifier, disposeClassifier, type PhraseLists } from '../eval/zeroshot.js';
 import { classifierMetadataProps, type ClassifierMetadata, type ClassifierOutput } from './metadata.js';
 import { exportOnnx } from './onnx/writer.js';
 
@@ -17,6 +17,12 @@ export interface GenerateOptions {
   templates: string[];
   /** What the classifier outputs: softmax or sigmoid probabilities, or raw logits (default softmax). */
   output?: ClassifierOutput;
+  /**
+   * Per class, the texts that fill the templates' {} (e.g. its name and its
+   * WordNet phrases, src/eval/name-phrases.ts); default: its name alone.
+   * Recorded in the file's metadata as hyperclip.phrases.
+   */
+  phrases?: PhraseLists | null;
 }
 
 export interface GeneratedClassifier {
@@ -36,7 +42,8 @@ export function generateClassifier(bundle: Bundle, options: GenerateOptions): Ge
     modelCard: readCard(bundle.dir) ?? '',
   };
   const started = performance.now();
-  const zeroShot = buildClassifier(bundle, classNames, options.templates); // [K, E] + norm params [1, C]
+  const phrases = options.phrases ?? null;
+  const zeroShot = buildClassifier(bundle, classNames, options.templates, phrases); // [K, E] + norm params [1, C]
   const generated = performance.now();
   try {
     const head = (logits: Tensor): Tensor => (output === 'softmax' ? F.softmax(logits, -1) : output === 'sigmoid' ? logits.sigmoid() : logits);
@@ -45,7 +52,10 @@ export function generateClassifier(bundle: Bundle, options: GenerateOptions): Ge
       {
         outputNames: [output === 'logits' ? 'logits' : 'probabilities'],
         names: bundle.model.stateDict(),
-        metadata: { ...classifierMetadataProps(metadata), 'hyperclip.templates': JSON.stringify(options.templates) },
+        metadata: {
+          ...classifierMetadataProps(metadata), 'hyperclip.templates': JSON.stringify(options.templates),
+          ...(phrases === null ? {} : { 'hyperclip.phrases': JSON.stringify(phrases) }),
+        },
         docString: `hyperclip classifier for ${classNames.length} classes from ${metadata.sourceModel}`,
       });
     return { bytes, metadata, timings: { generate: (generated - started) / 1000, export: (performance.now() - generated) / 1000 } };

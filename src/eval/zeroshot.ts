@@ -9,19 +9,42 @@ import type { ZeroShotClassifier } from '../models/index.js';
 import { tokenize } from './text-features.js';
 import { evaluateClassification, inChunks, sampling, type ClassificationOptions, type ClassificationResult } from './classification.js';
 
-export type ZeroShotOptions = ClassificationOptions;
+export interface ZeroShotOptions extends ClassificationOptions {
+  /** Per class, the phrases its prompts name (buildClassifier); default: its class name alone. */
+  phrases?: PhraseLists | null;
+}
 export type ZeroShotResult = ClassificationResult;
 export type { ClassScore, Confusion } from './classification.js';
 export { sampling };
 
-/** The class embeddings [K, E] and generated norm parameters for a class set. */
-export function buildClassifier(bundle: Bundle, classnames: string[], templates: string[]): ZeroShotClassifier {
+/** Per class, the texts that fill a template's {} (its name, or its name and WordNet phrases: name-phrases.ts). */
+export type PhraseLists = readonly (readonly string[])[];
+
+/**
+ * The class embeddings [K, E] and generated norm parameters for a class set:
+ * each class the mean over its prompts (every template with its name, or
+ * with each of its `phrases` when given: classes may have different
+ * numbers), and the hypernetwork conditioned on those K class embeddings.
+ */
+export function buildClassifier(bundle: Bundle, classnames: string[], templates: string[], phrases?: PhraseLists | null): ZeroShotClassifier {
   if (classnames.length === 0) throw new Error('the class list is empty: give at least one class name');
+  if (phrases !== undefined && phrases !== null) return buildPhraseClassifier(bundle, classnames, templates, phrases);
   const prompts = classnames.flatMap((name) => templates.map((t) => t.replaceAll('{}', name)));
   return noGrad(() => tidy(() => {
     const ids = tokenize(bundle.tokenizer, prompts).reshape([classnames.length, templates.length, bundle.tokenizer.contextLength]);
     return bundle.model.zeroShotClassifier(ids); // [K, E] + norm params [1, C]
   }));
+}
+
+function buildPhraseClassifier(bundle: Bundle, classnames: string[], templates: string[], phrases: PhraseLists): ZeroShotClassifier {
+  if (phrases.length !== classnames.length) throw new Error(`${phrases.length} phrase lists were given for ${classnames.length} classes`);
+  const empty = phrases.findIndex((list) => list.length === 0);
+  if (empty >= 0) throw new Error(`class ${empty} (${classnames[empty]}) has no phrases: give at least its name`);
+  const prompts = phrases.flatMap((list) => list.flatMap((phrase) => templates.map((t) => t.replaceAll('{}', phrase))));
+  return noGrad(() => tidy(() => bundle.model.zeroShotClassifierOfPrompts(
+    tokenize(bundle.tokenizer, prompts), // [sum of prompts, L]
+    phrases.map((list) => list.length * templates.length),
+  )));
 }
 
 export function disposeClassifier(c: ZeroShotClassifier): void {
@@ -39,7 +62,7 @@ export function classifyPixels(bundle: Bundle, classifier: ZeroShotClassifier, p
 
 export async function evaluateZeroShot(bundle: Bundle, source: LoaderSource, classnames: string[], templates: string[],
   options: ZeroShotOptions = {}): Promise<ZeroShotResult> {
-  const classifier = buildClassifier(bundle, classnames, templates);
+  const classifier = buildClassifier(bundle, classnames, templates, options.phrases);
   try {
     const rank = inChunks((images, k) => bundle.model.classify(images, classifier).topk(k, 1)[1]); // [m, k]
     return await evaluateClassification(rank, source, classnames, bundle.preprocess, options);

@@ -137,19 +137,55 @@ export class HyperClip extends Module {
     }
     return noGrad(() => {
       const [K, P, T] = classPromptIds.ndim === 3 ? classPromptIds.shape as [number, number, number] : [classPromptIds.size(0), 1, classPromptIds.size(1)];
-      const flat = classPromptIds.reshape([K * P, T]);
-      // In chunks: 202 classes x 80 templates at once held over 2 GB of activations. One
-      // chunk needs no slicing, which keeps the traced ONNX generator's class axis dynamic.
-      const encode = (ids: Tensor): Tensor => tidy(() => F.normalize(this.encodeText(ids), -1)); // a chunk's activations go at once
-      const perPrompt = K * P <= PROMPT_CHUNK ? encode(flat) : F.cat(
-        Array.from({ length: Math.ceil((K * P) / PROMPT_CHUNK) }, (_, c) => encode(flat.narrow(0, c * PROMPT_CHUNK, Math.min(PROMPT_CHUNK, K * P - c * PROMPT_CHUNK)))),
-        0,
-      ); // [K*P, E]
+      const perPrompt = this.encodePrompts(classPromptIds.reshape([K * P, T])); // [K*P, E]
       const classEmbeddings = F.normalize(perPrompt.reshape([K, P, this.config.embedDim]).mean(1), -1); // [K, E]
-      const normParams = this.hypernet === null ? null : this.generateNormParams(classEmbeddings.unsqueeze(0)); // [1, C] per layer
-      const logitBias = this.config.loss.kind === 'siglip' ? this.logitBias.item() : 0;
-      return { classEmbeddings, normParams, logitScale: Math.exp(this.logitScale.item()), logitBias };
+      return this.classifierOf(classEmbeddings);
     });
+  }
+
+  /**
+   * As zeroShotClassifier, for classes with different numbers of prompts:
+   * promptIds int64 [N, T] holds promptsPerClass[k] consecutive prompts for
+   * class k (sum N). A class's embedding is the mean of its own prompts'
+   * normalised embeddings, normalised; the hypernetwork reads the K class
+   * embeddings as one task, exactly as there.
+   */
+  zeroShotClassifierOfPrompts(promptIds: Tensor, promptsPerClass: readonly number[]): ZeroShotClassifier {
+    if (promptIds.ndim !== 2) throw new Error(`prompts must be token ids [prompts, T], got [${promptIds.shape}]`);
+    if (promptsPerClass.length === 0) throw new Error('no classes: give at least one prompt per class');
+    const bad = promptsPerClass.findIndex((n) => !Number.isInteger(n) || n < 1);
+    if (bad >= 0) throw new Error(`class ${bad} has ${promptsPerClass[bad]} prompts: every class needs at least one`);
+    const total = promptsPerClass.reduce((a, b) => a + b, 0);
+    if (total !== promptIds.size(0)) throw new Error(`the prompt counts add up to ${total} but ${promptIds.size(0)} prompts were given`);
+    return noGrad(() => {
+      const perPrompt = this.encodePrompts(promptIds); // [N, E]
+      let start = 0;
+      const means = promptsPerClass.map((n) => {
+        const mean = perPrompt.narrow(0, start, n).mean(0, true); // [1, E]
+        start += n;
+        return mean;
+      });
+      return this.classifierOf(F.normalize(F.cat(means, 0), -1)); // [K, E]
+    });
+  }
+
+  /** Token ids [N, T] -> normalised text embeddings [N, E], in chunks. */
+  private encodePrompts(flat: Tensor): Tensor {
+    const N = flat.size(0);
+    // In chunks: 202 classes x 80 templates at once held over 2 GB of activations. One
+    // chunk needs no slicing, which keeps the traced ONNX generator's class axis dynamic.
+    const encode = (ids: Tensor): Tensor => tidy(() => F.normalize(this.encodeText(ids), -1)); // a chunk's activations go at once
+    return N <= PROMPT_CHUNK ? encode(flat) : F.cat(
+      Array.from({ length: Math.ceil(N / PROMPT_CHUNK) }, (_, c) => encode(flat.narrow(0, c * PROMPT_CHUNK, Math.min(PROMPT_CHUNK, N - c * PROMPT_CHUNK)))),
+      0,
+    ); // [N, E]
+  }
+
+  /** Normalised class embeddings [K, E] -> the classifier: norm parameters generated from the K of them as one task, scale and bias. */
+  private classifierOf(classEmbeddings: Tensor): ZeroShotClassifier {
+    const normParams = this.hypernet === null ? null : this.generateNormParams(classEmbeddings.unsqueeze(0)); // [1, C] per layer
+    const logitBias = this.config.loss.kind === 'siglip' ? this.logitBias.item() : 0;
+    return { classEmbeddings, normParams, logitScale: Math.exp(this.logitScale.item()), logitBias };
   }
 
   /** Image logits against class embeddings: t * <x, y_k> + b, [N, K]. */

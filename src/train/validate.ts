@@ -16,6 +16,21 @@ import type { TrainConfig } from './recipes.js';
 import type { TrainReporter } from './reporter.js';
 import { heldOutClasses } from '../data/held-out.js';
 import { tinyImagenetGroups } from '../eval/tin-groups.js';
+import { namePhrases, type NamePhrases } from '../eval/name-phrases.js';
+
+/**
+ * Options of a validation figure on a saved model: the feed's, and the
+ * class names' prompts (name-phrases.ts; default 'none', the names alone, as
+ * training's validation reads them).
+ */
+export interface ValidationZeroShotOptions extends Omit<ZeroShotOptions, 'phrases'> {
+  namePhrases?: NamePhrases;
+}
+
+const phrasesOf = (names: string[], options: ValidationZeroShotOptions): ZeroShotOptions => {
+  const { namePhrases: mode = 'none', ...rest } = options;
+  return { ...rest, phrases: namePhrases(names, mode) };
+};
 
 export interface ValidationResult {
   cifar10: ZeroShotResult | null;
@@ -70,12 +85,13 @@ export async function validate(bundle: Bundle, config: TrainConfig, reporter: Tr
 }
 
 /** Zero-shot among the held-out classes only, on their Tiny ImageNet val images (CLIP's ImageNet templates). */
-export async function heldOutZeroShot(bundle: Bundle, limit?: number): Promise<ZeroShotResult> {
+export async function heldOutZeroShot(bundle: Bundle, limit?: number, options: ValidationZeroShotOptions = {}): Promise<ZeroShotResult> {
   const source = resolveDataset('tiny-imagenet', 'val');
   const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
   const { indices } = heldOutClasses();
   const classnames = indices.map((i) => caption.classnames[i]!);
-  return evaluateZeroShot(bundle, { shards: source.shards, caption: { ...caption, subset: indices } }, classnames, caption.templates, { limit });
+  return evaluateZeroShot(bundle, { shards: source.shards, caption: { ...caption, subset: indices } }, classnames, caption.templates,
+    { ...phrasesOf(classnames, options), limit });
 }
 
 /**
@@ -84,13 +100,14 @@ export async function heldOutZeroShot(bundle: Bundle, limit?: number): Promise<Z
  * ImageNet val images: an image counts as right when its class's group ranks
  * first. Held-out classes' images are not read.
  */
-export async function groupsZeroShot(bundle: Bundle, limit?: number, options: ZeroShotOptions = {}): Promise<GroupsZeroShotResult> {
+export async function groupsZeroShot(bundle: Bundle, limit?: number, options: ValidationZeroShotOptions = {}): Promise<GroupsZeroShotResult> {
   const source = resolveDataset('tiny-imagenet', 'val');
   const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
   const { names, groupOfClass } = tinyImagenetGroups();
   const classes = [...groupOfClass.keys()].sort((a, b) => a - b);
   const subset = { subset: classes, subsetLabels: classes.map((k) => groupOfClass.get(k)!) };
-  const result = await evaluateZeroShot(bundle, { shards: source.shards, caption: { ...caption, ...subset } }, names, caption.templates, { ...options, limit });
+  const result = await evaluateZeroShot(bundle, { shards: source.shards, caption: { ...caption, ...subset } }, names, caption.templates,
+    { ...phrasesOf(names, options), limit });
   return { ...result, groups: names.length };
 }
 
@@ -108,10 +125,15 @@ export function validationFields(result: ValidationResult): Record<string, numbe
   return out;
 }
 
-async function zeroShot(bundle: Bundle, name: string, split: string, limit: number): Promise<ZeroShotResult> {
+/** Zero-shot among all of Tiny ImageNet's classes on a seeded sample of its val images (CLIP's ImageNet templates), as validation reads it. */
+export function tinyImagenetValZeroShot(bundle: Bundle, limit?: number, options: ValidationZeroShotOptions = {}): Promise<ZeroShotResult> {
+  return zeroShot(bundle, 'tiny-imagenet', 'val', limit, options);
+}
+
+async function zeroShot(bundle: Bundle, name: string, split: string, limit?: number, options: ValidationZeroShotOptions = {}): Promise<ZeroShotResult> {
   const source = resolveDataset(name, split);
   const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
-  return evaluateZeroShot(bundle, { shards: source.shards, caption }, caption.classnames, caption.templates, { limit });
+  return evaluateZeroShot(bundle, { shards: source.shards, caption }, caption.classnames, caption.templates, { ...phrasesOf(caption.classnames, options), limit });
 }
 
 /**

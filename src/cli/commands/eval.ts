@@ -5,6 +5,7 @@ import { evaluateRetrieval } from '../../eval/retrieval.js';
 import { formatRetrieval, formatZeroShot } from '../../eval/report.js';
 import { readClassnames, resolveTemplates } from '../../eval/templates.js';
 import { evaluateZeroShot } from '../../eval/zeroshot.js';
+import { checkNamePhrases, NAME_PHRASES, namePhrases, type NamePhrases } from '../../eval/name-phrases.js';
 import { useAllCores } from '../../engine/index.js';
 import { createProgress, printSummary } from '../progress.js';
 import { integer } from '../parse.js';
@@ -26,6 +27,7 @@ interface EvalOptions extends CsvCliOptions {
   severities: string;
   seed: number;
   engine: string;
+  namePhrases: string;
 }
 
 export function registerEval(program: Command): void {
@@ -43,16 +45,24 @@ export function registerEval(program: Command): void {
     .option('--corruptions <all|list>', 'zero-shot accuracy under corruptions (all, or e.g. gaussian-noise,jpeg) beside the clean accuracy')
     .option('--severities <list>', 'corruption severities 1..5 to evaluate', '1,2,3,4,5')
     .option('--seed <n>', 'seed of the corruptions\' random choices', integer('seed', 0), 0)
-    .option('--engine <libtorch|onnx>', 'onnx: a pretrained folder\'s classifier.onnx on onnxruntime (hyperclip import)', 'libtorch'))
+    .option('--engine <libtorch|onnx>', 'onnx: a pretrained folder\'s classifier.onnx on onnxruntime (hyperclip import)', 'libtorch')
+    .option(`--name-phrases <${NAME_PHRASES.join('|')}>`, 'zero-shot: wordnet adds to each class name "<name>, a kind of <hypernym>" for 2 hypernyms of its first WordNet noun sense, ' +
+      'and a class embedding averages all template x phrase prompts', 'none'))
     .addHelpText('after', '\nExamples:\n  hyperclip eval --dataset cifar10\n  hyperclip eval --dataset flickr8k --limit 500\n' +
       '  hyperclip eval --dataset tiny-imagenet --limit 1000\n' +
+      '  hyperclip eval --dataset tiny-imagenet --limit 1000 --name-phrases wordnet   # each name with its WordNet hypernym phrases\n' +
       '  hyperclip eval --dataset photos/                 # photos/cat/*.jpg, photos/dog/*.jpg: classes from the folder names\n' +
       '  hyperclip eval --dataset pairs.csv --csv-img-key filepath --csv-caption-key title   # retrieval on your pairs\n' +
       '  hyperclip eval --dataset "shards/val-{000..003}.tar" --classnames names.txt --templates simple\n' +
       '  hyperclip eval --dataset cifar10 --limit 1000 --corruptions all --severities 1,3,5\n' +
       '  hyperclip eval --model runs/pretrained/v1-0.25-128 --dataset imagenet-sample --engine onnx   # an imported ImageNet head')
     .action(async (opts: EvalOptions) => {
+      const phrases = checkNamePhrases(opts.namePhrases);
+      if (phrases !== 'none' && opts.corruptions !== undefined) throw new Error('--name-phrases applies to clean zero-shot, not to --corruptions');
       useAllCores();
+      if (phrases !== 'none' && opts.model !== undefined && isPretrainedFolder(opts.model)) {
+        throw new Error(`--name-phrases applies to zero-shot with a hyperclip model; ${opts.model} is an imported ImageNet classifier (its head has fixed classes)`);
+      }
       if (opts.model !== undefined && isPretrainedFolder(opts.model)) return runPretrainedEval({ ...opts, model: opts.model });
       checkZeroShotEngine(opts.engine);
       if (opts.dataset in DATASETS) opts.split ??= DATASETS[opts.dataset as keyof typeof DATASETS].evalSplit;
@@ -63,11 +73,12 @@ export function registerEval(program: Command): void {
       // Captioned data without classes (flickr8k, a CSV) is scored by retrieval; anything else needs labels.
       const retrieval = data.classnames === null && (data.kind === 'csv' || data.kind === 'named') && opts.corruptions === undefined;
       if (!retrieval) requireData(data, 'labels');
+      if (retrieval && phrases !== 'none') throw new Error(`--name-phrases applies to zero-shot classification; ${data.name} is scored by retrieval`);
       const bundle = loadBundle(opts.model);
       if (retrieval) return runRetrieval(bundle, opts, data);
       const templates = resolveTemplates(opts.templates ?? (data.clipTemplates === null ? 'simple' : 'clip'), data.clipTemplates);
       if (opts.corruptions !== undefined) return runCorruptions(bundle, { ...opts, corruptions: opts.corruptions }, data, templates);
-      return runZeroShot(bundle, opts, data, templates);
+      return runZeroShot(bundle, opts, data, templates, phrases);
     });
 }
 
@@ -83,15 +94,18 @@ async function runRetrieval(bundle: ReturnType<typeof loadBundle>, opts: EvalOpt
     `text->image R@1 ${(100 * result.textToImage.r1).toFixed(2)}% (${result.images} images, ${result.captions} captions)`, opts.json);
 }
 
-async function runZeroShot(bundle: ReturnType<typeof loadBundle>, opts: EvalOptions, data: ResolvedData, templates: string[]): Promise<void> {
+async function runZeroShot(bundle: ReturnType<typeof loadBundle>, opts: EvalOptions, data: ResolvedData, templates: string[], mode: NamePhrases): Promise<void> {
   const classnames = data.classnames!;
+  const phrases = namePhrases(classnames, mode);
   const progress = createProgress('zero-shot', opts.limit ?? data.source.files?.files.length ?? 0);
   const caption: CaptionSource = { kind: 'label', classnames, templates };
   const result = await evaluateZeroShot(bundle, { ...data.source, caption }, classnames, templates,
-    { limit: opts.limit, batchSize: opts.batchSize, onProgress: (done) => progress.update(done) });
+    { limit: opts.limit, batchSize: opts.batchSize, phrases, onProgress: (done) => progress.update(done) });
   progress.stop();
-  if (opts.json) console.log(JSON.stringify({ dataset: data.name, model: bundle.dir, templates: templates.length, ...result }, null, 2));
+  const phraseFields = phrases === null ? { namePhrases: mode } : { namePhrases: mode, prompts: phrases.reduce((n, list) => n + list.length, 0) * templates.length, phrases };
+  if (opts.json) console.log(JSON.stringify({ dataset: data.name, model: bundle.dir, templates: templates.length, ...phraseFields, ...result }, null, 2));
   else console.log(formatZeroShot(result));
   const skipped = result.skipped === 'skipped 0' ? '' : `; ${result.skipped}`;
-  printSummary(`${data.name} zero-shot top-1: ${(100 * result.top1).toFixed(2)}% (${result.samples} images, ${classnames.length} classes${skipped})`, opts.json);
+  const named = phrases === null ? '' : ', WordNet name phrases';
+  printSummary(`${data.name} zero-shot top-1: ${(100 * result.top1).toFixed(2)}% (${result.samples} images, ${classnames.length} classes${named}${skipped})`, opts.json);
 }

@@ -4,6 +4,7 @@ import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { CheckedClassNames, readCheckedClassnames, resolveTemplates } from '../../eval/templates.js';
 import type { ClassifierOutput } from '../../deploy/metadata.js';
 import { integer } from '../parse.js';
+import { checkNamePhrases, NAME_PHRASES, namePhrases } from '../../eval/name-phrases.js';
 import { DEFAULT_CALIBRATION_IMAGES, int8Request, quantizeGenerated, type Int8CliOptions } from './generate-int8.js';
 
 interface GenerateCliOptions extends Int8CliOptions {
@@ -14,6 +15,7 @@ interface GenerateCliOptions extends Int8CliOptions {
   engine: string;
   output: string;
   probabilities: string;
+  namePhrases: string;
 }
 
 const OUTPUTS: ClassifierOutput[] = ['softmax', 'sigmoid', 'logits'];
@@ -28,6 +30,8 @@ export function registerGenerate(program: Command): void {
     .option('--model <dir>', 'a model folder (default: the shipped models/default)')
     .option('--probabilities <kind>', `classifier output: ${OUTPUTS.join(', ')}`, 'softmax')
     .option('--engine <auto|libtorch|onnx>', 'onnx: the folder\'s generator.onnx and encoder.onnx on onnxruntime (no libtorch); auto: onnx when those exist', 'auto')
+    .option(`--name-phrases <${NAME_PHRASES.join('|')}>`, 'wordnet: each class name and "<name>, a kind of <hypernym>" for 2 hypernyms of its first WordNet noun sense fill the templates, ' +
+      'a class embedding averaging them all (libtorch engine; recorded as hyperclip.phrases)', 'none')
     .option('--int8', 'write an 8-bit classifier (int8 weights, uint8 activations, QDQ form), about a quarter of the float32 size; needs --calib')
     .option('--calib <images>', 'with --int8: your unlabelled images that set the activation ranges (a folder, a .txt list of image paths, shards, or e.g. cifar10:train)')
     .option('--calib-n <n>', `with --int8: at most this many calibration images, a seeded draw (default ${DEFAULT_CALIBRATION_IMAGES})`, integer('calib-n'))
@@ -37,8 +41,10 @@ export function registerGenerate(program: Command): void {
     .addHelpText('after', '\nExamples:\n  hyperclip generate --classes "cat,dog,car" -o classifier.onnx\n' +
       '  hyperclip generate --engine onnx --model models/default --classes "cat,dog" -o pets.onnx\n' +
       '  hyperclip generate --classes-file names.txt --templates templates.json --probabilities sigmoid -o pets.onnx\n' +
-      '  hyperclip generate --classes "cat,dog" --int8 --calib my-pet-photos/ -o pets-int8.onnx')
+      '  hyperclip generate --classes "cat,dog" --int8 --calib my-pet-photos/ -o pets-int8.onnx\n' +
+      '  hyperclip generate --classes "cat,dog,apple" --name-phrases wordnet -o pets-and-apples.onnx')
     .action(async (opts: GenerateCliOptions) => {
+      const mode = checkNamePhrases(opts.namePhrases);
       const classNames = classesFrom(opts);
       if (!OUTPUTS.includes(opts.probabilities as ClassifierOutput)) {
         throw new Error(`--probabilities must be one of ${OUTPUTS.join(', ')}, got "${opts.probabilities}"`);
@@ -46,10 +52,12 @@ export function registerGenerate(program: Command): void {
       const output = opts.probabilities as ClassifierOutput;
       const int8 = int8Request(opts);
       const model = HyperclipModel.load(opts.model);
-      const engine = model.engineFor(opts.engine as Engine);
-      process.stderr.write(`generating a classifier for ${classNames.names.length} classes (${engine})...\n`);
+      const engine = model.engineFor(opts.engine as Engine, { phrases: mode !== 'none' });
+      const phrases = namePhrases(classNames.names, mode);
+      const described = phrases === null ? '' : `, ${phrases.reduce((n, list) => n + list.length, 0)} WordNet name phrases`;
+      process.stderr.write(`generating a classifier for ${classNames.names.length} classes${described} (${engine})...\n`);
       const templates = opts.templates === undefined ? undefined : resolveTemplates(opts.templates, null);
-      const result = await model.generateFile(classNames, { engine, templates, output });
+      const result = await model.generateFile(classNames, { engine, templates, output, phrases });
       const built = engine === 'onnx' ? 'built' : 'exported';
       const timings = `generated in ${result.timings.generate.toFixed(2)} s, ${built} in ${result.timings.build.toFixed(2)} s`;
       const kb = (bytes: Uint8Array): string => `${(bytes.byteLength / 1024).toFixed(0)} KB`;
