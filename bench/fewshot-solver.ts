@@ -148,12 +148,13 @@ function cpuSince(from: NodeJS.CpuUsage): number {
 
 const accuracyOf = (scores: Float64Array, labels: Int32Array) => argmaxRows(scores, CLASSES).reduce((n, p, i) => n + (p === labels[i] ? 1 : 0), 0) / labels.length;
 
-interface Options { threads: number; shots: string; methods: string; repeat: number; trace?: boolean; seed: number; real?: string; model: string }
+interface Options { threads: number; shots: string; methods: string; repeat: number; trace?: boolean; seed: number; real?: string; model: string; quick?: boolean }
 
 async function main(opts: Options): Promise<void> {
   setNumThreads(opts.threads);
-  const shots = opts.shots.split(',').map(Number);
-  const methods = opts.methods.split(',') as Method[];
+  // A smoke run (never a measurement): the cheapest method at 1 shot.
+  const shots = opts.quick === true ? [1] : opts.shots.split(',').map(Number);
+  const methods = (opts.quick === true ? ['l1-prompts'] : opts.methods.split(',')) as Method[];
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`unknown method ${m}`);
   console.log(`threads ${opts.threads}; ${memory()}`);
   for (const method of methods) {
@@ -193,6 +194,7 @@ async function main(opts: Options): Promise<void> {
 
 export const cli = (): Command => new Command('bench:fewshot-solver')
   .option('--threads <n>', 'libtorch threads', (v) => Number(v), 1)
+  .option('--quick', 'a smoke run, not a measurement: l1-prompts at 1 shot only')
   .option('--shots <list>', 'shots per class (x 100 classes = rows)', '1,4,16')
   .option('--methods <list>', 'slr-avd, l1-prompts, linear-probe', 'slr-avd,l1-prompts,linear-probe')
   .option('--repeat <n>', 'fits per problem (memory across repeated fits)', (v) => Number(v), 1)
