@@ -7,7 +7,8 @@
 //   siglip                 tiny-siglip's training loss
 //   hyperclip              tiny-hyperclip's training loss
 //   hyperclip, unfused     the same with every norm as batchNorm + addcmul, then its activation
-//                          (before BatchNorm2d.forwardClamped's one-pass channelAffine)
+//                          (before BatchNorm2d.forwardClamped's one-pass channelAffine, which
+//                          takes norms with running statistics only: on these presets the same)
 //   hyperclip, mul+add     unfused, and the per-sample affine as a separate mul and add (before addcmul)
 //   image, base norms      tiny-hyperclip's image encoder with its own norm parameters
 //   image, generated norms the image encoder with per-sample generated norms (gradient into them)

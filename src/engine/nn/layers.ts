@@ -81,39 +81,32 @@ export class BatchNorm2d extends Module {
 
   forward(x: Tensor, scale: Tensor = this.weight, shift: Tensor = this.bias): Tensor {
     if (scale.ndim === 1 && shift.ndim === 1) return F.batchNorm(x, this.runningMean, this.runningVar, scale, shift, this.options());
-    return this.forwardClamped(x, {}, scale, shift) ?? this.traceablePerSample(x, scale, shift);
+    return this.forwardClamped(x, {}, scale, shift) ?? this.standardPerSample(x, scale, shift);
   }
 
   /**
    * forward(x, scale, shift) then a clamp (relu is { min: 0 }, relu6
-   * { min: 0, max: 6 }), as one channelAffine pass forward and one backward
-   * where the norm allows it: with running statistics (frozen, or in eval)
-   * the normalisation folds into the affine, x * (scale / std) + (shift -
-   * mean * scale / std), and with batch statistics and per-sample rows the
-   * affine and clamp follow the normalisation. Null where it does not (batch
-   * statistics with [C] parameters: batch norm's own affine is already fused),
-   * and under a tracer, which records the standard ops that the ONNX passes
-   * fold: the caller then applies forward() and its activation.
+   * { min: 0, max: 6 }), as one channelAffine pass forward and one backward,
+   * where the norm uses running statistics (frozen, as an imported network's,
+   * or in eval): the normalisation folds into the affine, x * (scale / std) +
+   * (shift - mean * scale / std), so a generated per-sample norm costs no
+   * separate normalisation pass. Null otherwise, and under a tracer (which
+   * records the standard ops that the ONNX passes fold): the caller then
+   * applies forward() and its activation. With batch statistics the standard
+   * ops stay, as PyTorch computes them (bitwise: test/train/torch-parity): a
+   * fused backward sums in another order, which moves gradients that cancel
+   * to zero by their rounding.
    */
   forwardClamped(x: Tensor, bounds: F.ClampBounds, scale: Tensor = this.weight, shift: Tensor = this.bias): Tensor | null {
-    if (activeTracer() !== null) return null;
-    const perChannel = scale.ndim === 1 && shift.ndim === 1;
+    if (activeTracer() !== null || this.options().training) return null;
     // Without a clamp, batch norm with [C] parameters is already one pass.
-    if (perChannel && bounds.min === undefined && bounds.max === undefined) return null;
-    const options = this.options();
-    if (!options.training) {
-      const invStd = this.runningVar.add(this.eps).rsqrt(); // [C]
-      const a = scale.mul(invStd); // [C] or [N, C]
-      const meanTerm = a.mul(this.runningMean);
-      const b = shift.sub(meanTerm);
-      const out = F.channelAffine(x, a, b, bounds);
-      for (const t of [invStd, a, meanTerm, b]) t.dispose();
-      return out;
-    }
-    if (perChannel) return null;
-    const normalized = F.batchNorm(x, this.runningMean, this.runningVar, null, null, options);
-    const out = F.channelAffine(normalized, scale, shift, bounds);
-    normalized.dispose();
+    if (scale.ndim === 1 && shift.ndim === 1 && bounds.min === undefined && bounds.max === undefined) return null;
+    const invStd = this.runningVar.add(this.eps).rsqrt(); // [C]
+    const a = scale.mul(invStd); // [C] or [N, C]
+    const meanTerm = a.mul(this.runningMean);
+    const b = shift.sub(meanTerm);
+    const out = F.channelAffine(x, a, b, bounds);
+    for (const t of [invStd, a, meanTerm, b]) t.dispose();
     return out;
   }
 
@@ -122,7 +115,7 @@ export class BatchNorm2d extends Module {
   }
 
   /** Per-sample affine as standard ops: normalise without affine, then shift[N, C, 1, 1] + x * scale[N, C, 1, 1] (addcmul). */
-  private traceablePerSample(x: Tensor, scale: Tensor, shift: Tensor): Tensor {
+  private standardPerSample(x: Tensor, scale: Tensor, shift: Tensor): Tensor {
     const normalized = F.batchNorm(x, this.runningMean, this.runningVar, null, null, this.options());
     const s = scale.reshape([scale.size(0), this.channels, 1, 1]);
     const b = shift.reshape([shift.size(0), this.channels, 1, 1]);
