@@ -200,7 +200,7 @@ struct ChannelAffine : public torch::autograd::Function<ChannelAffine> {
     ctx->saved_data["layout"] = layoutCode;
     ctx->saved_data["rows"] = rows;
     ctx->saved_data["clamped"] = clamped;
-    // Only what the gradients asked for need: x for the scale's, scale for x's, y for the clamp's mask.
+    // Only what the asked gradients need: x for the scale's, scale for x's, y for the clamp's mask.
     ctx->save_for_backward({scale.requires_grad() ? x : at::Tensor(), x.requires_grad() ? scale : at::Tensor(),
                             clamped ? y : at::Tensor()});
     return y;
