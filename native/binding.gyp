@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "hyperclip_torch",
-      "sources": ["src/addon.cc", "src/ops.cc", "src/autograd_optim.cc", "src/grad_hooks.cc", "src/distributed.cc"],
+      "sources": ["src/addon.cc", "src/ops.cc", "src/autograd_optim.cc", "src/grad_hooks.cc", "src/distributed.cc", "src/channel_affine.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<!@(node libtorch.cjs include)"],
       "libraries": ["<!@(node libtorch.cjs libs)"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "<!@(node libtorch.cjs defines)"],

@@ -237,6 +237,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hc::initOps(env, exports);
   hc::initAutogradOptim(env, exports);
   hc::initGradHooks(env, exports);
+  hc::initChannelAffine(env, exports);
   hc::initDistributed(env, exports);
   return exports;
 }

@@ -38,6 +38,7 @@ void registerFn(Napi::Env env, Napi::Object exports, const char* name, Fn fn);
 void initOps(Napi::Env env, Napi::Object exports);
 void initAutogradOptim(Napi::Env env, Napi::Object exports);
 void initGradHooks(Napi::Env env, Napi::Object exports);
+void initChannelAffine(Napi::Env env, Napi::Object exports);
 
 }  // namespace hc
 

@@ -137,6 +137,25 @@ export function addcmul(base: Tensor, a: Tensor, b: Tensor): Tensor {
   return emit('addcmul', [base, a, b], {}, native().addcmul(base.handle, a.handle, b.handle));
 }
 
+/** Bounds of a clamp; an absent one does not bound. */
+export interface ClampBounds {
+  min?: number;
+  max?: number;
+}
+
+/**
+ * clamp(x * scale + shift, min, max) per channel of x [N, C, ...], with scale
+ * and shift [C], [1, C] or [N, C] (a row per sample). One pass forward and
+ * one backward, where addcmul then a clamp make four: the gradients of x,
+ * scale and shift come from one pass over the output's gradient. The clamp's
+ * gradient is hardtanh's (none where the output sits at a bound), so
+ * { min: 0 } is relu and { min: 0, max: 6 } relu6 after the affine.
+ */
+export function channelAffine(x: Tensor, scale: Tensor, shift: Tensor, bounds: ClampBounds = {}): Tensor {
+  const { min = null, max = null } = bounds;
+  return emit('channelAffine', [x, scale, shift], { min, max }, native().channelAffine(x.handle, scale.handle, shift.handle, min, max));
+}
+
 export function pad(x: Tensor, padding: number[], value = 0): Tensor {
   return emit('pad', [x], { padding, value }, native().pad(x.handle, padding, value));
 }

@@ -76,6 +76,8 @@ export interface NativeAddon {
   clamp(x: Handle, min: number | null, max: number | null): Handle;
   where(condition: Handle, a: Handle | number, b: Handle | number): Handle;
   addcmul(base: Handle, a: Handle, b: Handle): Handle;
+  /** clamp(x * scale + shift, min, max) per channel (scale, shift [C], [1, C] or [N, C]), forward and backward in one pass each; null: no bound. */
+  channelAffine(x: Handle, scale: Handle, shift: Handle, min: number | null, max: number | null): Handle;
   maskedFill(x: Handle, mask: Handle, value: number): Handle;
 
   // ---- reductions (dims null: all) ----
@@ -194,7 +196,7 @@ export const NATIVE_FUNCTIONS = [
   'releaseMemory', 'mallocStats', 'dispose', 'isDisposed', 'setScopeDepth', 'reportExternal', 'setNumThreads', 'getNumThreads',
   'cudaAvailable', 'cudaDeviceCount', 'version', 'parallelInfo',
   'fromBuffer', 'toBuffer', 'item', 'meta', 'shape', 'dtype', 'zeros', 'ones', 'full', 'zerosLike', 'arange', 'rand', 'randn',
-  'randint', 'randperm', 'to', 'unary', 'binary', 'clamp', 'where', 'addcmul', 'maskedFill', 'reduce', 'argmax', 'topk', 'norm',
+  'randint', 'randperm', 'to', 'unary', 'binary', 'clamp', 'where', 'addcmul', 'channelAffine', 'maskedFill', 'reduce', 'argmax', 'topk', 'norm',
   'variance', 'cumsum', 'reshape', 'permute', 'transpose', 'cat', 'stack', 'slice', 'indexSelect', 'gather', 'expand', 'squeeze',
   'unsqueeze', 'contiguous', 'isContiguous', 'flatten', 'repeat', 'triangle', 'flip', 'clone', 'pad', 'conv2d', 'batchNorm',
   'layerNorm', 'groupNorm', 'linear', 'matmul', 'bmm', 'embedding', 'dropout', 'softmax', 'crossEntropy', 'adaptiveAvgPool2d',

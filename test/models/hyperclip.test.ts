@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AdamW, F, tidy } from '../../src/engine/index.js';
+import { AdamW, BatchNorm2d, F, noGrad, tidy, type Tensor } from '../../src/engine/index.js';
 import { maxAbsDiff, perturbHead, randomBatch, tinyModel } from './helpers.js';
 
 test('training loss is a finite scalar; bad group sizes are clear errors', () => {
@@ -32,6 +32,49 @@ test('gradients reach the text encoder through the hypernetwork alone', () => {
     assert.equal(reached.length, textGrads.length, `text encoder params without gradient: ${textGrads.filter(([, g]) => g === 0).map(([n]) => n)}`);
     assert.ok((model.textEncoder.tokenEmbedding.weight.grad?.abs().sum().item() ?? 0) > 0);
   });
+  model.dispose();
+});
+
+test('frozen MobileNet v1 with generated norms (the LiT recipes): the fused norm + relu6 gives the standard ops\' loss and gradients', () => {
+  const { model, config } = tinyModel({ image: { family: 'mobilenetv1', widthMultiplier: 0.25, imageSize: 32 }, hypernet: { normLayers: { lastStages: 2 } } }, 5);
+  for (const p of model.imageEncoder.parameters()) p.requiresGrad = false; // as the recipes' freeze list
+  perturbHead(model, 0.2);
+  const first = model.hypernet!.targets[0]!.name; // blocks.5.depthwise.norm: the frozen prefix is the stem and 5 blocks
+  assert.match(first, /^blocks\.5\./);
+  const trainable = [...model.namedParameters()].filter(([, p]) => p.requiresGrad);
+  const { images, ids } = randomBatch(config, 8);
+  const prefix = noGrad(() => model.imageEncoder.forwardPrefix(images, 5));
+  const step = (): { loss: number; grads: [string, number[] | null][] } => tidy(() => {
+    const loss = model.trainingLoss({ prefix, block: 5 }, ids, 4);
+    loss.backward();
+    const grads = trainable.map(([name, p]): [string, number[] | null] => [name, p.grad === null ? null : Array.from(p.grad.toArray() as ArrayLike<number>)]);
+    for (const [, p] of trainable) p.grad = null;
+    return { loss: loss.item(), grads };
+  });
+  const original = BatchNorm2d.prototype.forwardClamped;
+  let fusedCalls = 0;
+  BatchNorm2d.prototype.forwardClamped = function (this: BatchNorm2d, ...args: Parameters<BatchNorm2d['forwardClamped']>): Tensor | null {
+    const out = original.apply(this, args);
+    if (out !== null) fusedCalls++;
+    return out;
+  };
+  let fused: ReturnType<typeof step>, standard: ReturnType<typeof step>;
+  try {
+    fused = step();
+    BatchNorm2d.prototype.forwardClamped = () => null; // every norm as batchNorm + addcmul, then relu6
+    standard = step();
+  } finally {
+    BatchNorm2d.prototype.forwardClamped = original;
+  }
+  assert.equal(fusedCalls, 16, 'blocks 5-12: a depthwise and a pointwise norm each, all fused');
+  assert.ok(Math.abs(fused.loss - standard.loss) <= 1e-5 * (1 + Math.abs(standard.loss)), `loss ${fused.loss} vs ${standard.loss}`);
+  fused.grads.forEach(([name, g], i) => {
+    const want = standard.grads[i]![1];
+    assert.equal(g === null, want === null, `${name}: gradient ${g === null ? 'missing' : 'present'} on one path only`);
+    if (g !== null) g.forEach((v, j) => assert.ok(Math.abs(v - want![j]!) <= 1e-5 * (1 + Math.abs(want![j]!)), `${name}[${j}]: ${v} vs ${want![j]}`));
+  });
+  assert.ok(fused.grads.some(([name, g]) => name.startsWith('textEncoder.') && g !== null && g.some((v) => v !== 0)), 'the text side trains');
+  for (const [name, p] of model.imageEncoder.namedParameters()) assert.equal(p.grad, null, `frozen imageEncoder.${name} got a gradient`);
   model.dispose();
 });
 

@@ -4,6 +4,7 @@ import * as F from '../functional.js';
 import { kaimingUniformDefault_, ones_, uniform_, normal_ } from '../init.js';
 import { ones, zeros, type Tensor } from '../tensor.js';
 import { Module } from './module.js';
+import { activeTracer } from '../trace.js';
 
 export class Linear extends Module {
   readonly weight: Tensor; // [out, in]
@@ -79,13 +80,43 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor, scale: Tensor = this.weight, shift: Tensor = this.bias): Tensor {
-    const options = { training: this.training && !this.frozenStatistics, momentum: this.momentum, eps: this.eps };
-    if (scale.ndim === 1 && shift.ndim === 1) {
-      return F.batchNorm(x, this.runningMean, this.runningVar, scale, shift, options);
-    }
-    // Per-sample affine: normalise without affine, then shift[N, C, 1, 1] + x * scale[N, C, 1, 1] in one
-    // pass (addcmul): a separate mul and add wrote and read one more activation-sized tensor per layer.
-    const normalized = F.batchNorm(x, this.runningMean, this.runningVar, null, null, options);
+    if (scale.ndim === 1 && shift.ndim === 1) return F.batchNorm(x, this.runningMean, this.runningVar, scale, shift, this.options());
+    return this.forwardClamped(x, {}, scale, shift) ?? this.standardPerSample(x, scale, shift);
+  }
+
+  /**
+   * forward(x, scale, shift) then a clamp (relu is { min: 0 }, relu6
+   * { min: 0, max: 6 }), as one channelAffine pass forward and one backward,
+   * where the norm uses running statistics (frozen, as an imported network's,
+   * or in eval): the normalisation folds into the affine, x * (scale / std) +
+   * (shift - mean * scale / std), so a generated per-sample norm costs no
+   * separate normalisation pass. Null otherwise, and under a tracer (which
+   * records the standard ops that the ONNX passes fold): the caller then
+   * applies forward() and its activation. With batch statistics the standard
+   * ops stay, as PyTorch computes them (bitwise: test/train/torch-parity): a
+   * fused backward sums in another order, which moves gradients that cancel
+   * to zero by their rounding.
+   */
+  forwardClamped(x: Tensor, bounds: F.ClampBounds, scale: Tensor = this.weight, shift: Tensor = this.bias): Tensor | null {
+    if (activeTracer() !== null || this.options().training) return null;
+    // Without a clamp, batch norm with [C] parameters is already one pass.
+    if (scale.ndim === 1 && shift.ndim === 1 && bounds.min === undefined && bounds.max === undefined) return null;
+    const invStd = this.runningVar.add(this.eps).rsqrt(); // [C]
+    const a = scale.mul(invStd); // [C] or [N, C]
+    const meanTerm = a.mul(this.runningMean);
+    const b = shift.sub(meanTerm);
+    const out = F.channelAffine(x, a, b, bounds);
+    for (const t of [invStd, a, meanTerm, b]) t.dispose();
+    return out;
+  }
+
+  private options(): F.BatchNormOptions {
+    return { training: this.training && !this.frozenStatistics, momentum: this.momentum, eps: this.eps };
+  }
+
+  /** Per-sample affine as standard ops: normalise without affine, then shift[N, C, 1, 1] + x * scale[N, C, 1, 1] (addcmul). */
+  private standardPerSample(x: Tensor, scale: Tensor, shift: Tensor): Tensor {
+    const normalized = F.batchNorm(x, this.runningMean, this.runningVar, null, null, this.options());
     const s = scale.reshape([scale.size(0), this.channels, 1, 1]);
     const b = shift.reshape([shift.size(0), this.channels, 1, 1]);
     const out = F.addcmul(b, normalized, s);

@@ -53,6 +53,9 @@ export interface ConvNormActOptions {
   frozenNorm?: boolean;
 }
 
+/** The activations that are a clamp of their input. */
+const CLAMPS: Partial<Record<Activation, F.ClampBounds>> = { none: {}, relu: { min: 0 }, relu6: { min: 0, max: 6 } };
+
 export class ConvNormAct extends Module {
   readonly conv: Conv2d;
   readonly norm: BatchNorm2d;
@@ -77,6 +80,10 @@ export class ConvNormAct extends Module {
     const y = this.conv.forward(input); // [N, outC, H', W']
     if (input !== x) input.dispose();
     const o = overrides?.get(this.normName);
+    // relu and relu6 are clamps: where the norm can, it applies them in its own pass (BatchNorm2d.forwardClamped).
+    const bounds = CLAMPS[this.act];
+    const fused = bounds === undefined ? null : this.norm.forwardClamped(y, bounds, o?.scale, o?.shift);
+    if (fused !== null) return fused;
     const normed = o === undefined ? this.norm.forward(y) : this.norm.forward(y, o.scale, o.shift);
     return activate(normed, this.act);
   }

@@ -124,6 +124,30 @@ const addcmul: Converter = (call, g) => {
   return [g.node('Add', [base, product], {}, outSpec(call, broadcastBatchAxis(g, 'addcmul', [base, product], out.shape)))];
 };
 
+/**
+ * clamp(x * scale + shift) per channel: scale and shift ([C], [1, C] or
+ * [N, C]) get x's trailing axes of size 1, then Mul, Add and, with a bound, Clip.
+ */
+const channelAffine: Converter = (call, g) => {
+  const out = call.outputs[0]!;
+  const x = castTo(g, tensorAt(call, 0), out.dtype);
+  const spatial = x.rank - 2;
+  const perChannel = (v: Value): Value => {
+    const first = v.rank === 1 ? 1 : 2;
+    const axes = Array.from({ length: spatial }, (_, i) => first + i);
+    const shape = [...v.shape, ...new Array<number>(spatial).fill(1)];
+    return spatial === 0 ? v : g.node('Unsqueeze', [v, g.int64s(axes)], {}, { dtype: v.dtype, shape, batchAxis: v.batchAxis });
+  };
+  const [scale, shift] = [1, 2].map((i) => perChannel(castTo(g, tensorAt(call, i), out.dtype))) as [Value, Value];
+  const spec = (operands: Value[]) => ({ dtype: out.dtype, shape: out.shape, batchAxis: broadcastBatchAxis(g, 'channelAffine', operands, out.shape) });
+  const product = g.node('Mul', [x, scale], {}, spec([x, scale]));
+  const sum = g.node('Add', [product, shift], {}, spec([product, shift]));
+  const bound = (v: unknown) => (typeof v === 'number' ? g.scalar(v, out.dtype) : null);
+  const [min, max] = [bound(call.attrs.min), bound(call.attrs.max)];
+  if (min === null && max === null) return [sum];
+  return [g.node('Clip', [sum, min, max], {}, outSpec(call, sum.batchAxis))];
+};
+
 function broadcastShape(a: number[], b: number[]): number[] {
   const rank = Math.max(a.length, b.length);
   return Array.from({ length: rank }, (_, i) => {
@@ -169,6 +193,6 @@ const dropout: Converter = () => {
 export const elementwiseConverters: Record<string, Converter> = {
   ...Object.fromEntries(Object.keys(UNARY).map((op) => [op, unary(op)])),
   ...Object.fromEntries([...Object.keys(ARITHMETIC), ...Object.keys(COMPARISON), 'ne', 'logicalAnd', 'logicalOr', 'remainder'].map((op) => [op, binary])),
-  where, maskedFill, clamp, to, addcmul,
+  where, maskedFill, clamp, to, addcmul, channelAffine,
   contiguous: alias, clone: alias, detach: alias, dropout,
 };
