@@ -4,9 +4,9 @@
 // alone; src/eval/tin-groups.ts) on those classes' val images, the same
 // figure validation.groupsLimit reports during training. Reads no test set
 // and no held-out class's image.
-//   npm run experiment:groups -- --model DIR [--limit N] [--name-phrases none|wordnet] [--out FILE]
+//   npm run experiment:groups -- --model DIR [--limit N] [--name-phrases none|wordnet|wordnet-imagenet] [--out FILE]
 // Writes runs/groups/<model folder name>.json (with WordNet name phrases:
-// <name>.name-phrases-wordnet.json); progress on stderr, a one-line summary last on stdout.
+// <name>.name-phrases-<mode>.json); progress on stderr, a one-line summary last on stdout.
 import { Command } from 'commander';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,7 +31,7 @@ export interface GroupsRecord {
   limit: number;
   samples: number;
   groups: number;
-  /** How the group names were prompted: 'none', the names alone (the validation figure as training reports it), or 'wordnet' (src/eval/name-phrases.ts). */
+  /** How the group names were prompted: 'none', the names alone (the validation figure as training reports it), or with WordNet phrases (src/eval/name-phrases.ts). */
   namePhrases: NamePhrases;
   top1: number;
   top5: number;
@@ -47,13 +47,10 @@ const say = (text: string): void => { process.stderr.write(`tin-groups: ${text}\
 
 async function main(opts: Options): Promise<void> {
   const namePhrases = checkNamePhrases(opts.namePhrases);
-  if (!existsSync(opts.model) || !statSync(opts.model).isDirectory()) throw new Error(`no model folder at ${opts.model}: pass a hyperclip model folder (e.g. models/default)`);
-  if (isPretrainedFolder(opts.model)) throw new Error(`${opts.model} is an imported ImageNet network (hyperclip import): it has no text side to score group names with`);
+  const out = modelRecordPath(opts.model, 'group names', { folder: 'groups', namePhrases, out: opts.out });
   setNumThreads(opts.threads);
   const started = Date.now();
   const bundle = loadBundle(opts.model);
-  const suffix = namePhrases === 'none' ? '' : `.name-phrases-${namePhrases}`;
-  const out = opts.out ?? path.join(projectRoot(), 'runs', 'groups', `${recordName(opts.model)}${suffix}.json`);
   let record: GroupsRecord;
   try {
     say(`${opts.model}: ${opts.limit} tiny-imagenet val images of the trainable classes (rule: ${GROUPS_RULE}; name phrases: ${namePhrases})`);
@@ -85,8 +82,9 @@ export const cli = (): Command => new Command()
   .requiredOption('--model <dir>', 'a hyperclip model folder (e.g. models/default)')
   .option('--limit <n>', 'val images: a seeded sample of the trainable classes\' images, as validation.groupsLimit reads them', integer('limit'), 1000)
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2)
-  .option(`--name-phrases <${NAME_PHRASES.join('|')}>`, 'wordnet: each group name with its WordNet hypernym phrases (src/eval/name-phrases.ts)', 'none')
-  .option('--out <file>', 'the JSON record (default runs/groups/<model folder name>.json)');
+  .option(`--name-phrases <${NAME_PHRASES.join('|')}>`, 'wordnet: each group name with the WordNet hypernym phrases of its first sense; ' +
+    'wordnet-imagenet: of its first sense at or above an ImageNet-1k class (src/eval/name-phrases.ts)', 'none')
+  .option('--out <file>', 'the JSON record (default runs/groups/<model folder name>[.name-phrases-<mode>].json)');
 
 if (isEntryPoint(import.meta.url)) cli().action(reportingErrors('tin-groups', main)).parseAsync();
 
@@ -94,4 +92,18 @@ if (isEntryPoint(import.meta.url)) cli().action(reportingErrors('tin-groups', ma
 export function recordName(modelDir: string): string {
   const resolved = path.resolve(modelDir);
   return path.basename(resolved) === 'model' ? path.basename(path.dirname(resolved)) : path.basename(resolved);
+}
+
+/**
+ * For an experiment that scores `scored` (e.g. "class names") with a saved
+ * model's text side and writes one JSON record: throws one line unless
+ * `modelDir` is a hyperclip model folder, and returns where the record goes:
+ * `out` when given, else runs/<folder>/<recordName>[.name-phrases-<mode>].json.
+ */
+export function modelRecordPath(modelDir: string, scored: string, record: { folder: string; namePhrases: NamePhrases; out?: string }): string {
+  if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) throw new Error(`no model folder at ${modelDir}: pass a hyperclip model folder (e.g. models/default)`);
+  if (isPretrainedFolder(modelDir)) throw new Error(`${modelDir} is an imported ImageNet network (hyperclip import): it has no text side to score ${scored} with`);
+  if (record.out !== undefined) return record.out;
+  const suffix = record.namePhrases === 'none' ? '' : `.name-phrases-${record.namePhrases}`;
+  return path.join(projectRoot(), 'runs', record.folder, `${recordName(modelDir)}${suffix}.json`);
 }

@@ -3,26 +3,24 @@
 // all 202 classes on val images, among the 40 held-out names
 // (src/data/held-out.ts) on their val images, and among the WordNet groups of
 // the trainable classes (src/eval/tin-groups.ts). --name-phrases wordnet
-// prompts every class name with its WordNet hypernym phrases as well
-// (src/eval/name-phrases.ts). Reads no test set.
-//   npm run experiment:validation -- --model DIR [--limit N] [--figures tiny-imagenet,held-out,groups] [--name-phrases none|wordnet] [--out FILE]
-// Writes runs/validation/<model folder name>[.name-phrases-wordnet].json; progress on stderr, one summary line per figure on stdout.
+// prompts every class name with its WordNet hypernym phrases as well,
+// wordnet-imagenet the same from the name's first sense at or above an
+// ImageNet-1k class (src/eval/name-phrases.ts). Reads no test set.
+//   npm run experiment:validation -- --model DIR [--limit N] [--figures tiny-imagenet,held-out,groups] [--name-phrases none|wordnet|wordnet-imagenet] [--out FILE]
+// Writes runs/validation/<model folder name>[.name-phrases-<mode>].json; progress on stderr, one summary line per figure on stdout.
 import { Command } from 'commander';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadBundle, type Bundle } from '../src/bundle/bundle.js';
-import { isPretrainedFolder } from '../src/bundle/pretrained.js';
 import { integer } from '../src/cli/parse.js';
 import { setNumThreads } from '../src/engine/index.js';
 import { percent } from '../src/eval/format.js';
-import { checkNamePhrases, NAME_PHRASES, namePhrases as phrasesOf, type NamePhrases } from '../src/eval/name-phrases.js';
-import type { ClassScore, Confusion, ZeroShotResult } from '../src/eval/zeroshot.js';
-import { imagenetTemplates } from '../src/data/index.js';
-import { WordNet } from '../src/data/wordnet.js';
+import { checkNamePhrases, NAME_PHRASES, type NamePhrases } from '../src/eval/name-phrases.js';
+import type { ClassScore, Confusion } from '../src/eval/zeroshot.js';
 import { projectRoot } from '../src/project-root.js';
-import { groupsZeroShot, heldOutZeroShot, tinyImagenetValZeroShot, type ValidationZeroShotOptions } from '../src/train/validate.js';
+import { groupsZeroShot, heldOutZeroShot, tinyImagenetValZeroShot, type PromptedZeroShotResult, type ValidationZeroShotOptions } from '../src/train/validate.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
-import { recordName } from './tin-groups.js';
+import { modelRecordPath } from './tin-groups.js';
 
 export const FIGURES = ['tiny-imagenet', 'held-out', 'groups'] as const;
 export type Figure = typeof FIGURES[number];
@@ -39,7 +37,7 @@ export interface FigureRecord {
   top5: number;
   /** The binomial standard error of top1, sqrt(p (1 - p) / n). */
   top1Se: number;
-  /** Prompts through the text encoder: classes x CLIP's 80 ImageNet templates, times each class's phrases with --name-phrases wordnet. */
+  /** Prompts through the text encoder: classes x CLIP's 80 ImageNet templates, times each class's phrases with --name-phrases wordnet or wordnet-imagenet. */
   prompts: number;
   /** Per class (or group): top-1 on its images in the sample (the same images with or without phrases). */
   perClass: ClassScore[];
@@ -79,7 +77,7 @@ export function parseFigures(list: string): Figure[] {
   return FIGURES.filter((f) => asked.includes(f));
 }
 
-async function figure(bundle: Bundle, which: Figure, limit: number, options: ValidationZeroShotOptions): Promise<{ result: ZeroShotResult; classes: number }> {
+async function figure(bundle: Bundle, which: Figure, limit: number, options: ValidationZeroShotOptions): Promise<{ result: PromptedZeroShotResult; classes: number }> {
   if (which === 'groups') {
     const result = await groupsZeroShot(bundle, limit, options);
     return { result, classes: result.groups };
@@ -91,16 +89,11 @@ async function figure(bundle: Bundle, which: Figure, limit: number, options: Val
 async function main(opts: Options): Promise<void> {
   const namePhrases = checkNamePhrases(opts.namePhrases);
   const figures = parseFigures(opts.figures);
-  if (!existsSync(opts.model) || !statSync(opts.model).isDirectory()) throw new Error(`no model folder at ${opts.model}: pass a hyperclip model folder (e.g. models/default)`);
-  if (isPretrainedFolder(opts.model)) throw new Error(`${opts.model} is an imported ImageNet network (hyperclip import): it has no text side to score class names with`);
+  const out = modelRecordPath(opts.model, 'class names', { folder: 'validation', namePhrases, out: opts.out });
   setNumThreads(opts.threads);
   const started = Date.now();
   const bundle = loadBundle(opts.model);
-  const suffix = namePhrases === 'none' ? '' : `.name-phrases-${namePhrases}`;
-  const out = opts.out ?? path.join(projectRoot(), 'runs', 'validation', `${recordName(opts.model)}${suffix}.json`);
   const records: FigureRecord[] = [];
-  const wordnet = namePhrases === 'none' ? undefined : WordNet.load();
-  const templates = imagenetTemplates().length;
   try {
     for (const which of figures) {
       say(`${opts.model}: ${DESCRIPTION[which]}, ${opts.limit} images, name phrases: ${namePhrases}`);
@@ -111,11 +104,9 @@ async function main(opts: Options): Promise<void> {
         onProgress: (done) => { if (done - reported >= 100 || done >= opts.limit) { reported = done; say(`${which}: ${done}/${opts.limit} images`); } },
       });
       const p = result.top1;
-      const names = result.perClass.map((c) => c.name);
-      const phrases = phrasesOf(names, namePhrases, wordnet) ?? names.map((n) => [n]); // the phrases the figure was prompted with
       records.push({
         figure: which, classes, samples: result.samples, top1: p, top5: result.top5, top1Se: Math.sqrt((p * (1 - p)) / result.samples),
-        prompts: templates * phrases.reduce((n, list) => n + list.length, 0), perClass: result.perClass, confusions: result.confusions.slice(0, 10),
+        prompts: result.prompts, perClass: result.perClass, confusions: result.confusions.slice(0, 10),
         seconds: (Date.now() - began) / 1000,
       });
     }
@@ -143,8 +134,9 @@ export const cli = (): Command => new Command()
   .requiredOption('--model <dir>', 'a hyperclip model folder (e.g. models/default)')
   .option('--limit <n>', 'val images per figure: a seeded sample, as validation reads them', integer('limit'), 1000)
   .option('--figures <list>', `some of ${FIGURES.join(', ')}`, FIGURES.join(','))
-  .option(`--name-phrases <${NAME_PHRASES.join('|')}>`, 'wordnet: each class name with its WordNet hypernym phrases (src/eval/name-phrases.ts)', 'none')
+  .option(`--name-phrases <${NAME_PHRASES.join('|')}>`, 'wordnet: each class name with the WordNet hypernym phrases of its first sense; ' +
+    'wordnet-imagenet: of its first sense at or above an ImageNet-1k class (src/eval/name-phrases.ts)', 'none')
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2)
-  .option('--out <file>', 'the JSON record (default runs/validation/<model folder name>[.name-phrases-wordnet].json)');
+  .option('--out <file>', 'the JSON record (default runs/validation/<model folder name>[.name-phrases-<mode>].json)');
 
 if (isEntryPoint(import.meta.url)) cli().action(reportingErrors('validation', main)).parseAsync();

@@ -32,6 +32,12 @@ export interface LabelPhraseOptions {
    * every class when this is absent, from their names.
    */
   wnids?: readonly (string | null)[];
+  /**
+   * Per class, the synset its hypernyms come from, chosen by the caller (e.g.
+   * src/eval/name-phrases.ts's sense rules); null: none, the synonyms alone.
+   * Not with `wnids`.
+   */
+  synsets?: readonly (Synset | null)[];
 }
 
 /** A genus-species pair such as "Rana catesbeiana": noise to a tokenizer trained on captions. */
@@ -47,12 +53,16 @@ export function labelPhrases(synonyms: string[][], wordnet: WordNet | null, opti
   if (options.wnids !== undefined && options.wnids.length !== synonyms.length) {
     throw new Error(`${options.wnids.length} WordNet ids were given for ${synonyms.length} classes`);
   }
+  if (options.synsets !== undefined && options.synsets.length !== synonyms.length) {
+    throw new Error(`${options.synsets.length} synsets were given for ${synonyms.length} classes`);
+  }
+  if (options.wnids !== undefined && options.synsets !== undefined) throw new Error('give a class\'s WordNet ids or its synsets, not both');
   const byWnid: (Synset | null)[] | null = wordnet === null || options.hypernymLevels === 0 || options.wnids === undefined
     ? null : wordnet.synsetsOfWnids(options.wnids, synonyms);
   return synonyms.map((names, k) => {
     const plain = names.filter((name, i) => i === 0 || !BINOMIAL.test(name));
     if (wordnet === null || options.hypernymLevels === 0) return plain;
-    const synset = byWnid?.[k] ?? wordnet.synsetOfSynonyms(names);
+    const synset = options.synsets !== undefined ? options.synsets[k] : byWnid?.[k] ?? wordnet.synsetOfSynonyms(names);
     if (synset === null) return plain;
     const own = new Set(plain.map((n) => n.toLowerCase()));
     const kinds = wordnet.hypernymChain(synset, options.hypernymLevels)

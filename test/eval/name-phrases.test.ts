@@ -1,5 +1,6 @@
 // WordNet name phrases for zero-shot class names: which phrases a name gets,
-// the option's check, and that a class embedding built from phrases is the
+// which sense they come from under 'wordnet' (the first) and
+// 'wordnet-imagenet' (the first that reaches ImageNet-1k), the option's check, and that a class embedding built from phrases is the
 // mean over all its (template, phrase) prompts, with the hypernetwork
 // conditioned on those means (a tiny model, checked by hand); the CLI's
 // --name-phrases errors are one line.
@@ -14,7 +15,7 @@ import { evalPreprocess } from '../../src/data/preprocess.js';
 import { WordNet } from '../../src/data/wordnet.js';
 import { HyperClip, resolveConfig } from '../../src/models/index.js';
 import type { Bundle } from '../../src/bundle/bundle.js';
-import { checkNamePhrases, namePhrases, wordnetNamePhrases } from '../../src/eval/name-phrases.js';
+import { checkNamePhrases, imagenetReach, imagenetSenses, namePhrases, nameSenses, wordnetNamePhrases } from '../../src/eval/name-phrases.js';
 import { tokenize } from '../../src/eval/text-features.js';
 import { buildClassifier, disposeClassifier } from '../../src/eval/zeroshot.js';
 import { generateClassifier } from '../../src/deploy/generate.js';
@@ -42,14 +43,72 @@ test('wordnet phrases: multi-word names are looked up with spaces or underscores
   assert.deepEqual(wordnetNamePhrases(['maple tree', 'maple_tree'], wordnet), [['maple tree'], ['maple_tree']]);
 });
 
-test('--name-phrases takes none or wordnet; none gives no phrases (the names alone, as before)', () => {
+test('--name-phrases takes none, wordnet or wordnet-imagenet; none gives no phrases (the names alone, as before)', () => {
   assert.equal(checkNamePhrases('none'), 'none');
   assert.equal(checkNamePhrases('wordnet'), 'wordnet');
-  for (const bad of ['WordNet', '', 'yes', undefined]) {
-    assert.throws(() => checkNamePhrases(bad), { message: `--name-phrases must be none or wordnet, got ${JSON.stringify(bad)}` });
+  assert.equal(checkNamePhrases('wordnet-imagenet'), 'wordnet-imagenet');
+  for (const bad of ['WordNet', '', 'yes', 'imagenet', 'wordnet imagenet', undefined]) {
+    assert.throws(() => checkNamePhrases(bad), { message: `--name-phrases must be none, wordnet or wordnet-imagenet, got ${JSON.stringify(bad)}` });
   }
   assert.equal(namePhrases(['cat'], 'none'), null);
   assert.deepEqual(namePhrases(['cat', 'blorfwuzzle'], 'wordnet', wordnet), [['cat', 'cat, a kind of feline', 'cat, a kind of carnivore'], ['blorfwuzzle']]);
+});
+
+/** A sense by the start of its gloss, so that the tests say which meaning they expect. */
+const sense = (name: string, gloss: string) => {
+  const found = wordnet.nounSynsets(name).find((s) => s.gloss.startsWith(gloss));
+  assert.ok(found !== undefined, `WordNet has no sense of ${name} glossed "${gloss}..."`);
+  return found;
+};
+
+test('wordnet-imagenet: tiger, seal and turtle take their animal sense; wordnet keeps the first (the person, the wax, the sweater)', () => {
+  const names = ['tiger', 'seal', 'turtle'];
+  assert.deepEqual(namePhrases(names, 'wordnet', wordnet), [
+    ['tiger', 'tiger, a kind of person', 'tiger, a kind of organism'],
+    ['seal', 'seal, a kind of fastener', 'seal, a kind of restraint'],
+    ['turtle', 'turtle, a kind of sweater', 'turtle, a kind of garment'],
+  ]);
+  assert.deepEqual(namePhrases(names, 'wordnet-imagenet', wordnet), [
+    ['tiger', 'tiger, a kind of big cat', 'tiger, a kind of feline'],
+    ['seal', 'seal, a kind of pinniped mammal', 'seal, a kind of aquatic mammal'],
+    ['turtle', 'turtle, a kind of chelonian', 'turtle, a kind of anapsid'],
+  ]);
+  const [tiger, seal, turtle] = nameSenses(names, 'wordnet-imagenet', wordnet);
+  assert.deepEqual([tiger!.rule, seal!.rule, turtle!.rule], ['imagenet', 'imagenet', 'imagenet']);
+  assert.equal(tiger!.synset, sense('tiger', 'large feline of forests'));
+  assert.equal(seal!.synset, sense('seal', 'any of numerous marine mammals'));
+  assert.equal(turtle!.synset, sense('turtle', 'any of various aquatic and land reptiles'));
+  const first = nameSenses(names, 'wordnet', wordnet);
+  assert.deepEqual(first.map((s) => s.rule), ['first', 'first', 'first']);
+  assert.deepEqual(first.map((s) => s.synset), names.map((n) => wordnet.nounSynsets(n)[0]));
+});
+
+test('wordnet-imagenet: no sense reaching ImageNet-1k falls back to the first; an unknown name keeps only itself; names are looked up as in wordnet', () => {
+  // ImageNet-1k has acorns but no tree: neither "oak" (the wood first, then the tree) reaches it.
+  const [oak, nonsense, spaced, underscored] = nameSenses(['oak', 'blorfwuzzle', 'sweet pepper', 'Sweet_Pepper'], 'wordnet-imagenet', wordnet);
+  assert.deepEqual(oak, { synset: sense('oak', 'the hard durable wood'), rule: 'first' });
+  assert.deepEqual(nonsense, { synset: null, rule: 'none' });
+  // The vegetable (an ImageNet class), not the plant that is the first sense.
+  assert.deepEqual(spaced, { synset: sense('sweet pepper', 'large mild crisp'), rule: 'imagenet' });
+  assert.deepEqual(underscored, spaced);
+  assert.deepEqual(namePhrases(['oak', 'blorfwuzzle', 'Sweet_Pepper'], 'wordnet-imagenet', wordnet), [
+    ['oak', 'oak, a kind of wood', 'oak, a kind of plant material'],
+    ['blorfwuzzle'],
+    ['Sweet_Pepper', 'Sweet_Pepper, a kind of pepper', 'Sweet_Pepper, a kind of solanaceous vegetable'],
+  ]);
+  assert.deepEqual(namePhrases(['oak', 'blorfwuzzle'], 'wordnet-imagenet', wordnet), namePhrases(['oak', 'blorfwuzzle'], 'wordnet', wordnet));
+});
+
+test('wordnet-imagenet: the first sense in WordNet\'s order that the reach holds, whatever holds later ones', () => {
+  const bird = sense('crane', 'large long-necked wading bird'), machine = sense('crane', 'lifts and moves heavy objects');
+  // ImageNet-1k holds both the machine (sense 4) and the bird (sense 5): the machine comes first.
+  const reach = imagenetReach(wordnet);
+  assert.ok(reach.has(bird.offset) && reach.has(machine.offset));
+  assert.ok(!reach.has(sense('tiger', 'a fierce or audacious person').offset), 'the person "tiger" is under no ImageNet class\'s synset');
+  assert.equal(imagenetReach(wordnet), reach, 'computed once per WordNet');
+  assert.deepEqual(imagenetSenses(['crane'], wordnet, reach), [{ synset: machine, rule: 'imagenet' }]);
+  assert.deepEqual(imagenetSenses(['crane'], wordnet, new Set([bird.offset])), [{ synset: bird, rule: 'imagenet' }]);
+  assert.deepEqual(imagenetSenses(['crane'], wordnet, new Set()), [{ synset: wordnet.nounSynsets('crane')[0], rule: 'first' }]);
 });
 
 function tinyBundle(): Bundle {
@@ -135,12 +194,14 @@ const run = (file: string, ...args: string[]) => spawnSync(process.execPath, [fi
 
 test('--name-phrases errors: one line on stderr and a non-zero exit, before any image is read', () => {
   const cases: [string, string[], RegExp][] = [
-    [CLI, ['eval', '--dataset', 'cifar10', '--name-phrases', 'bogus'], /--name-phrases must be none or wordnet, got "bogus"/],
+    [CLI, ['eval', '--dataset', 'cifar10', '--name-phrases', 'bogus'], /--name-phrases must be none, wordnet or wordnet-imagenet, got "bogus"/],
+    [CLI, ['eval', '--dataset', 'cifar10', '--name-phrases', 'wordnet-imagenet', '--corruptions', 'all'], /--name-phrases applies to clean zero-shot/],
     [CLI, ['eval', '--dataset', 'cifar10', '--name-phrases', 'wordnet', '--corruptions', 'all'], /--name-phrases applies to clean zero-shot/],
     [CLI, ['eval', '--dataset', 'flickr8k', '--name-phrases', 'wordnet'], /--name-phrases applies to zero-shot classification; flickr8k .*retrieval/],
-    [CLI, ['generate', '--classes', 'cat,dog', '--name-phrases', 'kind-of', '-o', '/nonexistent/x.onnx'], /--name-phrases must be none or wordnet, got "kind-of"/],
+    [CLI, ['generate', '--classes', 'cat,dog', '--name-phrases', 'kind-of', '-o', '/nonexistent/x.onnx'], /--name-phrases must be none, wordnet or wordnet-imagenet, got "kind-of"/],
+    [CLI, ['generate', '--classes', 'cat,dog', '--name-phrases', 'wordnet-imagenet', '--engine', 'onnx', '-o', '/nonexistent/x.onnx'], /need the libtorch engine.*use --engine libtorch/],
     [CLI, ['generate', '--classes', 'cat,dog', '--name-phrases', 'wordnet', '--engine', 'onnx', '-o', '/nonexistent/x.onnx'], /need the libtorch engine.*use --engine libtorch/],
-    [VALIDATION, ['--model', 'models/default', '--name-phrases', 'bogus'], /^validation: --name-phrases must be none or wordnet, got "bogus"/],
+    [VALIDATION, ['--model', 'models/default', '--name-phrases', 'bogus'], /^validation: --name-phrases must be none, wordnet or wordnet-imagenet, got "bogus"/],
     [VALIDATION, ['--model', 'models/default', '--figures', 'tiny-imagenet,test'], /^validation: --figures takes tiny-imagenet, held-out, groups; got "test"/],
   ];
   for (const [file, args, message] of cases) {

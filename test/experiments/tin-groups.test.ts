@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { recordName } from '../../experiments/tin-groups.js';
+import { modelRecordPath, recordName } from '../../experiments/tin-groups.js';
+import { projectRoot } from '../../src/project-root.js';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../experiments/tin-groups.js');
 const root = mkdtempSync(path.join(tmpdir(), 'hyperclip-tin-groups-'));
@@ -40,4 +41,14 @@ test('--limit must be a positive integer: one line, exit code 1', () => {
 test('the default record is named after the model folder, or its run folder for a run\'s model/', () => {
   assert.equal(recordName('models/default'), 'default');
   assert.equal(recordName('runs/experiment/mnv2-hyperclip-lit-nodes-s0/model/'), 'mnv2-hyperclip-lit-nodes-s0');
+});
+
+test('modelRecordPath: --out as given, else runs/<folder>/<name>[.name-phrases-<mode>].json; a missing folder is one line', () => {
+  const model = path.join(projectRoot(), 'models', 'default');
+  assert.equal(modelRecordPath(model, 'group names', { folder: 'groups', namePhrases: 'none' }), path.join(projectRoot(), 'runs', 'groups', 'default.json'));
+  assert.equal(modelRecordPath(model, 'class names', { folder: 'validation', namePhrases: 'wordnet-imagenet' }),
+    path.join(projectRoot(), 'runs', 'validation', 'default.name-phrases-wordnet-imagenet.json'));
+  assert.equal(modelRecordPath(model, 'class names', { folder: 'validation', namePhrases: 'wordnet', out: 'x.json' }), 'x.json');
+  assert.throws(() => modelRecordPath(path.join(root, 'none'), 'class names', { folder: 'validation', namePhrases: 'none', out: 'x.json' }),
+    /^Error: no model folder at .*none: pass a hyperclip model folder/);
 });

@@ -7,11 +7,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Bundle } from '../../src/bundle/bundle.js';
-import { dataRoot, evalPreprocess } from '../../src/data/index.js';
+import { dataRoot, evalPreprocess, imagenetTemplates } from '../../src/data/index.js';
+import { namePhrases } from '../../src/eval/name-phrases.js';
+import { tinyImagenetGroups } from '../../src/eval/tin-groups.js';
 import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { HyperClip, resolveConfig } from '../../src/models/index.js';
 import { RECIPES, validateTrainConfig, type TrainConfig } from '../../src/train/recipes.js';
-import { validate, validationFields } from '../../src/train/validate.js';
+import { groupsZeroShot, validate, validationFields } from '../../src/train/validate.js';
 
 const withValidation = (validation: object): TrainConfig => ({ ...structuredClone(RECIPES['mnv2-hyperclip-lit']!), validation } as TrainConfig);
 
@@ -45,6 +47,7 @@ test('validate() with groupsLimit: one report line and the groupsTop1 / groupsTo
     const result = await validate(bundle, { validation: { cifar10Limit: 0, retrievalLimit: 0, groupsLimit: 24 } } as TrainConfig, reporter);
     assert.equal(result.groups!.samples, 24);
     assert.equal(result.groups!.groups, 90);
+    assert.equal(result.groups!.prompts, 90 * imagenetTemplates().length, 'the names alone: one prompt per group and template');
     assert.equal(messages.length, 1);
     assert.match(messages[0]!, /^validation: tiny-imagenet val WordNet groups zero-shot top-1 \d+\.\d\d% on 24 images of 90 groups$/);
     const fields = validationFields(result);
@@ -54,6 +57,11 @@ test('validate() with groupsLimit: one report line and the groupsTop1 / groupsTo
     const off = await validate(bundle, { validation: { cifar10Limit: 0, retrievalLimit: 0 } } as TrainConfig, reporter);
     assert.equal(off.groups, undefined);
     assert.deepEqual(validationFields(off), {});
+    // With name phrases, the prompts the figure was built from come back with it.
+    const phrased = await groupsZeroShot(bundle, 8, { namePhrases: 'wordnet-imagenet' });
+    const phrases = namePhrases(tinyImagenetGroups().names, 'wordnet-imagenet')!;
+    assert.equal(phrased.prompts, imagenetTemplates().length * phrases.reduce((n, list) => n + list.length, 0));
+    assert.ok(phrased.prompts > result.groups!.prompts);
   } finally {
     model.dispose();
   }

@@ -47,10 +47,11 @@ export function registerEval(program: Command): void {
     .option('--seed <n>', 'seed of the corruptions\' random choices', integer('seed', 0), 0)
     .option('--engine <libtorch|onnx>', 'onnx: a pretrained folder\'s classifier.onnx on onnxruntime (hyperclip import)', 'libtorch')
     .option(`--name-phrases <${NAME_PHRASES.join('|')}>`, 'zero-shot: wordnet adds to each class name "<name>, a kind of <hypernym>" for 2 hypernyms of its first WordNet noun sense, ' +
-      'and a class embedding averages all template x phrase prompts', 'none'))
+      'wordnet-imagenet the same from its first sense that is an ImageNet-1k class or above one (else its first); a class embedding averages all template x phrase prompts', 'none'))
     .addHelpText('after', '\nExamples:\n  hyperclip eval --dataset cifar10\n  hyperclip eval --dataset flickr8k --limit 500\n' +
       '  hyperclip eval --dataset tiny-imagenet --limit 1000\n' +
       '  hyperclip eval --dataset tiny-imagenet --limit 1000 --name-phrases wordnet   # each name with its WordNet hypernym phrases\n' +
+      '  hyperclip eval --dataset cifar100 --name-phrases wordnet-imagenet   # the same, from the sense ImageNet-1k reaches ("tiger" the cat, not the person)\n' +
       '  hyperclip eval --dataset photos/                 # photos/cat/*.jpg, photos/dog/*.jpg: classes from the folder names\n' +
       '  hyperclip eval --dataset pairs.csv --csv-img-key filepath --csv-caption-key title   # retrieval on your pairs\n' +
       '  hyperclip eval --dataset "shards/val-{000..003}.tar" --classnames names.txt --templates simple\n' +

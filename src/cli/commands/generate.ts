@@ -31,7 +31,8 @@ export function registerGenerate(program: Command): void {
     .option('--probabilities <kind>', `classifier output: ${OUTPUTS.join(', ')}`, 'softmax')
     .option('--engine <auto|libtorch|onnx>', 'onnx: the folder\'s generator.onnx and encoder.onnx on onnxruntime (no libtorch); auto: onnx when those exist', 'auto')
     .option(`--name-phrases <${NAME_PHRASES.join('|')}>`, 'wordnet: each class name and "<name>, a kind of <hypernym>" for 2 hypernyms of its first WordNet noun sense fill the templates, ' +
-      'a class embedding averaging them all (libtorch engine; recorded as hyperclip.phrases)', 'none')
+      'a class embedding averaging them all; wordnet-imagenet: the same from its first sense that is an ImageNet-1k class or above one (else its first) ' +
+      '(libtorch engine; recorded as hyperclip.phrases)', 'none')
     .option('--int8', 'write an 8-bit classifier (int8 weights, uint8 activations, QDQ form), about a quarter of the float32 size; needs --calib')
     .option('--calib <images>', 'with --int8: your unlabelled images that set the activation ranges (a folder, a .txt list of image paths, shards, or e.g. cifar10:train)')
     .option('--calib-n <n>', `with --int8: at most this many calibration images, a seeded draw (default ${DEFAULT_CALIBRATION_IMAGES})`, integer('calib-n'))
