@@ -254,6 +254,12 @@ export const RECIPES: Record<string, TrainConfig> = {
   'mnv1-050-siglip-lit': litRecipe('mnv1-050-siglip-lit', 'mnv1-050-siglip', 'mobilenet_v1_0.5_160_quant'),
   'mnv1-025-hyperclip-lit': litRecipe('mnv1-025-hyperclip-lit', 'mnv1-025-hyperclip', 'mobilenet_v1_0.25_128_quant'),
   'mnv1-025-siglip-lit': litRecipe('mnv1-025-siglip-lit', 'mnv1-025-siglip', 'mobilenet_v1_0.25_128_quant'),
+  // E1's HyperCLIP with the norms of the last stage only generated (blocks 12-13; the frozen prefix then runs the stem and 11
+  // blocks): the lever for issue 30's throughput target (docs/performance.md); its accuracy against E1's is not measured yet.
+  'mnv1-025-hyperclip-lit-last1': {
+    ...litRecipe('mnv1-025-hyperclip-lit-last1', 'mnv1-025-hyperclip', 'mobilenet_v1_0.25_128_quant'),
+    modelOverrides: { hypernet: { normLayers: { lastStages: 1 } } },
+  },
   'test-tiny': {
     ...TINY, name: 'test-tiny', model: 'test-tiny', wordPrior: false, batchSize: 8, steps: 6, warmupSteps: 2, checkpointEvery: 3,
     validateEvery: 0, logEvery: 1, validation: { cifar10Limit: 0, retrievalLimit: 0 },
