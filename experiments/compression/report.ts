@@ -173,7 +173,7 @@ export function reportWithoutRecord(model: string, settings: CompressionSettings
   return [
     TITLE, '',
     `**No committed run record yet** for \`${model}\` with these settings: this page has no measured figures. \`${run}\` compresses, evaluates and times ` +
-    'every model (tens of minutes on 2 cores), writes its record to `runs/compression/records/` (commit it) and this page from it; ' +
+    'every model (about 90 CPU-hours at 240 + 240 steps, 3 seeds, 5 severities; resumable per compressed model), writes its record to `runs/compression/records/` (commit it) and this page from it; ' +
     `\`${report}\` rebuilds the page from a committed record. (Figures an earlier session measured, whose results were not kept, are in this file's git history; ` +
     'they cannot be rebuilt from the repository and are not repeated here.)', '',
     '## Setting (the command\'s settings: no run recorded)', '',
