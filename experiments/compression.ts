@@ -218,8 +218,8 @@ async function main(): Promise<void> {
   }
   useAllCores();
   const started = host();
-  // Results are reused only for the same model and the same budgets.
-  const root = path.join(opts.out, key, `w${opts.stepsWarmup}-f${opts.stepsFinetune}-b${opts.batchSize}-n${opts.limit}-sev${opts.severities.replaceAll(',', '')}`);
+  // Results are reused only for the same model, the same budgets and the same training (t2: a locked encoder trains from its first prunable block on).
+  const root = path.join(opts.out, key, `w${opts.stepsWarmup}-f${opts.stepsFinetune}-b${opts.batchSize}-n${opts.limit}-sev${opts.severities.replaceAll(',', '')}-t2`);
   mkdirSync(root, { recursive: true });
   log(`model ${opts.model} (sha256 ${key}), results in ${root}`);
   const dense = await denseResult(root, opts);

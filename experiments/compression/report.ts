@@ -64,14 +64,20 @@ function methodLines(configs: Partial<Record<CompressMethod, CompressConfig>>, s
   if (configs['prune-finetune']) lines.push('- **prune-finetune**: the same steps without any perturbation.');
   lines.push(
     `- Every phase: AdamW at peak lr ${c.lr} (${c.lrWarmupSteps}-step warm-up, cosine down to ${c.minLrRatio} of it), batch ${c.batchSize}, on the model's own pre-training loss ` +
-    'and training mixture (its recipe\'s data, tokenizer, freeze list, weight decay and gradient clip). The warm-up does not depend on the ' +
+    '(its recipe\'s objective: the contrastive loss with the recipe\'s positives, plus the pretrained head\'s distillation where the recipe has one; both SAM passes of a step ' +
+    'see the same batch and distillation task) and training mixture (its recipe\'s data, tokenizer, weight decay and gradient clip). The warm-up does not depend on the ' +
     'target, so one warm-up per method and seed serves every ratio; the fine-tune data order is the same for every method.',
+    '- What trains: everything the recipe trains, and the image encoder from its first prunable block on (every pruned convolution and its norm, ' +
+    'the blocks between and the head conv), also where the recipe locks the encoder (LiT): otherwise the layers that pruning cuts could not recover. ' +
+    'The stem and the blocks before the first prunable one (pruning never touches them) stay frozen where the recipe freezes them; they run once per batch ' +
+    'without gradients, and the distillation teacher continues from their output. The recipe\'s other frozen parameters (the word prior\'s token embeddings) stay frozen. ' +
+    'No feature cache is read (a cache of the recipe\'s frozen prefix would hold features of layers that pruning changes).',
     `- Pruning: expanded (inner) channels of every MBConv block with an expansion conv, and the head conv's channels, in units of ${c.granularity}, ` +
     `at least ${percent(c.minKeepFraction, { digits: 0, unit: true })} of each group kept; price of a unit = its ${c.saliency} saliency (normalised by the group's mean) per multiply-add it saves. ` +
     'The hypernetwork\'s output rows of removed norm channels go with them.',
     `- Evaluation: CIFAR-10 test, the first ${s.limit} images of the seeded shuffle \`hyperclip eval --limit\` reads, zero-shot with the CLIP templates; ` +
     `corrupted: ${CORRUPTION_NAMES.length} corruptions (${CORRUPTION_NAMES.join(', ')}) at severities ${s.severities.join(',')}, applied at the native 32 px before the evaluation preprocessing, corruption seed 0.`,
-    '- FLOPs are multiply-adds of the convolutions and the image projection at the model\'s resolution (src/compress/flops.ts); parameters are those layers\' weights. ' +
+    '- FLOPs are multiply-adds of the convolutions and the image projection at the model\'s resolution and its feature-map sizes (TensorFlow SAME padding where the encoder has it; src/compress/flops.ts); parameters are those layers\' weights. ' +
     `Latency: the generated 10-class CIFAR-10 classifier (ONNX, norms folded) in onnxruntime-node, median of interleaved rounds (${s.latencyRounds[0]} at batch 1, ${s.latencyRounds[1]} at batch 64) over all models at once, so machine load hits all alike.`,
     `- Seeds: ${s.seeds.join(',')}; figures are mean ± sample standard deviation over seeds.`,
     '- Noise: the reports\' one rule, a difference is beyond noise when it is more than twice its standard error: for accuracies, of the seed-paired difference ' +
@@ -167,7 +173,7 @@ export function reportWithoutRecord(model: string, settings: CompressionSettings
   return [
     TITLE, '',
     `**No committed run record yet** for \`${model}\` with these settings: this page has no measured figures. \`${run}\` compresses, evaluates and times ` +
-    'every model (tens of minutes on 2 cores), writes its record to `runs/compression/records/` (commit it) and this page from it; ' +
+    'every model (about 90 CPU-hours at 240 + 240 steps, 3 seeds, 5 severities; resumable per compressed model), writes its record to `runs/compression/records/` (commit it) and this page from it; ' +
     `\`${report}\` rebuilds the page from a committed record. (Figures an earlier session measured, whose results were not kept, are in this file's git history; ` +
     'they cannot be rebuilt from the repository and are not repeated here.)', '',
     '## Setting (the command\'s settings: no run recorded)', '',

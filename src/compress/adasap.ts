@@ -12,7 +12,6 @@ import { manualSeed } from '../engine/index.js';
 import type { Bundle } from '../bundle/bundle.js';
 import type { HyperClip } from '../models/index.js';
 import { loaderSources } from '../train/data-sources.js';
-import { trainableParameters } from '../train/param-groups.js';
 import { resolveTrainConfig, type TrainConfig } from '../train/recipes.js';
 import { warmupCosine } from '../train/schedule.js';
 import { createOptimizer } from '../train/optimizer.js';
@@ -21,6 +20,7 @@ import { channelGroups } from './channel-groups.js';
 import { ChannelRadii } from './channel-radii.js';
 import { planChannels } from './channel-plan.js';
 import { pruneChannels } from './channel-surgery.js';
+import { compressionTraining } from './compress-loss.js';
 import { classifierCost } from './flops.js';
 import { optimizationStep, type Perturbation } from './sam.js';
 import { TaylorSaliency, bnScaleSaliency } from './saliency.js';
@@ -138,18 +138,22 @@ async function runPhase(model: HyperClip, bundle: Bundle, recipe: TrainConfig, c
     preprocess: trainPreprocess(bundle.config.image.imageSize, { scale: recipe.cropScale }),
   });
   try {
-    return await stepsOn(loader, model, bundle, recipe, config, steps, reporter, perturbationAt, afterGradients);
+    return await stepsOn(loader, model, bundle, recipe, config, steps, seed, reporter, perturbationAt, afterGradients);
   } finally {
     await loader.close();
   }
 }
 
-async function stepsOn(loader: DataLoader, model: HyperClip, bundle: Bundle, recipe: TrainConfig, config: CompressConfig, steps: number,
+async function stepsOn(loader: DataLoader, model: HyperClip, bundle: Bundle, recipe: TrainConfig, config: CompressConfig, steps: number, seed: number,
   reporter: CompressReporter, perturbationAt: (step: number) => Perturbation | null, afterGradients?: () => void): Promise<number> {
   const batches = loader[Symbol.asyncIterator]();
-  const optimizer = createOptimizer(model, { ...recipe, lr: config.lr });
-  const params = trainableParameters(model, recipe.freeze ?? []);
-  const ctx = { model, optimizer, tokenizer: bundle.tokenizer, params, gradClip: recipe.gradClip };
+  // The recipe's loss; the image encoder trains from its first prunable block on (src/compress/compress-loss.ts).
+  const training = compressionTraining(model, recipe, bundle.tokenizer, seed);
+  const optimizer = createOptimizer(model, { ...training.recipe, lr: config.lr });
+  reporter.message(`frozen: ${training.recipe.freeze!.length === 0 ? 'nothing' : training.recipe.freeze!.join(', ')}; ${training.params.length} parameter tensors train` +
+    (training.prefixBlocks === null ? '' : `; the stem and ${training.prefixBlocks} blocks run once per batch without gradients`) +
+    (recipe.distill === undefined ? '' : `; distillation from ${recipe.distill.teacher} (weight ${recipe.distill.weight})`));
+  const ctx = { model, optimizer, tokenizer: bundle.tokenizer, params: training.params, gradClip: recipe.gradClip, prepare: training.prepare };
   const tail: number[] = [];
   for (let step = 0; step < steps; step++) {
     const next = await batches.next();

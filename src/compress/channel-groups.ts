@@ -31,8 +31,8 @@ const normTensors = (norm: string): TensorSlice[] =>
 export function channelGroups(model: HyperClip): ChannelGroup[] {
   const encoder = model.imageEncoder as unknown as { blocks?: unknown[] };
   const family = model.config.image.family;
-  if (family === 'resnet' || !Array.isArray(encoder.blocks)) {
-    throw new Error(`the ${family} image encoder has no prunable channel groups: channel pruning supports the MBConv families (efficientnet, mobilenetv3)`);
+  if (family === 'resnet' || family === 'mobilenetv1' || !Array.isArray(encoder.blocks)) {
+    throw new Error(`the ${family} image encoder has no prunable channel groups: channel pruning supports the MBConv families (efficientnet, mobilenetv3, mobilenetv2)`);
   }
   const groups: ChannelGroup[] = [];
   encoder.blocks.forEach((block, i) => {

@@ -5,6 +5,7 @@
 // here means multiply-adds, as in the pruning literature.
 import { Conv2d, Linear, type Module } from '../engine/index.js';
 import type { HyperClip } from '../models/index.js';
+import { ConvNormAct } from '../models/image/blocks.js';
 
 export interface LayerCost { name: string; macs: number; params: number }
 
@@ -16,7 +17,9 @@ export interface ClassifierCost {
   layers: LayerCost[];
 }
 
-const outputSize = (size: number, conv: Conv2d): number => Math.floor((size + 2 * conv.padding - conv.kernel) / conv.stride) + 1;
+/** A conv's output size; TensorFlow's SAME padding (the imported MobileNets' strided convs, padded before the conv) gives ceil(size / stride). */
+const outputSize = (size: number, conv: Conv2d, tfSame: boolean): number =>
+  tfSame ? Math.ceil(size / conv.stride) : Math.floor((size + 2 * conv.padding - conv.kernel) / conv.stride) + 1;
 
 /**
  * Walks the convolutions in forward order, tracking the feature-map size:
@@ -27,7 +30,9 @@ export function classifierCost(model: HyperClip): ClassifierCost {
   const layers: LayerCost[] = [];
   let size = model.config.image.imageSize;
   const blockInput = new Map<string, number>();
+  const tfSame = new Set<Conv2d>();
   for (const [name, m] of (model.imageEncoder as Module).namedModules('imageEncoder.')) {
+    if (m instanceof ConvNormAct && m.explicitPadding) tfSame.add(m.conv);
     if (!(m instanceof Conv2d)) continue;
     const block = /^imageEncoder\.blocks\.\d+/.exec(name)?.[0];
     if (block !== undefined && !blockInput.has(block)) blockInput.set(block, size);
@@ -38,7 +43,7 @@ export function classifierCost(model: HyperClip): ClassifierCost {
       continue;
     }
     const input = name.endsWith('.shortcut.conv') && block !== undefined ? blockInput.get(block)! : size;
-    const out = outputSize(input, m);
+    const out = outputSize(input, m, tfSame.has(m));
     if (!name.endsWith('.shortcut.conv')) size = out;
     layers.push({ name, macs: perPixel * out * out, params });
   }

@@ -13,6 +13,7 @@ import type { Batch } from '../data/index.js';
 import type { Tokenizer } from '../data/tokenizer/index.js';
 import { tokenize } from '../eval/text-features.js';
 import type { HyperClip } from '../models/index.js';
+import type { BatchPreparer, PreparedBatch } from './compress-loss.js';
 
 export type Perturbation =
   | { kind: 'sam'; rho: number }
@@ -27,16 +28,38 @@ export interface StepContext {
   /** The trainable parameters by name. */
   params: [string, Tensor][];
   gradClip: number;
+  /**
+   * The loss of a batch (the recipe's objective, src/compress/compress-loss.ts);
+   * absent: the model's contrastive loss on the whole image encoder.
+   */
+  prepare?: BatchPreparer;
 }
 
 export interface StepResult { loss: number; perturbedLoss: number | null; gradNorm: number }
 
 /** Pre-training loss of a batch, with its gradients accumulated on the parameters. */
 export function lossBackward(model: HyperClip, tokenizer: Tokenizer, batch: Batch): number {
-  return tidy(() => {
+  const prepared = plainLoss(model, tokenizer)(batch);
+  try {
+    return backwardOf(prepared);
+  } finally {
+    prepared.dispose();
+  }
+}
+
+/** The model's own contrastive loss on images and captions, nothing prepared ahead. */
+const plainLoss = (model: HyperClip, tokenizer: Tokenizer): BatchPreparer => (batch) => ({
+  loss: () => {
     const images = tensor(batch.images, [batch.size, 3, batch.height, batch.width]); // [B, 3, H, W]
     const ids = tokenize(tokenizer, batch.captions); // [B, T]
-    const value = model.trainingLoss(images, ids);
+    return model.trainingLoss(images, ids);
+  },
+  dispose: () => undefined,
+});
+
+function backwardOf(prepared: PreparedBatch): number {
+  return tidy(() => {
+    const value = prepared.loss();
     value.backward();
     return value.item();
   });
@@ -48,8 +71,18 @@ export function lossBackward(model: HyperClip, tokenizer: Tokenizer, batch: Batc
  * update. A non-finite loss skips the update.
  */
 export function optimizationStep(ctx: StepContext, batch: Batch, perturbation: Perturbation | null, afterGradients?: () => void): StepResult {
-  const { model, optimizer, tokenizer, params } = ctx;
-  const loss = lossBackward(model, tokenizer, batch);
+  const { model, tokenizer } = ctx;
+  const prepared = (ctx.prepare ?? plainLoss(model, tokenizer))(batch);
+  try {
+    return stepOn(ctx, prepared, perturbation, afterGradients);
+  } finally {
+    prepared.dispose();
+  }
+}
+
+function stepOn(ctx: StepContext, prepared: PreparedBatch, perturbation: Perturbation | null, afterGradients?: () => void): StepResult {
+  const { optimizer, params } = ctx;
+  const loss = backwardOf(prepared);
   let perturbedLoss: number | null = null;
   if (Number.isFinite(loss)) {
     afterGradients?.();
@@ -60,7 +93,7 @@ export function optimizationStep(ctx: StepContext, batch: Batch, perturbation: P
       noGrad(() => params.forEach(([, p], i) => { if (nudges[i]) p.add_(nudges[i]!); }));
       optimizer.zeroGrad();
       try {
-        perturbedLoss = lossBackward(model, tokenizer, batch);
+        perturbedLoss = backwardOf(prepared);
       } finally {
         noGrad(() => params.forEach(([, p], i) => { if (saved[i]) p.copy_(saved[i]!); }));
         for (const t of [...nudges, ...saved]) t?.dispose();

@@ -421,7 +421,7 @@ function validateImage(i: ImageEncoderConfig): void {
     return;
   }
   if (i.family === 'mobilenetv1' || i.family === 'mobilenetv2') {
-    if (i.channels !== undefined) throw new Error(`image.channels (pruned widths) is not supported for ${i.family}`);
+    if (i.family === 'mobilenetv1' && i.channels !== undefined) throw new Error('image.channels (pruned widths) is not supported for mobilenetv1');
     return;
   }
   inRange('image.dropPath', i.dropPath, 0, 0.9);
@@ -445,7 +445,7 @@ function validateImage(i: ImageEncoderConfig): void {
 function validateChannels(i: ImageEncoderConfig): void {
   const c = i.channels;
   if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new Error(`image.channels must be an object { expanded?, head? }, got ${JSON.stringify(c)}`);
-  if (i.family === 'resnet') throw new Error('image.channels applies to the MBConv families (efficientnet, mobilenetv3), not resnet');
+  if (i.family === 'resnet') throw new Error('image.channels applies to the MBConv families (efficientnet, mobilenetv3, mobilenetv2), not resnet');
   checkKeys('image.channels.', c, ['expanded', 'head']);
   if (c.expanded !== undefined) {
     if (!Array.isArray(c.expanded) || c.expanded.length === 0) throw new Error('image.channels.expanded must be a non-empty list of channel counts, one per block');

@@ -72,7 +72,15 @@ export class HeadDistillation {
    * (checked when the run starts), so the teacher only runs the suffix.
    */
   loss(model: HyperClip, images: PrefixFeatures): Tensor {
-    const task = this.drawTaskFor(this.teacherLogits(images));
+    return this.taskLoss(model, images, this.drawTaskFor(this.teacherLogits(images)));
+  }
+
+  /**
+   * The loss over a task already drawn (drawTaskFor): what SAM's second pass
+   * at perturbed weights reuses, so that both passes see one task
+   * (src/compress/compress-loss.ts).
+   */
+  taskLoss(model: HyperClip, images: PrefixFeatures, task: { prompts: string[]; targets: Tensor }): Tensor {
     const text = this.generatedClasses(model, task.prompts, images.prefix.device); // [K, E]
     const norms = model.hypernet === null ? undefined : model.generateNormParams(text.unsqueeze(0)); // [1, C] per layer
     return this.softCrossEntropy(model, F.normalize(model.encodeImage(images, norms), -1), text, task.targets);

@@ -61,7 +61,8 @@ export class ConvNormAct extends Module {
   readonly norm: BatchNorm2d;
   /** The norm layer's path in the encoder; set by the encoder after construction. */
   normName = '';
-  private readonly explicitPadding: boolean;
+  /** TensorFlow's SAME padding added before a strided conv (whose own padding is then 0): the output is ceil(input / stride). */
+  readonly explicitPadding: boolean;
 
   constructor(inC: number, outC: number, readonly kernel: number, readonly act: Activation, readonly stage: number,
     options: ConvNormActOptions = {}) {

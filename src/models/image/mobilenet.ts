@@ -5,9 +5,9 @@
 // affine with frozen statistics (scale 1 and the folded shift at import).
 // The hypernetwork generates those scales and shifts as on our own families.
 import { Module, tensor, type Tensor } from '../../engine/index.js';
-import type { MobileNetV1Config, MobileNetV2Config } from '../config.js';
+import type { ChannelWidths, MobileNetV1Config, MobileNetV2Config } from '../config.js';
 import { CLIP_MEAN, CLIP_STD } from '../../data/preprocess.js';
-import { ConvNormAct, MBConv, makeDivisible, type ConvNormActOptions, type NormOverrides } from './blocks.js';
+import { ConvNormAct, MBConv, checkExpandedCount, makeDivisible, type ConvNormActOptions, type NormOverrides } from './blocks.js';
 import { CnnEncoder } from './cnn-encoder.js';
 
 const IMPORTED: Pick<ConvNormActOptions, 'padding' | 'frozenNorm'> = { padding: 'tf-same', frozenNorm: true };
@@ -100,7 +100,8 @@ export class MobileNetV2 extends ImportedMobileNet {
   readonly head: ConvNormAct;
   readonly featureDim: number;
 
-  constructor(c: MobileNetV2Config, channelsLast: boolean) {
+  /** c.channels: the widths channel pruning left (src/compress), instead of the table's. */
+  constructor(c: MobileNetV2Config & { channels?: ChannelWidths }, channelsLast: boolean) {
     super(channelsLast);
     const width = (ch: number) => makeDivisible(ch * c.widthMultiplier);
     let inC = width(32);
@@ -109,15 +110,17 @@ export class MobileNetV2 extends ImportedMobileNet {
     V2_STAGES.forEach(([expand, out, repeats, stride], stageIndex) => {
       const outC = width(out);
       for (let r = 0; r < repeats; r++) {
+        const midC = expand !== 1 ? c.channels?.expanded?.[this.blocks.length] ?? inC * expand : inC;
         this.blocks.push(new MBConv({
-          inC, midC: inC * expand, outC, expands: expand !== 1, kernel: 3, stride: r === 0 ? stride : 1, act: 'relu6',
+          inC, midC, outC, expands: expand !== 1, kernel: 3, stride: r === 0 ? stride : 1, act: 'relu6',
           seChannels: 0, seAct: 'none', seGate: 'sigmoid', dropPath: 0, stage: stageIndex + 1, conv: IMPORTED,
         }));
         inC = outC;
       }
     });
+    checkExpandedCount(c.channels?.expanded, this.blocks.length);
     // The last conv keeps 1280 channels below width 1 (the paper's rule).
-    this.featureDim = c.widthMultiplier > 1 ? width(1280) : 1280;
+    this.featureDim = c.channels?.head ?? (c.widthMultiplier > 1 ? width(1280) : 1280);
     this.head = new ConvNormAct(inC, this.featureDim, 1, 'relu6', V2_STAGES.length + 1, IMPORTED);
     this.finishLayers();
   }
