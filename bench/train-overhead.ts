@@ -27,7 +27,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { integer } from '../src/cli/parse.js';
 import { isEntryPoint, QUICK } from './lib/cli.js';
 import { BatchNorm2d, F, Tensor, keep, manualSeed, noGrad, randint, randn, setNumThreads, tidy } from '../src/engine/index.js';
 import { createLoader } from '../src/data/index.js';
@@ -74,10 +75,19 @@ const cpuNow = (): number => {
   return (used.user + used.system) / 1000;
 };
 
+/**
+ * The clock phases are read on: CPU time (all threads together: what the
+ * step costs) or wall time (what a step waits: at 2 threads it shows the
+ * phases that do not use the second thread). Set once by --clock.
+ */
+let now: () => number = cpuNow;
+/** How the summary lines name the settings: threads and clock. */
+let setting = { threads: 1, clock: 'cpu' as 'cpu' | 'wall' };
+
 function cpuMs(fn: () => void): number {
-  const before = cpuNow();
+  const before = now();
   tidy(fn);
-  return cpuNow() - before;
+  return now() - before;
 }
 
 const median = (v: number[]): number => {
@@ -90,9 +100,11 @@ export const cli = (): Command => new Command('bench:train-overhead')
   .option('--rounds <n>', 'rounds (default 15, quick 3; with --recipes default 5, quick 2)')
   .option('--batch-size <n>', 'batch', '128')
   .option('--recipes <hyper,siglip>', 'profile the trainer\'s step of these two recipes (src/train/recipes.ts) on a real batch')
-  .option('--unfused', 'with --recipes: also the HyperCLIP recipe with the standard norm ops (batchNorm + addcmul, then the activation)');
+  .option('--unfused', 'with --recipes: also the HyperCLIP recipe with the standard norm ops (batchNorm + addcmul, then the activation)')
+  .option('--threads <n>', 'libtorch threads (bench:train uses 2)', integer('threads', 1, 64), 1)
+  .addOption(new Option('--clock <cpu|wall>', 'cpu: CPU time of all threads (what a step costs); wall: elapsed time (what a step waits)').choices(['cpu', 'wall']).default('cpu'));
 
-interface Options { quick?: boolean; rounds?: string; batchSize: string; recipes?: string; unfused?: boolean }
+interface Options { quick?: boolean; rounds?: string; batchSize: string; recipes?: string; unfused?: boolean; threads: number; clock: 'cpu' | 'wall' }
 
 function tinyVariants(rounds: number, batch: number): void {
   manualSeed(0);
@@ -126,10 +138,10 @@ function tinyVariants(rounds: number, batch: number): void {
   }
   const m = new Map([...times].map(([k, v]) => [k, median(v)]));
   for (const [name, ms] of m) console.log(`${name.padEnd(24)} ${ms.toFixed(1)} CPU ms`);
-  console.log(`batch ${batch}, 64 px, 1 thread, ${rounds} rounds (CPU time of forward + backward, medians)`);
-  console.log(`step_cpu_ratio_siglip_to_hyperclip=${(m.get('siglip')! / m.get('hyperclip')!).toFixed(3)}`);
-  console.log(`step_cpu_ratio_siglip_to_hyperclip_unfused=${(m.get('siglip')! / m.get('hyperclip, unfused')!).toFixed(3)}`);
-  console.log(`step_cpu_ratio_siglip_to_hyperclip_mul_add=${(m.get('siglip')! / m.get('hyperclip, mul+add')!).toFixed(3)}`);
+  console.log(`batch ${batch}, 64 px, ${setting.threads} thread(s), ${rounds} rounds (${setting.clock === 'cpu' ? 'CPU' : 'wall-clock'} time of forward + backward, medians)`);
+  console.log(`step_${setting.clock}_ratio_siglip_to_hyperclip=${(m.get('siglip')! / m.get('hyperclip')!).toFixed(3)}`);
+  console.log(`step_${setting.clock}_ratio_siglip_to_hyperclip_unfused=${(m.get('siglip')! / m.get('hyperclip, unfused')!).toFixed(3)}`);
+  console.log(`step_${setting.clock}_ratio_siglip_to_hyperclip_mul_add=${(m.get('siglip')! / m.get('hyperclip, mul+add')!).toFixed(3)}`);
 }
 
 /** The phases of a step, in report order; "other" is the step's time outside them (loss arithmetic, tokenising, clipping). */
@@ -145,11 +157,11 @@ function timePhase(obj: object, name: string, phase: Phase, sink: () => Phases):
   const own = Object.prototype.hasOwnProperty.call(target, name);
   let depth = 0;
   target[name] = function (this: unknown, ...args: unknown[]) {
-    const start = depth++ === 0 ? cpuNow() : 0;
+    const start = depth++ === 0 ? now() : 0;
     try {
       return fn.apply(this, args);
     } finally {
-      if (--depth === 0) sink().set(phase, (sink().get(phase) ?? 0) + cpuNow() - start);
+      if (--depth === 0) sink().set(phase, (sink().get(phase) ?? 0) + now() - start);
     }
   };
   return () => {
@@ -218,7 +230,10 @@ async function recipeProfiles(recipes: [string, string], rounds: number, batchSi
 async function main(): Promise<void> {
   const opts = cli().parse().opts<Options>();
   const batch = Number(opts.batchSize);
-  setNumThreads(1);
+  setNumThreads(opts.threads);
+  if (opts.clock === 'wall') now = () => performance.now();
+  setting = { threads: opts.threads, clock: opts.clock };
+  console.log(`${opts.threads} libtorch thread(s), ${opts.clock === 'wall' ? 'wall-clock' : 'CPU'} ms`);
   if (opts.recipes === undefined) {
     tinyVariants(Number(opts.rounds ?? (opts.quick ? 3 : 15)), batch);
     return;
@@ -238,11 +253,11 @@ async function main(): Promise<void> {
     console.log(`${phase.padEnd(width)}  ${cells.join('')}`);
   }
   console.log(`${'step (median)'.padEnd(width)}  ${profiles.map((p) => `${p.stepMs.toFixed(0)} ms`.padStart(34)).join('')}`);
-  console.log(`batch ${batch}, 1 thread, ${rounds} rounds of one step each on one real batch (CPU ms per step; shares of the mean step)`);
+  console.log(`batch ${batch}, ${setting.threads} thread(s), ${rounds} rounds of one step each on one real batch (${setting.clock === 'cpu' ? 'CPU' : 'wall-clock'} ms per step; shares of the mean step)`);
   const [hyper, siglip] = profiles as [Profile, Profile];
-  console.log(`step_cpu_ratio_siglip_to_hyperclip=${(siglip.stepMs / hyper.stepMs).toFixed(3)}`);
+  console.log(`step_${setting.clock}_ratio_siglip_to_hyperclip=${(siglip.stepMs / hyper.stepMs).toFixed(3)}`);
   const unfused = profiles[2];
-  if (unfused !== undefined) console.log(`step_cpu_ratio_siglip_to_hyperclip_unfused=${(siglip.stepMs / unfused.stepMs).toFixed(3)}`);
+  if (unfused !== undefined) console.log(`step_${setting.clock}_ratio_siglip_to_hyperclip_unfused=${(siglip.stepMs / unfused.stepMs).toFixed(3)}`);
 }
 
 if (isEntryPoint(import.meta.url)) main().catch((error: Error) => {
