@@ -76,15 +76,16 @@ const cpuNow = (): number => {
 };
 
 /**
- * The clock phases are read on: CPU time (all threads together: what the
- * step costs) or wall time (what a step waits: at 2 threads it shows the
- * phases that do not use the second thread). Set once by --clock.
+ * The threads and the clock phases are read on: CPU time (all threads
+ * together: what the step costs) or wall time (what a step waits: at 2
+ * threads it shows the phases that do not use the second thread). Set once
+ * from --threads and --clock.
  */
-let now: () => number = cpuNow;
-/** How the summary lines name the settings: threads and clock. */
 let setting = { threads: 1, clock: 'cpu' as 'cpu' | 'wall' };
 
-function cpuMs(fn: () => void): number {
+const now = (): number => (setting.clock === 'wall' ? performance.now() : cpuNow());
+
+function timedMs(fn: () => void): number {
   const before = now();
   tidy(fn);
   return now() - before;
@@ -131,10 +132,10 @@ function tinyVariants(rounds: number, batch: number): void {
     },
   };
   const times = new Map(Object.keys(variants).map((k) => [k, [] as number[]]));
-  for (const fn of Object.values(variants)) cpuMs(fn); // warm-up
+  for (const fn of Object.values(variants)) timedMs(fn); // warm-up
   for (let r = 0; r < rounds; r++) {
     const names = Object.keys(variants);
-    for (const name of r % 2 === 0 ? names : names.reverse()) times.get(name)!.push(cpuMs(variants[name]!));
+    for (const name of r % 2 === 0 ? names : names.reverse()) times.get(name)!.push(timedMs(variants[name]!));
   }
   const m = new Map([...times].map(([k, v]) => [k, median(v)]));
   for (const [name, ms] of m) console.log(`${name.padEnd(24)} ${ms.toFixed(1)} CPU ms`);
@@ -202,7 +203,7 @@ async function recipeProfiles(recipes: [string, string], rounds: number, batchSi
     restore.push(timePhase(HeadDistillation.prototype, 'teacherLogits', 'teacher logits (no grad)', sink));
     restore.push(timePhase(Tensor.prototype, 'backward', 'backward', sink));
     const step = (c: Contender): number => {
-      const go = (): number => cpuMs(() => { trainStep(c.parts.objective, c.parts.objective.optimizer, c.gradClip, batch); });
+      const go = (): number => timedMs(() => { trainStep(c.parts.objective, c.parts.objective.optimizer, c.gradClip, batch); });
       return c.unfused ? withNormForward(addcmulForward, go) : go();
     };
     const steps = new Map(contenders.map((c) => [c.name, [] as number[]]));
@@ -231,7 +232,6 @@ async function main(): Promise<void> {
   const opts = cli().parse().opts<Options>();
   const batch = Number(opts.batchSize);
   setNumThreads(opts.threads);
-  if (opts.clock === 'wall') now = () => performance.now();
   setting = { threads: opts.threads, clock: opts.clock };
   console.log(`${opts.threads} libtorch thread(s), ${opts.clock === 'wall' ? 'wall-clock' : 'CPU'} ms`);
   if (opts.recipes === undefined) {
