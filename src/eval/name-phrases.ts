@@ -64,10 +64,9 @@ export function firstSenses(names: readonly string[], wordnet: WordNet): NameSen
  * when none is (as firstSenses).
  */
 export function imagenetSenses(names: readonly string[], wordnet: WordNet, reach: ReadonlySet<number>): NameSense[] {
-  const first = firstSenses(names, wordnet);
-  return names.map((name, k) => {
+  return names.map((name) => {
     const synset = wordnet.nounSynsets(name).find((s) => reach.has(s.offset));
-    return synset === undefined ? first[k]! : { synset, rule: 'imagenet' };
+    return synset === undefined ? firstSenses([name], wordnet)[0]! : { synset, rule: 'imagenet' };
   });
 }
 
