@@ -30,11 +30,11 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { integer } from '../src/cli/parse.js';
 import { isEntryPoint, QUICK } from './lib/cli.js';
+import { cpuMs, PHASES, StepPhaseTimer, type Phases } from './lib/step-phases.js';
 import { BatchNorm2d, F, Tensor, keep, manualSeed, noGrad, randint, randn, setNumThreads, tidy } from '../src/engine/index.js';
 import { createLoader } from '../src/data/index.js';
 import { HyperClip, resolveConfig } from '../src/models/index.js';
 import { singleProcess } from '../src/train/distributed.js';
-import { HeadDistillation } from '../src/train/distill.js';
 import { RECIPES } from '../src/train/recipes.js';
 import { silentReporter } from '../src/train/reporter.js';
 import { trainStep } from '../src/train/train-step.js';
@@ -70,11 +70,6 @@ function withNormForward<T>(forward: typeof BatchNorm2d.prototype.forward, fn: (
   }
 }
 
-const cpuNow = (): number => {
-  const used = process.cpuUsage();
-  return (used.user + used.system) / 1000;
-};
-
 /**
  * The threads and the clock phases are read on: CPU time (all threads
  * together: what the step costs) or wall time (what a step waits: at 2
@@ -83,7 +78,7 @@ const cpuNow = (): number => {
  */
 let setting = { threads: 1, clock: 'cpu' as 'cpu' | 'wall' };
 
-const now = (): number => (setting.clock === 'wall' ? performance.now() : cpuNow());
+const now = (): number => (setting.clock === 'wall' ? performance.now() : cpuMs());
 
 function timedMs(fn: () => void): number {
   const before = now();
@@ -145,32 +140,6 @@ function tinyVariants(rounds: number, batch: number): void {
   console.log(`step_${setting.clock}_ratio_siglip_to_hyperclip_mul_add=${(m.get('siglip')! / m.get('hyperclip, mul+add')!).toFixed(3)}`);
 }
 
-/** The phases of a step, in report order; "other" is the step's time outside them (loss arithmetic, tokenising, clipping). */
-const PHASES = ['prefix (no grad)', 'text forward', 'hypernetwork forward', 'image after prefix, forward', 'teacher logits (no grad)',
-  'backward', 'optimizer', 'other'] as const;
-type Phase = (typeof PHASES)[number];
-type Phases = Map<Phase, number>;
-
-/** Wraps obj[name] so that its CPU time adds to phase in sink() (outermost call only: a nested call counts once). */
-function timePhase(obj: object, name: string, phase: Phase, sink: () => Phases): () => void {
-  const target = obj as Record<string, (...args: unknown[]) => unknown>;
-  const fn = target[name]!;
-  const own = Object.prototype.hasOwnProperty.call(target, name);
-  let depth = 0;
-  target[name] = function (this: unknown, ...args: unknown[]) {
-    const start = depth++ === 0 ? now() : 0;
-    try {
-      return fn.apply(this, args);
-    } finally {
-      if (--depth === 0) sink().set(phase, (sink().get(phase) ?? 0) + now() - start);
-    }
-  };
-  return () => {
-    if (own) target[name] = fn;
-    else delete target[name];
-  };
-}
-
 interface Contender { name: string; parts: TrainParts; gradClip: number; unfused: boolean }
 interface Profile { name: string; stepMs: number; phases: Phases }
 
@@ -191,34 +160,20 @@ async function recipeProfiles(recipes: [string, string], rounds: number, batchSi
     const batch = await loader.next().finally(() => loader.close());
     if (batch === null) throw new Error('no training batch');
     const phases = new Map(contenders.map((c) => [c.name, new Map() as Phases]));
-    let current: Phases = new Map();
-    const sink = (): Phases => current;
-    for (const { parts: { model, objective } } of contenders.slice(0, 2)) {
-      restore.push(timePhase(model.imageEncoder, 'forwardPrefix', 'prefix (no grad)', sink));
-      restore.push(timePhase(model.imageEncoder, 'forwardFrom', 'image after prefix, forward', sink));
-      restore.push(timePhase(model, 'encodeText', 'text forward', sink));
-      if (model.hypernet !== null) restore.push(timePhase(model.hypernet, 'forward', 'hypernetwork forward', sink));
-      restore.push(timePhase(objective.optimizer, 'step', 'optimizer', sink));
-    }
-    restore.push(timePhase(HeadDistillation.prototype, 'teacherLogits', 'teacher logits (no grad)', sink));
-    restore.push(timePhase(Tensor.prototype, 'backward', 'backward', sink));
-    const step = (c: Contender): number => {
-      const go = (): number => timedMs(() => { trainStep(c.parts.objective, c.parts.objective.optimizer, c.gradClip, batch); });
+    const timer = new StepPhaseTimer(now);
+    restore.push(() => timer.restore());
+    for (const c of contenders.slice(0, 2)) timer.install(c.parts);
+    const step = (c: Contender, into: Phases): number => {
+      const go = (): number => timedMs(() => { timer.timed(into, () => trainStep(c.parts.objective, c.parts.objective.optimizer, c.gradClip, batch)); });
       return c.unfused ? withNormForward(addcmulForward, go) : go();
     };
     const steps = new Map(contenders.map((c) => [c.name, [] as number[]]));
-    for (const c of contenders) step(c); // warm-up, not recorded
+    for (const c of contenders) step(c, new Map()); // warm-up, not recorded
     for (let r = 0; r < rounds; r++) {
-      for (const c of r % 2 === 0 ? contenders : [...contenders].reverse()) {
-        current = phases.get(c.name)!;
-        steps.get(c.name)!.push(step(c));
-        current = new Map();
-      }
+      for (const c of r % 2 === 0 ? contenders : [...contenders].reverse()) steps.get(c.name)!.push(step(c, phases.get(c.name)!));
     }
     return contenders.map((c) => {
       const perStep: Phases = new Map([...phases.get(c.name)!].map(([k, v]) => [k, v / rounds]));
-      const mean = steps.get(c.name)!.reduce((a, b) => a + b, 0) / rounds;
-      perStep.set('other', mean - [...perStep.values()].reduce((a, b) => a + b, 0));
       return { name: c.name, stepMs: median(steps.get(c.name)!), phases: perStep };
     });
   } finally {

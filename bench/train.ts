@@ -10,13 +10,19 @@
 // (many short rounds: on a loaded machine single rounds swing by +-50%).
 //   npm run bench:train -- --quick
 //   npm run bench:train -- --recipes mnv1-025-hyperclip-lit,mnv1-025-siglip-lit
+// --phases adds where each step's wall time goes (bench/lib/step-phases.ts);
+// --batches N decodes N batches before timing and cycles through them, so
+// the steps run on changing batches with no loader beside them (N = 1: one
+// fixed batch, as bench:train-overhead profiles).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { integer } from '../src/cli/parse.js';
 import { isEntryPoint } from './lib/cli.js';
+import { PHASES, StepPhaseTimer, type Phase, type Phases } from './lib/step-phases.js';
 import { useAllCores } from '../src/engine/index.js';
-import { createLoader, type DataLoader } from '../src/data/index.js';
+import { createLoader, type Batch, type DataLoader } from '../src/data/index.js';
 import { resolveConfig, type ModelConfig } from '../src/models/index.js';
 import { singleProcess } from '../src/train/distributed.js';
 import { RECIPES, listRecipes, type TrainConfig } from '../src/train/recipes.js';
@@ -31,18 +37,22 @@ interface Contender {
   parts: TrainParts;
   /** Shared with the other contender when both would draw the same batches. */
   loader: DataLoader;
+  /** The next batch: from the loader, or from batches decoded before timing (--batches). */
+  next: () => Promise<Batch | null>;
   step: number;
   /** Per round: images, seconds waiting for data, seconds in the step. */
   rounds: Round[];
+  /** Wall ms of each phase over the timed steps (--phases). */
+  phases: Phases;
 }
 
-/** Images, seconds waiting for data, seconds in the step, and process CPU seconds during the step (all threads, decode workers included). */
-interface Round { images: number; wait: number; compute: number; cpu: number }
+/** Steps, images, seconds waiting for data, seconds in the step, and process CPU seconds during the step (all threads, decode workers included). */
+interface Round { steps: number; images: number; wait: number; compute: number; cpu: number }
 
 /** A contender before the loaders are chosen (one shared or one each). */
-type Built = Omit<Contender, 'loader'>;
+type Built = Omit<Contender, 'loader' | 'next'>;
 
-interface BenchOptions { quick?: boolean; warmup?: string; rounds?: string; stepsPerRound?: string; batchSize: string; recipes: [string, string] }
+interface BenchOptions { quick?: boolean; warmup?: string; rounds?: string; stepsPerRound?: string; batchSize: string; recipes: [string, string]; phases?: boolean; batches?: number }
 
 const DEFAULT_RECIPES: [string, string] = ['tiny-hyperclip', 'tiny-siglip'];
 
@@ -77,7 +87,7 @@ function buildContender(name: string, batchSize: number, outDir: string): Built 
   const config = { ...structuredClone(RECIPES[name]!), batchSize };
   const reporter = { ...silentReporter, message: (text: string) => console.log(`${name}: ${text}`) };
   const parts = buildTrainParts(config, { outDir: path.join(outDir, name), resume: false, device: 'cpu', parallel: singleProcess, reporter });
-  return { name, config, parts, step: 0, rounds: [] };
+  return { name, config, parts, step: 0, rounds: [], phases: new Map() };
 }
 
 /** As the trainer's loader for this recipe, at the bench's batch size. */
@@ -95,25 +105,26 @@ function sameBatches(a: Built, b: Built): boolean {
   return a.parts.objective.fixedViews === undefined && b.parts.objective.fixedViews === undefined && key(a) === key(b);
 }
 
-/** Runs `steps` training steps of one contender; returns images, data-wait and step seconds. */
-async function runSteps(c: Contender, steps: number): Promise<Round> {
+/** Runs `steps` training steps of one contender; returns images, data-wait and step seconds; with a timer, adds the step's phases to c.phases. */
+async function runSteps(c: Contender, steps: number, timer?: StepPhaseTimer): Promise<Round> {
   const { objective } = c.parts;
   let images = 0, wait = 0, compute = 0, cpu = 0;
   for (let i = 0; i < steps; i++) {
     const asked = performance.now();
-    const batch = await c.loader.next();
+    const batch = await c.next();
     if (batch === null) throw new Error(`${c.name}: the training data ran out (${c.loader.skips.summary()})`);
     const got = performance.now();
     const cpuBefore = process.cpuUsage();
     objective.optimizer.lr = warmupCosine(c.step, { lr: c.config.lr, warmupSteps: c.config.warmupSteps, totalSteps: c.config.steps, minLrRatio: c.config.minLrRatio });
-    const { loss } = trainStep(objective, objective.optimizer, c.config.gradClip, batch);
+    const step = (): number => trainStep(objective, objective.optimizer, c.config.gradClip, batch).loss;
+    const loss = timer === undefined ? step() : timer.timed(c.phases, step);
     if (!Number.isFinite(loss)) throw new Error(`${c.name}: loss is ${loss} at step ${c.step}`);
     const used = process.cpuUsage(cpuBefore);
     cpu += (used.user + used.system) / 1e6;
     c.step++;
     images += batch.size; wait += (got - asked) / 1000; compute += (performance.now() - got) / 1000;
   }
-  return { images, wait, compute, cpu };
+  return { steps, images, wait, compute, cpu };
 }
 
 const median = (values: number[]): number => {
@@ -142,6 +153,8 @@ export const cli = (): Command => new Command('bench:train')
   .option('--rounds <n>', 'timed rounds, alternating which model goes first (default 16, quick 8)')
   .option('--steps-per-round <n>', 'steps per model per round (default 2, quick 1)')
   .option('--batch-size <n>', 'images per step', '128')
+  .option('--phases', 'also report where each step\'s wall time goes (frozen prefix, text, hypernetwork, image suffix, teacher, backward, optimiser)')
+  .option('--batches <n>', 'decode n batches before timing and cycle through them: no loader beside the steps (1: one fixed batch)', integer('batches', 1, 1000))
   .addOption(new Option('--recipes <hyper,siglip>', 'the HyperCLIP recipe and its SigLIP baseline (src/train/recipes.ts): same image size and data')
     .argParser(recipePair).default(DEFAULT_RECIPES, DEFAULT_RECIPES.join(',')));
 
@@ -157,35 +170,84 @@ async function main(): Promise<void> {
   const built: Built[] = [];
   const loaders: DataLoader[] = [];
   let contenders: [Contender, Contender];
+  let timer: StepPhaseTimer | undefined;
   try {
     for (const name of opts.recipes) built.push(buildContender(name, batchSize, outDir));
     const [h, s] = built as [Built, Built];
     loaders.push(loaderFor(h, batchSize));
     if (!sameBatches(h, s)) loaders.push(loaderFor(s, batchSize));
-    contenders = [{ ...h, loader: loaders[0]! }, { ...s, loader: loaders.at(-1)! }];
+    contenders = [withSource({ ...h, loader: loaders[0]! }), withSource({ ...s, loader: loaders.at(-1)! })];
+    if (opts.batches !== undefined) {
+      const decoded = await decodeBatches(contenders, opts.batches);
+      for (const c of contenders) {
+        let i = 0;
+        c.next = async () => decoded.get(c.loader)![i++ % opts.batches!]!;
+      }
+      for (const loader of loaders.splice(0)) await loader.close();
+    }
     const [hyper, siglip] = contenders;
+    timer = opts.phases ? new StepPhaseTimer(() => performance.now()) : undefined;
+    for (const c of contenders) timer?.install(c.parts);
     for (const c of contenders) {
       const w = await runSteps(c, warmup);
       console.log(`${c.name}: ${warmup} warm-up step(s), ${(w.images / (w.wait + w.compute)).toFixed(1)} img/s`);
     }
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? contenders : [...contenders].reverse();
-      for (const c of order) c.rounds.push(await runSteps(c, perRound));
+      for (const c of order) c.rounds.push(await runSteps(c, perRound, timer));
       const rate = (c: Contender): number => { const x = c.rounds[r]!; return x.images / (x.wait + x.compute); };
       console.log(`round ${r + 1}/${rounds}: ${hyper.name} ${rate(hyper).toFixed(1)} img/s, ${siglip.name} ${rate(siglip).toFixed(1)} img/s`);
     }
   } finally {
+    timer?.restore();
     // Closing may still print (a feature cache's summary): before the report, whose last line is the ratio.
     for (const c of built) c.parts.objective.close?.();
     for (const loader of loaders) await loader.close();
     rmSync(outDir, { recursive: true, force: true });
   }
   const [hyper, siglip] = contenders;
-  const skipped = loaders.length === 1 ? loaders[0]!.skips.summary() : contenders.map((c) => `${c.name}: ${c.loader.skips.summary()}`).join('; ');
-  report(hyper, siglip, { batchSize, size: hyper.parts.model.config.image.imageSize, threads, shared: loaders.length === 1, skipped });
+  const shared = hyper.loader === siglip.loader;
+  const skipped = shared ? hyper.loader.skips.summary() : contenders.map((c) => `${c.name}: ${c.loader.skips.summary()}`).join('; ');
+  if (opts.phases) reportPhases(hyper, siglip);
+  const source = opts.batches === undefined ? 'the loader running beside the steps' : `${opts.batches} batch(es) decoded before timing, cycled`;
+  report(hyper, siglip, { batchSize, size: hyper.parts.model.config.image.imageSize, threads, shared, skipped, source });
 }
 
-function report(hyper: Contender, siglip: Contender, info: { batchSize: number; size: number; threads: number; shared: boolean; skipped: string }): void {
+/** A contender whose batches come from its loader (until --batches replaces them). */
+function withSource(c: Omit<Contender, 'next'>): Contender {
+  return { ...c, next: () => c.loader.next() };
+}
+
+/** n batches from each distinct loader, in the order a contender would draw them, before any timed step. */
+async function decodeBatches(contenders: Contender[], n: number): Promise<Map<DataLoader, Batch[]>> {
+  const decoded = new Map<DataLoader, Batch[]>();
+  for (const { loader, name } of contenders) {
+    if (decoded.has(loader)) continue;
+    const batches: Batch[] = [];
+    for (let i = 0; i < n; i++) {
+      const batch = await loader.next();
+      if (batch === null) throw new Error(`${name}: the training data ran out after ${i} of --batches ${n}`);
+      batches.push(batch);
+    }
+    decoded.set(loader, batches);
+  }
+  console.log(`decoded ${n} batch(es) before timing; the steps cycle through them with no loader running`);
+  return decoded;
+}
+
+/** Wall ms per timed step in each phase, both recipes and their difference, and the data wait beside them. */
+function reportPhases(hyper: Contender, siglip: Contender): void {
+  const steps = (c: Contender): number => c.rounds.reduce((a, r) => a + r.steps, 0);
+  const perStep = (c: Contender, phase: Phase): number => (c.phases.get(phase) ?? 0) / steps(c);
+  const width = Math.max(...PHASES.map((p) => p.length), 'data wait'.length);
+  const row = (label: string, a: number, b: number): string => `${label.padEnd(width)} ${a.toFixed(0).padStart(10)} ${b.toFixed(0).padStart(10)} ${(a - b).toFixed(0).padStart(10)}`;
+  console.log(`${'wall ms per step'.padEnd(width)} ${'HyperCLIP'.padStart(10)} ${'SigLIP'.padStart(10)} ${'extra'.padStart(10)}`);
+  for (const phase of PHASES) console.log(row(phase, perStep(hyper, phase), perStep(siglip, phase)));
+  const waitPerStep = (c: Contender): number => 1000 * c.rounds.reduce((a, r) => a + r.wait, 0) / steps(c);
+  console.log(row('data wait', waitPerStep(hyper), waitPerStep(siglip)));
+}
+
+function report(hyper: Contender, siglip: Contender, info: { batchSize: number; size: number; threads: number; shared: boolean; skipped: string; source: string }): void {
   const h = summarise(hyper), s = summarise(siglip);
   const roundRatios = hyper.rounds.map((r, i) => {
     const o = siglip.rounds[i]!;
@@ -197,7 +259,7 @@ function report(hyper: Contender, siglip: Contender, info: { batchSize: number; 
   }
   const data = hyper.config.data.map((d) => d.dataset).join(' + ');
   console.log(`${hyper.name} vs ${siglip.name}: batch ${info.batchSize}, ${info.size} px, ${info.threads} threads, ${data} with augmentation` +
-    `${info.shared ? '' : ' (a loader each)'}; ${info.skipped}`);
+    `${info.shared ? '' : ' (a loader each)'}; ${info.source}; ${info.skipped}`);
   console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`ratio over all timed steps: ${(h.rate / s.rate).toFixed(3)}; per-round ratios: ${roundRatios.map((r) => r.toFixed(3)).join(' ')}`);
   console.log(`data_wait_share=${((hyper.rounds.reduce((a, r) => a + r.wait, 0) + siglip.rounds.reduce((a, r) => a + r.wait, 0)) / (h.seconds + s.seconds)).toFixed(4)}`);

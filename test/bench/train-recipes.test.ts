@@ -38,3 +38,10 @@ test('the bench exits 1 with one error line and prints nothing else', () => {
     'mnv1-025-siglip-lit has no hypernetwork: name the HyperCLIP recipe first, then its SigLIP baseline',
   ]);
 });
+
+test('--phases and --batches are taken; --batches must be a positive integer', () => {
+  const opts = parse('--phases', '--batches', '4');
+  assert.equal(opts.phases, true);
+  assert.equal(opts.batches, 4);
+  assert.throws(() => parse('--batches', '0'), /expected an integer .* for --batches but received "0"/);
+});
