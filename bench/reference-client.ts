@@ -6,6 +6,7 @@ import { createInterface, type Interface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunSettings } from './engine-runs.js';
+import { applyThreadWaitDefaults } from '../src/engine/thread-waits.js';
 
 const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/reference/engine.py');
 
@@ -21,6 +22,8 @@ export class PyTorchReference {
   static async start(python: string, threads: number, warmup: number, settings: RunSettings): Promise<PyTorchReference> {
     const args = [script, '--serve', '--threads', String(threads), '--warmup', String(warmup),
       '--batch', String(settings.batch), '--seq', String(settings.seq), '--vocab', String(settings.vocab)];
+    // The reference waits as the engine's libtorch does: both sides of a ratio on the same thread waits.
+    applyThreadWaitDefaults();
     const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     child.on('error', () => { /* reported by the first request */ });
     const reference = new PyTorchReference(child, createInterface({ input: child.stdout }), python);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { F, loadSafetensors, saveSafetensors, tensor, type Tensor } from '../src/engine/index.js';
 import type { HyperClip } from '../src/models/index.js';
+import { applyThreadWaitDefaults } from '../src/engine/thread-waits.js';
 
 const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/reference/train_step.py');
 export const DEFAULT_PYTHON = '/usr/bin/python3';
@@ -73,6 +74,7 @@ export function runTorchReference(inputs: ReferenceInputs, o: ReferenceOptions):
   if (o.weightsAfter) args.push('--out-weights', o.weightsAfter.file, '--save-after', String(o.weightsAfter.step));
   if (o.gradsFile) args.push('--grads-out', o.gradsFile);
   const python = o.python ?? DEFAULT_PYTHON;
+  applyThreadWaitDefaults(); // the reference waits as the engine's libtorch does
   const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) {
     throw new Error(`the PyTorch reference (${python} bench/reference/train_step.py) failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-5).join(' | ')}`);

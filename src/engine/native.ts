@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../project-root.js';
 import type { TypedArray } from './dtype.js';
+import { applyThreadWaitDefaults } from './thread-waits.js';
 
 /** An opaque native tensor handle (a Node-API external). */
 export type Handle = { readonly __nativeTensor: unique symbol };
@@ -231,6 +232,7 @@ function load(): NativeAddon {
   if (!existsSync(addon)) {
     throw new Error(`training, evaluation and the libtorch engine need the libtorch addon, which is not built (${addon}): ${HOW_TO_BUILD}`);
   }
+  applyThreadWaitDefaults();
   try {
     return createRequire(import.meta.url)(addon) as NativeAddon;
   } catch (err) {
