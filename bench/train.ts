@@ -28,6 +28,8 @@ import { singleProcess } from '../src/train/distributed.js';
 import { RECIPES, listRecipes, type TrainConfig } from '../src/train/recipes.js';
 import { silentReporter } from '../src/train/reporter.js';
 import { warmupCosine } from '../src/train/schedule.js';
+import { createRng } from '../src/data/random.js';
+import { bootstrapMedianInterval } from '../tools/stats.js';
 import { trainStep } from '../src/train/train-step.js';
 import { buildTrainParts, type TrainParts } from '../src/train/trainer.js';
 
@@ -267,6 +269,8 @@ function report(hyper: Contender, siglip: Contender, info: { batchSize: number; 
   console.log(`cpu_time_ratio=${(s.cpuPerImage / h.cpuPerImage).toFixed(3)}`);
   console.log(`hyperclip_img_per_s=${h.rate.toFixed(1)}`);
   console.log(`siglip_img_per_s=${s.rate.toFixed(1)}`);
+  const [low, high] = bootstrapMedianInterval(roundRatios, createRng(1));
+  console.log(`ratio_median_95pct_interval=${low.toFixed(3)}-${high.toFixed(3)} (bootstrap over the rounds)`);
   console.log(`hyperclip_to_siglip_ratio=${median(roundRatios).toFixed(3)}`);
 }
 

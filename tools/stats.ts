@@ -73,3 +73,33 @@ export const accuracyError = (p: number, n: number): number => Math.sqrt((p * (1
 
 /** The noise verdict of a seed-paired difference, as every table, headline and sentence of the results report states it. */
 export const pairedNoise = (d: PairedDifference): NoiseVerdict => judgeNoise(d.mean, pairedStandardError(d));
+
+/** A seeded source of uniform numbers in [0, 1) (src/data/random.ts's createRng fits). */
+export type Uniform = () => number;
+
+/** The 95% bootstrap interval of the median: the 2.5th and 97.5th percentiles of the medians of `samples` resamples with replacement. */
+export function bootstrapMedianInterval(values: number[], uniform: Uniform, samples = 5000): [number, number] {
+  if (values.length === 0) return [NaN, NaN];
+  const medians = Array.from({ length: samples }, () => median(values.map(() => values[Math.floor(uniform() * values.length)]!)))
+    .sort((a, b) => a - b);
+  return [medians[Math.floor(0.025 * samples)]!, medians[Math.ceil(0.975 * samples) - 1]!];
+}
+
+/**
+ * Two-sided permutation test of median(a) - median(b): the share of random
+ * relabellings of the pooled values whose median difference is at least as
+ * far from zero as the observed one.
+ */
+export function medianPermutationP(a: number[], b: number[], uniform: Uniform, samples = 20000): number {
+  const observed = Math.abs(median(a) - median(b));
+  const pool = [...a, ...b];
+  let extreme = 0;
+  for (let s = 0; s < samples; s++) {
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = Math.floor(uniform() * (i + 1));
+      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+    }
+    if (Math.abs(median(pool.slice(0, a.length)) - median(pool.slice(a.length))) >= observed - 1e-12) extreme++;
+  }
+  return extreme / samples;
+}

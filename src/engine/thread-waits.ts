@@ -3,9 +3,9 @@
 // pthreads. Left to their defaults, both keep spinning after their work for
 // more (libgomp for a while, OpenBLAS for 2^28 cycles), so on a machine with
 // as many threads as cores each pool's spinners hold the cores the other
-// pool's next op needs: on the 2-core dev machine a training step of the
-// MobileNet LiT recipes ran 10-14% slower and the hypernetwork's small ops
-// 7x slower (docs/performance.md, "Thread waits"). Both libraries read these
+// pool's next op needs: on the 2-core dev machine HyperCLIP's MobileNet LiT
+// recipe trained 9% slower and its hypernetwork's forward took 112 wall ms
+// a step instead of 20 (docs/performance.md, "Thread waits"). Both libraries read these
 // variables once, when they load, so they are set before the addon is.
 // A value the user set is kept: set them yourself to choose otherwise, or
 // HYPERCLIP_THREAD_WAITS=library to leave both libraries' own defaults
