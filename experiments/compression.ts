@@ -7,7 +7,11 @@
 // Resumable: every compressed model and evaluation is kept under
 // runs/compression/<model hash>/ and reused; a different model (another
 // models/default) gets a new folder. The warm-up does not depend on the
-// target, so one warm-up per method and seed serves both ratios. The run's
+// target, so one warm-up per method and seed serves both ratios. Within a
+// model, the warm-up and each fine-tune save a checkpoint every
+// --checkpoint-every steps under <folder>/checkpoints/<method>-s<seed>/ (the
+// finished warm-up stays there for every ratio), so a run killed mid-phase
+// goes on from its last checkpoint to the same result. The run's
 // record (settings, configs, host, every result and timing) goes to
 // runs/compression/records/ (committed); the doc is built from it alone,
 // and --report-only rebuilds it from there.
@@ -21,6 +25,7 @@ import { generateClassifier } from '../src/deploy/generate.js';
 import { openRunner } from '../src/deploy/runtime/node.js';
 import { useAllCores } from '../src/engine/index.js';
 import { pruneAndFinetune, warmUp, type CompressReporter, type CompressSummary } from '../src/compress/adasap.js';
+import { removeFinetuneCheckpoint } from '../src/compress/compress-checkpoint.js';
 import { COMPRESS_METHODS, resolveCompressConfig, type CompressConfig, type CompressMethod } from '../src/compress/adasap-recipe.js';
 import { classifierCost } from '../src/compress/flops.js';
 import { CORRUPTION_NAMES, parseSeverities } from '../src/eval/corruptions/corruptions.js';
@@ -49,6 +54,7 @@ interface Options {
   reportOnly?: boolean;
   report: boolean;
   latencyRounds: string;
+  checkpointEvery: string;
 }
 
 interface RunResult { method: CompressMethod | 'dense'; ratio: number; seed: number; dir: string; summary: CompressSummary | null; eval: CorruptionResult; config?: CompressConfig }
@@ -102,15 +108,17 @@ async function compressedResults(root: string, opts: Options): Promise<RunResult
         log(`${method} seed ${seed}: warm-up, then ratios ${missing.join(', ')}`);
         const bundle = loadBundle(opts.model);
         const base = { method, seed, warmupSteps: Number(opts.stepsWarmup), finetuneSteps: Number(opts.stepsFinetune), batchSize: Number(opts.batchSize) };
-        const warmed = await warmUp(bundle, resolveCompressConfig({ ...base, flopsRatio: missing[0]! }), reporter);
+        const checkpoint = { dir: path.join(root, 'checkpoints', `${method}-s${seed}`), everySteps: Number(opts.checkpointEvery) };
+        const warmed = await warmUp(bundle, resolveCompressConfig({ ...base, flopsRatio: missing[0]! }), reporter, { checkpoint });
         for (const ratio of missing) {
           const config = resolveCompressConfig({ ...base, flopsRatio: ratio });
-          const { model, summary } = await pruneAndFinetune(bundle, warmed, config, reporter);
+          const { model, summary } = await pruneAndFinetune(bundle, warmed, config, reporter, { checkpoint });
           saveBundle(folder(ratio), model, bundle.tokenizer, { recipe: summary.recipe, compressedFrom: opts.model, compress: { ...config, ...summary } });
           const pruned = { ...bundle, dir: folder(ratio), model, config: model.config };
           log(`${method} ${ratio} seed ${seed}: evaluating`);
           const result: RunResult = { method, ratio, seed, dir: folder(ratio), summary, eval: await evaluate(pruned, opts), config };
           writeFileSync(path.join(folder(ratio), 'result.json'), JSON.stringify(result, null, 2));
+          removeFinetuneCheckpoint(checkpoint.dir, config);
           log(`${method} ${ratio} seed ${seed}: clean ${percent(result.eval.clean, { unit: true })}, corrupted ${percent(result.eval.meanCorrupted, { unit: true })}`);
           model.dispose();
         }
@@ -201,6 +209,7 @@ export const cli = (): Command => new Command('compression')
   .option('--limit <n>', 'CIFAR-10 test images per evaluation', '500')
   .option('--severities <list>', 'corruption severities', '1,3,5')
   .option('--latency-rounds <b1,b64>', 'timed onnxruntime rounds at batch 1 and 64', '200,30')
+  .option('--checkpoint-every <n>', 'steps between checkpoints of the warm-up and each fine-tune; a rerun resumes from the last one', '20')
   .option('--report-only', 'rewrite the report from the committed record of this model and these settings; run nothing')
   .option('--no-report', 'compress and evaluate only (e.g. one seed per process); a later run without it times the models and writes the record and report');
 

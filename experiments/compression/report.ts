@@ -173,7 +173,9 @@ export function reportWithoutRecord(model: string, settings: CompressionSettings
   return [
     TITLE, '',
     `**No committed run record yet** for \`${model}\` with these settings: this page has no measured figures. \`${run}\` compresses, evaluates and times ` +
-    'every model (about 90 CPU-hours at 240 + 240 steps, 3 seeds, 5 severities; resumable per compressed model), writes its record to `runs/compression/records/` (commit it) and this page from it; ' +
+    'every model (about 90 CPU-hours at 240 + 240 steps, 3 seeds, 5 severities; resumable: each warm-up and fine-tune saves a checkpoint every ' +
+    '`--checkpoint-every` steps, default 20, under the run\'s folder in `runs/compression/<model hash>/`, and a rerun of the same command goes on from the last one), ' +
+    'writes its record to `runs/compression/records/` (commit it) and this page from it; ' +
     `\`${report}\` rebuilds the page from a committed record. (Figures an earlier session measured, whose results were not kept, are in this file's git history; ` +
     'they cannot be rebuilt from the repository and are not repeated here.)', '',
     '## Setting (the command\'s settings: no run recorded)', '',
@@ -211,7 +213,7 @@ export function buildCompressionReport(record: CompressionRecord): string {
     '## Per run', '',
     ...perRunRows(record), '',
     'The compressed model folders (loadable, evaluable, exportable as any model) are kept under `runs/compression/` by the run (not committed); ' +
-    '`hyperclip compress --model DIR --method adasap --flops 0.5 --out DIR` makes one by hand.', '',
+    '`hyperclip compress --model DIR --method adasap --flops 0.5 --out DIR` makes one by hand (checkpointed in `DIR/checkpoints`; `--resume` continues a stopped one).', '',
   ];
   return lines.join('\n');
 }

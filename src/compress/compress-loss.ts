@@ -74,6 +74,8 @@ export interface CompressionTraining {
   /** Blocks of the frozen prefix after the stem; null when the stem trains. */
   prefixBlocks: number | null;
   prepare: BatchPreparer;
+  /** The recipe's distillation, whose task draws a checkpoint counts; null without one. */
+  distill: HeadDistillation | null;
 }
 
 /**
@@ -87,7 +89,7 @@ export function compressionTraining(model: HyperClip, trained: TrainConfig, toke
   const params = trainableParameters(model, recipe.freeze); // before frozenPrefixBlocks: it reads requiresGrad
   const prefixBlocks = frozenPrefixBlocks(model);
   const distill = recipe.distill === undefined ? null : createDistillation(recipe.distill, model, prefixBlocks, tokenizer, seed);
-  return { recipe, params, prefixBlocks, prepare: (batch) => prepareBatch(model, tokenizer, recipe, prefixBlocks, distill, batch) };
+  return { recipe, params, prefixBlocks, distill, prepare: (batch) => prepareBatch(model, tokenizer, recipe, prefixBlocks, distill, batch) };
 }
 
 function prepareBatch(model: HyperClip, tokenizer: Tokenizer, recipe: TrainConfig, prefixBlocks: number | null, distill: HeadDistillation | null, batch: Batch): PreparedBatch {

@@ -62,6 +62,20 @@ export class TaylorSaliency {
     return this.batches;
   }
 
+  /** The running sums by group and the batches counted: what a checkpoint keeps to continue the same average. */
+  state(): { sums: Map<string, Float32Array>; count: number } {
+    return { sums: new Map([...this.sums].map(([id, s]) => [id, s.slice()])), count: this.batches };
+  }
+
+  restore(state: { sums: Map<string, Float32Array>; count: number }): void {
+    for (const g of this.groups) {
+      const sum = state.sums.get(g.id);
+      if (sum === undefined || sum.length !== g.channels) throw new Error(`the saved saliency of group ${g.id} does not hold its ${g.channels} channels`);
+      this.sums.get(g.id)!.set(sum);
+    }
+    this.batches = state.count;
+  }
+
   /** Mean |Taylor| per channel over the accumulated batches. */
   scores(): Map<string, Float32Array> {
     if (this.batches === 0) throw new Error('no Taylor saliency yet: accumulate() after at least one backward pass');

@@ -53,6 +53,7 @@ export interface DistillTask {
 
 export class HeadDistillation {
   private readonly rng: Rng;
+  private drawn = 0;
   private readonly allowedMask: Float32Array;
 
   constructor(readonly teacher: LabelClassifier, readonly task: DistillTask, readonly config: DistillConfig, private readonly tokenizer: Tokenizer, seed: number) {
@@ -60,10 +61,21 @@ export class HeadDistillation {
     if (task.allowed.length < config.classesPerTask) {
       throw new Error(`distill: ${config.classesPerTask} classes per task but only ${task.allowed.length} teacher classes are allowed`);
     }
-    this.rng = createRng(seed ^ 0x7f4a7c15);
+    const rng = createRng(seed ^ 0x7f4a7c15);
+    this.rng = () => { this.drawn++; return rng(); };
     this.allowedMask = new Float32Array(teacher.classes).fill(-Infinity);
     for (const c of task.allowed) this.allowedMask[c] = 0;
     teacher.eval();
+  }
+
+  /** Random numbers the task draws have taken so far: a resumed run draws up to as many (skipDraws) to go on with the same tasks. */
+  get draws(): number {
+    return this.drawn;
+  }
+
+  /** Draws and discards until `n` numbers have been taken in all. */
+  skipDraws(n: number): void {
+    while (this.drawn < n) this.rng();
   }
 
   /**

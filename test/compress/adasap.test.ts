@@ -3,19 +3,16 @@
 // test-tiny model folder trained by the test-tiny recipe's mixture.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AdamW, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../src/engine/index.js';
 import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { HyperClip, resolveConfig } from '../../src/models/index.js';
-import { loadBundle, saveBundle } from '../../src/bundle/bundle.js';
+import { loadBundle } from '../../src/bundle/bundle.js';
 import { optimizationStep, perturbationOf } from '../../src/compress/sam.js';
 import { classifierCost } from '../../src/compress/flops.js';
 import { resolveCompressConfig } from '../../src/compress/adasap-recipe.js';
 import { perturbHead, randomBatch, tempDir } from '../models/helpers.js';
-
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+import { hyperclip, tinyFolder } from './helpers.js';
 
 function withGradients(): { model: HyperClip; params: [string, Tensor][] } {
   manualSeed(31);
@@ -75,22 +72,6 @@ test('compress settings: bad ratios, methods and radii are one message each', ()
   assert.throws(() => resolveCompressConfig({ method: 'magic' as never, flopsRatio: 0.5 }), /unknown compression method "magic": expected adasap, prune-finetune, sam/);
   assert.throws(() => resolveCompressConfig({ method: 'sam', flopsRatio: 0.5, rhoMin: 0.2, rhoMax: 0.1 }), /rhoMin/);
 });
-
-function tinyFolder(family: 'efficientnet' | 'resnet' = 'efficientnet'): string {
-  manualSeed(33);
-  const tokenizer = Tokenizer.load('flickr8k-4k');
-  const config = resolveConfig({
-    preset: 'test-tiny', text: { vocabSize: tokenizer.vocabSize, contextLength: tokenizer.contextLength },
-    ...(family === 'resnet' ? { image: { family: 'resnet', widthMultiplier: 0.25, headChannels: 64 } } : {}),
-  });
-  const model = new HyperClip(config);
-  perturbHead(model);
-  const dir = path.join(tempDir(), 'model');
-  saveBundle(dir, model.eval(), tokenizer, { recipe: 'test-tiny' });
-  return dir;
-}
-
-const hyperclip = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, HYPERCLIP_THREADS: '1' } });
 
 test('hyperclip compress: a smaller model folder at the FLOPs target that loads and evaluates; bad input is one line', () => {
   const dir = tinyFolder();

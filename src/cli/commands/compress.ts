@@ -1,6 +1,8 @@
 // `hyperclip compress`: a trained model folder in, a channel-pruned model
 // folder out (AdaSAP or a baseline), with progress per phase and a summary.
-import { existsSync } from 'node:fs';
+// Checkpoints go to <out>/checkpoints while it runs (--resume continues from
+// them) and are removed once the model is saved.
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadBundle, saveBundle } from '../../bundle/bundle.js';
@@ -27,6 +29,8 @@ interface CompressOptions extends CsvCliOptions {
   seed?: number;
   saliency?: string;
   json?: boolean;
+  resume?: boolean;
+  checkpointEvery: number;
 }
 
 function reporter(): CompressReporter {
@@ -53,11 +57,17 @@ export function registerCompress(program: Command): void {
     .option('--lr <x>', `peak learning rate of each phase (default ${COMPRESS_DEFAULTS.lr})`, number('lr'))
     .option('--seed <n>', 'seed of the data order and the phases (default 0)', integer('seed', 0))
     .option('--saliency <kind>', `channel saliency: ${SALIENCY_KINDS.join(', ')} (default ${COMPRESS_DEFAULTS.saliency})`)
+    .option('--checkpoint-every <n>', 'steps between checkpoints of each phase, kept in <out>/checkpoints until the model is saved', integer('checkpoint-every'), 20)
+    .option('--resume', 'continue the compression in --out from its last checkpoint (same settings; a finished warm-up is not redone)')
     .option('--data <dataset>', 'train on this instead of the model\'s training mixture: a named split, shards, a CSV/TSV of image paths and captions, or class folders')
     .option('--json', 'print the summary as JSON on stdout'))
     .addHelpText('after', '\nExamples:\n  hyperclip compress --model models/default --method adasap --flops 0.5 --out runs/adasap-0.5\n' +
       '  hyperclip compress --flops 0.5 --data pairs.csv --csv-img-key filepath --csv-caption-key title --out runs/mine-0.5\n' +
-      '  hyperclip compress --method prune-finetune --flops 0.7 --steps-warmup 60 --steps-finetune 60 --out runs/pf-0.7')
+      '  hyperclip compress --method prune-finetune --flops 0.7 --steps-warmup 60 --steps-finetune 60 --out runs/pf-0.7\n' +
+      '  hyperclip compress --flops 0.5 --out runs/adasap-0.5 --resume     # after an interruption, with the same options\n' +
+      '\nA run saves its state every --checkpoint-every steps under <out>/checkpoints; stopped at any point, the same command\n' +
+      'with --resume goes on from the last checkpoint to the result an uninterrupted run gives. A checkpoint written under\n' +
+      'other settings is refused. The folder is removed once the compressed model is saved.')
     .action(async (opts: CompressOptions) => {
       const config = resolveCompressConfig({
         method: opts.method as CompressMethod, flopsRatio: opts.flops, seed: opts.seed, warmupSteps: opts.stepsWarmup,
@@ -65,11 +75,18 @@ export function registerCompress(program: Command): void {
         data: opts.data === undefined ? undefined : { dataset: opts.data, weight: 1, csvImgKey: opts.csvImgKey, csvCaptionKey: opts.csvCaptionKey, csvSeparator: opts.csvSeparator },
       });
       if (config.data !== undefined) loaderSources([config.data]); // bad data fails here, in one line, before the model loads
-      if (existsSync(path.join(opts.out, MODEL_FILES.config))) throw new Error(`${opts.out} already holds a model: choose another --out`);
+      if (existsSync(path.join(opts.out, MODEL_FILES.config))) {
+        throw new Error(`${opts.out} already holds a model: ${opts.resume ? 'the compression there is finished, nothing to resume' : 'choose another --out'}`);
+      }
+      const checkpoint = { dir: path.join(opts.out, 'checkpoints'), everySteps: opts.checkpointEvery };
+      if (existsSync(checkpoint.dir) && !opts.resume) throw new Error(`${opts.out} holds an unfinished compression: pass --resume to continue it, or choose another --out`);
+      const progress = reporter();
+      if (opts.resume && !existsSync(checkpoint.dir)) progress.message(`no checkpoint in ${opts.out} yet: starting from step 0`);
       useAllCores();
       const bundle = loadBundle(opts.model);
-      const { model, summary } = await compress(bundle, config, reporter());
+      const { model, summary } = await compress(bundle, config, progress, { checkpoint });
       saveBundle(opts.out, model, bundle.tokenizer, { recipe: summary.recipe, compressedFrom: bundle.dir, compress: { ...config, ...summary } });
+      rmSync(checkpoint.dir, { recursive: true, force: true });
       if (opts.json) console.log(JSON.stringify({ out: opts.out, config, ...summary }, null, 2));
       printSummary(`compressed ${bundle.dir} with ${config.method} to ${(summary.macs / summary.denseMacs).toFixed(3)} of the FLOPs ` +
         `(${(summary.macs / 1e6).toFixed(2)}M of ${(summary.denseMacs / 1e6).toFixed(2)}M multiply-adds, ${(summary.params / 1e3).toFixed(0)}k of ` +
