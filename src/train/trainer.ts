@@ -129,6 +129,8 @@ async function trainObjective(config: TrainConfig, objective: TrainingObjective,
   if (finished) return { ...finished, modelDir: objective.output, validation: null, alreadyComplete: true, featureCache: null };
   const resumed = options.resume && existsSync(checkpointFile) ? loadCheckpoint(checkpointFile, objective.trained, objective.optimizer) : null;
   if (options.resume && resumed === null) reporter.message(`no checkpoint in ${outDir} yet: starting from step 0`);
+  // The objective's own random draws (the distillation's tasks) go on where the checkpoint left them.
+  if (resumed !== null) objective.resumeFrom?.(resumed.extra);
   parallel.syncWeights(model);
   const log = parallel.isMain ? new MetricsLog(path.join(outDir, 'metrics.jsonl')) : new DiscardLog('');
   // The steps logged after the checkpoint are trained again; this line lets readers drop their first records (metrics-log.ts).
@@ -236,7 +238,7 @@ async function runSteps(ctx: StepContext): Promise<RunFigures> {
     }
     if ((step + 1) % config.checkpointEvery === 0 || step + 1 === config.steps) {
       const dataState = ctx.parallel.checkpointState(loader.state());
-      if (ctx.parallel.isMain) saveCheckpoint(ctx.checkpointFile, objective.trained, optimizer, { step: step + 1, dataState, extra: { recipe: config.name } });
+      if (ctx.parallel.isMain) saveCheckpoint(ctx.checkpointFile, objective.trained, optimizer, { step: step + 1, dataState, extra: { recipe: config.name, ...objective.checkpointExtra?.() } });
     }
     if (ctx.parallel.isMain && config.validateEvery > 0 && (step + 1) % config.validateEvery === 0 && step + 1 < config.steps) {
       await validateDuringRun(objective, ctx.model.logitScale.device, log, step + 1);

@@ -73,6 +73,21 @@ export class ContrastiveObjective implements TrainingObjective {
     return { ...result };
   }
 
+  /** The distillation's task draws so far (warm start included): a resumed run skips as many to draw the same tasks. */
+  checkpointExtra(): Record<string, unknown> {
+    const { distill } = this.batchLoss.parts;
+    return distill == null ? {} : { distillDraws: distill.draws };
+  }
+
+  /** A checkpoint from before distillDraws was saved resumes all the same, with other tasks than the uninterrupted run's. */
+  resumeFrom(extra: Record<string, unknown>): void {
+    const { distill } = this.batchLoss.parts;
+    if (distill == null) return;
+    const draws = extra.distillDraws;
+    if (typeof draws === 'number' && Number.isInteger(draws) && draws >= 0) distill.skipDraws(draws);
+    else this.run.reporter.message('the checkpoint holds no distillation draws (written before they were saved): the resumed run draws other distillation tasks than an uninterrupted run would');
+  }
+
   reduceGradients(params: Tensor[]): void {
     this.batchLoss.reduceGradients(params);
   }

@@ -55,6 +55,13 @@ export interface TrainingObjective extends BatchLoss {
    * line; null (or absent) when it asks for nothing.
    */
   warmStart?(): Promise<Record<string, number> | null>;
+  /**
+   * The objective's own random state (the distillation's task draws) as
+   * fields of each checkpoint's extra; absent: it has none.
+   */
+  checkpointExtra?(): Record<string, unknown>;
+  /** On resume, before the first step: goes on from the random state that checkpointExtra left in the checkpoint's extra. */
+  resumeFrom?(extra: Record<string, unknown>): void;
 }
 
 /** What the trainer hands an objective's setup. */
