@@ -13,7 +13,8 @@
 // --phases adds where each step's wall time goes (bench/lib/step-phases.ts);
 // --batches N decodes N batches before timing and cycles through them, so
 // the steps run on changing batches with no loader beside them (N = 1: one
-// fixed batch, as bench:train-overhead profiles).
+// fixed batch, as bench:train-overhead profiles). --compare A,B runs nothing:
+// it compares two runs' records (bench/lib/train-compare.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { integer } from '../src/cli/parse.js';
 import { isEntryPoint } from './lib/cli.js';
 import { PHASES, StepPhaseTimer, type Phase, type Phases } from './lib/step-phases.js';
+import { compareTrainRecords } from './lib/train-compare.js';
 import { useAllCores } from '../src/engine/index.js';
 import { createLoader, type Batch, type DataLoader } from '../src/data/index.js';
 import { resolveConfig, type ModelConfig } from '../src/models/index.js';
@@ -54,7 +56,7 @@ interface Round { steps: number; images: number; wait: number; compute: number; 
 /** A contender before the loaders are chosen (one shared or one each). */
 type Built = Omit<Contender, 'loader' | 'next'>;
 
-interface BenchOptions { quick?: boolean; warmup?: string; rounds?: string; stepsPerRound?: string; batchSize: string; recipes: [string, string]; phases?: boolean; batches?: number }
+interface BenchOptions { compare?: [string, string]; quick?: boolean; warmup?: string; rounds?: string; stepsPerRound?: string; batchSize: string; recipes: [string, string]; phases?: boolean; batches?: number }
 
 const DEFAULT_RECIPES: [string, string] = ['tiny-hyperclip', 'tiny-siglip'];
 
@@ -157,11 +159,26 @@ export const cli = (): Command => new Command('bench:train')
   .option('--batch-size <n>', 'images per step', '128')
   .option('--phases', 'also report where each step\'s wall time goes (frozen prefix, text, hypernetwork, image suffix, teacher, backward, optimiser)')
   .option('--batches <n>', 'decode n batches before timing and cycle through them: no loader beside the steps (1: one fixed batch)', integer('batches', 1, 1000))
+  .option('--compare <first,second>', 'run nothing: compare two runs by their lines in runs/bench/train.jsonl (1-based; -1 the last): ratio intervals and a permutation test', recordPair)
   .addOption(new Option('--recipes <hyper,siglip>', 'the HyperCLIP recipe and its SigLIP baseline (src/train/recipes.ts): same image size and data')
     .argParser(recipePair).default(DEFAULT_RECIPES, DEFAULT_RECIPES.join(',')));
 
+/** --compare's two record lines. */
+function recordPair(value: string): [string, string] {
+  const lines = value.split(',').map((l) => l.trim());
+  if (lines.length !== 2 || lines.some((l) => !/^-?[1-9][0-9]*$/.test(l))) throw new InvalidArgumentError(`give two record lines, e.g. -2,-1 or 7,8, got "${value}"`);
+  return lines as [string, string];
+}
+
 async function main(): Promise<void> {
-  const opts = cli().parse().opts<BenchOptions>();
+  const program = cli().parse();
+  const opts = program.opts<BenchOptions>();
+  if (opts.compare !== undefined) {
+    const others = Object.keys(opts).filter((name) => name !== 'compare' && program.getOptionValueSource(name) === 'cli');
+    if (others.length > 0) throw new Error(`--compare runs no benchmark, so ${others.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} cannot take effect: leave them out`);
+    compareTrainRecords(...opts.compare);
+    return;
+  }
   const warmup = positive(opts.warmup, opts.quick ? 1 : 3, '--warmup');
   const rounds = positive(opts.rounds, opts.quick ? 8 : 16, '--rounds');
   const perRound = positive(opts.stepsPerRound, opts.quick ? 1 : 2, '--steps-per-round');

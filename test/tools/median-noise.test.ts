@@ -1,11 +1,11 @@
 // The bootstrap interval of a median and the permutation test of two medians
-// that bench:train and bench:train-compare print: they separate runs that
+// that bench:train and its --compare print: they separate runs that
 // differ and do not separate runs that do not.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRng } from '../../src/data/random.js';
 import { bootstrapMedianInterval, median, medianPermutationP } from '../../tools/stats.js';
-import { roundRatios } from '../../bench/train-compare.js';
+import { roundRatios } from '../../bench/lib/train-compare.js';
 
 const noisy = (center: number, n: number, seed: number): number[] => {
   const uniform = createRng(seed);

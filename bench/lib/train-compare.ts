@@ -1,14 +1,12 @@
-// Compares two bench:train runs from their committed records
-// (runs/bench/train.jsonl): each run's HyperCLIP/SigLIP ratio (the median of
+// bench:train --compare: two bench:train runs from their committed records
+// (runs/bench/train.jsonl), each run's HyperCLIP/SigLIP ratio (the median of
 // its per-round ratios) with a bootstrap 95% interval, and whether the two
 // medians differ beyond their rounds' noise (a permutation test). Records are
 // named by their line, 1-based; negative counts from the end.
-//   npm run bench:train-compare -- -2 -1
-import { Command } from 'commander';
-import { isEntryPoint } from './lib/cli.js';
-import { readRecords, recordFile } from './lib/records.js';
-import { createRng } from '../src/data/random.js';
-import { bootstrapMedianInterval, median, medianPermutationP } from '../tools/stats.js';
+//   npm run bench:train -- --compare -2,-1
+import { readRecords, recordFile } from './records.js';
+import { createRng } from '../../src/data/random.js';
+import { bootstrapMedianInterval, median, medianPermutationP } from '../../tools/stats.js';
 
 interface TrainRecord { command: string; date: string; output: string[] }
 
@@ -31,12 +29,8 @@ function pick(records: TrainRecord[], line: string): TrainRecord {
   return records[index]!;
 }
 
-export const cli = (): Command => new Command('bench:train-compare')
-  .argument('<first>', 'line of the first record (1-based; -1 is the last)')
-  .argument('<second>', 'line of the second record');
-
-function main(): void {
-  const [first, second] = cli().parse().args as [string, string];
+/** Prints the comparison of the records on these two lines. */
+export function compareTrainRecords(first: string, second: string): void {
   const records = readRecords<TrainRecord>('train');
   const runs = [pick(records, first), pick(records, second)];
   const ratios = runs.map(roundRatios) as [number[], number[]];
@@ -47,13 +41,4 @@ function main(): void {
   const p = medianPermutationP(ratios[0], ratios[1], createRng(0));
   const difference = median(ratios[0]) - median(ratios[1]);
   console.log(`median_difference=${difference.toFixed(3)} permutation_p=${p.toFixed(4)} (${p < 0.05 ? 'beyond' : 'within'} the rounds' noise at 5%)`);
-}
-
-if (isEntryPoint(import.meta.url)) {
-  try {
-    main();
-  } catch (error) {
-    console.error(`bench:train-compare: ${(error as Error).message}`);
-    process.exit(1);
-  }
 }
