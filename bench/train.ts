@@ -31,7 +31,7 @@ import { RECIPES, listRecipes, type TrainConfig } from '../src/train/recipes.js'
 import { silentReporter } from '../src/train/reporter.js';
 import { warmupCosine } from '../src/train/schedule.js';
 import { createRng } from '../src/data/random.js';
-import { bootstrapMedianInterval } from '../tools/stats.js';
+import { bootstrapMedianInterval, median } from '../tools/stats.js';
 import { trainStep } from '../src/train/train-step.js';
 import { buildTrainParts, type TrainParts } from '../src/train/trainer.js';
 
@@ -130,12 +130,6 @@ async function runSteps(c: Contender, steps: number, timer?: StepPhaseTimer): Pr
   }
   return { steps, images, wait, compute, cpu };
 }
-
-const median = (values: number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function summarise(c: Contender): { rate: number; computeRate: number; waitShare: number; images: number; seconds: number; cpuPerImage: number } {
   const images = c.rounds.reduce((a, r) => a + r.images, 0);
