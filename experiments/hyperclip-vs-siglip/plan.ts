@@ -80,6 +80,14 @@ export const CONFIGURATIONS: Record<string, Configuration> = {
       'teacher\'s probability mass under it (`distill.nodeTasks`, src/train/distill-nodes.ts). WordNet node names count as training ' +
       'labels beside ImageNet\'s: the overlap section lists the evaluated names among ImageNet\'s classes only.',
   },
+  W5: {
+    id: 'W5', title: 'W4 with the teacher at temperature 4',
+    recipes: { hyperclip: 'mnv2-hyperclip-lit-t4', siglip: 'mnv2-siglip-lit-t4' }, seenInTraining: [],
+    pretrainedTower: 'mobilenet_v2_1.0_224_quant.tflite',
+    note: 'Everything as in W4, with the distillation\'s teacher softened to temperature 4 (W4: 1) in the warm start and the main loop. ' +
+      'Chosen from `npm run experiment:text-gap` on the W4 model (Tiny ImageNet train images for the fit, val images for the score): ' +
+      'at the model\'s logit scale the head\'s T = 1 distributions are out of reach of cosine logits.',
+  },
 };
 
 export interface Metric {
