@@ -14,10 +14,10 @@
 // teacher's sharpness caps what unit vectors can match.
 // It reads validation and training splits only.
 //   npm run experiment:text-gap -- --model models/default [--fit 4000] [--val 2000]
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { integer } from '../src/cli/parse.js';
+import { integer, number } from '../src/cli/parse.js';
 import { loadBundle } from '../src/bundle/bundle.js';
 import { createLoader, dataRoot, resolveDataset } from '../src/data/index.js';
 import { heldOutClasses } from '../src/data/held-out.js';
@@ -33,7 +33,7 @@ interface Options { model: string; network: string; fit: number; val: number; st
 const say = (text: string) => process.stderr.write(`text-gap: ${text}\n`);
 
 interface Embedded { embeddings: Tensor; teacher: Tensor; labels: Int32Array }
-interface Fit { name: string; temperature: number; scale: number; loss: number; vectors: Tensor }
+interface Fit { name: string; temperature: number; scale: number; initialLoss: number; loss: number; vectors: Tensor }
 interface Top1 { all: number; heldOut: number; seen: number }
 
 async function main(opts: Options): Promise<void> {
@@ -87,7 +87,7 @@ async function main(opts: Options): Promise<void> {
     logScale.requiresGrad = learnedScale;
     const optimizer = new AdamW(learnedScale ? [vectors, logScale] : [vectors], { lr: 0.01, weightDecay: 0 });
     const targets = keep(noGrad(() => F.softmax(fitSet.teacher.div(temperature), -1)));
-    let loss = NaN;
+    let loss = NaN, initialLoss = NaN;
     for (let step = 0; step < opts.steps; step++) {
       optimizer.zeroGrad();
       loss = tidy(() => {
@@ -96,11 +96,12 @@ async function main(opts: Options): Promise<void> {
         l.backward();
         return l.item();
       });
+      if (step === 0) initialLoss = loss;
       optimizer.step();
     }
     const name = `fitted unit vectors, teacher temperature ${temperature}, ${learnedScale ? 'fitted' : 'the model\'s'} scale`;
     say(`${name}: soft cross-entropy ${loss.toFixed(4)} after ${opts.steps} steps`);
-    const fit = { name, temperature, scale: noGrad(() => logScale.exp().item()), loss, vectors: keep(noGrad(() => F.normalize(vectors, -1))) };
+    const fit = { name, temperature, scale: noGrad(() => logScale.exp().item()), initialLoss, loss, vectors: keep(noGrad(() => F.normalize(vectors, -1))) };
     for (const t of [vectors, logScale, targets]) t.dispose();
     return fit;
   };
@@ -124,7 +125,7 @@ async function main(opts: Options): Promise<void> {
   const model = top1(noGrad(() => valSet.embeddings.matmul(classifier.classEmbeddings.transpose(0, 1))));
   const headTop1 = top1(valSet.teacher);
   const fitRows = fits.map((f) => ({
-    name: f.name, temperature: f.temperature, scale: f.scale, fitLoss: f.loss,
+    name: f.name, temperature: f.temperature, scale: f.scale, initialLoss: f.initialLoss, fitLoss: f.loss,
     top1: top1(noGrad(() => valSet.embeddings.matmul(f.vectors.transpose(0, 1)))), textToFittedCosine: cosineToText(f.vectors),
   }));
   const out = opts.out ?? path.join(projectRoot(), 'runs', 'text-gap', `${path.basename(path.resolve(opts.model))}.json`);
@@ -146,6 +147,12 @@ async function main(opts: Options): Promise<void> {
   for (const t of [fitSet.embeddings, fitSet.teacher, valSet.embeddings, valSet.teacher, ...fits.map((f) => f.vectors)]) t.dispose();
 }
 
+function temperatureList(value: string): number[] {
+  const list = value.split(',').map((v) => number('temperatures')(v));
+  if (list.some((t) => !(t > 0 && t <= 100))) throw new InvalidArgumentError(`--temperatures takes numbers in (0, 100], e.g. 1,2,4; got ${JSON.stringify(value)}`);
+  return list;
+}
+
 export const cli = (): Command => new Command()
   .name('text-gap')
   .description('zero-shot on Tiny ImageNet val with the model\'s class embeddings against unit vectors fitted to the pretrained head in the model\'s own image-embedding space')
@@ -154,7 +161,7 @@ export const cli = (): Command => new Command()
   .option('--fit <n>', 'Tiny ImageNet train images the vectors are fitted on (a seeded sample)', integer('fit'), 4000)
   .option('--val <n>', 'Tiny ImageNet val images scored (a seeded sample)', integer('val'), 2000)
   .option('--steps <n>', 'full-batch optimiser steps of the fit', integer('steps'), 400)
-  .option('--temperatures <list>', 'teacher temperatures of the fits at the model\'s logit scale (one more fit learns the scale at temperature 1)', (v: string) => v.split(',').map(Number), [1, 2, 4])
+  .option('--temperatures <list>', 'teacher temperatures of the fits at the model\'s logit scale (one more fit learns the scale at temperature 1)', temperatureList, [1, 2, 4])
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2)
   .option('--out <file>', 'the JSON record (default runs/text-gap/<model folder>.json)');
 
