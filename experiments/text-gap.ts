@@ -19,7 +19,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { integer, number } from '../src/cli/parse.js';
 import { loadBundle } from '../src/bundle/bundle.js';
-import { createLoader, dataRoot, resolveDataset } from '../src/data/index.js';
+import { createLoader, dataRoot, resolveDataset, type DatasetSource } from '../src/data/index.js';
 import { heldOutClasses } from '../src/data/held-out.js';
 import { imagenetClasses } from '../src/data/imagenet-classes.js';
 import { AdamW, F, keep, noGrad, setNumThreads, tensor, tidy, type Tensor } from '../src/engine/index.js';
@@ -28,7 +28,7 @@ import { importMobileNetFile, pretrainedFile } from '../src/models/import/pretra
 import { projectRoot } from '../src/project-root.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 
-interface Options { model: string; network: string; fit: number; val: number; steps: number; threads: number; temperatures: number[]; out?: string }
+interface Options { model: string; network: string; fit: number; val: number; steps: number; threads: number; temperatures: number[]; scales: number[]; out?: string }
 
 const say = (text: string) => process.stderr.write(`text-gap: ${text}\n`);
 
@@ -46,7 +46,9 @@ async function main(opts: Options): Promise<void> {
   head.eval();
   const tinWnids = JSON.parse(readFileSync(path.join(dataRoot(), 'tiny-imagenet', 'wnids.json'), 'utf8')) as string[];
   const imagenetWnids = imagenetClasses().wnids;
-  const headIndex = tensor(BigInt64Array.from(tinWnids, (w) => BigInt(imagenetWnids.indexOf(w))), [tinWnids.length], { dtype: 'int64' });
+  const headClassOf = tinWnids.map((w) => imagenetWnids.indexOf(w));
+  if (headClassOf.includes(-1)) throw new Error(`Tiny ImageNet class ${tinWnids[headClassOf.indexOf(-1)]} is not an ImageNet-1k class: check the data folder`);
+  const headIndex = tensor(BigInt64Array.from(headClassOf, BigInt), [tinWnids.length], { dtype: 'int64' });
   const val = resolveDataset('tiny-imagenet', 'val');
   const train = resolveDataset('tiny-imagenet', 'train');
   const caption = val.caption as { classnames: string[]; templates: string[] };
@@ -54,8 +56,8 @@ async function main(opts: Options): Promise<void> {
   const classifier = buildClassifier(bundle, caption.classnames, caption.templates);
   const scale = Math.exp(bundle.model.logitScale.item());
 
-  const embed = async (shards: string[], limit: number, seed: number, what: string): Promise<Embedded> => {
-    const loader = createLoader({ sources: [{ shards, caption: val.caption }], batchSize: 50, preprocess: bundle.preprocess, shuffle: true, seed, epochs: 1, workers: opts.threads });
+  const embed = async (source: DatasetSource, limit: number, seed: number, what: string): Promise<Embedded> => {
+    const loader = createLoader({ sources: [{ shards: source.shards, caption: source.caption }], batchSize: 50, preprocess: bundle.preprocess, shuffle: true, seed, epochs: 1, workers: opts.threads });
     const embeddings: Tensor[] = [], teacher: Tensor[] = [], labels: number[] = [];
     try {
       for await (const batch of loader) {
@@ -75,15 +77,15 @@ async function main(opts: Options): Promise<void> {
     for (const t of [...embeddings, ...teacher]) t.dispose();
     return out;
   };
-  const fitSet = await embed(train.shards, opts.fit, 11, 'train images (for the fit)');
-  const valSet = await embed(val.shards, opts.val, 7, 'val images');
+  const fitSet = await embed(train, opts.fit, 11, 'train images (for the fit)');
+  const valSet = await embed(val, opts.val, 7, 'val images');
 
   // Unit class vectors in the model's embedding space whose softmax over the classes matches the head's
   // (softened by a temperature) on the train images, at the model's own logit scale or at one fitted beside them.
-  const fitVectors = (temperature: number, learnedScale: boolean): Fit => {
+  const fitVectors = (temperature: number, learnedScale: boolean, fixedScale = scale): Fit => {
     const vectors = keep(noGrad(() => classifier.classEmbeddings.clone()));
     vectors.requiresGrad = true;
-    const logScale = keep(tensor(new Float32Array([Math.log(scale)]), []));
+    const logScale = keep(tensor(new Float32Array([Math.log(fixedScale)]), []));
     logScale.requiresGrad = learnedScale;
     const optimizer = new AdamW(learnedScale ? [vectors, logScale] : [vectors], { lr: 0.01, weightDecay: 0 });
     const targets = keep(noGrad(() => F.softmax(fitSet.teacher.div(temperature), -1)));
@@ -99,13 +101,14 @@ async function main(opts: Options): Promise<void> {
       if (step === 0) initialLoss = loss;
       optimizer.step();
     }
-    const name = `fitted unit vectors, teacher temperature ${temperature}, ${learnedScale ? 'fitted' : 'the model\'s'} scale`;
+    const scaleName = learnedScale ? 'fitted' : fixedScale === scale ? 'the model\'s' : 'fixed';
+    const name = `fitted unit vectors, teacher temperature ${temperature}, ${scaleName} scale`;
     say(`${name}: soft cross-entropy ${loss.toFixed(4)} after ${opts.steps} steps`);
     const fit = { name, temperature, scale: noGrad(() => logScale.exp().item()), initialLoss, loss, vectors: keep(noGrad(() => F.normalize(vectors, -1))) };
     for (const t of [vectors, logScale, targets]) t.dispose();
     return fit;
   };
-  const fits = [...opts.temperatures.map((t) => fitVectors(t, false)), fitVectors(1, true)];
+  const fits = [...opts.temperatures.map((t) => fitVectors(t, false)), ...opts.scales.map((s) => fitVectors(1, false, s)), fitVectors(1, true)];
 
   const heldOut = new Set(heldOutClasses().indices);
   const top1 = (scores: Tensor): Top1 => {
@@ -144,14 +147,15 @@ async function main(opts: Options): Promise<void> {
   const best = Math.max(...fitRows.map((f) => f.top1.all));
   console.log(`text-gap: ${valSet.labels.length} Tiny ImageNet val images, ${tinWnids.length} classes: model ${(100 * model.all).toFixed(2)}%, best fitted vectors ${(100 * best).toFixed(2)}%, head ${(100 * headTop1.all).toFixed(2)}%; record ${path.relative(process.cwd(), out)}`);
   disposeClassifier(classifier);
-  for (const t of [fitSet.embeddings, fitSet.teacher, valSet.embeddings, valSet.teacher, ...fits.map((f) => f.vectors)]) t.dispose();
+  for (const t of [headIndex, fitSet.embeddings, fitSet.teacher, valSet.embeddings, valSet.teacher, ...fits.map((f) => f.vectors)]) t.dispose();
 }
 
-function temperatureList(value: string): number[] {
-  const list = value.split(',').map((v) => number('temperatures')(v));
-  if (list.some((t) => !(t > 0 && t <= 100))) throw new InvalidArgumentError(`--temperatures takes numbers in (0, 100], e.g. 1,2,4; got ${JSON.stringify(value)}`);
+const positiveList = (option: string, example: string) => (value: string): number[] => {
+  if (value.trim() === '') return [];
+  const list = value.split(',').map((v) => number(option)(v));
+  if (list.some((t) => !(t > 0 && t <= 1000))) throw new InvalidArgumentError(`--${option} takes numbers in (0, 1000], e.g. ${example}; got ${JSON.stringify(value)}`);
   return list;
-}
+};
 
 export const cli = (): Command => new Command()
   .name('text-gap')
@@ -161,7 +165,8 @@ export const cli = (): Command => new Command()
   .option('--fit <n>', 'Tiny ImageNet train images the vectors are fitted on (a seeded sample)', integer('fit'), 4000)
   .option('--val <n>', 'Tiny ImageNet val images scored (a seeded sample)', integer('val'), 2000)
   .option('--steps <n>', 'full-batch optimiser steps of the fit', integer('steps'), 400)
-  .option('--temperatures <list>', 'teacher temperatures of the fits at the model\'s logit scale (one more fit learns the scale at temperature 1)', temperatureList, [1, 2, 4])
+  .option('--temperatures <list>', 'teacher temperatures of the fits at the model\'s logit scale (one more fit learns the scale at temperature 1)', positiveList('temperatures', '1,2,4'), [1, 2, 4])
+  .option('--scales <list>', 'fixed logit scales of more fits at teacher temperature 1 (none by default)', positiveList('scales', '30,50,100'), [])
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2)
   .option('--out <file>', 'the JSON record (default runs/text-gap/<model folder>.json)');
 

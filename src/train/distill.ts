@@ -26,6 +26,14 @@ export interface DistillConfig {
   /** Softening of the teacher's logits. */
   temperature: number;
   /**
+   * The fixed scale of the generated classifier's cosine logits in this loss.
+   * Absent: the model's own learned scale, which the contrastive loss shares
+   * (SigLIP holds it near 14; too low for the head's sharp distributions:
+   * docs/pretrained.md, "Text side or image side?"). Deployment is unchanged:
+   * a class's rank does not depend on the scale.
+   */
+  logitScale?: number;
+  /**
    * The WordNet sense of each ImageNet class's hypernym phrases: from its
    * names ("by-name", the default, as every committed run) or its WNID
    * ("by-wnid"; src/data/label-phrases.ts).
@@ -157,7 +165,8 @@ export class HeadDistillation {
   }
 
   private softCrossEntropy(model: HyperClip, image: Tensor, text: Tensor, targets: Tensor): Tensor {
-    const logits = image.matmul(text.transpose(0, 1)).mul(model.logitScale.exp()); // [B, K]
+    const scale = this.config.logitScale === undefined ? model.logitScale.exp() : this.config.logitScale;
+    const logits = image.matmul(text.transpose(0, 1)).mul(scale); // [B, K]
     return targets.mul(F.logSoftmax(logits, -1)).sum(1).mean().neg();
   }
 

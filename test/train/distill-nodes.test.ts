@@ -96,5 +96,5 @@ test('distill.nodeTasks and unknown distill fields are checked, each with one li
   assert.equal(withDistill({ nodeTasks: 0.5 }).distill!.nodeTasks, 0.5);
   assert.throws(() => withDistill({ nodeTasks: 1.5 }), /distill\.nodeTasks is the share of tasks over WordNet nodes, a number in \[0, 1\]; got 1\.5/);
   assert.throws(() => withDistill({ nodeTasks: 'half' }), /distill\.nodeTasks .* got "half"/);
-  assert.throws(() => withDistill({ nodeTask: 0.5 }), /distill: unknown field "nodeTask"; known: teacher, weight, classesPerTask, temperature, senses, warmStart, nodeTasks/);
+  assert.throws(() => withDistill({ nodeTask: 0.5 }), /distill: unknown field "nodeTask"; known: teacher, weight, classesPerTask, temperature, logitScale, senses, warmStart, nodeTasks/);
 });

@@ -81,3 +81,38 @@ test('distillation trains the text side towards the teacher, and a teacher with 
   assert.equal([...model.imageEncoder.namedParameters()].some(([, p]) => p.requiresGrad), false);
   void F;
 });
+
+test('distill.logitScale fixes the scale of the distillation\'s logits; absent, the model\'s learned scale is used and trained', () => {
+  manualSeed(2);
+  const { model } = setup();
+  trainableParameters(model, ['imageEncoder']);
+  const blocks = frozenPrefixBlocks(model)!;
+  const teacher = new LabelClassifier(model.imageEncoder, 12);
+  noGrad(() => tidy(() => teacher.head.bias!.copy_(randn([12]).mul(3))));
+  const names = ['cat', 'dog', 'car', 'truck', 'ship', 'frog', 'bird', 'horse', 'deer', 'plane', 'apple', 'tree'].map((n) => [n]);
+  const make = (logitScale?: number) => new HeadDistillation(teacher, { names, allowed: names.map((_, i) => i), templates: ['a photo of a {}.'] },
+    { teacher: 'test', weight: 1, classesPerTask: 6, temperature: 1, ...(logitScale === undefined ? {} : { logitScale }) }, tokenizer, 0);
+  model.eval();
+  const images = randn([4, 3, 32, 32]);
+  const lossOf = (distill: HeadDistillation): number => noGrad(() => tidy(() => distill.loss(model, computePrefix(model, images, blocks)).item()));
+  const own = Math.exp(model.logitScale.item());
+  const learned = lossOf(make());
+  assert.ok(Math.abs(learned - lossOf(make(own))) < 1e-4, 'the model\'s own scale, given as a fixed one, gives the same loss');
+  const other = lossOf(make(own * 50));
+  assert.ok(Math.abs(learned - other) > 1e-3, `another fixed scale gives another loss: ${learned} and ${other}`);
+  const gradOfScale = (distill: HeadDistillation): number => {
+    for (const p of model.parameters()) p.grad?.fill_(0);
+    tidy(() => distill.loss(model, computePrefix(model, images, blocks)).backward());
+    return Math.abs(model.logitScale.grad?.item() ?? 0);
+  };
+  assert.ok(gradOfScale(make()) > 0, 'without a fixed scale the distillation trains the model\'s scale');
+  assert.equal(gradOfScale(make(50)), 0, 'with a fixed scale it leaves the model\'s scale alone');
+});
+
+test('distill.logitScale out of range or of the wrong type is one line that says what it is', async () => {
+  const { RECIPES, resolveTrainConfig } = await import('../../src/train/recipes.js');
+  const withScale = (logitScale: unknown) => resolveTrainConfig('mnv1-025-hyperclip-lit', undefined, { distill: { ...RECIPES['mnv1-025-hyperclip-lit']!.distill!, logitScale } as never });
+  assert.equal(withScale(50).distill!.logitScale, 50);
+  assert.throws(() => withScale(0), /distill\.logitScale is the fixed scale of the generated classifier's cosine logits in the distillation, a number in \(0, 1000\]; leave it out to use the model's own scale; got 0/);
+  assert.throws(() => withScale('high'), /distill\.logitScale .* got "high"/);
+});
