@@ -176,7 +176,7 @@ const checked = (parse: (value: string) => unknown) => (value: string): string =
 export const cli = (): Command => new Command('hyperclip-vs-siglip')
   .description('train tiny HyperCLIP and SigLIP over seeds, evaluate zero-shot and retrieval, write the results report')
   .option('--configs <list>', 'configurations: A (Flickr8k train), B (Flickr8k + CIFAR-100 train), C (A with the word prior frozen), ' +
-    'D (Flickr8k + Tiny ImageNet, two stages), E1-E3 (locked ImageNet-pretrained MobileNets), W3 (E3 with the warm start), W4 (W3 with a longer warm start and WordNet node tasks), W5 (W4 with the distillation at a fixed logit scale)', checked(parseConfigurations), DEFAULT_CONFIGS)
+    'D (Flickr8k + Tiny ImageNet, two stages), E1-E3 (locked ImageNet-pretrained MobileNets), W3 (E3 with the warm start), W4 (W3 with a longer warm start and WordNet node tasks)', checked(parseConfigurations), DEFAULT_CONFIGS)
   .option('--seeds <list>', 'seeds, comma-separated', checked(parseSeeds), DEFAULT_SEEDS)
   .option('--models <list>', 'which side of each pair: hyperclip, siglip or both (the report still covers every run on disk)', checked(parseModels), 'hyperclip,siglip')
   .option('--steps <n>', 'override every recipe\'s step count (quick checks only: a resumed run must keep the same value)', integer('steps'))

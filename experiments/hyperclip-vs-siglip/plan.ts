@@ -80,15 +80,6 @@ export const CONFIGURATIONS: Record<string, Configuration> = {
       'teacher\'s probability mass under it (`distill.nodeTasks`, src/train/distill-nodes.ts). WordNet node names count as training ' +
       'labels beside ImageNet\'s: the overlap section lists the evaluated names among ImageNet\'s classes only.',
   },
-  W5: {
-    id: 'W5', title: 'W4 with the distillation at a fixed logit scale of 70',
-    recipes: { hyperclip: 'mnv2-hyperclip-lit-scale', siglip: 'mnv2-siglip-lit-scale' }, seenInTraining: [],
-    pretrainedTower: 'mobilenet_v2_1.0_224_quant.tflite',
-    note: 'Everything as in W4, with the distillation\'s cosine logits (warm start and main loop) at a fixed scale of 70 ' +
-      '(`distill.logitScale`) instead of the model\'s learned scale, which SigLIP holds near 14.5. Chosen from ' +
-      '`npm run experiment:text-gap` on the W4 model (Tiny ImageNet train images for the fit, val images for the score). ' +
-      'The deployed classifier is unchanged in form: a class\'s rank does not depend on the scale.',
-  },
 };
 
 export interface Metric {

@@ -247,7 +247,9 @@ const warmNodesT4Recipe = (name: string, model: string, network: string): TrainC
 };
 
 /**
- * The W4 recipe with the distillation's logits at a fixed scale of 70
+ * A probe (runs/probes/mnv2-hyperclip-lit-scale-s0; it lost to W4 on
+ * validation: Tiny ImageNet val 34.3% against 37.5%, held-out names 19.2%
+ * against 24.9%). The W4 recipe with the distillation's logits at a fixed scale of 70
  * (distill.logitScale) instead of the model's learned one, which SigLIP holds
  * near 14.5: too low for cosine logits to express the head's T = 1
  * distributions. In W4's own embedding space, unit class vectors fitted to the
