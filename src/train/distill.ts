@@ -28,9 +28,9 @@ export interface DistillConfig {
   /**
    * The fixed scale of the generated classifier's cosine logits in this loss.
    * Absent: the model's own learned scale, which the contrastive loss shares
-   * (SigLIP holds it near 14; too low for the head's sharp distributions:
-   * docs/pretrained.md, "Text side or image side?"). Deployment is unchanged:
-   * a class's rank does not depend on the scale.
+   * (SigLIP holds it near 14). Deployment is unchanged: a class's rank does
+   * not depend on the scale. A fixed 70 on W4's recipe lost to the learned
+   * scale (docs/pretrained.md, "Text side or image side?").
    */
   logitScale?: number;
   /**
