@@ -10,13 +10,13 @@
 //   npm run experiment:head-capacity -- [--limit 2000] [--size 160]
 import { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { integer } from '../src/cli/parse.js';
-import { createLoader, dataRoot, evalPreprocess, resolveDataset } from '../src/data/index.js';
-import { imagenetClasses } from '../src/data/imagenet-classes.js';
+import { createLoader, evalPreprocess, resolveDataset } from '../src/data/index.js';
+import { imagenetIndexOfTinyImagenetClasses } from '../src/data/imagenet-classes.js';
 import { noGrad, setNumThreads, tensor, tidy } from '../src/engine/index.js';
 import { importMobileNetFile, pretrainedFile } from '../src/models/import/pretrained-ref.js';
 import { projectRoot } from '../src/project-root.js';
@@ -40,10 +40,7 @@ async function main(opts: Options): Promise<void> {
     const [classes, features] = classifier.head.weight.shape as [number, number];
     writeFileSync(path.join(scratch, 'head-weight.f32'), Float32Array.from(classifier.head.weight.toArray() as number[]));
     writeFileSync(path.join(scratch, 'head-bias.f32'), Float32Array.from(classifier.head.bias!.toArray() as number[]));
-    const tinWnids = JSON.parse(readFileSync(path.join(dataRoot(), 'tiny-imagenet', 'wnids.json'), 'utf8')) as string[];
-    const imagenetWnids = imagenetClasses().wnids;
-    const imagenetIndexOfClass = tinWnids.map((w) => imagenetWnids.indexOf(w));
-    if (imagenetIndexOfClass.includes(-1)) throw new Error('a Tiny ImageNet class is not an ImageNet-1k class');
+    const imagenetIndexOfClass = imagenetIndexOfTinyImagenetClasses();
     const source = resolveDataset('tiny-imagenet', 'val');
     // Seeded shuffle: the val shard is stored by class, so its first images would cover a few classes only.
     const loader = createLoader({ sources: [{ shards: source.shards, caption: source.caption }], batchSize: 50, preprocess: evalPreprocess(opts.size), shuffle: true, seed: 7, epochs: 1, workers: opts.threads });
@@ -69,9 +66,9 @@ async function main(opts: Options): Promise<void> {
     const out = opts.out ?? path.join(projectRoot(), 'runs', 'head-capacity', `${opts.network}-${opts.size}.json`);
     mkdirSync(path.dirname(out), { recursive: true });
     const command = ['npm run experiment:head-capacity --', ...process.argv.slice(2)].join(' ');
-    writeFileSync(out, JSON.stringify({ network: opts.network, size: opts.size, images: labels.length, classes: tinWnids.length, top1: rows, command, seconds: (Date.now() - started) / 1000 }, null, 2) + '\n');
+    writeFileSync(out, JSON.stringify({ network: opts.network, size: opts.size, images: labels.length, classes: imagenetIndexOfClass.length, top1: rows, command, seconds: (Date.now() - started) / 1000 }, null, 2) + '\n');
     for (const [name, value] of Object.entries(rows)) console.log(`${(100 * value).toFixed(2)}%  ${name}`);
-    console.log(`head-capacity: ${opts.network} at ${opts.size} px, ${labels.length} Tiny ImageNet val images, ${tinWnids.length} classes: full head ${(100 * rows['full head']!).toFixed(2)}%; record ${path.relative(process.cwd(), out)}`);
+    console.log(`head-capacity: ${opts.network} at ${opts.size} px, ${labels.length} Tiny ImageNet val images, ${imagenetIndexOfClass.length} classes: full head ${(100 * rows['full head']!).toFixed(2)}%; record ${path.relative(process.cwd(), out)}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
     classifier.dispose();

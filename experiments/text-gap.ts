@@ -15,13 +15,13 @@
 // It reads validation and training splits only.
 //   npm run experiment:text-gap -- --model models/default [--fit 4000] [--val 2000]
 import { Command, InvalidArgumentError } from 'commander';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { integer, number } from '../src/cli/parse.js';
 import { loadBundle } from '../src/bundle/bundle.js';
-import { createLoader, dataRoot, resolveDataset, type DatasetSource } from '../src/data/index.js';
+import { createLoader, resolveDataset, type DatasetSource } from '../src/data/index.js';
 import { heldOutClasses } from '../src/data/held-out.js';
-import { imagenetClasses } from '../src/data/imagenet-classes.js';
+import { imagenetIndexOfTinyImagenetClasses } from '../src/data/imagenet-classes.js';
 import { AdamW, F, keep, noGrad, setNumThreads, tensor, tidy, type Tensor } from '../src/engine/index.js';
 import { buildClassifier, disposeClassifier } from '../src/eval/zeroshot.js';
 import { importMobileNetFile, pretrainedFile } from '../src/models/import/pretrained-ref.js';
@@ -44,15 +44,12 @@ async function main(opts: Options): Promise<void> {
   const file = pretrainedFile(`pretrained:${opts.network}`)!;
   const { classifier: head } = importMobileNetFile(file, `no pretrained network ${file}`, path.basename(file));
   head.eval();
-  const tinWnids = JSON.parse(readFileSync(path.join(dataRoot(), 'tiny-imagenet', 'wnids.json'), 'utf8')) as string[];
-  const imagenetWnids = imagenetClasses().wnids;
-  const headClassOf = tinWnids.map((w) => imagenetWnids.indexOf(w));
-  if (headClassOf.includes(-1)) throw new Error(`Tiny ImageNet class ${tinWnids[headClassOf.indexOf(-1)]} is not an ImageNet-1k class: check the data folder`);
-  const headIndex = tensor(BigInt64Array.from(headClassOf, BigInt), [tinWnids.length], { dtype: 'int64' });
+  const headClassOf = imagenetIndexOfTinyImagenetClasses();
+  const headIndex = tensor(BigInt64Array.from(headClassOf, BigInt), [headClassOf.length], { dtype: 'int64' });
   const val = resolveDataset('tiny-imagenet', 'val');
   const train = resolveDataset('tiny-imagenet', 'train');
   const caption = val.caption as { classnames: string[]; templates: string[] };
-  if (caption.classnames.length !== tinWnids.length) throw new Error(`${caption.classnames.length} class names for ${tinWnids.length} wnids`);
+  if (caption.classnames.length !== headClassOf.length) throw new Error(`${caption.classnames.length} class names for ${headClassOf.length} wnids`);
   const classifier = buildClassifier(bundle, caption.classnames, caption.templates);
   const scale = Math.exp(bundle.model.logitScale.item());
 
@@ -135,7 +132,7 @@ async function main(opts: Options): Promise<void> {
   mkdirSync(path.dirname(out), { recursive: true });
   const command = ['npm run experiment:text-gap --', ...process.argv.slice(2)].join(' ');
   writeFileSync(out, JSON.stringify({
-    command, date: new Date().toISOString(), model: opts.model, network: opts.network, classes: tinWnids.length,
+    command, date: new Date().toISOString(), model: opts.model, network: opts.network, classes: headClassOf.length,
     fitImages: fitSet.labels.length, valImages: valSet.labels.length, fitSteps: opts.steps, modelScale: scale,
     top1: { model, head: headTop1 }, fits: fitRows,
     seconds: (Date.now() - started) / 1000,
@@ -145,7 +142,7 @@ async function main(opts: Options): Promise<void> {
   for (const f of fitRows) line(`${f.name} (${f.scale.toFixed(1)}), mean cosine to the text embedding ${f.textToFittedCosine.all.toFixed(3)}`, f.top1);
   line("pretrained head, same pixels", headTop1);
   const best = Math.max(...fitRows.map((f) => f.top1.all));
-  console.log(`text-gap: ${valSet.labels.length} Tiny ImageNet val images, ${tinWnids.length} classes: model ${(100 * model.all).toFixed(2)}%, best fitted vectors ${(100 * best).toFixed(2)}%, head ${(100 * headTop1.all).toFixed(2)}%; record ${path.relative(process.cwd(), out)}`);
+  console.log(`text-gap: ${valSet.labels.length} Tiny ImageNet val images, ${headClassOf.length} classes: model ${(100 * model.all).toFixed(2)}%, best fitted vectors ${(100 * best).toFixed(2)}%, head ${(100 * headTop1.all).toFixed(2)}%; record ${path.relative(process.cwd(), out)}`);
   disposeClassifier(classifier);
   for (const t of [headIndex, fitSet.embeddings, fitSet.teacher, valSet.embeddings, valSet.teacher, ...fits.map((f) => f.vectors)]) t.dispose();
 }

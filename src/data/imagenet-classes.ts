@@ -21,3 +21,15 @@ export function imagenetClasses(): ImagenetClasses {
   }
   return { wnids, synonyms: lines.slice(1).map((l) => l.split(',').map((s) => s.trim()).filter((s) => s !== '')) };
 }
+
+/** Per Tiny ImageNet class (label order), the index of its synset among ImageNet-1k's classes: its logit in a pretrained head. */
+export function imagenetIndexOfTinyImagenetClasses(): number[] {
+  const file = join(dataRoot(), 'tiny-imagenet', 'wnids.json');
+  if (!existsSync(file)) throw new Error(`missing ${file}: set HYPERCLIP_DATA to the folder holding tiny-imagenet/`);
+  const tinWnids = JSON.parse(readFileSync(file, 'utf8')) as string[];
+  const imagenetWnids = imagenetClasses().wnids;
+  const indices = tinWnids.map((w) => imagenetWnids.indexOf(w));
+  const missing = indices.indexOf(-1);
+  if (missing >= 0) throw new Error(`Tiny ImageNet class ${tinWnids[missing]} is not an ImageNet-1k class: check the data folder`);
+  return indices;
+}
