@@ -173,7 +173,7 @@ export function reportWithoutRecord(model: string, settings: CompressionSettings
   return [
     TITLE, '',
     `**No committed run record yet** for \`${model}\` with these settings: this page has no measured figures. \`${run}\` compresses, evaluates and times ` +
-    'every model (about 30 CPU-hours at 240 + 240 steps, 3 seeds, 5 severities, some 15 hours on 2 cores: on the MobileNet v2 default an AdaSAP warm-up step of 64 images took 9 s at 2 threads and the dense model\'s 46 evaluations 3.5 min, measured 2026-12-06; SAM\'s steps make the same two passes, prune-finetune\'s one; resumable: each warm-up and fine-tune saves a checkpoint every ' +
+    'every model (about 30 CPU-hours at 240 + 240 steps, 3 seeds, 5 severities, some 15 hours on 2 cores: on the MobileNet v2 default an AdaSAP warm-up step of 64 images took 9 s at 2 threads and the dense model\'s 46 evaluations 3.5 min, measured 2026-12-06 (record runs/compression/records/step-cost-w4-2026-12-06.json); SAM\'s steps make the same two passes, prune-finetune\'s one; resumable: each warm-up and fine-tune saves a checkpoint every ' +
     '`--checkpoint-every` steps, default 20, under the run\'s folder in `runs/compression/<model hash>/`, and a rerun of the same command goes on from the last one), ' +
     'writes its record to `runs/compression/records/` (commit it) and this page from it; ' +
     `\`${report}\` rebuilds the page from a committed record. (Figures an earlier session measured, whose results were not kept, are in this file's git history; ` +
