@@ -22,10 +22,11 @@ import { loadBundle } from '../src/bundle/bundle.js';
 import { createLoader, resolveDataset, type DatasetSource } from '../src/data/index.js';
 import { heldOutClasses } from '../src/data/held-out.js';
 import { imagenetIndexOfTinyImagenetClasses } from '../src/data/imagenet-classes.js';
-import { AdamW, F, keep, noGrad, setNumThreads, tensor, tidy, type Tensor } from '../src/engine/index.js';
+import { F, keep, noGrad, setNumThreads, tensor, tidy, type Tensor } from '../src/engine/index.js';
 import { buildClassifier, disposeClassifier } from '../src/eval/zeroshot.js';
 import { importMobileNetFile, pretrainedFile } from '../src/models/import/pretrained-ref.js';
 import { projectRoot } from '../src/project-root.js';
+import { fitClassVectors } from '../src/train/class-vector-fit.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 
 interface Options { model: string; network: string; fit: number; val: number; steps: number; threads: number; temperatures: number[]; scales: number[]; out?: string }
@@ -79,31 +80,12 @@ async function main(opts: Options): Promise<void> {
 
   // Unit class vectors in the model's embedding space whose softmax over the classes matches the head's
   // (softened by a temperature) on the train images, at the model's own logit scale or at one fitted beside them.
-  const fitVectors = (temperature: number, learnedScale: boolean, fixedScale = scale): Fit => {
-    const vectors = keep(noGrad(() => classifier.classEmbeddings.clone()));
-    vectors.requiresGrad = true;
-    const logScale = keep(tensor(new Float32Array([Math.log(fixedScale)]), []));
-    logScale.requiresGrad = learnedScale;
-    const optimizer = new AdamW(learnedScale ? [vectors, logScale] : [vectors], { lr: 0.01, weightDecay: 0 });
-    const targets = keep(noGrad(() => F.softmax(fitSet.teacher.div(temperature), -1)));
-    let loss = NaN, initialLoss = NaN;
-    for (let step = 0; step < opts.steps; step++) {
-      optimizer.zeroGrad();
-      loss = tidy(() => {
-        const logits = fitSet.embeddings.matmul(F.normalize(vectors, -1).transpose(0, 1)).mul(logScale.exp());
-        const l = targets.mul(F.logSoftmax(logits, -1)).sum(1).mean().neg();
-        l.backward();
-        return l.item();
-      });
-      if (step === 0) initialLoss = loss;
-      optimizer.step();
-    }
-    const scaleName = learnedScale ? 'fitted' : fixedScale === scale ? 'the model\'s' : 'fixed';
+  const fitVectors = (temperature: number, learnScale: boolean, fixedScale = scale): Fit => {
+    const fit = fitClassVectors(fitSet.embeddings, fitSet.teacher, classifier.classEmbeddings, { temperature, scale: fixedScale, learnScale, steps: opts.steps });
+    const scaleName = learnScale ? 'fitted' : fixedScale === scale ? 'the model\'s' : 'fixed';
     const name = `fitted unit vectors, teacher temperature ${temperature}, ${scaleName} scale`;
-    say(`${name}: soft cross-entropy ${loss.toFixed(4)} after ${opts.steps} steps`);
-    const fit = { name, temperature, scale: noGrad(() => logScale.exp().item()), initialLoss, loss, vectors: keep(noGrad(() => F.normalize(vectors, -1))) };
-    for (const t of [vectors, logScale, targets]) t.dispose();
-    return fit;
+    say(`${name}: soft cross-entropy ${fit.loss.toFixed(4)} after ${opts.steps} steps`);
+    return { name, temperature, ...fit };
   };
   const fits = [...opts.temperatures.map((t) => fitVectors(t, false)), ...opts.scales.map((s) => fitVectors(1, false, s)), fitVectors(1, true)];
 

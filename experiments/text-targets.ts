@@ -1,0 +1,195 @@
+// The text side trained towards the image side's own targets (issue 25: a
+// shipped model's image embeddings support about 8 points more Tiny ImageNet
+// zero-shot than its text embeddings give; docs/pretrained.md, "Text side or
+// image side?"). From a trained model on a pretrained tower:
+//   1. embed a seeded sample of the run's own training images (its recipe's
+//      sources, held-out classes left out) with the model's image side, the
+//      norms generated from ImageNet's allowed class names (held-out synsets
+//      removed), and run the imported head on the same pixels;
+//   2. fit one unit vector per allowed ImageNet class to the head's soft
+//      labels in that space, the logit scale fitted beside them
+//      (src/train/class-vector-fit.ts), 10% of the images kept back to score
+//      the fit against the head;
+//   3. tune the text encoder towards those vectors, keeping the sampled
+//      images' captions where the model had them
+//      (src/train/text-target-tuning.ts);
+//   4. write the tuned model folder and a record. The images kept back are
+//      embedded again with the tuned model's norms, to see whether its image
+//      side moved.
+// It reads training images only; the tuned folder is judged on validation
+// (npm run experiment:validation, hyperclip eval --dataset flickr8k --split val).
+//   npm run experiment:text-targets -- --model models/default -o runs/probes/DIR/model
+import { Command } from 'commander';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadBundle } from '../src/bundle/bundle.js';
+import { integer, number } from '../src/cli/parse.js';
+import { createLoader, imagenetTemplates, labelPhrases, WordNet } from '../src/data/index.js';
+import { heldOutClasses } from '../src/data/held-out.js';
+import { imagenetClasses } from '../src/data/imagenet-classes.js';
+import { AdamW, F, keep, noGrad, setNumThreads, tensor, tidy, type Tensor } from '../src/engine/index.js';
+import { encodeTexts } from '../src/eval/text-features.js';
+import { buildClassifier, disposeClassifier } from '../src/eval/zeroshot.js';
+import { MODEL_FILES } from '../src/models/index.js';
+import { importMobileNetFile, pretrainedFile } from '../src/models/import/pretrained-ref.js';
+import type { NormParams } from '../src/models/hyperclip.js';
+import { projectRoot } from '../src/project-root.js';
+import { fitClassVectors } from '../src/train/class-vector-fit.js';
+import { loaderSources } from '../src/train/data-sources.js';
+import { allowedClasses } from '../src/train/distill.js';
+import { trainableParameters } from '../src/train/param-groups.js';
+import { RECIPES } from '../src/train/recipes.js';
+import { saveBundle } from '../src/bundle/bundle.js';
+import { tuneTextTowardTargets, type TextTargetTuningConfig } from '../src/train/text-target-tuning.js';
+import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
+
+interface Options {
+  model: string; output: string; record?: string; images: number; fitSteps: number; steps: number; classes: number; captions: number;
+  keepWeight: number; lr: number; seed: number; threads: number; templates: number;
+}
+
+const say = (text: string) => process.stderr.write(`[text-targets ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+
+/** Every part of the model but the text encoder's layers after its word embeddings stays as it is. */
+const FROZEN = ['imageEncoder', 'imageProjection', 'hypernet', 'logitScale', 'logitBias', 'textEncoder.tokenEmbedding'];
+
+interface Sample { embeddings: Tensor; teacher: Tensor; captions: string[] }
+
+async function main(opts: Options): Promise<void> {
+  setNumThreads(opts.threads);
+  const started = Date.now();
+  if (existsSync(path.join(opts.output, MODEL_FILES.config))) throw new Error(`${opts.output} already holds a model; name a new folder with -o`);
+  const bundle = loadBundle(opts.model);
+  const model = bundle.model;
+  const saved = JSON.parse(readFileSync(path.join(opts.model, MODEL_FILES.config), 'utf8')) as { pretrained?: { part: string; from: string } };
+  if (saved.pretrained === undefined || model.hypernet === null) throw new Error(`${opts.model} is not a HyperCLIP model on a pretrained tower (its config.json names no pretrained part, or it has no hypernetwork)`);
+  const recipeName = bundle.extra.recipe as string | undefined;
+  const recipe = recipeName === undefined ? undefined : RECIPES[recipeName];
+  if (recipe === undefined) throw new Error(`${opts.model} names no known recipe (extra.recipe = ${JSON.stringify(recipeName)}): its training images are unknown`);
+  const file = pretrainedFile(saved.pretrained.from);
+  if (file === null) throw new Error(`${saved.pretrained.from} is not a pretrained network reference`);
+  const { classifier: head } = importMobileNetFile(file, `no pretrained network ${file}`, path.basename(file));
+  head.eval();
+
+  // The allowed ImageNet classes, named as the distillation names them.
+  const names = imagenetClasses();
+  const phrases = labelPhrases(names.synonyms, WordNet.load(), { hypernymLevels: 2 });
+  const allowed = allowedClasses(names.wnids, heldOutClasses().wnids);
+  const allTemplates = imagenetTemplates();
+  if (opts.templates > allTemplates.length) throw new Error(`--templates ${opts.templates}: CLIP's ImageNet set has ${allTemplates.length}`);
+  const templates = allTemplates.slice(0, opts.templates);
+  say(`${allowed.length} ImageNet classes (held-out synsets removed), ${templates.length} templates; model ${opts.model} (recipe ${recipeName})`);
+  const classifier = buildClassifier(bundle, allowed.map((c) => names.synonyms[c]![0]!), templates);
+  const modelScale = Math.exp(model.logitScale.item());
+  const allowedIndex = tensor(BigInt64Array.from(allowed, BigInt), [allowed.length], { dtype: 'int64' });
+
+  const sources = loaderSources(recipe.data);
+  const embed = async (count: number, seed: number, norms: NormParams, what: string): Promise<Sample> => {
+    const loader = createLoader({ sources, batchSize: 50, preprocess: bundle.preprocess, shuffle: true, seed, workers: opts.threads });
+    const embeddings: Tensor[] = [], teacher: Tensor[] = [], captions: string[] = [];
+    try {
+      for await (const batch of loader) {
+        const take = Math.min(batch.size, count - captions.length);
+        const [e, z] = noGrad(() => tidy(() => {
+          const x = tensor(batch.images, [batch.size, 3, batch.height, batch.width]).narrow(0, 0, take);
+          return [keep(F.normalize(model.encodeImage(x, norms), -1)), keep(head.forward(x).indexSelect(1, allowedIndex))];
+        }));
+        embeddings.push(e!); teacher.push(z!); captions.push(...batch.captions.slice(0, take));
+        if (captions.length % 1000 === 0 || captions.length >= count) say(`${what}: ${captions.length}/${count} images`);
+        if (captions.length >= count) break;
+      }
+    } finally {
+      await loader.close();
+    }
+    const out = { embeddings: keep(F.cat(embeddings)), teacher: keep(F.cat(teacher)), captions };
+    for (const t of [...embeddings, ...teacher]) t.dispose();
+    return out;
+  };
+  const sample = await embed(opts.images, opts.seed ^ 0x5bd1e995, classifier.normParams!, 'training images');
+  const checkCount = Math.max(1, Math.round(opts.images / 10));
+  const fitCount = sample.captions.length - checkCount;
+  const fitEmbeddings = keep(sample.embeddings.narrow(0, 0, fitCount)), fitTeacher = keep(sample.teacher.narrow(0, 0, fitCount));
+  const checkEmbeddings = keep(sample.embeddings.narrow(0, fitCount, checkCount)), checkTeacher = keep(sample.teacher.narrow(0, fitCount, checkCount));
+
+  const fit = fitClassVectors(fitEmbeddings, fitTeacher, classifier.classEmbeddings, { temperature: 1, scale: modelScale, learnScale: true, steps: opts.fitSteps });
+  say(`fit: ${allowed.length} unit vectors on ${fitCount} images, soft cross-entropy ${fit.initialLoss.toFixed(3)} -> ${fit.loss.toFixed(3)}, scale ${modelScale.toFixed(1)} -> ${fit.scale.toFixed(1)}`);
+  // How often a set of class vectors picks the head's top class on the images kept back.
+  const agreement = (embeddings: Tensor, vectors: Tensor): number => noGrad(() => tidy(() => {
+    const picked = embeddings.matmul(vectors.transpose(0, 1)).argmax(1);
+    return picked.eq(checkTeacher.argmax(1)).to('float32').mean().item();
+  }));
+  const before = { modelText: agreement(checkEmbeddings, classifier.classEmbeddings), fitted: agreement(checkEmbeddings, fit.vectors) };
+  say(`agreement with the head's top class on ${checkCount} images kept back: model text ${(100 * before.modelText).toFixed(2)}%, fitted vectors ${(100 * before.fitted).toFixed(2)}%`);
+
+  const captionEmbeddings = encodeTexts(model, bundle.tokenizer, sample.captions);
+  const config: TextTargetTuningConfig = {
+    steps: opts.steps, classesPerStep: opts.classes, captionsPerStep: opts.captions, keepWeight: opts.keepWeight, lr: opts.lr, gradClip: 1, seed: opts.seed,
+  };
+  const params = trainableParameters(model, FROZEN).map(([, p]) => p);
+  const optimizer = new AdamW(params, { lr: opts.lr, weightDecay: 0 });
+  const tuneStarted = Date.now();
+  const history = tuneTextTowardTargets(model, bundle.tokenizer, {
+    names: allowed.map((c) => phrases[c]!), templates, vectors: fit.vectors, captions: sample.captions, captionEmbeddings,
+  }, config, optimizer, (s) => {
+    if (s.step % 50 === 0 || s.step === 1 || s.step === opts.steps) {
+      say(`step ${s.step}/${opts.steps}: loss ${s.loss.toFixed(4)}, prompt-target cosine ${s.targetCosine.toFixed(3)}, kept-caption cosine ${s.keptCosine.toFixed(3)}, ${((Date.now() - tuneStarted) / 1000 / s.step).toFixed(2)} s/step`);
+    }
+  });
+  const tuneSeconds = (Date.now() - tuneStarted) / 1000;
+
+  // The tuned text, and the image side under the norms it now generates, on the images kept back.
+  model.eval();
+  const tuned = buildClassifier(bundle, allowed.map((c) => names.synonyms[c]![0]!), templates);
+  const recheck = await embed(opts.images, opts.seed ^ 0x5bd1e995, tuned.normParams!, 'images again, tuned norms');
+  const recheckEmbeddings = keep(recheck.embeddings.narrow(0, fitCount, checkCount));
+  const meanCosine = (a: Tensor, b: Tensor) => noGrad(() => a.mul(b).sum(1).mean().item());
+  const after = {
+    tunedText: agreement(recheckEmbeddings, tuned.classEmbeddings),
+    tunedTextOldImages: agreement(checkEmbeddings, tuned.classEmbeddings),
+    fittedVectorsNewImages: agreement(recheckEmbeddings, fit.vectors),
+    imageCosineToBefore: meanCosine(recheckEmbeddings, checkEmbeddings),
+    classCosineToFitted: { before: meanCosine(classifier.classEmbeddings, fit.vectors), after: meanCosine(tuned.classEmbeddings, fit.vectors) },
+  };
+  say(`after tuning, on the images kept back: tuned text ${(100 * after.tunedText).toFixed(2)}% agreement, fitted vectors on the moved images ${(100 * after.fittedVectorsNewImages).toFixed(2)}%, image embeddings' cosine to before ${after.imageCosineToBefore.toFixed(3)}`);
+
+  saveBundle(opts.output, model, bundle.tokenizer, { ...bundle.extra, textTargets: { from: opts.model, command: commandLine(), ...config } }, { pretrained: saved.pretrained });
+  const record = opts.record ?? path.join(projectRoot(), 'runs', 'text-targets', `${path.basename(path.dirname(path.resolve(opts.output)))}.json`);
+  mkdirSync(path.dirname(record), { recursive: true });
+  const every = Math.max(1, Math.floor(history.length / 40));
+  writeFileSync(record, JSON.stringify({
+    command: commandLine(), date: new Date().toISOString(), model: opts.model, output: opts.output, recipe: recipeName,
+    classes: allowed.length, images: { fit: fitCount, keptBack: checkCount }, fit: { steps: opts.fitSteps, initialLoss: fit.initialLoss, loss: fit.loss, modelScale, scale: fit.scale },
+    agreementWithHead: { before, after }, tuning: { ...config, seconds: tuneSeconds, history: history.filter((_, i) => i % every === 0 || i === history.length - 1) },
+    seconds: (Date.now() - started) / 1000,
+  }, null, 2) + '\n');
+  console.log(`text-targets: ${opts.steps} steps in ${tuneSeconds.toFixed(0)} s; head agreement on ${checkCount} kept-back images: model text ${(100 * before.modelText).toFixed(2)}% -> tuned ${(100 * after.tunedText).toFixed(2)}% (fitted vectors ${(100 * before.fitted).toFixed(2)}%); model ${opts.output}; record ${path.relative(process.cwd(), record)}`);
+  disposeClassifier(classifier); disposeClassifier(tuned);
+  for (const t of [allowedIndex, sample.embeddings, sample.teacher, recheck.embeddings, recheck.teacher, fitEmbeddings, fitTeacher, checkEmbeddings, checkTeacher, recheckEmbeddings, fit.vectors, captionEmbeddings]) t.dispose();
+}
+
+const commandLine = () => ['npm run experiment:text-targets --', ...process.argv.slice(2)].join(' ');
+
+const positive = (option: string) => (value: string): number => {
+  const v = number(option)(value);
+  if (!(v > 0)) throw new Error(`--${option} must be positive, got ${value}`);
+  return v;
+};
+
+export const cli = (): Command => new Command()
+  .name('text-targets')
+  .description('tune a trained model\'s text encoder towards unit class vectors fitted to the pretrained head in its own image-embedding space')
+  .requiredOption('--model <dir>', 'a trained HyperCLIP model folder on a pretrained tower')
+  .requiredOption('-o, --output <dir>', 'the tuned model folder (must not hold a model yet)')
+  .option('--record <file>', 'the JSON record (default runs/text-targets/<parent folder of -o>.json)')
+  .option('--images <n>', 'training images sampled (a tenth kept back to score the fit)', integer('images'), 8000)
+  .option('--fit-steps <n>', 'full-batch steps of the vector fit', integer('fit-steps'), 400)
+  .option('--steps <n>', 'tuning steps', integer('steps'), 600)
+  .option('--classes <n>', 'target classes per tuning step', integer('classes'), 128)
+  .option('--captions <n>', 'kept captions per tuning step (0: no keep term)', integer('captions', 0), 128)
+  .option('--keep-weight <w>', 'weight of the keep term', number('keep-weight'), 1)
+  .option('--lr <lr>', 'peak learning rate of the tuning', positive('lr'), 2e-4)
+  .option('--templates <n>', 'the first n of CLIP\'s 80 ImageNet templates: for the class embeddings whose norms embed the images, and the tuning prompts', integer('templates'), 80)
+  .option('--seed <n>', 'seed of the image sample and the draws', integer('seed', 0), 0)
+  .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2);
+
+if (isEntryPoint(import.meta.url)) cli().action(reportingErrors('text-targets', main)).parseAsync();

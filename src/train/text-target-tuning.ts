@@ -1,0 +1,123 @@
+// Trains the text encoder towards fixed targets in the embedding space: each
+// step draws classes, prompts each with a random template and one of its
+// names, and pulls the prompt's normalised embedding towards its class's
+// target vector (a cosine loss, so no logit scale enters); beside that it
+// keeps a draw of captions where the model had them before tuning, so that
+// retrieval and names outside the targets keep what they knew. Everything
+// but the text encoder stays as it is; the hypernetwork still reads the
+// tuned text, as deployment does.
+import { F, tensor, type AdamW, type Tensor } from '../engine/index.js';
+import { createRng, randomIndex, type Rng } from '../data/random.js';
+import type { Tokenizer } from '../data/tokenizer/index.js';
+import type { HyperClip } from '../models/hyperclip.js';
+import { tokenize } from '../eval/text-features.js';
+import { warmupCosine } from './schedule.js';
+import { optimizerStep } from './train-step.js';
+
+export interface TextTargetTuningConfig {
+  steps: number;
+  /** Target classes drawn per step (at most the number of classes). */
+  classesPerStep: number;
+  /** Kept captions drawn per step; 0 turns the keep term off. */
+  captionsPerStep: number;
+  /** Weight of the keep term beside the target term. */
+  keepWeight: number;
+  /** Peak learning rate (10% warm-up, cosine to zero). */
+  lr: number;
+  gradClip: number;
+  seed: number;
+}
+
+export interface TextTargets {
+  /** Per target class, the names its prompts may use. */
+  names: readonly (readonly string[])[];
+  templates: readonly string[];
+  /** [K, E], unit rows, one per entry of names. */
+  vectors: Tensor;
+  /** Captions whose embeddings are kept. */
+  captions: readonly string[];
+  /** The model's normalised embeddings of those captions before tuning [M, E]. */
+  captionEmbeddings: Tensor;
+}
+
+export interface TextTargetStep {
+  step: number;
+  loss: number;
+  /** Mean cosine of the drawn prompts to their targets, and of the drawn captions to where they were. */
+  targetCosine: number;
+  keptCosine: number;
+  lr: number;
+}
+
+export function checkTextTargets(model: HyperClip, targets: TextTargets, config: TextTargetTuningConfig): void {
+  const classes = targets.names.length;
+  const width = model.config.embedDim;
+  if (classes === 0) throw new Error('text-target tuning: no target classes');
+  const nameless = targets.names.findIndex((n) => n.length === 0);
+  if (nameless >= 0) throw new Error(`text-target tuning: target class ${nameless} has no name`);
+  if (targets.templates.length === 0 || targets.templates.some((t) => !t.includes('{}'))) throw new Error('text-target tuning: templates must be a non-empty list of strings with {}');
+  if (targets.vectors.ndim !== 2 || targets.vectors.size(0) !== classes || targets.vectors.size(1) !== width) {
+    throw new Error(`text-target tuning: target vectors [${targets.vectors.shape}] must be [${classes}, ${width}] (classes, the model's embedding width)`);
+  }
+  if (targets.captionEmbeddings.ndim !== 2 || targets.captionEmbeddings.size(0) !== targets.captions.length || targets.captionEmbeddings.size(1) !== width) {
+    throw new Error(`text-target tuning: kept caption embeddings [${targets.captionEmbeddings.shape}] must be [${targets.captions.length}, ${width}]`);
+  }
+  const positive = (name: keyof TextTargetTuningConfig, zero = false) => {
+    const v = config[name];
+    if (!Number.isFinite(v) || v < 0 || (!zero && v === 0)) throw new Error(`text-target tuning: ${name} must be ${zero ? 'non-negative' : 'positive'}, got ${v}`);
+  };
+  positive('steps'); positive('classesPerStep'); positive('captionsPerStep', true); positive('keepWeight', true); positive('lr'); positive('gradClip');
+  if (config.classesPerStep > classes) throw new Error(`text-target tuning: ${config.classesPerStep} classes per step but only ${classes} target classes`);
+  if (config.captionsPerStep > 0 && targets.captions.length === 0) throw new Error('text-target tuning: captionsPerStep > 0 but no captions to keep');
+}
+
+/**
+ * Runs the tuning on `optimizer` (over the text encoder's trainable
+ * parameters; the caller freezes the rest), calling onStep after each step.
+ */
+export function tuneTextTowardTargets(model: HyperClip, tokenizer: Tokenizer, targets: TextTargets, config: TextTargetTuningConfig, optimizer: AdamW,
+  onStep: (s: TextTargetStep) => void = () => {}): TextTargetStep[] {
+  checkTextTargets(model, targets, config);
+  const rng = createRng(config.seed ^ 0x2545f491);
+  const device = targets.vectors.device;
+  const history: TextTargetStep[] = [];
+  for (let step = 0; step < config.steps; step++) {
+    optimizer.lr = warmupCosine(step, { lr: config.lr, warmupSteps: Math.max(1, Math.round(config.steps / 10)), totalSteps: config.steps });
+    const classes = drawDistinct(rng, targets.names.length, config.classesPerStep);
+    const prompts = classes.map((c) => {
+      const names = targets.names[c]!;
+      return targets.templates[randomIndex(rng, targets.templates.length)]!.replaceAll('{}', names[randomIndex(rng, names.length)]!);
+    });
+    const kept = config.captionsPerStep > 0 ? drawDistinct(rng, targets.captions.length, Math.min(config.captionsPerStep, targets.captions.length)) : [];
+    let targetCosine = NaN, keptCosine = NaN;
+    const { loss } = optimizerStep(() => {
+      const indexOf = (rows: number[]) => tensor(BigInt64Array.from(rows, BigInt), [rows.length], { dtype: 'int64' }).to(device);
+      const text = F.normalize(model.encodeText(tokenize(tokenizer, prompts).to(device)), -1); // [B, E]
+      const toTarget = text.mul(targets.vectors.indexSelect(0, indexOf(classes))).sum(1).mean();
+      targetCosine = toTarget.item();
+      let total = toTarget.neg().add(1);
+      if (kept.length > 0) {
+        const captions = F.normalize(model.encodeText(tokenize(tokenizer, kept.map((i) => targets.captions[i]!)).to(device)), -1);
+        const toKept = captions.mul(targets.captionEmbeddings.indexSelect(0, indexOf(kept))).sum(1).mean();
+        keptCosine = toKept.item();
+        total = total.add(toKept.neg().add(1).mul(config.keepWeight));
+      }
+      return total;
+    }, optimizer, config.gradClip);
+    if (!Number.isFinite(loss)) throw new Error(`text-target tuning: the loss is ${loss} at step ${step}; lower the learning rate`);
+    const record = { step: step + 1, loss, targetCosine, keptCosine, lr: optimizer.lr };
+    history.push(record);
+    onStep(record);
+  }
+  return history;
+}
+
+/** k distinct indices below n, in random order (a partial Fisher-Yates shuffle). */
+function drawDistinct(rng: Rng, n: number, k: number): number[] {
+  const pool = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < k; i++) {
+    const j = i + randomIndex(rng, n - i);
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, k);
+}

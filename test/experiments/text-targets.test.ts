@@ -1,0 +1,59 @@
+// experiment:text-targets on the shipped model and a few of its real training
+// images: the tuned folder loads, only its text encoder changed, the record
+// holds the fit and the tuning, and bad input is one line on stderr.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadBundle } from '../../src/bundle/bundle.js';
+import { maxAbsDiff } from '../models/helpers.js';
+
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SCRIPT = path.join(ROOT, 'experiments/text-targets.js');
+const MODEL = path.join(ROOT, '../models/default');
+const SMALL = ['--images', '20', '--fit-steps', '5', '--steps', '3', '--classes', '8', '--captions', '4', '--templates', '1', '--threads', '1', '--lr', '1e-3'];
+
+test('a small run writes a tuned model whose text encoder alone moved, and its record', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'text-targets-'));
+  try {
+    const out = path.join(dir, 'probe', 'model'), record = path.join(dir, 'record.json');
+    const run = spawnSync(process.execPath, [SCRIPT, '--model', MODEL, '-o', out, '--record', record, ...SMALL], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout.trim().split('\n').at(-1)!, /^text-targets: 3 steps in \d+ s; head agreement on 2 kept-back images: model text [\d.]+% -> tuned [\d.]+% \(fitted vectors [\d.]+%\); model /);
+    const r = JSON.parse(readFileSync(record, 'utf8'));
+    assert.deepEqual(r.images, { fit: 18, keptBack: 2 });
+    assert.ok(r.classes > 900 && r.classes < 1000, 'ImageNet without the held-out synsets');
+    assert.ok(r.fit.loss < r.fit.initialLoss);
+    assert.equal(r.tuning.history.at(-1).step, 3);
+    assert.ok(r.agreementWithHead.after.imageCosineToBefore > 0.9);
+    const before = loadBundle(MODEL), after = loadBundle(out);
+    try {
+      assert.equal(after.extra.recipe, before.extra.recipe);
+      assert.equal((after.extra.textTargets as { steps: number }).steps, 3);
+      const named = (b: typeof before) => new Map(b.model.namedParameters());
+      const [a, b] = [named(before), named(after)];
+      const moved = [...a].filter(([name, t]) => maxAbsDiff(t, b.get(name)!) > 0).map(([name]) => name);
+      assert.ok(moved.length > 0, 'the text encoder trained');
+      for (const name of moved) assert.match(name, /^textEncoder\./);
+      assert.ok(!moved.some((n) => n.startsWith('textEncoder.tokenEmbedding')), 'word embeddings stay frozen');
+    } finally {
+      before.model.dispose(); after.model.dispose();
+    }
+    const again = spawnSync(process.execPath, [SCRIPT, '--model', MODEL, '-o', out, ...SMALL], { encoding: 'utf8' });
+    assert.notEqual(again.status, 0);
+    assert.equal(again.stderr.trim().split('\n').length, 1, again.stderr);
+    assert.match(again.stderr, /already holds a model; name a new folder with -o/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a model folder that is not on a pretrained tower is one readable line', () => {
+  const run = spawnSync(process.execPath, [SCRIPT, '--model', path.join(ROOT, '../no-such-model'), '-o', path.join(tmpdir(), 'never-written')], { encoding: 'utf8' });
+  assert.notEqual(run.status, 0);
+  assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+  assert.match(run.stderr, /no model folder at/);
+});

@@ -1,0 +1,73 @@
+// Tuning the text encoder towards fixed target vectors
+// (src/train/text-target-tuning.ts), on a tiny model: prompts move towards
+// their targets, the keep term holds captions where they were, frozen parts
+// stay, and bad input is refused.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AdamW, F, manualSeed, noGrad, randn, type Tensor } from '../../src/engine/index.js';
+import { Tokenizer } from '../../src/data/tokenizer/index.js';
+import { encodeTexts } from '../../src/eval/text-features.js';
+import { trainableParameters } from '../../src/train/param-groups.js';
+import { checkTextTargets, tuneTextTowardTargets, type TextTargetTuningConfig } from '../../src/train/text-target-tuning.js';
+import { maxAbsDiff, tinyModel } from '../models/helpers.js';
+
+const tokenizer = Tokenizer.load('wordnet-8k');
+const NAMES = [['cat'], ['dog', 'puppy'], ['car'], ['truck'], ['ship', 'boat'], ['frog']];
+const TEMPLATES = ['a photo of a {}.', 'a drawing of a {}.'];
+const CAPTIONS = ['a man rides a bike down a hill', 'two children play in the sand', 'a black dog runs on the grass', 'a woman reads a book on a bench'];
+const FROZEN = ['imageEncoder', 'imageProjection', 'hypernet', 'logitScale', 'logitBias', 'textEncoder.tokenEmbedding'];
+
+function setup(seed = 0) {
+  const { model } = tinyModel({ text: { vocabSize: tokenizer.vocabSize, contextLength: tokenizer.contextLength, endTokenId: tokenizer.endToken } }, seed);
+  model.eval();
+  manualSeed(seed + 11);
+  const vectors = F.normalize(randn([NAMES.length, model.config.embedDim]), -1);
+  const captionEmbeddings = encodeTexts(model, tokenizer, CAPTIONS);
+  const optimizer = new AdamW(trainableParameters(model, FROZEN).map(([, p]) => p), { lr: 1e-3, weightDecay: 0 });
+  return { model, targets: { names: NAMES, templates: TEMPLATES, vectors, captions: CAPTIONS, captionEmbeddings }, optimizer };
+}
+
+const config = (over: Partial<TextTargetTuningConfig> = {}): TextTargetTuningConfig =>
+  ({ steps: 40, classesPerStep: 6, captionsPerStep: 4, keepWeight: 1, lr: 3e-3, gradClip: 1, seed: 0, ...over });
+
+const promptCosine = (model: ReturnType<typeof setup>['model'], vectors: Tensor) => {
+  const prompts = NAMES.map((n) => TEMPLATES[0]!.replace('{}', n[0]!));
+  return noGrad(() => encodeTexts(model, tokenizer, prompts).mul(vectors).sum(1).mean().item());
+};
+
+test('prompts move towards their class targets while the frozen parts stay as they were', () => {
+  const { model, targets, optimizer } = setup();
+  const before = promptCosine(model, targets.vectors);
+  const hypernetBefore = noGrad(() => model.hypernet!.parameters()[0]!.clone());
+  const projectionBefore = noGrad(() => model.imageProjection.weight.clone());
+  const history = tuneTextTowardTargets(model, tokenizer, targets, config({ captionsPerStep: 0 }), optimizer);
+  assert.equal(history.length, 40);
+  const after = promptCosine(model, targets.vectors);
+  assert.ok(after > before + 0.3, `prompt-target cosine ${before.toFixed(3)} -> ${after.toFixed(3)}`);
+  assert.ok(history.at(-1)!.loss < history[0]!.loss);
+  assert.ok(Number.isNaN(history[0]!.keptCosine), 'no keep term: nothing measured');
+  assert.equal(maxAbsDiff(hypernetBefore, model.hypernet!.parameters()[0]!), 0);
+  assert.equal(maxAbsDiff(projectionBefore, model.imageProjection.weight), 0);
+});
+
+test('the keep term holds the captions nearer where the model had them', () => {
+  const keptAfter = (keepWeight: number) => {
+    const { model, targets, optimizer } = setup();
+    tuneTextTowardTargets(model, tokenizer, targets, config({ keepWeight }), optimizer);
+    return noGrad(() => encodeTexts(model, tokenizer, CAPTIONS).mul(targets.captionEmbeddings).sum(1).mean().item());
+  };
+  const free = keptAfter(0), kept = keptAfter(5);
+  assert.ok(kept > free, `captions' cosine to before: ${kept.toFixed(4)} kept, ${free.toFixed(4)} free`);
+});
+
+test('bad targets and settings are refused with what to fix', () => {
+  const { model, targets } = setup();
+  const check = (over: object, c = config()) => () => checkTextTargets(model, { ...targets, ...over }, c);
+  assert.throws(check({ names: [] }), /no target classes/);
+  assert.throws(check({ names: [['cat'], [], ...NAMES.slice(2)] }), /target class 1 has no name/);
+  assert.throws(check({ templates: ['a photo'] }), /templates must be a non-empty list of strings with \{\}/);
+  assert.throws(check({ vectors: targets.vectors.narrow(0, 0, 3) }), /must be \[6, \d+\]/);
+  assert.throws(check({}, config({ classesPerStep: 7 })), /7 classes per step but only 6 target classes/);
+  assert.throws(check({}, config({ lr: 0 })), /lr must be positive/);
+  assert.throws(check({ captions: [], captionEmbeddings: targets.captionEmbeddings.narrow(0, 0, 0) }), /no captions to keep/);
+});
