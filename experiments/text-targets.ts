@@ -9,13 +9,15 @@
 //   2. fit one unit vector per allowed ImageNet class to the head's soft
 //      labels in that space, the logit scale fitted beside them
 //      (src/train/class-vector-fit.ts), 10% of the images kept back to score
-//      the fit against the head;
+//      the fit against the head. Each class's teacher mass on the fit images
+//      (its summed probability) is recorded with how far its vector moved;
+//      --min-mass leaves classes the images barely show out of the targets;
 //   3. tune the text encoder towards those vectors, keeping the sampled
 //      images' captions where the model had them
 //      (src/train/text-target-tuning.ts);
 //   4. write the tuned model folder and a record. The images kept back are
-//      embedded again with the tuned model's norms, to see whether its image
-//      side moved.
+//      embedded again with the norms the tuned text generates, to see whether
+//      the image side moved.
 // It reads training images only; the tuned folder is judged on validation
 // (npm run experiment:validation, hyperclip eval --dataset flickr8k --split val).
 //   npm run experiment:text-targets -- --model models/default -o runs/probes/DIR/model
@@ -32,7 +34,6 @@ import { encodeTexts } from '../src/eval/text-features.js';
 import { buildClassifier, disposeClassifier } from '../src/eval/zeroshot.js';
 import { MODEL_FILES } from '../src/models/index.js';
 import { importMobileNetFile, pretrainedFile } from '../src/models/import/pretrained-ref.js';
-import type { NormParams } from '../src/models/hyperclip.js';
 import { projectRoot } from '../src/project-root.js';
 import { fitClassVectors } from '../src/train/class-vector-fit.js';
 import { loaderSources } from '../src/train/data-sources.js';
@@ -45,15 +46,13 @@ import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 
 interface Options {
   model: string; output: string; record?: string; images: number; fitSteps: number; steps: number; classes: number; captions: number;
-  keepWeight: number; lr: number; seed: number; threads: number; templates: number;
+  keepWeight: number; lr: number; seed: number; threads: number; templates: number; minMass: number;
 }
 
 const say = (text: string) => process.stderr.write(`[text-targets ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 
 /** Every part of the model but the text encoder's layers after its word embeddings stays as it is. */
 const FROZEN = ['imageEncoder', 'imageProjection', 'hypernet', 'logitScale', 'logitBias', 'textEncoder.tokenEmbedding'];
-
-interface Sample { embeddings: Tensor; teacher: Tensor; captions: string[] }
 
 async function main(opts: Options): Promise<void> {
   setNumThreads(opts.threads);
@@ -84,32 +83,33 @@ async function main(opts: Options): Promise<void> {
   const allowedIndex = tensor(BigInt64Array.from(allowed, BigInt), [allowed.length], { dtype: 'int64' });
 
   const sources = loaderSources(recipe.data);
-  const embed = async (count: number, seed: number, norms: NormParams, what: string): Promise<Sample> => {
-    const loader = createLoader({ sources, batchSize: 50, preprocess: bundle.preprocess, shuffle: true, seed, workers: opts.threads });
-    const embeddings: Tensor[] = [], teacher: Tensor[] = [], captions: string[] = [];
-    try {
-      for await (const batch of loader) {
-        const take = Math.min(batch.size, count - captions.length);
-        const [e, z] = noGrad(() => tidy(() => {
-          const x = tensor(batch.images, [batch.size, 3, batch.height, batch.width]).narrow(0, 0, take);
-          return [keep(F.normalize(model.encodeImage(x, norms), -1)), keep(head.forward(x).indexSelect(1, allowedIndex))];
-        }));
-        embeddings.push(e!); teacher.push(z!); captions.push(...batch.captions.slice(0, take));
-        if (captions.length % 1000 === 0 || captions.length >= count) say(`${what}: ${captions.length}/${count} images`);
-        if (captions.length >= count) break;
-      }
-    } finally {
-      await loader.close();
-    }
-    const out = { embeddings: keep(F.cat(embeddings)), teacher: keep(F.cat(teacher)), captions };
-    for (const t of [...embeddings, ...teacher]) t.dispose();
-    return out;
-  };
-  const sample = await embed(opts.images, opts.seed ^ 0x5bd1e995, classifier.normParams!, 'training images');
   const checkCount = Math.max(1, Math.round(opts.images / 10));
-  const fitCount = sample.captions.length - checkCount;
-  const fitEmbeddings = keep(sample.embeddings.narrow(0, 0, fitCount)), fitTeacher = keep(sample.teacher.narrow(0, 0, fitCount));
-  const checkEmbeddings = keep(sample.embeddings.narrow(0, fitCount, checkCount)), checkTeacher = keep(sample.teacher.narrow(0, fitCount, checkCount));
+  const fitCount = opts.images - checkCount;
+  // The kept-back images' pixels stay in memory (a few hundred MB at most), to embed them again after tuning.
+  const loader = createLoader({ sources, batchSize: 50, preprocess: bundle.preprocess, shuffle: true, seed: opts.seed ^ 0x5bd1e995, workers: opts.threads });
+  const embeddings: Tensor[] = [], teachers: Tensor[] = [], keptPixels: Tensor[] = [], captions: string[] = [];
+  try {
+    for await (const batch of loader) {
+      const take = Math.min(batch.size, opts.images - captions.length);
+      const [e, z, p] = noGrad(() => tidy(() => {
+        const x = tensor(batch.images, [batch.size, 3, batch.height, batch.width]).narrow(0, 0, take);
+        const keptFrom = Math.max(0, fitCount - captions.length);
+        return [keep(F.normalize(model.encodeImage(x, classifier.normParams!), -1)), keep(head.forward(x).indexSelect(1, allowedIndex)),
+          keptFrom < take ? keep(x.narrow(0, keptFrom, take - keptFrom).clone()) : null];
+      }));
+      embeddings.push(e!); teachers.push(z!); if (p) keptPixels.push(p);
+      captions.push(...batch.captions.slice(0, take));
+      if (captions.length % 1000 === 0 || captions.length >= opts.images) say(`training images: ${captions.length}/${opts.images}`);
+      if (captions.length >= opts.images) break;
+    }
+  } finally {
+    await loader.close();
+  }
+  if (captions.length < opts.images) throw new Error(`the recipe's training data holds ${captions.length} images, fewer than --images ${opts.images}`);
+  const allEmbeddings = keep(F.cat(embeddings)), allTeacher = keep(F.cat(teachers)), checkPixels = keep(F.cat(keptPixels));
+  for (const t of [...embeddings, ...teachers, ...keptPixels]) t.dispose();
+  const fitEmbeddings = keep(allEmbeddings.narrow(0, 0, fitCount)), fitTeacher = keep(allTeacher.narrow(0, 0, fitCount));
+  const checkEmbeddings = keep(allEmbeddings.narrow(0, fitCount, checkCount)), checkTeacher = keep(allTeacher.narrow(0, fitCount, checkCount));
 
   const fit = fitClassVectors(fitEmbeddings, fitTeacher, classifier.classEmbeddings, { temperature: 1, scale: modelScale, learnScale: true, steps: opts.fitSteps });
   say(`fit: ${allowed.length} unit vectors on ${fitCount} images, soft cross-entropy ${fit.initialLoss.toFixed(3)} -> ${fit.loss.toFixed(3)}, scale ${modelScale.toFixed(1)} -> ${fit.scale.toFixed(1)}`);
@@ -119,9 +119,20 @@ async function main(opts: Options): Promise<void> {
     return picked.eq(checkTeacher.argmax(1)).to('float32').mean().item();
   }));
   const before = { modelText: agreement(checkEmbeddings, classifier.classEmbeddings), fitted: agreement(checkEmbeddings, fit.vectors) };
+  // Adam moves every vector at about the same pace, so a class the sampled images barely show drifts as far as a
+  // well-evidenced one: its teacher mass (summed probability over the fit images) says how much the fit knows of it.
+  const mass = Array.from(noGrad(() => F.softmax(fitTeacher, -1).sum(0)).toArray(), Number);
+  const moved = Array.from(noGrad(() => fit.vectors.mul(classifier.classEmbeddings).sum(1)).toArray(), Number);
+  const evidence = massBins(mass, moved);
+  for (const b of evidence) say(`classes with teacher mass ${b.range}: ${b.classes}, mean cosine of the fitted vector to the model's class embedding ${b.meanCosine.toFixed(3)}`);
+  const targetClasses = allowed.map((_, i) => i).filter((i) => mass[i]! >= opts.minMass);
+  if (targetClasses.length < opts.classes) throw new Error(`--min-mass ${opts.minMass} leaves ${targetClasses.length} target classes, fewer than --classes ${opts.classes}`);
+  if (opts.minMass > 0) say(`--min-mass ${opts.minMass}: ${targetClasses.length} of ${allowed.length} classes are targets`);
+  const targetIndex = tensor(BigInt64Array.from(targetClasses, BigInt), [targetClasses.length], { dtype: 'int64' });
+  const targetVectors = keep(noGrad(() => fit.vectors.indexSelect(0, targetIndex)));
   say(`agreement with the head's top class on ${checkCount} images kept back: model text ${(100 * before.modelText).toFixed(2)}%, fitted vectors ${(100 * before.fitted).toFixed(2)}%`);
 
-  const captionEmbeddings = encodeTexts(model, bundle.tokenizer, sample.captions);
+  const captionEmbeddings = encodeTexts(model, bundle.tokenizer, captions);
   const config: TextTargetTuningConfig = {
     steps: opts.steps, classesPerStep: opts.classes, captionsPerStep: opts.captions, keepWeight: opts.keepWeight, lr: opts.lr, gradClip: 1, seed: opts.seed,
   };
@@ -129,7 +140,7 @@ async function main(opts: Options): Promise<void> {
   const optimizer = new AdamW(params, { lr: opts.lr, weightDecay: 0 });
   const tuneStarted = Date.now();
   const history = tuneTextTowardTargets(model, bundle.tokenizer, {
-    names: allowed.map((c) => phrases[c]!), templates, vectors: fit.vectors, captions: sample.captions, captionEmbeddings,
+    names: targetClasses.map((i) => phrases[allowed[i]!]!), templates, vectors: targetVectors, captions: captions, captionEmbeddings,
   }, config, optimizer, (s) => {
     if (s.step % 50 === 0 || s.step === 1 || s.step === opts.steps) {
       say(`step ${s.step}/${opts.steps}: loss ${s.loss.toFixed(4)}, prompt-target cosine ${s.targetCosine.toFixed(3)}, kept-caption cosine ${s.keptCosine.toFixed(3)}, ${((Date.now() - tuneStarted) / 1000 / s.step).toFixed(2)} s/step`);
@@ -140,8 +151,12 @@ async function main(opts: Options): Promise<void> {
   // The tuned text, and the image side under the norms it now generates, on the images kept back.
   model.eval();
   const tuned = buildClassifier(bundle, allowed.map((c) => names.synonyms[c]![0]!), templates);
-  const recheck = await embed(opts.images, opts.seed ^ 0x5bd1e995, tuned.normParams!, 'images again, tuned norms');
-  const recheckEmbeddings = keep(recheck.embeddings.narrow(0, fitCount, checkCount));
+  const chunks: Tensor[] = [];
+  for (let i = 0; i < checkCount; i += 50) {
+    chunks.push(noGrad(() => tidy(() => keep(F.normalize(model.encodeImage(checkPixels.narrow(0, i, Math.min(50, checkCount - i)), tuned.normParams!), -1)))));
+  }
+  const recheckEmbeddings = keep(F.cat(chunks));
+  for (const c of chunks) c.dispose();
   const meanCosine = (a: Tensor, b: Tensor) => noGrad(() => a.mul(b).sum(1).mean().item());
   const after = {
     tunedText: agreement(recheckEmbeddings, tuned.classEmbeddings),
@@ -158,13 +173,23 @@ async function main(opts: Options): Promise<void> {
   const every = Math.max(1, Math.floor(history.length / 40));
   writeFileSync(record, JSON.stringify({
     command: commandLine(), date: new Date().toISOString(), model: opts.model, output: opts.output, recipe: recipeName,
-    classes: allowed.length, images: { fit: fitCount, keptBack: checkCount }, fit: { steps: opts.fitSteps, initialLoss: fit.initialLoss, loss: fit.loss, modelScale, scale: fit.scale },
+    classes: allowed.length, targetClasses: targetClasses.length, minMass: opts.minMass, evidence, images: { fit: fitCount, keptBack: checkCount }, fit: { steps: opts.fitSteps, initialLoss: fit.initialLoss, loss: fit.loss, modelScale, scale: fit.scale },
     agreementWithHead: { before, after }, tuning: { ...config, seconds: tuneSeconds, history: history.filter((_, i) => i % every === 0 || i === history.length - 1) },
     seconds: (Date.now() - started) / 1000,
   }, null, 2) + '\n');
   console.log(`text-targets: ${opts.steps} steps in ${tuneSeconds.toFixed(0)} s; head agreement on ${checkCount} kept-back images: model text ${(100 * before.modelText).toFixed(2)}% -> tuned ${(100 * after.tunedText).toFixed(2)}% (fitted vectors ${(100 * before.fitted).toFixed(2)}%); model ${opts.output}; record ${path.relative(process.cwd(), record)}`);
   disposeClassifier(classifier); disposeClassifier(tuned);
-  for (const t of [allowedIndex, sample.embeddings, sample.teacher, recheck.embeddings, recheck.teacher, fitEmbeddings, fitTeacher, checkEmbeddings, checkTeacher, recheckEmbeddings, fit.vectors, captionEmbeddings]) t.dispose();
+  for (const t of [allowedIndex, targetIndex, targetVectors, allEmbeddings, allTeacher, checkPixels, fitEmbeddings, fitTeacher, checkEmbeddings, checkTeacher, recheckEmbeddings, fit.vectors, captionEmbeddings]) t.dispose();
+}
+
+/** Classes binned by teacher mass on the fit images, with the mean cosine between their fitted vector and their start. */
+function massBins(mass: number[], cosine: number[]): { range: string; classes: number; meanCosine: number }[] {
+  const edges = [0, 1, 10, 100, Infinity];
+  return edges.slice(0, -1).map((low, b) => {
+    const high = edges[b + 1]!;
+    const inside = mass.flatMap((m, k) => (m >= low && m < high ? [cosine[k]!] : []));
+    return { range: `[${low}, ${high})`, classes: inside.length, meanCosine: inside.length === 0 ? NaN : inside.reduce((a, c) => a + c, 0) / inside.length };
+  }).filter((b) => b.classes > 0);
 }
 
 const commandLine = () => ['npm run experiment:text-targets --', ...process.argv.slice(2)].join(' ');
@@ -172,6 +197,12 @@ const commandLine = () => ['npm run experiment:text-targets --', ...process.argv
 const positive = (option: string) => (value: string): number => {
   const v = number(option)(value);
   if (!(v > 0)) throw new Error(`--${option} must be positive, got ${value}`);
+  return v;
+};
+
+const nonNegative = (option: string) => (value: string): number => {
+  const v = number(option)(value);
+  if (!(v >= 0)) throw new Error(`--${option} must be 0 or more, got ${value}`);
   return v;
 };
 
@@ -189,6 +220,7 @@ export const cli = (): Command => new Command()
   .option('--keep-weight <w>', 'weight of the keep term', number('keep-weight'), 1)
   .option('--lr <lr>', 'peak learning rate of the tuning', positive('lr'), 2e-4)
   .option('--templates <n>', 'the first n of CLIP\'s 80 ImageNet templates: for the class embeddings whose norms embed the images, and the tuning prompts', integer('templates'), 80)
+  .option('--min-mass <m>', 'classes whose teacher mass (summed probability over the fit images) is below m are no targets', nonNegative('min-mass'), 0)
   .option('--seed <n>', 'seed of the image sample and the draws', integer('seed', 0), 0)
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2);
 

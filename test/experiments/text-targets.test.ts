@@ -27,6 +27,8 @@ test('a small run writes a tuned model whose text encoder alone moved, and its r
     assert.deepEqual(r.images, { fit: 18, keptBack: 2 });
     assert.ok(r.classes > 900 && r.classes < 1000, 'ImageNet without the held-out synsets');
     assert.ok(r.fit.loss < r.fit.initialLoss);
+    assert.equal(r.targetClasses, r.classes, 'no --min-mass: every class is a target');
+    assert.equal(r.evidence.reduce((n: number, b: { classes: number }) => n + b.classes, 0), r.classes, 'every class in one evidence bin');
     assert.equal(r.tuning.history.at(-1).step, 3);
     assert.ok(r.agreementWithHead.after.imageCosineToBefore > 0.9);
     const before = loadBundle(MODEL), after = loadBundle(out);
@@ -49,6 +51,13 @@ test('a small run writes a tuned model whose text encoder alone moved, and its r
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a --min-mass that leaves fewer targets than a step draws is one readable line', () => {
+  const run = spawnSync(process.execPath, [SCRIPT, '--model', MODEL, '-o', path.join(tmpdir(), 'never-written-mass'), ...SMALL, '--min-mass', '1000'], { encoding: 'utf8' });
+  assert.notEqual(run.status, 0);
+  assert.equal(run.stderr.split('\n').filter((l) => l.startsWith('text-targets:')).length, 1, run.stderr);
+  assert.match(run.stderr, /--min-mass 1000 leaves \d+ target classes, fewer than --classes 8/);
 });
 
 test('a model folder that is not on a pretrained tower is one readable line', () => {
