@@ -21,7 +21,7 @@
 // It reads training images only; the tuned folder is judged on validation
 // (npm run experiment:validation, hyperclip eval --dataset flickr8k --split val).
 //   npm run experiment:text-targets -- --model models/default -o runs/probes/DIR/model
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadBundle } from '../src/bundle/bundle.js';
@@ -41,12 +41,13 @@ import { allowedClasses } from '../src/train/distill.js';
 import { trainableParameters } from '../src/train/param-groups.js';
 import { RECIPES } from '../src/train/recipes.js';
 import { saveBundle } from '../src/bundle/bundle.js';
-import { tuneTextTowardTargets, type TextTargetTuningConfig } from '../src/train/text-target-tuning.js';
+import { TEXT_TARGET_OBJECTIVES, tuneTextTowardTargets, type TextTargetObjective, type TextTargetTuningConfig } from '../src/train/text-target-tuning.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 
 interface Options {
   model: string; output: string; record?: string; images: number; fitSteps: number; steps: number; classes: number; captions: number;
   keepWeight: number; lr: number; seed: number; threads: number; templates: number; minMass: number;
+  objective: TextTargetObjective; scale?: number; temperature: number; imagesPerStep: number;
 }
 
 const say = (text: string) => process.stderr.write(`[text-targets ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
@@ -130,20 +131,24 @@ async function main(opts: Options): Promise<void> {
   if (opts.minMass > 0) say(`--min-mass ${opts.minMass}: ${targetClasses.length} of ${allowed.length} classes are targets`);
   const targetIndex = tensor(BigInt64Array.from(targetClasses, BigInt), [targetClasses.length], { dtype: 'int64' });
   const targetVectors = keep(noGrad(() => fit.vectors.indexSelect(0, targetIndex)));
+  const targetTeacher = keep(noGrad(() => fitTeacher.indexSelect(1, targetIndex)));
+  // The distill objective's scale: the one fitted with the vectors unless --scale names one.
+  const distillScale = opts.scale ?? fit.scale;
   say(`agreement with the head's top class on ${checkCount} images kept back: model text ${(100 * before.modelText).toFixed(2)}%, fitted vectors ${(100 * before.fitted).toFixed(2)}%`);
 
   const captionEmbeddings = encodeTexts(model, bundle.tokenizer, captions);
   const config: TextTargetTuningConfig = {
-    steps: opts.steps, classesPerStep: opts.classes, captionsPerStep: opts.captions, keepWeight: opts.keepWeight, lr: opts.lr, gradClip: 1, seed: opts.seed,
+    objective: opts.objective, steps: opts.steps, classesPerStep: opts.classes, captionsPerStep: opts.captions, keepWeight: opts.keepWeight, lr: opts.lr, gradClip: 1, seed: opts.seed,
   };
   const params = trainableParameters(model, FROZEN).map(([, p]) => p);
   const optimizer = new AdamW(params, { lr: opts.lr, weightDecay: 0 });
   const tuneStarted = Date.now();
   const history = tuneTextTowardTargets(model, bundle.tokenizer, {
-    names: targetClasses.map((i) => phrases[allowed[i]!]!), templates, vectors: targetVectors, captions: captions, captionEmbeddings,
+    names: targetClasses.map((i) => phrases[allowed[i]!]!), templates, vectors: targetVectors, captions, captionEmbeddings,
+    ...(opts.objective === 'distill' ? { teacher: { embeddings: fitEmbeddings, logits: targetTeacher, scale: distillScale, temperature: opts.temperature, imagesPerStep: opts.imagesPerStep } } : {}),
   }, config, optimizer, (s) => {
     if (s.step % 50 === 0 || s.step === 1 || s.step === opts.steps) {
-      say(`step ${s.step}/${opts.steps}: loss ${s.loss.toFixed(4)}, prompt-target cosine ${s.targetCosine.toFixed(3)}, kept-caption cosine ${s.keptCosine.toFixed(3)}, ${((Date.now() - tuneStarted) / 1000 / s.step).toFixed(2)} s/step`);
+      say(`step ${s.step}/${opts.steps}: loss ${s.loss.toFixed(4)}${opts.objective === 'distill' ? ` (distillation ${s.distillLoss.toFixed(4)})` : ''}, prompt-target cosine ${s.targetCosine.toFixed(3)}, kept-caption cosine ${s.keptCosine.toFixed(3)}, ${((Date.now() - tuneStarted) / 1000 / s.step).toFixed(2)} s/step`);
     }
   });
   const tuneSeconds = (Date.now() - tuneStarted) / 1000;
@@ -167,19 +172,19 @@ async function main(opts: Options): Promise<void> {
   };
   say(`after tuning, on the images kept back: tuned text ${(100 * after.tunedText).toFixed(2)}% agreement, fitted vectors on the moved images ${(100 * after.fittedVectorsNewImages).toFixed(2)}%, image embeddings' cosine to before ${after.imageCosineToBefore.toFixed(3)}`);
 
-  saveBundle(opts.output, model, bundle.tokenizer, { ...bundle.extra, textTargets: { from: opts.model, command: commandLine(), ...config } }, { pretrained: saved.pretrained });
+  saveBundle(opts.output, model, bundle.tokenizer, { ...bundle.extra, textTargets: { from: opts.model, command: commandLine(), ...config, ...(opts.objective === 'distill' ? { scale: distillScale, temperature: opts.temperature, imagesPerStep: opts.imagesPerStep } : {}) } }, { pretrained: saved.pretrained });
   const record = opts.record ?? path.join(projectRoot(), 'runs', 'text-targets', `${path.basename(path.dirname(path.resolve(opts.output)))}.json`);
   mkdirSync(path.dirname(record), { recursive: true });
   const every = Math.max(1, Math.floor(history.length / 40));
   writeFileSync(record, JSON.stringify({
     command: commandLine(), date: new Date().toISOString(), model: opts.model, output: opts.output, recipe: recipeName,
     classes: allowed.length, targetClasses: targetClasses.length, minMass: opts.minMass, evidence, images: { fit: fitCount, keptBack: checkCount }, fit: { steps: opts.fitSteps, initialLoss: fit.initialLoss, loss: fit.loss, modelScale, scale: fit.scale },
-    agreementWithHead: { before, after }, tuning: { ...config, seconds: tuneSeconds, history: history.filter((_, i) => i % every === 0 || i === history.length - 1) },
+    agreementWithHead: { before, after }, tuning: { ...config, ...(opts.objective === 'distill' ? { scale: distillScale, temperature: opts.temperature, imagesPerStep: opts.imagesPerStep } : {}), seconds: tuneSeconds, history: history.filter((_, i) => i % every === 0 || i === history.length - 1) },
     seconds: (Date.now() - started) / 1000,
   }, null, 2) + '\n');
   console.log(`text-targets: ${opts.steps} steps in ${tuneSeconds.toFixed(0)} s; head agreement on ${checkCount} kept-back images: model text ${(100 * before.modelText).toFixed(2)}% -> tuned ${(100 * after.tunedText).toFixed(2)}% (fitted vectors ${(100 * before.fitted).toFixed(2)}%); model ${opts.output}; record ${path.relative(process.cwd(), record)}`);
   disposeClassifier(classifier); disposeClassifier(tuned);
-  for (const t of [allowedIndex, targetIndex, targetVectors, allEmbeddings, allTeacher, checkPixels, fitEmbeddings, fitTeacher, checkEmbeddings, checkTeacher, recheckEmbeddings, fit.vectors, captionEmbeddings]) t.dispose();
+  for (const t of [allowedIndex, targetIndex, targetVectors, targetTeacher, allEmbeddings, allTeacher, checkPixels, fitEmbeddings, fitTeacher, checkEmbeddings, checkTeacher, recheckEmbeddings, fit.vectors, captionEmbeddings]) t.dispose();
 }
 
 /** Classes binned by teacher mass on the fit images, with the mean cosine between their fitted vector and their start. */
@@ -196,13 +201,13 @@ const commandLine = () => ['npm run experiment:text-targets --', ...process.argv
 
 const positive = (option: string) => (value: string): number => {
   const v = number(option)(value);
-  if (!(v > 0)) throw new Error(`--${option} must be positive, got ${value}`);
+  if (!(v > 0)) throw new InvalidArgumentError(`--${option} must be positive, got ${value}`);
   return v;
 };
 
 const nonNegative = (option: string) => (value: string): number => {
   const v = number(option)(value);
-  if (!(v >= 0)) throw new Error(`--${option} must be 0 or more, got ${value}`);
+  if (!(v >= 0)) throw new InvalidArgumentError(`--${option} must be 0 or more, got ${value}`);
   return v;
 };
 
@@ -221,6 +226,10 @@ export const cli = (): Command => new Command()
   .option('--lr <lr>', 'peak learning rate of the tuning', positive('lr'), 2e-4)
   .option('--templates <n>', 'the first n of CLIP\'s 80 ImageNet templates: for the class embeddings whose norms embed the images, and the tuning prompts', integer('templates'), 80)
   .option('--min-mass <m>', 'classes whose teacher mass (summed probability over the fit images) is below m are no targets', nonNegative('min-mass'), 0)
+  .addOption(new Option('--objective <name>', 'cosine: pull prompts towards the fitted vectors; distill: prompts as a classifier at a fixed scale reproduce the head on the cached fit images').choices([...TEXT_TARGET_OBJECTIVES]).default('cosine'))
+  .option('--scale <s>', 'distill: the prompts\' logit scale (default: the scale fitted with the vectors)', positive('scale'))
+  .option('--temperature <t>', 'distill: the teacher\'s temperature', positive('temperature'), 1)
+  .option('--images-per-step <n>', 'distill: cached images per step', integer('images-per-step'), 256)
   .option('--seed <n>', 'seed of the image sample and the draws', integer('seed', 0), 0)
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2);
 

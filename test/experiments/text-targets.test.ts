@@ -16,11 +16,11 @@ const SCRIPT = path.join(ROOT, 'experiments/text-targets.js');
 const MODEL = path.join(ROOT, '../models/default');
 const SMALL = ['--images', '20', '--fit-steps', '5', '--steps', '3', '--classes', '8', '--captions', '4', '--templates', '1', '--threads', '1', '--lr', '1e-3'];
 
-test('a small run writes a tuned model whose text encoder alone moved, and its record', () => {
+test('a small distill run writes a tuned model whose text encoder alone moved, and its record', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'text-targets-'));
   try {
     const out = path.join(dir, 'probe', 'model'), record = path.join(dir, 'record.json');
-    const run = spawnSync(process.execPath, [SCRIPT, '--model', MODEL, '-o', out, '--record', record, ...SMALL], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [SCRIPT, '--model', MODEL, '-o', out, '--record', record, ...SMALL, '--objective', 'distill', '--images-per-step', '8'], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout.trim().split('\n').at(-1)!, /^text-targets: 3 steps in \d+ s; head agreement on 2 kept-back images: model text [\d.]+% -> tuned [\d.]+% \(fitted vectors [\d.]+%\); model /);
     const r = JSON.parse(readFileSync(record, 'utf8'));
@@ -30,6 +30,9 @@ test('a small run writes a tuned model whose text encoder alone moved, and its r
     assert.equal(r.targetClasses, r.classes, 'no --min-mass: every class is a target');
     assert.equal(r.evidence.reduce((n: number, b: { classes: number }) => n + b.classes, 0), r.classes, 'every class in one evidence bin');
     assert.equal(r.tuning.history.at(-1).step, 3);
+    assert.equal(r.tuning.objective, 'distill');
+    assert.equal(r.tuning.scale, r.fit.scale, 'the distillation runs at the fitted scale');
+    assert.ok(r.tuning.history.every((h: { distillLoss: number }) => h.distillLoss > 0));
     assert.ok(r.agreementWithHead.after.imageCosineToBefore > 0.9);
     const before = loadBundle(MODEL), after = loadBundle(out);
     try {
@@ -58,6 +61,13 @@ test('a --min-mass that leaves fewer targets than a step draws is one readable l
   assert.notEqual(run.status, 0);
   assert.equal(run.stderr.split('\n').filter((l) => l.startsWith('text-targets:')).length, 1, run.stderr);
   assert.match(run.stderr, /--min-mass 1000 leaves \d+ target classes, fewer than --classes 8/);
+});
+
+test('an unknown objective is one readable line', () => {
+  const run = spawnSync(process.execPath, [SCRIPT, '--model', MODEL, '-o', path.join(tmpdir(), 'never-written-objective'), '--objective', 'mse'], { encoding: 'utf8' });
+  assert.notEqual(run.status, 0);
+  assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+  assert.match(run.stderr, /--objective <name>' argument 'mse' is invalid. Allowed choices are cosine, distill/);
 });
 
 test('a model folder that is not on a pretrained tower is one readable line', () => {

@@ -28,7 +28,7 @@ function setup(seed = 0) {
 }
 
 const config = (over: Partial<TextTargetTuningConfig> = {}): TextTargetTuningConfig =>
-  ({ steps: 40, classesPerStep: 6, captionsPerStep: 4, keepWeight: 1, lr: 3e-3, gradClip: 1, seed: 0, ...over });
+  ({ objective: 'cosine', steps: 40, classesPerStep: 6, captionsPerStep: 4, keepWeight: 1, lr: 3e-3, gradClip: 1, seed: 0, ...over });
 
 const promptCosine = (model: ReturnType<typeof setup>['model'], vectors: Tensor) => {
   const prompts = NAMES.map((n) => TEMPLATES[0]!.replace('{}', n[0]!));
@@ -58,6 +58,22 @@ test('the keep term holds the captions nearer where the model had them', () => {
   };
   const free = keptAfter(0), kept = keptAfter(5);
   assert.ok(kept > free, `captions' cosine to before: ${kept.toFixed(4)} kept, ${free.toFixed(4)} free`);
+});
+
+test('the distill objective makes the prompts reproduce a teacher on cached image embeddings', () => {
+  const { model, targets, optimizer } = setup();
+  manualSeed(5);
+  const embeddings = F.normalize(randn([64, model.config.embedDim]), -1);
+  const teacher = { embeddings, logits: noGrad(() => embeddings.matmul(targets.vectors.transpose(0, 1)).mul(20)), scale: 20, temperature: 1, imagesPerStep: 16 };
+  const history = tuneTextTowardTargets(model, tokenizer, { ...targets, teacher }, config({ objective: 'distill', steps: 60, classesPerStep: 4, captionsPerStep: 0 }), optimizer);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(history.slice(0, 10).map((h) => h.distillLoss)), last = mean(history.slice(-10).map((h) => h.distillLoss));
+  assert.ok(last < first - 0.1, `distillation loss ${first.toFixed(3)} -> ${last.toFixed(3)}`);
+  assert.ok(history.every((h) => Number.isFinite(h.targetCosine)), 'the cosine to the vectors is still reported');
+  const { model: other, targets: t2 } = setup(1);
+  assert.throws(() => checkTextTargets(other, t2, config({ objective: 'distill' })), /the distill objective needs cached image embeddings/);
+  assert.throws(() => checkTextTargets(other, { ...t2, teacher: { ...teacher, logits: teacher.logits.narrow(1, 0, 5) } }, config({ objective: 'distill' })), /must be \[N, \d+\] and \[N, 6\]/);
+  assert.throws(() => checkTextTargets(other, { ...t2, teacher: { ...teacher, imagesPerStep: 65 } }, config({ objective: 'distill' })), /65 images per step from 64 cached images/);
 });
 
 test('bad targets and settings are refused with what to fix', () => {
