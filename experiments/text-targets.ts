@@ -13,8 +13,11 @@
 //      (its summed probability) is recorded with how far its vector moved;
 //      --min-mass leaves classes the images barely show out of the targets;
 //   3. tune the text encoder towards those vectors, keeping the sampled
-//      images' captions where the model had them
-//      (src/train/text-target-tuning.ts);
+//      images' captions (and with --keep-nodes the prompts of WordNet's
+//      generic names above those classes) where the model had them
+//      (src/train/text-target-tuning.ts), or (--objective distill) tune it
+//      so that the prompts, at the fitted scale, reproduce the head on the
+//      cached images;
 //   4. write the tuned model folder and a record. The images kept back are
 //      embedded again with the norms the tuned text generates, to see whether
 //      the image side moved.
@@ -38,6 +41,7 @@ import { projectRoot } from '../src/project-root.js';
 import { fitClassVectors } from '../src/train/class-vector-fit.js';
 import { loaderSources } from '../src/train/data-sources.js';
 import { allowedClasses } from '../src/train/distill.js';
+import { imagenetDistillNodes } from '../src/train/distill-setup.js';
 import { trainableParameters } from '../src/train/param-groups.js';
 import { RECIPES } from '../src/train/recipes.js';
 import { saveBundle } from '../src/bundle/bundle.js';
@@ -46,7 +50,7 @@ import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 
 interface Options {
   model: string; output: string; record?: string; images: number; fitSteps: number; steps: number; classes: number; captions: number;
-  keepWeight: number; lr: number; seed: number; threads: number; templates: number; minMass: number;
+  keepWeight: number; lr: number; seed: number; threads: number; templates: number; minMass: number; keepNodes: number;
   objective: TextTargetObjective; scale?: number; temperature: number; imagesPerStep: number;
 }
 
@@ -73,8 +77,10 @@ async function main(opts: Options): Promise<void> {
 
   // The allowed ImageNet classes, named as the distillation names them.
   const names = imagenetClasses();
-  const phrases = labelPhrases(names.synonyms, WordNet.load(), { hypernymLevels: 2 });
-  const allowed = allowedClasses(names.wnids, heldOutClasses().wnids);
+  const wordnet = WordNet.load();
+  const phrases = labelPhrases(names.synonyms, wordnet, { hypernymLevels: 2 });
+  const heldOutWnids = heldOutClasses().wnids;
+  const allowed = allowedClasses(names.wnids, heldOutWnids);
   const allTemplates = imagenetTemplates();
   if (opts.templates > allTemplates.length) throw new Error(`--templates ${opts.templates}: CLIP's ImageNet set has ${allTemplates.length}`);
   const templates = allTemplates.slice(0, opts.templates);
@@ -136,7 +142,13 @@ async function main(opts: Options): Promise<void> {
   const distillScale = opts.scale ?? fit.scale;
   say(`agreement with the head's top class on ${checkCount} images kept back: model text ${(100 * before.modelText).toFixed(2)}%, fitted vectors ${(100 * before.fitted).toFixed(2)}%`);
 
-  const captionEmbeddings = encodeTexts(model, bundle.tokenizer, captions);
+  // Generic names ("canine", "vehicle": the WordNet nodes the distillation's node tasks use, no held-out word among
+  // them) are no targets; with --keep-nodes their prompts join the kept texts so that they stay where the model had them.
+  const nodePrompts = opts.keepNodes === 0 ? [] : imagenetDistillNodes(wordnet, names, heldOutWnids).names
+    .flatMap((nodeNames) => templates.slice(0, opts.keepNodes).map((t) => t.replaceAll('{}', nodeNames[0]!)));
+  if (nodePrompts.length > 0) say(`--keep-nodes ${opts.keepNodes}: ${nodePrompts.length} prompts of WordNet nodes join the ${captions.length} kept captions`);
+  const keptTexts = [...captions, ...nodePrompts];
+  const captionEmbeddings = encodeTexts(model, bundle.tokenizer, keptTexts);
   const config: TextTargetTuningConfig = {
     objective: opts.objective, steps: opts.steps, classesPerStep: opts.classes, captionsPerStep: opts.captions, keepWeight: opts.keepWeight, lr: opts.lr, gradClip: 1, seed: opts.seed,
   };
@@ -144,7 +156,7 @@ async function main(opts: Options): Promise<void> {
   const optimizer = new AdamW(params, { lr: opts.lr, weightDecay: 0 });
   const tuneStarted = Date.now();
   const history = tuneTextTowardTargets(model, bundle.tokenizer, {
-    names: targetClasses.map((i) => phrases[allowed[i]!]!), templates, vectors: targetVectors, captions, captionEmbeddings,
+    names: targetClasses.map((i) => phrases[allowed[i]!]!), templates, vectors: targetVectors, captions: keptTexts, captionEmbeddings,
     ...(opts.objective === 'distill' ? { teacher: { embeddings: fitEmbeddings, logits: targetTeacher, scale: distillScale, temperature: opts.temperature, imagesPerStep: opts.imagesPerStep } } : {}),
   }, config, optimizer, (s) => {
     if (s.step % 50 === 0 || s.step === 1 || s.step === opts.steps) {
@@ -178,7 +190,7 @@ async function main(opts: Options): Promise<void> {
   const every = Math.max(1, Math.floor(history.length / 40));
   writeFileSync(record, JSON.stringify({
     command: commandLine(), date: new Date().toISOString(), model: opts.model, output: opts.output, recipe: recipeName,
-    classes: allowed.length, targetClasses: targetClasses.length, minMass: opts.minMass, evidence, images: { fit: fitCount, keptBack: checkCount }, fit: { steps: opts.fitSteps, initialLoss: fit.initialLoss, loss: fit.loss, modelScale, scale: fit.scale },
+    classes: allowed.length, targetClasses: targetClasses.length, minMass: opts.minMass, keptNodePrompts: nodePrompts.length, evidence, images: { fit: fitCount, keptBack: checkCount }, fit: { steps: opts.fitSteps, initialLoss: fit.initialLoss, loss: fit.loss, modelScale, scale: fit.scale },
     agreementWithHead: { before, after }, tuning: { ...config, ...(opts.objective === 'distill' ? { scale: distillScale, temperature: opts.temperature, imagesPerStep: opts.imagesPerStep } : {}), seconds: tuneSeconds, history: history.filter((_, i) => i % every === 0 || i === history.length - 1) },
     seconds: (Date.now() - started) / 1000,
   }, null, 2) + '\n');
@@ -226,6 +238,7 @@ export const cli = (): Command => new Command()
   .option('--lr <lr>', 'peak learning rate of the tuning', positive('lr'), 2e-4)
   .option('--templates <n>', 'the first n of CLIP\'s 80 ImageNet templates: for the class embeddings whose norms embed the images, and the tuning prompts', integer('templates'), 80)
   .option('--min-mass <m>', 'classes whose teacher mass (summed probability over the fit images) is below m are no targets', nonNegative('min-mass'), 0)
+  .option('--keep-nodes <n>', 'hold the prompts of WordNet\'s generic names above ImageNet\'s classes (with the first n templates) where they were, beside the captions; 0: captions only', integer('keep-nodes', 0), 0)
   .addOption(new Option('--objective <name>', 'cosine: pull prompts towards the fitted vectors; distill: prompts as a classifier at a fixed scale reproduce the head on the cached fit images').choices([...TEXT_TARGET_OBJECTIVES]).default('cosine'))
   .option('--scale <s>', 'distill: the prompts\' logit scale (default: the scale fitted with the vectors)', positive('scale'))
   .option('--temperature <t>', 'distill: the teacher\'s temperature', positive('temperature'), 1)

@@ -20,7 +20,7 @@ test('a small distill run writes a tuned model whose text encoder alone moved, a
   const dir = mkdtempSync(path.join(tmpdir(), 'text-targets-'));
   try {
     const out = path.join(dir, 'probe', 'model'), record = path.join(dir, 'record.json');
-    const run = spawnSync(process.execPath, [SCRIPT, '--model', MODEL, '-o', out, '--record', record, ...SMALL, '--objective', 'distill', '--images-per-step', '8'], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [SCRIPT, '--model', MODEL, '-o', out, '--record', record, ...SMALL, '--objective', 'distill', '--images-per-step', '8', '--keep-nodes', '1'], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout.trim().split('\n').at(-1)!, /^text-targets: 3 steps in \d+ s; head agreement on 2 kept-back images: model text [\d.]+% -> tuned [\d.]+% \(fitted vectors [\d.]+%\); model /);
     const r = JSON.parse(readFileSync(record, 'utf8'));
@@ -31,6 +31,7 @@ test('a small distill run writes a tuned model whose text encoder alone moved, a
     assert.equal(r.evidence.reduce((n: number, b: { classes: number }) => n + b.classes, 0), r.classes, 'every class in one evidence bin');
     assert.equal(r.tuning.history.at(-1).step, 3);
     assert.equal(r.tuning.objective, 'distill');
+    assert.ok(r.keptNodePrompts > 100, `${r.keptNodePrompts} node prompts kept`);
     assert.equal(r.tuning.scale, r.fit.scale, 'the distillation runs at the fitted scale');
     assert.ok(r.tuning.history.every((h: { distillLoss: number }) => h.distillLoss > 0));
     assert.ok(r.agreementWithHead.after.imageCosineToBefore > 0.9);
