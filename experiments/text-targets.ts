@@ -51,7 +51,7 @@ import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 interface Options {
   model: string; output: string; record?: string; images: number; fitSteps: number; steps: number; classes: number; captions: number;
   keepWeight: number; lr: number; seed: number; threads: number; templates: number; minMass: number; keepNodes: number;
-  objective: TextTargetObjective; scale?: number; temperature: number; imagesPerStep: number;
+  objective: TextTargetObjective; scale?: number; temperature?: number; imagesPerStep?: number;
 }
 
 const say = (text: string) => process.stderr.write(`[text-targets ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
@@ -62,6 +62,8 @@ const FROZEN = ['imageEncoder', 'imageProjection', 'hypernet', 'logitScale', 'lo
 async function main(opts: Options): Promise<void> {
   setNumThreads(opts.threads);
   const started = Date.now();
+  checkOptions(opts);
+  const temperature = opts.temperature ?? 1, imagesPerStep = opts.imagesPerStep ?? 256;
   if (existsSync(path.join(opts.output, MODEL_FILES.config))) throw new Error(`${opts.output} already holds a model; name a new folder with -o`);
   const bundle = loadBundle(opts.model);
   const model = bundle.model;
@@ -157,7 +159,7 @@ async function main(opts: Options): Promise<void> {
   const tuneStarted = Date.now();
   const history = tuneTextTowardTargets(model, bundle.tokenizer, {
     names: targetClasses.map((i) => phrases[allowed[i]!]!), templates, vectors: targetVectors, captions: keptTexts, captionEmbeddings,
-    ...(opts.objective === 'distill' ? { teacher: { embeddings: fitEmbeddings, logits: targetTeacher, scale: distillScale, temperature: opts.temperature, imagesPerStep: opts.imagesPerStep } } : {}),
+    ...(opts.objective === 'distill' ? { teacher: { embeddings: fitEmbeddings, logits: targetTeacher, scale: distillScale, temperature, imagesPerStep } } : {}),
   }, config, optimizer, (s) => {
     if (s.step % 50 === 0 || s.step === 1 || s.step === opts.steps) {
       say(`step ${s.step}/${opts.steps}: loss ${s.loss.toFixed(4)}${opts.objective === 'distill' ? ` (distillation ${s.distillLoss.toFixed(4)})` : ''}, prompt-target cosine ${s.targetCosine.toFixed(3)}, kept-caption cosine ${s.keptCosine.toFixed(3)}, ${((Date.now() - tuneStarted) / 1000 / s.step).toFixed(2)} s/step`);
@@ -184,19 +186,28 @@ async function main(opts: Options): Promise<void> {
   };
   say(`after tuning, on the images kept back: tuned text ${(100 * after.tunedText).toFixed(2)}% agreement, fitted vectors on the moved images ${(100 * after.fittedVectorsNewImages).toFixed(2)}%, image embeddings' cosine to before ${after.imageCosineToBefore.toFixed(3)}`);
 
-  saveBundle(opts.output, model, bundle.tokenizer, { ...bundle.extra, textTargets: { from: opts.model, command: commandLine(), ...config, ...(opts.objective === 'distill' ? { scale: distillScale, temperature: opts.temperature, imagesPerStep: opts.imagesPerStep } : {}) } }, { pretrained: saved.pretrained });
+  saveBundle(opts.output, model, bundle.tokenizer, { ...bundle.extra, textTargets: { from: opts.model, command: commandLine(), ...config, ...(opts.objective === 'distill' ? { scale: distillScale, temperature, imagesPerStep } : {}) } }, { pretrained: saved.pretrained });
   const record = opts.record ?? path.join(projectRoot(), 'runs', 'text-targets', `${path.basename(path.dirname(path.resolve(opts.output)))}.json`);
   mkdirSync(path.dirname(record), { recursive: true });
   const every = Math.max(1, Math.floor(history.length / 40));
   writeFileSync(record, JSON.stringify({
     command: commandLine(), date: new Date().toISOString(), model: opts.model, output: opts.output, recipe: recipeName,
     classes: allowed.length, targetClasses: targetClasses.length, minMass: opts.minMass, keptNodePrompts: nodePrompts.length, evidence, images: { fit: fitCount, keptBack: checkCount }, fit: { steps: opts.fitSteps, initialLoss: fit.initialLoss, loss: fit.loss, modelScale, scale: fit.scale },
-    agreementWithHead: { before, after }, tuning: { ...config, ...(opts.objective === 'distill' ? { scale: distillScale, temperature: opts.temperature, imagesPerStep: opts.imagesPerStep } : {}), seconds: tuneSeconds, history: history.filter((_, i) => i % every === 0 || i === history.length - 1) },
+    agreementWithHead: { before, after }, tuning: { ...config, ...(opts.objective === 'distill' ? { scale: distillScale, temperature, imagesPerStep } : {}), seconds: tuneSeconds, history: history.filter((_, i) => i % every === 0 || i === history.length - 1) },
     seconds: (Date.now() - started) / 1000,
   }, null, 2) + '\n');
   console.log(`text-targets: ${opts.steps} steps in ${tuneSeconds.toFixed(0)} s; head agreement on ${checkCount} kept-back images: model text ${(100 * before.modelText).toFixed(2)}% -> tuned ${(100 * after.tunedText).toFixed(2)}% (fitted vectors ${(100 * before.fitted).toFixed(2)}%); model ${opts.output}; record ${path.relative(process.cwd(), record)}`);
   disposeClassifier(classifier); disposeClassifier(tuned);
   for (const t of [allowedIndex, targetIndex, targetVectors, targetTeacher, allEmbeddings, allTeacher, checkPixels, fitEmbeddings, fitTeacher, checkEmbeddings, checkTeacher, recheckEmbeddings, fit.vectors, captionEmbeddings]) t.dispose();
+}
+
+/** Options that could not take effect are refused rather than ignored. */
+function checkOptions(opts: Options): void {
+  if (opts.objective !== 'distill') {
+    const given = (['scale', 'temperature', 'imagesPerStep'] as const).filter((k) => opts[k] !== undefined);
+    if (given.length > 0) throw new Error(`--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --objective distill only; drop it or add --objective distill`);
+  }
+  if (opts.captions === 0 && opts.keepNodes > 0) throw new Error('--keep-nodes needs --captions above 0: the kept texts are drawn --captions at a time');
 }
 
 /** Classes binned by teacher mass on the fit images, with the mean cosine between their fitted vector and their start. */
@@ -233,16 +244,16 @@ export const cli = (): Command => new Command()
   .option('--fit-steps <n>', 'full-batch steps of the vector fit', integer('fit-steps'), 400)
   .option('--steps <n>', 'tuning steps', integer('steps'), 600)
   .option('--classes <n>', 'target classes per tuning step', integer('classes'), 128)
-  .option('--captions <n>', 'kept captions per tuning step (0: no keep term)', integer('captions', 0), 128)
-  .option('--keep-weight <w>', 'weight of the keep term', number('keep-weight'), 1)
+  .option('--captions <n>', 'kept texts per tuning step: captions, and node prompts with --keep-nodes (0: no keep term)', integer('captions', 0), 128)
+  .option('--keep-weight <w>', 'weight of the keep term', nonNegative('keep-weight'), 1)
   .option('--lr <lr>', 'peak learning rate of the tuning', positive('lr'), 2e-4)
   .option('--templates <n>', 'the first n of CLIP\'s 80 ImageNet templates: for the class embeddings whose norms embed the images, and the tuning prompts', integer('templates'), 80)
   .option('--min-mass <m>', 'classes whose teacher mass (summed probability over the fit images) is below m are no targets', nonNegative('min-mass'), 0)
   .option('--keep-nodes <n>', 'hold the prompts of WordNet\'s generic names above ImageNet\'s classes (with the first n templates) where they were, beside the captions; 0: captions only', integer('keep-nodes', 0), 0)
   .addOption(new Option('--objective <name>', 'cosine: pull prompts towards the fitted vectors; distill: prompts as a classifier at a fixed scale reproduce the head on the cached fit images').choices([...TEXT_TARGET_OBJECTIVES]).default('cosine'))
   .option('--scale <s>', 'distill: the prompts\' logit scale (default: the scale fitted with the vectors)', positive('scale'))
-  .option('--temperature <t>', 'distill: the teacher\'s temperature', positive('temperature'), 1)
-  .option('--images-per-step <n>', 'distill: cached images per step', integer('images-per-step'), 256)
+  .option('--temperature <t>', 'distill: the teacher\'s temperature (default 1)', positive('temperature'))
+  .option('--images-per-step <n>', 'distill: cached images per step (default 256)', integer('images-per-step'))
   .option('--seed <n>', 'seed of the image sample and the draws', integer('seed', 0), 0)
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2);
 

@@ -71,6 +71,19 @@ test('an unknown objective is one readable line', () => {
   assert.match(run.stderr, /--objective <name>' argument 'mse' is invalid. Allowed choices are cosine, distill/);
 });
 
+test('options that cannot take effect are refused in one line', () => {
+  for (const [extra, message] of [
+    [['--scale', '50'], /--scale applies to --objective distill only/],
+    [['--images-per-step', '8'], /--images-per-step applies to --objective distill only/],
+    [['--captions', '0', '--keep-nodes', '2'], /--keep-nodes needs --captions above 0/],
+  ] as const) {
+    const run = spawnSync(process.execPath, [SCRIPT, '--model', MODEL, '-o', path.join(tmpdir(), 'never-written-options'), ...extra], { encoding: 'utf8' });
+    assert.notEqual(run.status, 0);
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.match(run.stderr, message);
+  }
+});
+
 test('a model folder that is not on a pretrained tower is one readable line', () => {
   const run = spawnSync(process.execPath, [SCRIPT, '--model', path.join(ROOT, '../no-such-model'), '-o', path.join(tmpdir(), 'never-written')], { encoding: 'utf8' });
   assert.notEqual(run.status, 0);
