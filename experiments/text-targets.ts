@@ -27,7 +27,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadBundle } from '../src/bundle/bundle.js';
+import { loadBundle, saveBundle } from '../src/bundle/bundle.js';
 import { integer, number } from '../src/cli/parse.js';
 import { createLoader, imagenetTemplates, labelPhrases, WordNet } from '../src/data/index.js';
 import { heldOutClasses } from '../src/data/held-out.js';
@@ -44,7 +44,6 @@ import { allowedClasses } from '../src/train/distill.js';
 import { imagenetDistillNodes } from '../src/train/distill-setup.js';
 import { trainableParameters } from '../src/train/param-groups.js';
 import { RECIPES } from '../src/train/recipes.js';
-import { saveBundle } from '../src/bundle/bundle.js';
 import { TEXT_TARGET_OBJECTIVES, tuneTextTowardTargets, type TextTargetObjective, type TextTargetTuningConfig } from '../src/train/text-target-tuning.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 
@@ -87,7 +86,8 @@ async function main(opts: Options): Promise<void> {
   if (opts.templates > allTemplates.length) throw new Error(`--templates ${opts.templates}: CLIP's ImageNet set has ${allTemplates.length}`);
   const templates = allTemplates.slice(0, opts.templates);
   say(`${allowed.length} ImageNet classes (held-out synsets removed), ${templates.length} templates; model ${opts.model} (recipe ${recipeName})`);
-  const classifier = buildClassifier(bundle, allowed.map((c) => names.synonyms[c]![0]!), templates);
+  const classNames = allowed.map((c) => names.synonyms[c]![0]!);
+  const classifier = buildClassifier(bundle, classNames, templates);
   const modelScale = Math.exp(model.logitScale.item());
   const allowedIndex = tensor(BigInt64Array.from(allowed, BigInt), [allowed.length], { dtype: 'int64' });
 
@@ -142,6 +142,7 @@ async function main(opts: Options): Promise<void> {
   const targetTeacher = keep(noGrad(() => fitTeacher.indexSelect(1, targetIndex)));
   // The distill objective's scale: the one fitted with the vectors unless --scale names one.
   const distillScale = opts.scale ?? fit.scale;
+  const distillSettings = opts.objective === 'distill' ? { scale: distillScale, temperature, imagesPerStep } : {};
   say(`agreement with the head's top class on ${checkCount} images kept back: model text ${(100 * before.modelText).toFixed(2)}%, fitted vectors ${(100 * before.fitted).toFixed(2)}%`);
 
   // Generic names ("canine", "vehicle": the WordNet nodes the distillation's node tasks use, no held-out word among
@@ -169,7 +170,7 @@ async function main(opts: Options): Promise<void> {
 
   // The tuned text, and the image side under the norms it now generates, on the images kept back.
   model.eval();
-  const tuned = buildClassifier(bundle, allowed.map((c) => names.synonyms[c]![0]!), templates);
+  const tuned = buildClassifier(bundle, classNames, templates);
   const chunks: Tensor[] = [];
   for (let i = 0; i < checkCount; i += 50) {
     chunks.push(noGrad(() => tidy(() => keep(F.normalize(model.encodeImage(checkPixels.narrow(0, i, Math.min(50, checkCount - i)), tuned.normParams!), -1)))));
@@ -186,14 +187,14 @@ async function main(opts: Options): Promise<void> {
   };
   say(`after tuning, on the images kept back: tuned text ${(100 * after.tunedText).toFixed(2)}% agreement, fitted vectors on the moved images ${(100 * after.fittedVectorsNewImages).toFixed(2)}%, image embeddings' cosine to before ${after.imageCosineToBefore.toFixed(3)}`);
 
-  saveBundle(opts.output, model, bundle.tokenizer, { ...bundle.extra, textTargets: { from: opts.model, command: commandLine(), ...config, ...(opts.objective === 'distill' ? { scale: distillScale, temperature, imagesPerStep } : {}) } }, { pretrained: saved.pretrained });
+  saveBundle(opts.output, model, bundle.tokenizer, { ...bundle.extra, textTargets: { from: opts.model, command: commandLine(), ...config, ...distillSettings } }, { pretrained: saved.pretrained });
   const record = opts.record ?? path.join(projectRoot(), 'runs', 'text-targets', `${path.basename(path.dirname(path.resolve(opts.output)))}.json`);
   mkdirSync(path.dirname(record), { recursive: true });
   const every = Math.max(1, Math.floor(history.length / 40));
   writeFileSync(record, JSON.stringify({
     command: commandLine(), date: new Date().toISOString(), model: opts.model, output: opts.output, recipe: recipeName,
     classes: allowed.length, targetClasses: targetClasses.length, minMass: opts.minMass, keptNodePrompts: nodePrompts.length, evidence, images: { fit: fitCount, keptBack: checkCount }, fit: { steps: opts.fitSteps, initialLoss: fit.initialLoss, loss: fit.loss, modelScale, scale: fit.scale },
-    agreementWithHead: { before, after }, tuning: { ...config, ...(opts.objective === 'distill' ? { scale: distillScale, temperature, imagesPerStep } : {}), seconds: tuneSeconds, history: history.filter((_, i) => i % every === 0 || i === history.length - 1) },
+    agreementWithHead: { before, after }, tuning: { ...config, ...distillSettings, seconds: tuneSeconds, history: history.filter((_, i) => i % every === 0 || i === history.length - 1) },
     seconds: (Date.now() - started) / 1000,
   }, null, 2) + '\n');
   console.log(`text-targets: ${opts.steps} steps in ${tuneSeconds.toFixed(0)} s; head agreement on ${checkCount} kept-back images: model text ${(100 * before.modelText).toFixed(2)}% -> tuned ${(100 * after.tunedText).toFixed(2)}% (fitted vectors ${(100 * before.fitted).toFixed(2)}%); model ${opts.output}; record ${path.relative(process.cwd(), record)}`);

@@ -10,7 +10,7 @@
 // but the text encoder stays as it is; the hypernetwork still reads the
 // tuned text, as deployment does.
 import { F, tensor, type AdamW, type Tensor } from '../engine/index.js';
-import { createRng, randomIndex, type Rng } from '../data/random.js';
+import { createRng, randomIndex, shuffled, type Rng } from '../data/random.js';
 import type { Tokenizer } from '../data/tokenizer/index.js';
 import type { HyperClip } from '../models/hyperclip.js';
 import { tokenize } from '../eval/text-features.js';
@@ -168,12 +168,7 @@ function withTopClasses(rng: Rng, tops: number[], n: number, k: number): number[
   const chosen = new Set<number>();
   for (const c of tops) { if (chosen.size >= k) break; chosen.add(c); }
   for (const c of drawDistinct(rng, n, n)) { if (chosen.size >= k) break; chosen.add(c); }
-  const out = [...chosen];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = randomIndex(rng, i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
+  return shuffled([...chosen], rng);
 }
 
 /** k distinct indices below n, in random order (a partial Fisher-Yates shuffle). */
