@@ -7,6 +7,7 @@ import { renderPng } from '../../tools/render-png.js';
 import { cellStats } from './cells.js';
 import { MODEL_KINDS, MODEL_LABEL, METRICS, type Configuration } from './plan.js';
 import { metricValues, type RunState } from './runs.js';
+import { TOWER_METRICS, TOWER_ROWS } from './tower-size.js';
 
 const FONT = 'DejaVu Sans';
 const COLORS = { domain: [MODEL_LABEL.hyperclip, MODEL_LABEL.siglip], range: ['#d62728', '#1f77b4'] };
@@ -60,6 +61,37 @@ export function accuracyBarSpec(runs: RunState[], c: Configuration): TopLevelSpe
   };
 }
 
+/** Experiment E: HyperCLIP − SigLIP per seed pair (dots) and its mean ± std, one column of towers per metric. */
+export function towerSizeSpec(runs: RunState[]): TopLevelSpec {
+  const towers = TOWER_ROWS.map((row) => `${row.tower} (${row.configuration})`);
+  const seeds = (configuration: string, key: string) => {
+    const h = new Map(runs.filter((r) => r.configuration === configuration && r.model === 'hyperclip' && r.eval).map((r) => [r.seed, metricValues(r.eval!)[key]!]));
+    return runs.filter((r) => r.configuration === configuration && r.model === 'siglip' && r.eval && h.has(r.seed))
+      .map((r) => ({ seed: r.seed, difference: 100 * (h.get(r.seed)! - metricValues(r.eval!)[key]!) }));
+  };
+  const points = TOWER_ROWS.flatMap((row, i) => TOWER_METRICS.flatMap((m) =>
+    seeds(row.configuration, m.key).map((p) => ({ tower: towers[i], metric: m.label, ...p }))));
+  const means = TOWER_ROWS.flatMap((row, i) => TOWER_METRICS.map((m) => {
+    const d = cellStats(runs, row.configuration, m.key).difference;
+    const std = Number.isFinite(d.std) ? d.std : 0;
+    return { tower: towers[i], metric: m.label, mean: 100 * d.mean, low: 100 * (d.mean - std), high: 100 * (d.mean + std), n: d.n };
+  })).filter((m) => m.n > 0);
+  const x = { field: 'tower', type: 'nominal' as const, title: 'locked ImageNet tower, smallest first (configuration)', sort: towers, scale: { domain: towers }, axis: { labelAngle: 0, labelLimit: 0, labelExpr: "split(datum.label, ', ')" } };
+  const xOffset = { field: 'metric', type: 'nominal' as const };
+  const color = { field: 'metric', type: 'nominal' as const, title: 'metric' };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: 'Experiment E: HyperCLIP − SigLIP by tower (dots: seed pairs; bars: mean ± std)', fontSize: 13 },
+    width: 640, height: 300, background: 'white', config: baseConfig,
+    layer: [
+      { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: 'gray', strokeDash: [4, 4] }, encoding: { y: { field: 'zero', type: 'quantitative' } } },
+      { data: { values: means }, mark: { type: 'tick', thickness: 3, size: 24 }, encoding: { x, xOffset, color, y: { field: 'mean', type: 'quantitative', title: 'HyperCLIP − SigLIP (points)' } } },
+      { data: { values: means }, mark: 'rule', encoding: { x, xOffset, color, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
+      { data: { values: points }, mark: { type: 'point', filled: true, size: 30 }, encoding: { x, xOffset, color, y: { field: 'difference', type: 'quantitative' } } },
+    ],
+  };
+}
+
 export interface PlotFile { title: string; file: string }
 
 /** Writes the PNGs into dir; returns them with paths relative to relativeTo (the report's folder). */
@@ -70,6 +102,9 @@ export async function writePlots(runs: RunState[], configurations: Configuration
     const mine = runs.filter((r) => r.configuration === c.id);
     if (mine.some((r) => r.eval)) out.push(await writeOne(accuracyBarSpec(runs, c), path.join(dir, `accuracy-${c.id}.png`), `Accuracy and recall, configuration ${c.id}`, relativeTo));
     if (mine.some((r) => r.curve.length > 0)) out.push(await writeOne(lossCurveSpec(runs, c), path.join(dir, `loss-${c.id}.png`), `Training loss, configuration ${c.id}`, relativeTo));
+  }
+  if (TOWER_ROWS.some((row) => configurations.some((c) => c.id === row.configuration) && runs.some((r) => r.configuration === row.configuration && r.eval))) {
+    out.push(await writeOne(towerSizeSpec(runs), path.join(dir, 'tower-size.png'), 'Experiment E: HyperCLIP − SigLIP by tower', relativeTo));
   }
   return out;
 }

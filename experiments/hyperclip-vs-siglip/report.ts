@@ -5,6 +5,7 @@ import { DEFAULT_OUT, MODEL_KINDS, MODEL_LABEL, METRICS, type Configuration, typ
 import type { RunState } from './runs.js';
 import { cellStats, seedValues, type CellStats } from './cells.js';
 import { methodSection, setupSection, targetsSection } from './report-setup.js';
+import { towerSizeSection } from './tower-size.js';
 import { spread, median, judgeNoise, MIN_PAIRS, pairedNoise, pairedStandardError, type Spread } from '../../tools/stats.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
 
@@ -148,6 +149,8 @@ export function buildReport(input: ReportInput): string {
     return finish(lines);
   }
   lines.push(...targetsSection(input), '');
+  const towers = towerSizeSection(input.runs);
+  if (towers.length > 0) lines.push(...towers, '');
   for (const c of input.configurations) lines.push(...configurationSection(input, c), '');
   if (input.overlap) lines.push(input.overlap.trim(), '');
   if (input.plots.length > 0) {
