@@ -21,11 +21,14 @@
 //   4. write the tuned model folder and a record. The images kept back are
 //      embedded again with the norms the tuned text generates, to see whether
 //      the image side moved.
+// The tuning writes a checkpoint into the output folder every
+// --checkpoint-every steps; the same command run again after a kill redoes
+// steps 1-2 (seeded, so the same targets) and goes on from the checkpoint.
 // It reads training images only; the tuned folder is judged on validation
 // (npm run experiment:validation, hyperclip eval --dataset flickr8k --split val).
 //   npm run experiment:text-targets -- --model models/default -o runs/probes/DIR/model
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadBundle, saveBundle } from '../src/bundle/bundle.js';
 import { integer, number } from '../src/cli/parse.js';
@@ -40,17 +43,27 @@ import { importMobileNetFile, pretrainedFile } from '../src/models/import/pretra
 import { projectRoot } from '../src/project-root.js';
 import { fitClassVectors } from '../src/train/class-vector-fit.js';
 import { loaderSources } from '../src/train/data-sources.js';
+import { checkpointInfo, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { allowedClasses } from '../src/train/distill.js';
 import { imagenetDistillNodes } from '../src/train/distill-setup.js';
 import { trainableParameters } from '../src/train/param-groups.js';
 import { RECIPES } from '../src/train/recipes.js';
-import { TEXT_TARGET_OBJECTIVES, tuneTextTowardTargets, type TextTargetObjective, type TextTargetTuningConfig } from '../src/train/text-target-tuning.js';
+import { TEXT_TARGET_OBJECTIVES, tuneTextTowardTargets, type TextTargetObjective, type TextTargetStep, type TextTargetTuningConfig } from '../src/train/text-target-tuning.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 
 interface Options {
   model: string; output: string; record?: string; images: number; fitSteps: number; steps: number; classes: number; captions: number;
   keepWeight: number; lr: number; seed: number; threads: number; templates: number; minMass: number; keepNodes: number;
-  objective: TextTargetObjective; scale?: number; temperature?: number; imagesPerStep?: number;
+  objective: TextTargetObjective; scale?: number; temperature?: number; imagesPerStep?: number; checkpointEvery: number;
+}
+
+/** The tuning's checkpoint, inside the output folder until the tuned model is written there. */
+export const CHECKPOINT_FILE = 'text-targets-checkpoint.safetensors';
+
+/** What decides the run's result: a checkpoint is resumed only under the same settings (threads, record and checkpoint spacing do not count). */
+function runSettings(opts: Options): Record<string, unknown> {
+  const { model, images, fitSteps, steps, classes, captions, keepWeight, lr, seed, templates, minMass, keepNodes, objective, scale, temperature, imagesPerStep } = opts;
+  return { model: path.resolve(model), images, fitSteps, steps, classes, captions, keepWeight, lr, seed, templates, minMass, keepNodes, objective, scale, temperature, imagesPerStep };
 }
 
 const say = (text: string) => process.stderr.write(`[text-targets ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
@@ -64,6 +77,15 @@ async function main(opts: Options): Promise<void> {
   checkOptions(opts);
   const temperature = opts.temperature ?? 1, imagesPerStep = opts.imagesPerStep ?? 256;
   if (existsSync(path.join(opts.output, MODEL_FILES.config))) throw new Error(`${opts.output} already holds a model; name a new folder with -o`);
+  const settings = runSettings(opts);
+  const checkpointFile = path.join(opts.output, CHECKPOINT_FILE);
+  const resumeAfter = existsSync(checkpointFile) ? checkpointInfo(checkpointFile) : null;
+  if (resumeAfter !== null) {
+    if (JSON.stringify(resumeAfter.extra.settings) !== JSON.stringify(settings)) {
+      throw new Error(`${checkpointFile} was written with other settings (${JSON.stringify(resumeAfter.extra.settings)}): rerun that command to resume it, or remove the folder to start again`);
+    }
+    say(`${checkpointFile}: resuming after step ${resumeAfter.step} of ${opts.steps} once the targets are rebuilt`);
+  }
   const bundle = loadBundle(opts.model);
   const model = bundle.model;
   const saved = JSON.parse(readFileSync(path.join(opts.model, MODEL_FILES.config), 'utf8')) as { pretrained?: { part: string; from: string } };
@@ -157,15 +179,27 @@ async function main(opts: Options): Promise<void> {
   };
   const params = trainableParameters(model, FROZEN).map(([, p]) => p);
   const optimizer = new AdamW(params, { lr: opts.lr, weightDecay: 0 });
+  let history: TextTargetStep[] = [];
+  if (resumeAfter !== null) {
+    history = loadCheckpoint(checkpointFile, model, optimizer).extra.history as TextTargetStep[];
+    say(`resumed the text encoder and its optimiser after step ${resumeAfter.step}`);
+  }
+  mkdirSync(opts.output, { recursive: true });
   const tuneStarted = Date.now();
-  const history = tuneTextTowardTargets(model, bundle.tokenizer, {
+  const startStep = resumeAfter?.step ?? 0;
+  tuneTextTowardTargets(model, bundle.tokenizer, {
     names: targetClasses.map((i) => phrases[allowed[i]!]!), templates, vectors: targetVectors, captions: keptTexts, captionEmbeddings,
     ...(opts.objective === 'distill' ? { teacher: { embeddings: fitEmbeddings, logits: targetTeacher, scale: distillScale, temperature, imagesPerStep } } : {}),
   }, config, optimizer, (s) => {
-    if (s.step % 50 === 0 || s.step === 1 || s.step === opts.steps) {
-      say(`step ${s.step}/${opts.steps}: loss ${s.loss.toFixed(4)}${opts.objective === 'distill' ? ` (distillation ${s.distillLoss.toFixed(4)})` : ''}, prompt-target cosine ${s.targetCosine.toFixed(3)}, kept-caption cosine ${s.keptCosine.toFixed(3)}, ${((Date.now() - tuneStarted) / 1000 / s.step).toFixed(2)} s/step`);
+    history.push(s);
+    if (s.step % 50 === 0 || s.step === startStep + 1 || s.step === opts.steps) {
+      say(`step ${s.step}/${opts.steps}: loss ${s.loss.toFixed(4)}${opts.objective === 'distill' ? ` (distillation ${s.distillLoss.toFixed(4)})` : ''}, prompt-target cosine ${s.targetCosine.toFixed(3)}, kept-caption cosine ${s.keptCosine.toFixed(3)}, ${((Date.now() - tuneStarted) / 1000 / (s.step - startStep)).toFixed(2)} s/step`);
     }
-  });
+    if (s.step % opts.checkpointEvery === 0 && s.step < opts.steps) {
+      saveCheckpoint(checkpointFile, model, optimizer, { step: s.step, dataState: null, extra: { settings, history } });
+      say(`checkpoint after step ${s.step}`);
+    }
+  }, startStep);
   const tuneSeconds = (Date.now() - tuneStarted) / 1000;
 
   // The tuned text, and the image side under the norms it now generates, on the images kept back.
@@ -188,16 +222,17 @@ async function main(opts: Options): Promise<void> {
   say(`after tuning, on the images kept back: tuned text ${(100 * after.tunedText).toFixed(2)}% agreement, fitted vectors on the moved images ${(100 * after.fittedVectorsNewImages).toFixed(2)}%, image embeddings' cosine to before ${after.imageCosineToBefore.toFixed(3)}`);
 
   saveBundle(opts.output, model, bundle.tokenizer, { ...bundle.extra, textTargets: { from: opts.model, command: commandLine(), ...config, ...distillSettings } }, { pretrained: saved.pretrained });
+  rmSync(checkpointFile, { force: true });
   const record = opts.record ?? path.join(projectRoot(), 'runs', 'text-targets', `${path.basename(path.dirname(path.resolve(opts.output)))}.json`);
   mkdirSync(path.dirname(record), { recursive: true });
   const every = Math.max(1, Math.floor(history.length / 40));
   writeFileSync(record, JSON.stringify({
     command: commandLine(), date: new Date().toISOString(), model: opts.model, output: opts.output, recipe: recipeName,
     classes: allowed.length, targetClasses: targetClasses.length, minMass: opts.minMass, keptNodePrompts: nodePrompts.length, evidence, images: { fit: fitCount, keptBack: checkCount }, fit: { steps: opts.fitSteps, initialLoss: fit.initialLoss, loss: fit.loss, modelScale, scale: fit.scale },
-    agreementWithHead: { before, after }, tuning: { ...config, ...distillSettings, seconds: tuneSeconds, history: history.filter((_, i) => i % every === 0 || i === history.length - 1) },
+    agreementWithHead: { before, after }, tuning: { ...config, ...distillSettings, seconds: tuneSeconds, resumedAfter: startStep, history: history.filter((_, i) => i % every === 0 || i === history.length - 1) },
     seconds: (Date.now() - started) / 1000,
   }, null, 2) + '\n');
-  console.log(`text-targets: ${opts.steps} steps in ${tuneSeconds.toFixed(0)} s; head agreement on ${checkCount} kept-back images: model text ${(100 * before.modelText).toFixed(2)}% -> tuned ${(100 * after.tunedText).toFixed(2)}% (fitted vectors ${(100 * before.fitted).toFixed(2)}%); model ${opts.output}; record ${path.relative(process.cwd(), record)}`);
+  console.log(`text-targets: ${opts.steps - startStep} steps${startStep > 0 ? ` (resumed after step ${startStep})` : ''} in ${tuneSeconds.toFixed(0)} s; head agreement on ${checkCount} kept-back images: model text ${(100 * before.modelText).toFixed(2)}% -> tuned ${(100 * after.tunedText).toFixed(2)}% (fitted vectors ${(100 * before.fitted).toFixed(2)}%); model ${opts.output}; record ${path.relative(process.cwd(), record)}`);
   disposeClassifier(classifier); disposeClassifier(tuned);
   for (const t of [allowedIndex, targetIndex, targetVectors, targetTeacher, allEmbeddings, allTeacher, checkPixels, fitEmbeddings, fitTeacher, checkEmbeddings, checkTeacher, recheckEmbeddings, fit.vectors, captionEmbeddings]) t.dispose();
 }
@@ -256,6 +291,7 @@ export const cli = (): Command => new Command()
   .option('--temperature <t>', 'distill: the teacher\'s temperature (default 1)', positive('temperature'))
   .option('--images-per-step <n>', 'distill: cached images per step (default 256)', integer('images-per-step'))
   .option('--seed <n>', 'seed of the image sample and the draws', integer('seed', 0), 0)
+  .option('--checkpoint-every <n>', 'write a checkpoint into the output folder every n tuning steps (rerunning the same command resumes from it)', integer('checkpoint-every'), 50)
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2);
 
 if (isEntryPoint(import.meta.url)) cli().action(reportingErrors('text-targets', main)).parseAsync();

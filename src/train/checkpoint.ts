@@ -84,3 +84,11 @@ export function loadCheckpoint(file: string, model: Module, optimizer: Optimizer
     for (const t of tensors.values()) t.dispose();
   }
 }
+
+/** A checkpoint's step and extra without restoring anything: to refuse a checkpoint of other settings before a long set-up. */
+export function checkpointInfo(file: string): Pick<CheckpointMeta, 'step' | 'extra'> {
+  const { tensors, metadata } = loadSafetensors(file);
+  for (const t of tensors.values()) t.dispose();
+  if (metadata.format !== 'hyperclip-checkpoint-1') throw new Error(`${file} is not a hyperclip training checkpoint`);
+  return { step: Number(metadata.step), extra: JSON.parse(metadata.extra ?? '{}') as Record<string, unknown> };
+}

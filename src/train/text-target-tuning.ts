@@ -110,10 +110,14 @@ export function checkTextTargets(model: HyperClip, targets: TextTargets, config:
 /**
  * Runs the tuning on `optimizer` (over the text encoder's trainable
  * parameters; the caller freezes the rest), calling onStep after each step.
+ * With startStep (a resumed run: model and optimiser restored from the
+ * checkpoint written after that many steps) the earlier steps' draws are
+ * replayed without computing them, so the run goes on with the same draws.
  */
 export function tuneTextTowardTargets(model: HyperClip, tokenizer: Tokenizer, targets: TextTargets, config: TextTargetTuningConfig, optimizer: AdamW,
-  onStep: (s: TextTargetStep) => void = () => {}): TextTargetStep[] {
+  onStep: (s: TextTargetStep) => void = () => {}, startStep = 0): TextTargetStep[] {
   checkTextTargets(model, targets, config);
+  if (!Number.isInteger(startStep) || startStep < 0 || startStep > config.steps) throw new Error(`text-target tuning: cannot resume after step ${startStep} of ${config.steps}`);
   const rng = createRng(config.seed ^ 0x2545f491);
   const device = targets.vectors.device;
   const history: TextTargetStep[] = [];
@@ -129,6 +133,7 @@ export function tuneTextTowardTargets(model: HyperClip, tokenizer: Tokenizer, ta
       return targets.templates[randomIndex(rng, targets.templates.length)]!.replaceAll('{}', names[randomIndex(rng, names.length)]!);
     });
     const kept = config.captionsPerStep > 0 ? drawDistinct(rng, targets.captions.length, Math.min(config.captionsPerStep, targets.captions.length)) : [];
+    if (step < startStep) continue;
     let targetCosine = NaN, keptCosine = NaN, distillLoss = NaN;
     const { loss } = optimizerStep(() => {
       const indexOf = (rows: number[]) => tensor(BigInt64Array.from(rows, BigInt), [rows.length], { dtype: 'int64' }).to(device);

@@ -3,12 +3,13 @@
 // holds the fit and the tuning, and bad input is one line on stderr.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadBundle } from '../../src/bundle/bundle.js';
+import { CHECKPOINT_FILE } from '../../experiments/text-targets.js';
 import { maxAbsDiff } from '../models/helpers.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -89,4 +90,42 @@ test('a model folder that is not on a pretrained tower is one readable line', ()
   assert.notEqual(run.status, 0);
   assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
   assert.match(run.stderr, /no model folder at/);
+});
+
+test('a run killed after a checkpoint resumes from it when the command is run again; other settings are refused', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'text-targets-resume-'));
+  try {
+    const out = path.join(dir, 'probe', 'model'), record = path.join(dir, 'record.json');
+    // A repeated option takes its last value: 4 steps.
+    const args = [SCRIPT, '--model', MODEL, '-o', out, '--record', record, ...SMALL, '--steps', '4', '--checkpoint-every', '2'];
+    // Killed right after the step-2 checkpoint: what follows (steps 3-4, the 960-class classifier, the save) takes seconds.
+    const killed = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    const exited = await new Promise<NodeJS.Signals | null>((resolve) => {
+      killed.stderr.on('data', (chunk: Buffer) => {
+        log += chunk.toString();
+        if (log.includes('checkpoint after step 2')) killed.kill('SIGKILL');
+      });
+      killed.on('exit', (_code, signal) => resolve(signal));
+    });
+    assert.equal(exited, 'SIGKILL', log);
+    assert.ok(existsSync(path.join(out, CHECKPOINT_FILE)) && !existsSync(path.join(out, 'config.json')));
+
+    const other = spawnSync(process.execPath, [...args, '--lr', '2e-3'], { encoding: 'utf8' });
+    assert.notEqual(other.status, 0);
+    assert.equal(other.stderr.trim().split('\n').length, 1, other.stderr);
+    assert.match(other.stderr, /was written with other settings .*: rerun that command to resume it, or remove the folder to start again/);
+
+    const resumed = spawnSync(process.execPath, [...args, '--threads', '2'], { encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming after step 2 of 4/);
+    assert.match(resumed.stdout, /^text-targets: 2 steps \(resumed after step 2\) in \d+ s;/m);
+    const r = JSON.parse(readFileSync(record, 'utf8'));
+    assert.deepEqual(r.tuning.history.map((h: { step: number }) => h.step), [1, 2, 3, 4], 'the record holds the killed run\'s steps too');
+    assert.equal(r.tuning.resumedAfter, 2);
+    assert.ok(!existsSync(path.join(out, CHECKPOINT_FILE)), 'the checkpoint goes once the model is written');
+    loadBundle(out).model.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

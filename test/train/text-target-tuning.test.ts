@@ -3,10 +3,14 @@
 // their targets, the keep term holds captions where they were, frozen parts
 // stay, and bad input is refused.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { AdamW, F, manualSeed, noGrad, randn, type Tensor } from '../../src/engine/index.js';
 import { Tokenizer } from '../../src/data/tokenizer/index.js';
 import { encodeTexts } from '../../src/eval/text-features.js';
+import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { trainableParameters } from '../../src/train/param-groups.js';
 import { checkTextTargets, tuneTextTowardTargets, type TextTargetTuningConfig } from '../../src/train/text-target-tuning.js';
 import { maxAbsDiff, tinyModel } from '../models/helpers.js';
@@ -86,4 +90,29 @@ test('bad targets and settings are refused with what to fix', () => {
   assert.throws(check({}, config({ classesPerStep: 7 })), /7 classes per step but only 6 target classes/);
   assert.throws(check({}, config({ lr: 0 })), /lr must be positive/);
   assert.throws(check({ captions: [], captionEmbeddings: targets.captionEmbeddings.narrow(0, 0, 0) }), /no captions to keep/);
+});
+
+test('a run resumed from its checkpoint ends where the straight run ends', () => {
+  const steps = config({ steps: 6 });
+  const straight = setup();
+  const reference = tuneTextTowardTargets(straight.model, tokenizer, straight.targets, steps, straight.optimizer);
+  const dir = mkdtempSync(path.join(tmpdir(), 'text-target-resume-'));
+  try {
+    const file = path.join(dir, 'checkpoint.safetensors');
+    const killed = setup();
+    tuneTextTowardTargets(killed.model, tokenizer, killed.targets, steps, killed.optimizer, (s) => {
+      if (s.step === 3) saveCheckpoint(file, killed.model, killed.optimizer, { step: 3, dataState: null, extra: {} });
+    });
+    const resumed = setup();
+    assert.equal(loadCheckpoint(file, resumed.model, resumed.optimizer).step, 3);
+    const rest = tuneTextTowardTargets(resumed.model, tokenizer, resumed.targets, steps, resumed.optimizer, () => {}, 3);
+    assert.deepEqual(rest.map((s) => s.step), [4, 5, 6]);
+    assert.deepEqual(rest.map((s) => s.loss), reference.slice(3).map((s) => s.loss), 'the same draws and the same updates');
+    for (const [name, p] of straight.model.namedParameters()) {
+      assert.equal(maxAbsDiff(p, new Map(resumed.model.namedParameters()).get(name)!), 0, name);
+    }
+    assert.throws(() => tuneTextTowardTargets(resumed.model, tokenizer, resumed.targets, steps, resumed.optimizer, () => {}, 7), /cannot resume after step 7 of 6/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
