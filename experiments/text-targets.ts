@@ -23,7 +23,8 @@
 //      the image side moved.
 // The tuning writes a checkpoint into the output folder every
 // --checkpoint-every steps; the same command run again after a kill redoes
-// steps 1-2 (seeded, so the same targets) and goes on from the checkpoint.
+// the embedding and the fit (1 and 2 above; seeded, so the same targets) and
+// goes on from the checkpoint.
 // It reads training images only; the tuned folder is judged on validation
 // (npm run experiment:validation, hyperclip eval --dataset flickr8k --split val).
 //   npm run experiment:text-targets -- --model models/default -o runs/probes/DIR/model
