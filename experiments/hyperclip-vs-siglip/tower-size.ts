@@ -76,8 +76,9 @@ export function judgeClaim(differences: { tower: string; difference: PairedDiffe
 const pairText = (d: PairedDifference): string =>
   d.n === 0 ? 'no pairs' : `${percent(d.mean, { sign: true })} ± ${Number.isFinite(d.std) ? percent(d.std) : 'n/a'} (${d.n}), ${pairedNoise(d)}`;
 
+/** Trained runs only, as in each configuration's cost table: a run in progress has no settled rate. */
 const rate = (runs: RunState[], configuration: string, model: ModelKind): string => {
-  const value = median(runs.filter((r) => r.configuration === configuration && r.model === model && r.status !== 'missing').map((r) => r.imagesPerSecond));
+  const value = median(runs.filter((r) => r.configuration === configuration && r.model === model && r.status !== 'missing' && r.status !== 'started').map((r) => r.imagesPerSecond));
   return Number.isFinite(value) ? value.toFixed(1) : '—';
 };
 
