@@ -23,6 +23,11 @@ export interface Configuration {
   pretrainedTower?: string;
 }
 
+/** What a reader of a tower configuration's cost table must know about how particular runs were timed. */
+const TOWER_RUN_NOTES: Record<string, string> = {
+  E3: ' The SigLIP seed-0 run was paused (SIGSTOP) for about 12 minutes while the test suite ran: its wall time includes the pause; its img/s, the median over 10-step log windows, is not moved by the one window that holds it.',
+};
+
 export const CONFIGURATIONS: Record<string, Configuration> = {
   A: { id: 'A', title: 'Flickr8k train only', recipes: { hyperclip: 'tiny-hyperclip', siglip: 'tiny-siglip' }, seenInTraining: [] },
   B: {
@@ -57,7 +62,7 @@ export const CONFIGURATIONS: Record<string, Configuration> = {
       'and stays frozen; HyperCLIP generates the norms of its last two stages. Both models train the text tower (word prior frozen) and the projection ' +
       'with SigLIP on Flickr8k captions and Tiny ImageNet images named by WordNet (held-out classes left out, same-class positives), plus ' +
       'distillation of the ImageNet head into classifiers generated from ImageNet\'s names (held-out synsets never drawn). ImageNet-1k\'s ' +
-      '1000 classes count as training labels: the overlap section lists the evaluated names among them.',
+      '1000 classes count as training labels: the overlap section lists the evaluated names among them.' + (TOWER_RUN_NOTES[id] ?? ''),
   }])),
   W3: {
     id: 'W3', title: 'E3 with the text side warm-started from the ImageNet head',
