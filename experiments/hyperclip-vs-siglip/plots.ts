@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { renderPng } from '../../tools/render-png.js';
-import { cellStats } from './cells.js';
+import { cellStats, seedValues } from './cells.js';
 import { MODEL_KINDS, MODEL_LABEL, METRICS, type Configuration } from './plan.js';
 import { metricValues, type RunState } from './runs.js';
 import { TOWER_METRICS, TOWER_ROWS } from './tower-size.js';
@@ -61,13 +61,12 @@ export function accuracyBarSpec(runs: RunState[], c: Configuration): TopLevelSpe
   };
 }
 
-/** Experiment E: HyperCLIP − SigLIP per seed pair (dots) and its mean ± std, one column of towers per metric. */
+/** Experiment E: HyperCLIP − SigLIP per seed pair (dots) and its mean ± std, one column per tower with the metrics side by side. */
 export function towerSizeSpec(runs: RunState[]): TopLevelSpec {
   const towers = TOWER_ROWS.map((row) => `${row.tower} (${row.configuration})`);
   const seeds = (configuration: string, key: string) => {
-    const h = new Map(runs.filter((r) => r.configuration === configuration && r.model === 'hyperclip' && r.eval).map((r) => [r.seed, metricValues(r.eval!)[key]!]));
-    return runs.filter((r) => r.configuration === configuration && r.model === 'siglip' && r.eval && h.has(r.seed))
-      .map((r) => ({ seed: r.seed, difference: 100 * (h.get(r.seed)! - metricValues(r.eval!)[key]!) }));
+    const h = seedValues(runs, configuration, 'hyperclip', key), sig = seedValues(runs, configuration, 'siglip', key);
+    return [...h].filter(([seed]) => sig.has(seed)).map(([seed, value]) => ({ seed, difference: 100 * (value - sig.get(seed)!) }));
   };
   const points = TOWER_ROWS.flatMap((row, i) => TOWER_METRICS.flatMap((m) =>
     seeds(row.configuration, m.key).map((p) => ({ tower: towers[i], metric: m.label, ...p }))));
