@@ -7,7 +7,7 @@ import { renderPng } from '../../tools/render-png.js';
 import { cellStats, seedValues } from './cells.js';
 import { MODEL_KINDS, MODEL_LABEL, METRICS, type Configuration } from './plan.js';
 import { metricValues, type RunState } from './runs.js';
-import { TOWER_METRICS, TOWER_ROWS } from './tower-size.js';
+import { hasTowerRuns, TOWER_METRICS, TOWER_ROWS } from './tower-size.js';
 
 const FONT = 'DejaVu Sans';
 const COLORS = { domain: [MODEL_LABEL.hyperclip, MODEL_LABEL.siglip], range: ['#d62728', '#1f77b4'] };
@@ -102,7 +102,7 @@ export async function writePlots(runs: RunState[], configurations: Configuration
     if (mine.some((r) => r.eval)) out.push(await writeOne(accuracyBarSpec(runs, c), path.join(dir, `accuracy-${c.id}.png`), `Accuracy and recall, configuration ${c.id}`, relativeTo));
     if (mine.some((r) => r.curve.length > 0)) out.push(await writeOne(lossCurveSpec(runs, c), path.join(dir, `loss-${c.id}.png`), `Training loss, configuration ${c.id}`, relativeTo));
   }
-  if (TOWER_ROWS.some((row) => configurations.some((c) => c.id === row.configuration) && runs.some((r) => r.configuration === row.configuration && r.eval))) {
+  if (hasTowerRuns(runs)) {
     out.push(await writeOne(towerSizeSpec(runs), path.join(dir, 'tower-size.png'), 'Experiment E: HyperCLIP − SigLIP by tower', relativeTo));
   }
   return out;

@@ -3,9 +3,9 @@
 // text can never disagree with the data it describes.
 import { DEFAULT_OUT, MODEL_KINDS, MODEL_LABEL, METRICS, type Configuration, type Metric, type ModelKind } from './plan.js';
 import type { RunState } from './runs.js';
-import { cellStats, seedValues, type CellStats } from './cells.js';
+import { cellStats, medianRate, pairedText, seedValues, trainedRuns, type CellStats } from './cells.js';
 import { methodSection, setupSection, targetsSection } from './report-setup.js';
-import { towerSizeSection } from './tower-size.js';
+import { hasTowerRuns, towerSizeSection } from './tower-size.js';
 import { spread, median, judgeNoise, MIN_PAIRS, pairedNoise, pairedStandardError, type Spread } from '../../tools/stats.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
 
@@ -26,7 +26,6 @@ export interface ReportInput {
   generatedAt: string;
 }
 
-const signed = (x: number): string => percent(x, { sign: true });
 
 const meanStd = (s: Spread): string =>
   s.n === 0 ? 'no runs' : `${percent(s.mean)} ± ${Number.isFinite(s.std) ? percent(s.std) : 'n/a'} (n=${s.n})`;
@@ -39,8 +38,7 @@ function resultsTable(runs: RunState[], c: Configuration): string[] {
   const rows = METRICS.map((m) => {
     const cell = cellStats(runs, c.id, m.key);
     const d = cell.difference;
-    const diff = d.n === 0 ? 'no pairs' : `${signed(d.mean)} ± ${Number.isFinite(d.std) ? percent(d.std) : 'n/a'} (${d.n})`;
-    return [metricLabel(c, m), meanStd(cell.byModel.hyperclip), meanStd(cell.byModel.siglip), diff, d.n === 0 ? '—' : `${d.wins} of ${d.n}`,
+    return [metricLabel(c, m), meanStd(cell.byModel.hyperclip), meanStd(cell.byModel.siglip), pairedText(d), d.n === 0 ? '—' : `${d.wins} of ${d.n}`,
       d.n === 0 ? '—' : pairedNoise(d), percent(m.chance)];
   });
   return markdownTable(['metric (%)', 'HyperCLIP mean ± std (n)', 'SigLIP mean ± std (n)', 'HyperCLIP − SigLIP, paired: mean ± std (pairs)',
@@ -113,8 +111,8 @@ function configurationSection(input: ReportInput, c: Configuration): string[] {
 
 function throughputTable(runs: RunState[], c: Configuration): string[] {
   const rows = MODEL_KINDS.map((m) => {
-    const mine = runs.filter((r) => r.configuration === c.id && r.model === m && r.status !== 'missing' && r.status !== 'started');
-    const rate = median(mine.map((r) => r.imagesPerSecond));
+    const mine = trainedRuns(runs, c.id, m);
+    const rate = medianRate(runs, c.id, m);
     const seconds = spread(mine.map((r) => r.trainSeconds ?? NaN));
     const loss = spread(mine.map((r) => r.curve.at(-1)?.loss ?? NaN));
     return [MODEL_LABEL[m], Number.isFinite(rate) ? rate.toFixed(1) : '—', seconds.n > 0 ? seconds.mean.toFixed(0) : '—', loss.n > 0 ? loss.mean.toFixed(4) : '—', mine.length];
@@ -149,8 +147,7 @@ export function buildReport(input: ReportInput): string {
     return finish(lines);
   }
   lines.push(...targetsSection(input), '');
-  const towers = towerSizeSection(input.runs);
-  if (towers.length > 0) lines.push(...towers, '');
+  if (hasTowerRuns(input.runs)) lines.push(...towerSizeSection(input.runs), '');
   for (const c of input.configurations) lines.push(...configurationSection(input, c), '');
   if (input.overlap) lines.push(input.overlap.trim(), '');
   if (input.plots.length > 0) {

@@ -3,10 +3,10 @@
 // ImageNet towers are compared under one recipe (E1, E2, E3), so that only
 // the tower changes between rows; the shipped recipe on the v2 tower (W4) is
 // shown beside them but does not enter the verdict, since its recipe differs.
-import { cellStats } from './cells.js';
+import { cellStats, medianRate, pairedText } from './cells.js';
 import { MODEL_LABEL, type ModelKind } from './plan.js';
 import type { RunState } from './runs.js';
-import { judgeNoise, median, MIN_PAIRS, pairedNoise, pairedStandardError, type PairedDifference } from '../../tools/stats.js';
+import { judgeNoise, MIN_PAIRS, pairedNoise, pairedStandardError, type PairedDifference } from '../../tools/stats.js';
 import { markdownTable, percent } from '../../src/eval/format.js';
 
 export interface TowerRow {
@@ -73,22 +73,23 @@ export function judgeClaim(differences: { tower: string; difference: PairedDiffe
   return { verdict: 'holds, beyond noise', reason: `the smallest tower's gain (${percent(smallest.difference.mean, { sign: true })} points) exceeds every larger tower's by more than twice the standard error of the difference` };
 }
 
-const pairText = (d: PairedDifference): string =>
-  d.n === 0 ? 'no pairs' : `${percent(d.mean, { sign: true })} ± ${Number.isFinite(d.std) ? percent(d.std) : 'n/a'} (${d.n}), ${pairedNoise(d)}`;
+const pairWithVerdict = (d: PairedDifference): string => (d.n === 0 ? pairedText(d) : `${pairedText(d)}, ${pairedNoise(d)}`);
 
-/** Trained runs only, as in each configuration's cost table: a run in progress has no settled rate. */
+/** Trained runs only, as in each configuration's cost table. */
 const rate = (runs: RunState[], configuration: string, model: ModelKind): string => {
-  const value = median(runs.filter((r) => r.configuration === configuration && r.model === model && r.status !== 'missing' && r.status !== 'started').map((r) => r.imagesPerSecond));
+  const value = medianRate(runs, configuration, model);
   return Number.isFinite(value) ? value.toFixed(1) : '—';
 };
 
-/** The report's section on the tower size; empty when none of the rows' configurations has an evaluated run. */
+/** Whether any of the rows' configurations has an evaluated run: the report's section and its plot exist only then. */
+export const hasTowerRuns = (runs: RunState[]): boolean => TOWER_ROWS.some((row) => runs.some((r) => r.configuration === row.configuration && r.eval));
+
+/** The report's section on the tower size; empty without an evaluated run of its configurations. */
 export function towerSizeSection(runs: RunState[]): string[] {
-  const present = TOWER_ROWS.filter((row) => runs.some((r) => r.configuration === row.configuration && r.eval));
-  if (present.length === 0) return [];
+  if (!hasTowerRuns(runs)) return [];
   const rows = TOWER_ROWS.map((row) => [
     row.tower, `${(row.weights / 1e6).toFixed(2)}M`, row.configuration + (row.judged ? '' : ' (not in the verdict)'),
-    ...TOWER_METRICS.map((m) => pairText(cellStats(runs, row.configuration, m.key).difference)),
+    ...TOWER_METRICS.map((m) => pairWithVerdict(cellStats(runs, row.configuration, m.key).difference)),
     rate(runs, row.configuration, 'hyperclip'), rate(runs, row.configuration, 'siglip'),
   ]);
   const lines = [

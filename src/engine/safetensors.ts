@@ -1,6 +1,6 @@
 // safetensors files (https://github.com/huggingface/safetensors format):
 // 8-byte little-endian header length, a JSON header, then raw little-endian data.
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { native } from './native.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { BYTES_PER_ELEMENT, dtypeCode, type DType } from './dtype.js';
@@ -89,4 +89,23 @@ function checkEntry(name: string, entry: any, dataBytes: number, fail: (why: str
 export function loadSafetensors(file: string): SafetensorsFile {
   if (!existsSync(file)) throw new Error(`no such file: ${file}`);
   return decodeSafetensors(readFileSync(file), file);
+}
+
+/** A file's __metadata__ alone, read from its header without reading or creating any tensor. */
+export function readSafetensorsMetadata(file: string): Record<string, string> {
+  if (!existsSync(file)) throw new Error(`no such file: ${file}`);
+  const fd = openSync(file, 'r');
+  try {
+    const size = Buffer.alloc(8);
+    if (readSync(fd, size, 0, 8, 0) < 8) throw new Error(`${file} is not a valid safetensors file: too short`);
+    const header = Buffer.alloc(Number(size.readBigUInt64LE(0)));
+    if (readSync(fd, header, 0, header.length, 8) < header.length) throw new Error(`${file} is not a valid safetensors file: header length ${header.length} exceeds the file`);
+    try {
+      return (JSON.parse(header.toString('utf8')) as { __metadata__?: Record<string, string> }).__metadata__ ?? {};
+    } catch {
+      throw new Error(`${file} is not a valid safetensors file: header is not JSON`);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

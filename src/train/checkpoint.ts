@@ -5,7 +5,7 @@
 // either the old one or the new one.
 import { existsSync } from 'node:fs';
 import {
-  getRngState, loadSafetensors, noGrad, saveSafetensors, setRngState, tensor, type Module, type Tensor,
+  getRngState, loadSafetensors, noGrad, readSafetensorsMetadata, saveSafetensors, setRngState, tensor, type Module, type Tensor,
 } from '../engine/index.js';
 import type { AdamW, SGD } from '../engine/index.js';
 import { removeStaleTemporaries } from '../engine/atomic-write.js';
@@ -60,9 +60,7 @@ export function loadCheckpoint(file: string, model: Module, optimizer: Optimizer
   if (!existsSync(file)) throw new Error(`no checkpoint at ${file}: start without --resume, or point --resume at a run folder that has one`);
   const { tensors, metadata } = loadSafetensors(file);
   try {
-    if (metadata.format !== 'hyperclip-checkpoint-1') throw new Error(`${file} is not a hyperclip training checkpoint`);
-    const step = Number(metadata.step);
-    const extra = JSON.parse(metadata.extra ?? '{}') as Record<string, unknown>;
+    const { step, extra } = stepAndExtra(metadata, file);
     options.check?.({ step, extra });
     const modelState = new Map<string, Tensor>();
     const optimTensors = new Map<string, Tensor>();
@@ -85,10 +83,12 @@ export function loadCheckpoint(file: string, model: Module, optimizer: Optimizer
   }
 }
 
-/** A checkpoint's step and extra without restoring anything: to refuse a checkpoint of other settings before a long set-up. */
+/** A checkpoint's step and extra from its header, restoring nothing: to refuse a checkpoint of other settings before a long set-up. */
 export function checkpointInfo(file: string): Pick<CheckpointMeta, 'step' | 'extra'> {
-  const { tensors, metadata } = loadSafetensors(file);
-  for (const t of tensors.values()) t.dispose();
+  return stepAndExtra(readSafetensorsMetadata(file), file);
+}
+
+function stepAndExtra(metadata: Record<string, string>, file: string): Pick<CheckpointMeta, 'step' | 'extra'> {
   if (metadata.format !== 'hyperclip-checkpoint-1') throw new Error(`${file} is not a hyperclip training checkpoint`);
   return { step: Number(metadata.step), extra: JSON.parse(metadata.extra ?? '{}') as Record<string, unknown> };
 }

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Linear, loadSafetensors, saveSafetensors, tensor, type Tensor } from '../../src/engine/index.js';
+import { Linear, loadSafetensors, readSafetensorsMetadata, saveSafetensors, tensor, type Tensor } from '../../src/engine/index.js';
 import { dependencyPresent, skipWithout } from '../ci/system-dependency.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'hyperclip-safetensors-'));
@@ -159,5 +159,19 @@ test('files are readable by an independent NumPy reader', { skip: skipWithout(ha
     assert.deepEqual(entry.shape, t.shape, name);
     if (t.dtype === 'int64') assert.deepEqual(entry.values, Array.from(t.data() as BigInt64Array, String), name);
     else assert.deepEqual(entry.values, t.toArray(), name);
+  }
+});
+
+test('the metadata alone is read from the header; a truncated header is one clear error', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'safetensors-meta-'));
+  try {
+    const file = path.join(dir, 'm.safetensors');
+    saveSafetensors(file, new Map([['w', tensor([1, 2, 3], [3])]]), { format: 'x', step: '7' });
+    assert.deepEqual(readSafetensorsMetadata(file), { format: 'x', step: '7' });
+    writeFileSync(file, readFileSync(file).subarray(0, 12));
+    assert.throws(() => readSafetensorsMetadata(file), /is not a valid safetensors file: header length \d+ exceeds the file/);
+    assert.throws(() => readSafetensorsMetadata(path.join(dir, 'none.safetensors')), /no such file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
