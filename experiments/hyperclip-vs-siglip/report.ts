@@ -119,7 +119,8 @@ function throughputTable(runs: RunState[], c: Configuration): string[] {
   });
   const lines = ['### Training cost', '', ...markdownTable(['model', 'img/s (median over seeds of each run\'s median log window)', 'wall time per run, s (mean, unresumed runs)',
     'final logged loss (mean)', 'runs'], rows)];
-  const rates = (m: ModelKind) => runs.filter((r) => r.configuration === c.id && r.model === m).map((r) => r.imagesPerSecond);
+  // The same runs as the table: a run still training has a partial rate.
+  const rates = (m: ModelKind) => trainedRuns(runs, c.id, m).map((r) => r.imagesPerSecond);
   const h = median(rates('hyperclip')), s = median(rates('siglip'));
   if (Number.isFinite(h) && Number.isFinite(s)) {
     // Unpaired over seeds: each run's rate depends on what else the machine ran at the time, not on the seed.

@@ -145,6 +145,24 @@ describe('experiment report', () => {
     for (const p of plots) assert.ok(md.includes(path.relative(path.dirname(reportFile), p)), `the report links ${p}`);
   });
 
+  it('states the throughput ratio over the same finished runs as the cost table, not a run still training', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hyperclip-report-rate-'));
+    try {
+      writeRun(dir, 'tiny-hyperclip', 0, 0.3);
+      writeRun(dir, 'tiny-hyperclip', 1, null, false);
+      // In progress and slow (the machine was busy): counted, it would pull HyperCLIP's median rate to 37.5 and the ratio to 68%.
+      writeFileSync(path.join(dir, 'tiny-hyperclip-s1', 'metrics.jsonl'), JSON.stringify({ event: 'train', step: 10, loss: 5, imagesPerSecond: 20 }) + '\n');
+      writeRun(dir, 'tiny-siglip', 0, 0.25);
+      const reportFile = path.join(dir, 'results.md');
+      await writeReport({ outDir: dir, reportFile, configurations: [CONFIGURATIONS.A!], seeds: [0, 1] });
+      const md = readFileSync(reportFile, 'utf8');
+      assert.match(md, /\| HyperCLIP \| 55\.0 \| .* \| 1 \|/);
+      assert.match(md, /HyperCLIP trains at 100% of SigLIP's throughput here/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('calls a lead within twice its standard error "within noise" in the headline, never "yes"', async () => {
     const noisy = mkdtempSync(path.join(os.tmpdir(), 'hyperclip-report-noisy-'));
     try {
