@@ -4,20 +4,18 @@
 // Each run trains into <out>/<recipe>-s<seed>/ (finished runs are skipped,
 // stopped ones resumed from their checkpoint), is evaluated into eval.json,
 // and the report is rebuilt after every run so it always shows the state.
-import { Command, InvalidArgumentError } from 'commander';
-import { host } from '../tools/host.js';
+import { Command } from 'commander';
 import { isEntryPoint } from '../tools/script-entry.js';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { integer } from '../src/cli/parse.js';
+import { checked, integer } from '../src/cli/parse.js';
 import { useAllCores } from '../src/engine/index.js';
 import { MODEL_FILES } from '../src/models/folder-layout.js';
 import { resolveTrainConfig, TIN_CLASSIFY_RUN, type TrainConfig } from '../src/train/recipes.js';
-import type { TrainReporter } from '../src/train/reporter.js';
 import { train } from '../src/train/trainer.js';
 import { evaluateRun, existingEval } from './hyperclip-vs-siglip/evaluate.js';
 import { DEFAULT_CONFIGS, DEFAULT_OUT, DEFAULT_SEEDS, parseConfigurations, parseModels, parseSeeds, reportScope, runName, type Configuration, type ModelKind } from './hyperclip-vs-siglip/plan.js';
-import { HOST_FILE } from './hyperclip-vs-siglip/runs.js';
+import { checkSameConfig, hasSummary, lineReporter, say, writeHost } from './lib/training-run.js';
 import { recordInvocation, writeReport } from './hyperclip-vs-siglip/write-report.js';
 
 interface Options {
@@ -32,19 +30,7 @@ interface Options {
   reportOnly?: boolean;
 }
 
-const say = (text: string): boolean => process.stderr.write(`${text}\n`);
-
-function lineReporter(label: string): TrainReporter {
-  let total = 0;
-  return {
-    start: (steps, from) => { total = steps; say(`${label} training steps ${from + 1}..${steps}`); },
-    step: (step, info) => {
-      if (step % 50 === 0 || step === total) say(`${label} step ${step}/${total} loss ${info.loss.toFixed(4)} lr ${info.lr.toExponential(2)} ${info.imagesPerSecond.toFixed(1)} img/s`);
-    },
-    message: (text) => say(`${label} ${text}`),
-    stop: () => {},
-  };
-}
+const SAME_OPTIONS = 'pass the options it was run with (--steps, --validation-limit)';
 
 function runConfig(recipe: string, seed: number, opts: Options): TrainConfig {
   const config = resolveTrainConfig(recipe, undefined, { seed, steps: opts.steps });
@@ -64,31 +50,14 @@ async function ensureStage1(recipe: string, opts: Options): Promise<void> {
   const dir = path.join(opts.out, runName(recipe, 0));
   const label = `[stage 1 ${runName(recipe, 0)}]`;
   const config = runConfig(recipe, 0, opts);
-  const finished = existsSync(path.join(dir, 'metrics.jsonl')) && readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').includes('"event":"summary"');
-  if (finished) {
-    checkSameConfig(dir, config);
+  if (hasSummary(dir)) {
+    checkSameConfig(dir, config, SAME_OPTIONS);
     return;
   }
   const resume = existsSync(path.join(dir, 'train-config.json'));
   const summary = await train(config, { outDir: dir, resume, reporter: lineReporter(label) });
   writeHost(dir);
   say(`${label} trained: final loss ${summary.finalLoss.toFixed(4)}, ${summary.imagesPerSecond.toFixed(1)} img/s`);
-}
-
-function writeHost(dir: string): void {
-  const file = path.join(dir, HOST_FILE);
-  if (existsSync(file)) return;
-  const { cpus, cpuModel, platform, node } = host(); // the machine without its load: a run's host.json has no load average
-  writeFileSync(file, JSON.stringify({ cpus, cpuModel, platform, node, started: new Date().toISOString() }, null, 2) + '\n');
-}
-
-/** A finished run is only skipped when it was trained with the config this invocation asks for. */
-function checkSameConfig(dir: string, config: TrainConfig): void {
-  const file = path.join(dir, 'train-config.json');
-  const recorded = existsSync(file) ? readFileSync(file, 'utf8') : null;
-  if (recorded !== JSON.stringify(config, null, 2) + '\n') {
-    throw new Error(`${dir} holds a finished run with a different training config: move it away, or pass the options it was run with (--steps, --validation-limit)`);
-  }
 }
 
 /** Trains (or resumes) and evaluates one run; returns a one-word outcome. */
@@ -99,7 +68,7 @@ async function oneRun(c: Configuration, model: ModelKind, seed: number, opts: Op
   const limit = opts.evalLimit ?? null;
   // A finished run is its eval.json: weights are not committed, so a fresh checkout has the record but no model/.
   if (existingEval(dir, limit) !== null) {
-    checkSameConfig(dir, runConfig(recipe, seed, opts));
+    checkSameConfig(dir, runConfig(recipe, seed, opts), SAME_OPTIONS);
     return 'skipped';
   }
   if (!existsSync(path.join(dir, 'model', MODEL_FILES.config))) {
@@ -162,16 +131,6 @@ async function main(opts: Options): Promise<void> {
     `${failed.length} failed${failed.length ? `: ${failed.join(', ')}` : ''}); report in ${finalTarget.reportFile}`);
   if (failed.length > 0) process.exitCode = 1;
 }
-
-/** An option value checked when the command line is parsed (and kept as typed). */
-const checked = (parse: (value: string) => unknown) => (value: string): string => {
-  try {
-    parse(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-  return value;
-};
 
 export const cli = (): Command => new Command('hyperclip-vs-siglip')
   .description('train tiny HyperCLIP and SigLIP over seeds, evaluate zero-shot and retrieval, write the results report')

@@ -9,9 +9,9 @@ import { median } from '../../tools/stats.js';
 import { resolveConfig, type PartialModelConfig } from '../../src/models/config.js';
 import { MODEL_FILES } from '../../src/models/folder-layout.js';
 import { lastLife, MetricsLog } from '../../src/train/metrics-log.js';
+import { HOST_FILE } from '../lib/training-run.js';
 
 export const EVAL_FILE = 'eval.json';
-export const HOST_FILE = 'host.json';
 
 export interface ZeroShotScores { samples: number; top1: number; top5: number; templates?: number; skipped?: string }
 export interface RetrievalScores {
@@ -76,23 +76,27 @@ export function isEvalRecord(value: unknown): value is EvalRecord {
     && typeof v.flickr8k?.imageToText?.r1 === 'number';
 }
 
-export function readRun(outDir: string, configuration: Configuration, model: ModelKind, seed: number): RunState {
-  const recipe = configuration.recipes[model];
-  const name = runName(recipe, seed);
-  const dir = path.join(outDir, name);
+/** What a run folder holds, whatever experiment wrote it. */
+export type RunFolder = Omit<RunState, 'configuration' | 'model' | 'recipe' | 'seed' | 'name'> & {
+  /** The last validation record of the run's last life (its figures at the last validated step), or null. */
+  lastValidation: Record<string, number> | null;
+};
+
+export function readRunFolder(dir: string): RunFolder {
   const trainConfig = readJson(path.join(dir, 'train-config.json')) as Record<string, unknown> | null;
   const modelConfig = readJson(path.join(dir, 'model', MODEL_FILES.config)) as { config?: { image?: { imageSize?: number } } } | null;
   const logged: Record<string, unknown>[] = new MetricsLog(path.join(dir, 'metrics.jsonl')).read();
   const records = lastLife(logged);
   const train = records.filter((r) => r.event === 'train' && typeof r.step === 'number' && typeof r.loss === 'number');
   const summaries = records.filter((r) => r.event === 'summary');
+  const validation = records.filter((r) => r.event === 'validation' && typeof r.step === 'number').at(-1);
   const evalRecord = readJson(path.join(dir, EVAL_FILE));
   // The weights (model/) are not committed: in a fresh checkout a finished run is its summary record.
   const finished = existsSync(path.join(dir, 'model', MODEL_FILES.config)) || summaries.length > 0;
   const status: RunStatus = isEvalRecord(evalRecord) && finished ? 'evaluated' : finished ? 'trained' : existsSync(dir) ? 'started' : 'missing';
   const last = summaries.at(-1);
   return {
-    configuration: configuration.id, model, recipe, seed, name, dir, status,
+    dir, status,
     plannedSteps: typeof trainConfig?.steps === 'number' ? trainConfig.steps : null,
     loggedSteps: train.length > 0 ? (train.at(-1)!.step as number) : 0,
     trainConfig, imageSize: modelConfig?.config?.image?.imageSize ?? presetImageSize(trainConfig),
@@ -101,7 +105,16 @@ export function readRun(outDir: string, configuration: Configuration, model: Mod
     trainSeconds: !wasResumed(logged) && typeof last?.seconds === 'number' ? last.seconds : null,
     host: readJson(path.join(dir, HOST_FILE)) as Machine | null,
     eval: status === 'evaluated' ? (evalRecord as EvalRecord) : null,
+    lastValidation: validation === undefined ? null
+      : Object.fromEntries(Object.entries(validation).filter((e): e is [string, number] => typeof e[1] === 'number')),
   };
+}
+
+export function readRun(outDir: string, configuration: Configuration, model: ModelKind, seed: number): RunState {
+  const recipe = configuration.recipes[model];
+  const name = runName(recipe, seed);
+  const { lastValidation: _unused, ...folder } = readRunFolder(path.join(outDir, name));
+  return { configuration: configuration.id, model, recipe, seed, name, ...folder };
 }
 
 /** The image size of the recipe's model, for runs whose model folder is not here. */

@@ -16,3 +16,13 @@ export const number = (name: string) => (value: string): number => {
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number for --${name} but received ${JSON.stringify(value)}`);
   return n;
 };
+
+/** An option value checked by `parse` when the command line is parsed, and kept as typed (its error becomes commander's one line). */
+export const checked = (parse: (value: string) => unknown) => (value: string): string => {
+  try {
+    parse(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return value;
+};

@@ -262,6 +262,10 @@ const warmNodesScaleRecipe = (name: string, model: string, network: string): Tra
   return { ...recipe, distill: { ...recipe.distill!, logitScale: 70 } };
 };
 
+/** E3's HyperCLIP recipe on MobileNet v2 with one lever changed. */
+const towerProbe = (name: string, change: Partial<TrainConfig>): TrainConfig =>
+  ({ ...litRecipe(name, 'mnv2-hyperclip', 'mobilenet_v2_1.0_224_quant'), ...change });
+
 export const RECIPES: Record<string, TrainConfig> = {
   'tiny-hyperclip': { ...TINY, name: 'tiny-hyperclip', model: 'tiny-hyperclip' },
   'tiny-siglip': { ...TINY, name: 'tiny-siglip', model: 'tiny-siglip' },
@@ -294,6 +298,17 @@ export const RECIPES: Record<string, TrainConfig> = {
     ...litRecipe('mnv1-025-hyperclip-lit-last1', 'mnv1-025-hyperclip', 'mobilenet_v1_0.25_128_quant'),
     modelOverrides: { hypernet: { normLayers: { lastStages: 1 } } },
   },
+  // Probes of E3's recipe, one lever each (npm run experiment:tower-probes, docs/tower-probes.md): the resolution, how many
+  // stages' norms the hypernetwork generates, and the generated stages slowly tuned instead of locked.
+  'mnv2-hyperclip-lit-px128': towerProbe('mnv2-hyperclip-lit-px128', { modelOverrides: { image: { imageSize: 128 } } }),
+  'mnv2-hyperclip-lit-px96': towerProbe('mnv2-hyperclip-lit-px96', { modelOverrides: { image: { imageSize: 96 } } }),
+  'mnv2-hyperclip-lit-last1': towerProbe('mnv2-hyperclip-lit-last1', { modelOverrides: { hypernet: { normLayers: { lastStages: 1 } } } }),
+  'mnv2-hyperclip-lit-last5': towerProbe('mnv2-hyperclip-lit-last5', { modelOverrides: { hypernet: { normLayers: { lastStages: 5 } } } }),
+  'mnv2-hyperclip-lit-tuned': towerProbe('mnv2-hyperclip-lit-tuned', {
+    // The stem and blocks 0-15 stay locked; block 16 and the head convolution (the two generated stages) train at a tenth of the rate.
+    freeze: [...Array.from({ length: 16 }, (_, b) => `imageEncoder.blocks.${b}`), 'imageEncoder.stem', ...FROZEN_WORDS],
+    lrScale: { imageEncoder: 0.1 },
+  }),
   'test-tiny': {
     ...TINY, name: 'test-tiny', model: 'test-tiny', wordPrior: false, batchSize: 8, steps: 6, warmupSteps: 2, checkpointEvery: 3,
     validateEvery: 0, logEvery: 1, validation: { cifar10Limit: 0, retrievalLimit: 0 },

@@ -5,6 +5,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { judgeClaim, towerSizeSection, TOWER_ROWS } from '../../experiments/hyperclip-vs-siglip/tower-size.js';
 import { pairedDifference } from '../../tools/stats.js';
+import { CONFIGURATIONS } from '../../experiments/hyperclip-vs-siglip/plan.js';
+import { HyperClip } from '../../src/models/hyperclip.js';
+import { Tokenizer } from '../../src/data/tokenizer/index.js';
+import { resolveTrainConfig } from '../../src/train/recipes.js';
+import { modelConfigFor } from '../../src/train/trainer.js';
 
 /** A paired difference from per-seed HyperCLIP − SigLIP gains (SigLIP at 0.3). */
 const gains = (values: number[]) => pairedDifference(new Map(values.map((v, s) => [s, 0.3 + v])), new Map(values.map((_, s) => [s, 0.3])));
@@ -56,5 +61,19 @@ describe('Experiment E: the claim about the tower size', () => {
     assert.deepEqual(towerSizeSection([]), []);
     assert.equal(TOWER_ROWS.filter((r) => r.judged).length, 3, 'three towers enter the verdict');
     assert.ok(TOWER_ROWS.every((r, i) => i === 0 || r.weights >= TOWER_ROWS[i - 1]!.weights), 'smallest tower first');
+  });
+
+  it('says truly which norms the hypernetwork generates on each tower', () => {
+    const tokenizer = Tokenizer.load('wordnet-8k');
+    for (const row of TOWER_ROWS) {
+      const config = resolveTrainConfig(CONFIGURATIONS[row.configuration]!.recipes.hyperclip, undefined);
+      const targets = new HyperClip(modelConfigFor(config, tokenizer)).hypernet!.targets.map((t) => t.name);
+      assert.equal(targets.length, row.generatedNorms, row.configuration);
+      const blocks = [...new Set(targets.map((t) => /^blocks\.(\d+)\./.exec(t)?.[1]).filter((b) => b !== undefined).map(Number))];
+      const first = /^blocks (\d+)-(\d+)|^block (\d+)/.exec(row.generated)!;
+      assert.equal(Math.min(...blocks), Number(first[1] ?? first[3]), `${row.configuration}: ${row.generated}`);
+      assert.equal(Math.max(...blocks), Number(first[2] ?? first[3]), `${row.configuration}: ${row.generated}`);
+      assert.equal(targets.includes('head.norm'), row.generated.includes('head'), `${row.configuration}: ${row.generated}`);
+    }
   });
 });

@@ -99,7 +99,21 @@ test('recipes: every recipe validates, and each SigLIP recipe is its HyperCLIP t
   const tokenizer = Tokenizer.load('flickr8k-4k');
   for (const name of listRecipes()) assert.equal(resolveTrainConfig(name, undefined).name, name);
   // A '-last1' recipe generates fewer norms than its base: its SigLIP twin is the base's, and only the hypernetwork's override differs.
-  const pairs = listRecipes().filter((n) => n.includes('hyperclip')).map((n) => [n, n.replace('hyperclip', 'siglip').replace(/-last1$/, '')] as const);
+  // E3's one-lever probes (docs/tower-probes.md) have no SigLIP twin: each is E3's HyperCLIP recipe with one lever changed.
+  const towerProbe = /^mnv2-hyperclip-lit-(px\d+|last\d+|tuned)$/;
+  const e3 = resolveTrainConfig('mnv2-hyperclip-lit', undefined);
+  const probes = listRecipes().filter((n) => towerProbe.test(n));
+  assert.deepEqual(probes, ['mnv2-hyperclip-lit-px128', 'mnv2-hyperclip-lit-px96', 'mnv2-hyperclip-lit-last1', 'mnv2-hyperclip-lit-last5', 'mnv2-hyperclip-lit-tuned']);
+  for (const name of probes) {
+    const { name: _n, modelOverrides, freeze, lrScale, ...rest } = resolveTrainConfig(name, undefined);
+    const { name: _e, freeze: e3Freeze, ...e3Rest } = e3;
+    assert.deepEqual(rest, e3Rest, `${name} trains as E3 does apart from its lever`);
+    const levers = [modelOverrides !== undefined, lrScale !== undefined].filter(Boolean).length;
+    assert.equal(levers, 1, `${name} changes one lever`);
+    if (lrScale !== undefined) assert.ok(freeze!.every((f) => e3Freeze!.includes(f) || f.startsWith('imageEncoder.')), 'only the image encoder is unlocked, in part');
+    else assert.deepEqual(freeze, e3Freeze);
+  }
+  const pairs = listRecipes().filter((n) => n.includes('hyperclip') && !towerProbe.test(n)).map((n) => [n, n.replace('hyperclip', 'siglip').replace(/-last1$/, '')] as const);
   assert.ok(pairs.length >= 3, 'tiny, tiny-c100 and tiny-resnet pairs');
   for (const [hyper, siglip] of pairs) {
     const full = resolveTrainConfig(hyper, undefined);

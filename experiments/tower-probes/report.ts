@@ -1,0 +1,150 @@
+// docs/tower-probes.md from the probes' run folders and the baseline's: each
+// probe's validation figures at its last step against E3's HyperCLIP seeds,
+// judged by the baseline's seed spread, and its training cost.
+import path from 'node:path';
+import { markdownTable, percent } from '../../src/eval/format.js';
+import { judgeNoise, median, MIN_PAIRS, spread, type NoiseVerdict } from '../../tools/stats.js';
+import { readRunFolder, type RunFolder } from '../hyperclip-vs-siglip/runs.js';
+import { BASELINE_IMAGE_SIZE, BASELINE_RECIPE, PROBES, probeRunName, type Probe } from './plan.js';
+
+/** The validation figures compared; the first two decide, retrieval is shown beside them. */
+export const FIGURES = [
+  { key: 'tinyImagenetTop1', label: 'Tiny ImageNet val top-1', judged: true },
+  { key: 'heldOutTop1', label: 'held-out names top-1', judged: true },
+  { key: 'imageToTextR1', label: 'Flickr8k val R@1 i→t', judged: false },
+  { key: 'textToImageR1', label: 'Flickr8k val R@1 t→i', judged: false },
+] as const;
+type FigureKey = typeof FIGURES[number]['key'];
+
+export interface NamedRun extends RunFolder { name: string }
+
+export interface ProbeReportInput {
+  generatedAt: string;
+  command: string;
+  baselineOut: string;
+  outDir: string;
+  seeds: number[];
+  baseline: NamedRun[];
+  probes: { probe: Probe; runs: NamedRun[] }[];
+}
+
+/** Finished and validated at its last step: a run still training, or one whose last validation is older, is not compared. */
+export const isComplete = (r: RunFolder): boolean =>
+  (r.status === 'trained' || r.status === 'evaluated') && r.lastValidation !== null && r.lastValidation.step === r.plannedSteps;
+
+export function readProbeInput(outDir: string, baselineOut: string, seeds: number[], command: string, baselineSeeds = [0, 1, 2]): ProbeReportInput {
+  const read = (dir: string, name: string): NamedRun => ({ name, ...readRunFolder(path.join(dir, name)) });
+  return {
+    generatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), command, baselineOut, outDir, seeds,
+    baseline: baselineSeeds.map((s) => read(baselineOut, probeRunName(BASELINE_RECIPE, s))),
+    probes: PROBES.map((probe) => ({ probe, runs: seeds.map((s) => read(outDir, probeRunName(probe.recipe, s))) })),
+  };
+}
+
+export interface Comparison { probe: number; baseline: number; difference: number; standardError: number; verdict: NoiseVerdict }
+
+/**
+ * A probe's mean against the baseline's: unpaired, with the baseline's seed
+ * spread standing for both (a one-seed probe has none of its own), so the
+ * standard error is s · √(1/n_baseline + 1/n_probe); fewer than MIN_PAIRS
+ * baseline seeds: no spread to judge.
+ */
+export function compare(probeValues: number[], baselineValues: number[]): Comparison {
+  const p = spread(probeValues), b = spread(baselineValues);
+  const standardError = b.n >= MIN_PAIRS && p.n > 0 ? b.std * Math.sqrt(1 / b.n + 1 / p.n) : NaN;
+  const difference = p.mean - b.mean;
+  return { probe: p.mean, baseline: b.mean, difference, standardError, verdict: judgeNoise(difference, standardError) };
+}
+
+const values = (runs: NamedRun[], key: FigureKey): number[] => runs.filter(isComplete).map((r) => r.lastValidation![key] ?? NaN);
+
+/** Training CPU-hours of an unresumed run: its wall time × the cores its host had. */
+export function cpuHours(r: RunFolder): number {
+  return r.trainSeconds === null || r.host === null ? NaN : (r.trainSeconds * r.host.cpus) / 3600;
+}
+
+const cell = (c: Comparison): string =>
+  !Number.isFinite(c.probe) ? '—' : `${percent(c.probe)} (${percent(c.difference, { sign: true })}, ${c.verdict})`;
+
+function probeRow(probe: Probe, runs: NamedRun[], baseline: NamedRun[]): (string | number)[] {
+  const done = runs.filter(isComplete);
+  const comparisons = FIGURES.map((f) => compare(values(runs, f.key), values(baseline, f.key)));
+  const rate = median(done.map((r) => r.imagesPerSecond));
+  const baseRate = median(baseline.filter(isComplete).map((r) => r.imagesPerSecond));
+  const hours = spread(done.map(cpuHours));
+  return [
+    `\`${probe.recipe.slice(BASELINE_RECIPE.length + 1)}\``, probe.lever, ...comparisons.map(cell),
+    Number.isFinite(rate) ? `${rate.toFixed(1)} (${Number.isFinite(baseRate) ? `${(rate / baseRate).toFixed(2)}×` : '—'})` : '—',
+    hours.n > 0 ? hours.mean.toFixed(2) : '—', done.length,
+  ];
+}
+
+/**
+ * The rule, fixed before any probe was read: the best resolution per CPU-hour
+ * is the cheapest whose Tiny ImageNet val and held-out top-1 are each not
+ * below 160 px's beyond noise; 160 px when every cheaper one loses on either.
+ */
+export function resolutionVerdict(input: ProbeReportInput): string {
+  const rows = input.probes.filter((p) => p.probe.question === 'resolution');
+  const judged = rows.map(({ probe, runs }) => ({
+    probe, size: Number(/px(\d+)$/.exec(probe.recipe)![1]),
+    comparisons: FIGURES.filter((f) => f.judged).map((f) => compare(values(runs, f.key), values(input.baseline, f.key))),
+  })).sort((a, b) => a.size - b.size);
+  if (judged.some((j) => j.comparisons.some((c) => c.verdict === 'no spread to judge'))) {
+    return `**Not judged yet**: a resolution probe has not finished, or the baseline has fewer than ${MIN_PAIRS} finished seeds.`;
+  }
+  const cheapest = judged.find((j) => j.comparisons.every((c) => !(c.verdict === 'beyond noise' && c.difference < 0)));
+  if (cheapest === undefined) return `**${BASELINE_IMAGE_SIZE} px**: every smaller resolution loses beyond noise on Tiny ImageNet val or the held-out names.`;
+  return `**${cheapest.size} px**: the cheapest resolution that loses to ${BASELINE_IMAGE_SIZE} px beyond noise on neither Tiny ImageNet val nor the held-out names ` +
+    `(${cheapest.comparisons.map((c, i) => `${FIGURES[i]!.label} ${percent(c.difference, { sign: true })} points, ${c.verdict}`).join('; ')}).`;
+}
+
+function leverVerdicts(input: ProbeReportInput, question: 'generated stages' | 'locked or tuned'): string[] {
+  return input.probes.filter((p) => p.probe.question === question).map(({ probe, runs }) => {
+    const parts = FIGURES.filter((f) => f.judged).map((f) => {
+      const c = compare(values(runs, f.key), values(input.baseline, f.key));
+      return `${f.label} ${Number.isFinite(c.difference) ? `${percent(c.difference, { sign: true })} points` : 'not measured'} (${c.verdict})`;
+    });
+    return `- \`${probe.recipe}\`: ${parts.join('; ')}.`;
+  });
+}
+
+function statusLines(input: ProbeReportInput): string[] {
+  const all = [...input.baseline.map((r) => ({ r, role: 'baseline' })), ...input.probes.flatMap((p) => p.runs.map((r) => ({ r, role: 'probe' })))];
+  const pending = all.filter(({ r }) => !isComplete(r));
+  if (pending.length === 0) return ['Every planned run is finished and validated at its last step.'];
+  return ['Not finished — left out of every figure below:', '',
+    ...pending.map(({ r, role }) => `- \`${r.name}\` (${role}): ${r.status === 'missing' ? 'not started' : `${r.status}, logged to step ${r.loggedSteps} of ${r.plannedSteps ?? '?'}`}`)];
+}
+
+export function buildProbeReport(input: ProbeReportInput): string {
+  const base = input.baseline.filter(isComplete);
+  const baseLine = FIGURES.map((f) => {
+    const s = spread(values(input.baseline, f.key));
+    return `${f.label} ${percent(s.mean)} ± ${percent(s.std)}`;
+  }).join('; ');
+  const lines = [
+    '# Probes of the recipe on a locked tower: resolution, generated stages, locked or tuned', '',
+    `_Generated ${input.generatedAt} from the run folders in \`${input.outDir}\` and \`${input.baselineOut}\` by \`${input.command}\`. Do not edit by hand: rerun the command._`, '',
+    `Issue 25 asks three things of the recipe on an ImageNet-pretrained tower to be measured: the resolution with the best accuracy per CPU-hour (96 / 128 / 160 px), ` +
+    'how many stages\' norms the hypernetwork should generate, and whether the generated stages should stay locked or be tuned slowly. ' +
+    `Each probe is E3's HyperCLIP recipe (\`${BASELINE_RECIPE}\`: MobileNet v2 1.0 at ${BASELINE_IMAGE_SIZE} px, locked, the norms of its last two stages generated — block 16 and the head convolution, ` +
+    '4 norm layers —, 350 steps of 128) with one lever changed, trained with seed 0 (`src/train/recipes.ts`).', '',
+    '**Figures.** Validation only, at the last step, as training\'s validation computes them: Tiny ImageNet val zero-shot among its 202 classes and among the 40 held-out names ' +
+    '(1000 seeded val images each; the held-out names never enter training), Flickr8k val retrieval (1000 images). No test set and no target task is read. ' +
+    `**Noise.** A probe has one seed; the baseline's ${base.length} seeds (${base.map((r) => `\`${r.name}\``).join(', ') || 'none yet'}) give the spread: ` +
+    `a difference is beyond noise when it exceeds twice s · √(1/n_baseline + 1/n_probe), s the baseline's seed standard deviation (three seeds estimate s loosely). ` +
+    '**Cost.** img/s is the median of the 10-step log windows (ratio to the baseline\'s median run); CPU-hours are a run\'s training wall time × its host\'s cores. ' +
+    'Both are wall-clock figures on a shared 2-core machine: the baseline runs were trained on other days, one of them beside other jobs.', '',
+    '## Status', '', ...statusLines(input), '',
+    '## Results', '', `Baseline (mean ± seed std over ${base.length}): ${base.length > 0 ? baseLine : 'no finished run'}.`, '',
+    ...markdownTable(['probe', 'lever', ...FIGURES.map((f) => `${f.label} (difference, verdict)`), 'img/s (× baseline)', 'training CPU-h', 'runs'],
+      input.probes.map(({ probe, runs }) => probeRow(probe, runs, input.baseline))), '',
+    '## Verdicts', '',
+    `**Resolution** (rule: the cheapest resolution whose Tiny ImageNet val and held-out top-1 each stay within noise of ${BASELINE_IMAGE_SIZE} px or above it): ${resolutionVerdict(input)}`, '',
+    '**Generated stages** (against the last two):', '', ...leverVerdicts(input, 'generated stages'), '',
+    '**Locked or tuned** (against locked):', '', ...leverVerdicts(input, 'locked or tuned'), '',
+    'A probe within noise of the baseline says the lever, at this budget and this seed spread, changes nothing measurable; it does not say the lever does nothing.',
+  ];
+  return lines.join('\n') + '\n';
+}
