@@ -58,9 +58,15 @@ export function compare(probeValues: number[], baselineValues: number[]): Compar
 
 const values = (runs: NamedRun[], key: FigureKey): number[] => runs.filter(isComplete).map((r) => r.lastValidation![key] ?? NaN);
 
-/** Training CPU-hours of an unresumed run: its wall time × the cores its host had. */
+/**
+ * Training CPU-hours: the images trained on over the median logged rate, times
+ * the host's cores. The rate excludes validation and any pause (a run stopped
+ * with SIGSTOP for other work, or resumed after a kill), which wall time would not.
+ */
 export function cpuHours(r: RunFolder): number {
-  return r.trainSeconds === null || r.host === null ? NaN : (r.trainSeconds * r.host.cpus) / 3600;
+  const steps = r.trainConfig?.steps, batch = r.trainConfig?.batchSize;
+  if (typeof steps !== 'number' || typeof batch !== 'number' || r.host === null) return NaN;
+  return (steps * batch / r.imagesPerSecond) * r.host.cpus / 3600;
 }
 
 const cell = (c: Comparison): string =>
@@ -134,7 +140,7 @@ export function buildProbeReport(input: ProbeReportInput): string {
     '(1000 seeded val images each; the held-out names never enter training), Flickr8k val retrieval (1000 images). No test set and no target task is read. ' +
     `**Noise.** A probe has one seed; the baseline's ${base.length} seeds (${base.map((r) => `\`${r.name}\``).join(', ') || 'none yet'}) give the spread: ` +
     `a difference is beyond noise when it exceeds twice s · √(1/n_baseline + 1/n_probe), s the baseline's seed standard deviation (three seeds estimate s loosely). ` +
-    '**Cost.** img/s is the median of the 10-step log windows (ratio to the baseline\'s median run); CPU-hours are a run\'s training wall time × its host\'s cores. ' +
+    '**Cost.** img/s is the median of the 10-step log windows (ratio to the baseline\'s median run); training CPU-hours are the images trained on ÷ that rate × the host\'s cores (validation and pauses left out). ' +
     'Both are wall-clock figures on a shared 2-core machine: the baseline runs were trained on other days, one of them beside other jobs.', '',
     '## Status', '', ...statusLines(input), '',
     '## Results', '', `Baseline (mean ± seed std over ${base.length}): ${base.length > 0 ? baseLine : 'no finished run'}.`, '',
