@@ -92,7 +92,8 @@ describe('tower probes: report', () => {
   before(() => {
     root = mkdtempSync(path.join(os.tmpdir(), 'hyperclip-probes-'));
     // Baseline: TIN 0.12 / 0.13 / 0.14 (s = 0.01), held-out 0.22 / 0.24 / 0.26 (s = 0.02).
-    [[0.12, 0.22], [0.13, 0.24], [0.14, 0.26]].forEach(([tin, heldOut], s) => writeRun(base(), probeRunName(BASELINE_RECIPE, s), { tin: tin!, heldOut: heldOut! }, 30));
+    // Rates 30 / 32 / 28 img/s (s = 2: a rate is faster beyond noise above 30 + 2 · 2 · √(4/3) = 34.6).
+    [[0.12, 0.22, 30], [0.13, 0.24, 32], [0.14, 0.26, 28]].forEach(([tin, heldOut, rate], s) => writeRun(base(), probeRunName(BASELINE_RECIPE, s), { tin: tin!, heldOut: heldOut! }, rate));
     writeRun(probes(), probeRunName(probe('px128').recipe, 0), { tin: 0.125, heldOut: 0.23 }, 45); // within noise on both
     writeRun(probes(), probeRunName(probe('px96').recipe, 0), { tin: 0.09, heldOut: 0.22 }, 60); // TIN beyond noise below
     writeRun(probes(), probeRunName(probe('last1').recipe, 0), { tin: 0.2, heldOut: 0.3 }, 31); // beyond noise above
@@ -100,9 +101,9 @@ describe('tower probes: report', () => {
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  it('picks the cheapest resolution not beaten beyond noise, and says what is unfinished', () => {
+  it('picks the fastest resolution not beaten beyond noise, and says what is unfinished', () => {
     const input = readProbeInput(probes(), base(), [0], 'cmd');
-    assert.match(resolutionVerdict(input), /^\*\*128 px\*\*: the cheapest resolution/);
+    assert.match(resolutionVerdict(input), /^\*\*128 px\*\*: it keeps 160 px's accuracy within noise and trains faster beyond noise/);
     const md = buildProbeReport(input);
     assert.match(md, /- `mnv2-hyperclip-lit-tuned-s0` \(probe\): started, logged to step 100 of 350/);
     assert.match(md, /- `mnv2-hyperclip-lit-last5-s0` \(probe\): not started/);
@@ -111,13 +112,17 @@ describe('tower probes: report', () => {
     assert.match(md, /\| `px128` \| .* \| 45\.0 \(1\.50×\) \| 0\.55 \| 1 \|/, 'img/s against the baseline\'s median');
     assert.match(md, /`mnv2-hyperclip-lit-last1`: Tiny ImageNet val top-1 \+7\.00 points \(beyond noise\); held-out names top-1 \+6\.00 points \(beyond noise\)\./);
     assert.match(md, /`mnv2-hyperclip-lit-tuned`: Tiny ImageNet val top-1 not measured \(no spread to judge\)/);
+    assert.match(md, /\| baseline \(E3\) \| [^|]+ \| 13\.00 \| 24\.00 \| 3\.00 \| 2\.00 \| 30\.0 \(1\.00×\) \| /);
     assert.match(md, /Baseline \(mean ± seed std over 3\): Tiny ImageNet val top-1 13\.00 ± 1\.00; held-out names top-1 24\.00 ± 2\.00/);
   });
 
-  it('keeps 160 px when every smaller resolution loses beyond noise, and judges nothing on two baseline seeds', () => {
-    writeRun(probes(), probeRunName(probe('px128').recipe, 0), { tin: 0.13, heldOut: 0.15 });
-    assert.match(resolutionVerdict(readProbeInput(probes(), base(), [0], 'cmd')), /^\*\*160 px\*\*: every smaller resolution loses/);
+  it('keeps 160 px when no smaller resolution is both as accurate and faster, and judges nothing on two baseline seeds', () => {
+    const verdict = () => resolutionVerdict(readProbeInput(probes(), base(), [0], 'cmd'));
+    writeRun(probes(), probeRunName(probe('px128').recipe, 0), { tin: 0.125, heldOut: 0.23 }, 33); // as accurate, not faster beyond noise
+    assert.match(verdict(), /^\*\*160 px\*\*: no smaller resolution both keeps its accuracy .*128 px: .*33\.0 img\/s against 30\.0 .*within noise.*side by side/);
+    writeRun(probes(), probeRunName(probe('px128').recipe, 0), { tin: 0.13, heldOut: 0.15 }, 45); // faster, but loses on the held-out names
+    assert.match(verdict(), /^\*\*160 px\*\*/);
     rmSync(path.join(base(), probeRunName(BASELINE_RECIPE, 2)), { recursive: true });
-    assert.match(resolutionVerdict(readProbeInput(probes(), base(), [0], 'cmd')), /^\*\*Not judged yet\*\*/);
+    assert.match(verdict(), /^\*\*Not judged yet\*\*/);
   });
 });
