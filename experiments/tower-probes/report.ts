@@ -69,14 +69,16 @@ export function cpuHours(r: RunFolder): number {
   return (steps * batch / r.imagesPerSecond) * r.host.cpus / 3600;
 }
 
+const rates = (runs: NamedRun[]): number[] => runs.filter(isComplete).map((r) => r.imagesPerSecond);
+
 const cell = (c: Comparison): string =>
   !Number.isFinite(c.probe) ? '—' : `${percent(c.probe)} (${percent(c.difference, { sign: true })}, ${c.verdict})`;
 
 function probeRow(probe: Probe, runs: NamedRun[], baseline: NamedRun[]): (string | number)[] {
   const done = runs.filter(isComplete);
   const comparisons = FIGURES.map((f) => compare(values(runs, f.key), values(baseline, f.key)));
-  const rate = median(done.map((r) => r.imagesPerSecond));
-  const baseRate = median(baseline.filter(isComplete).map((r) => r.imagesPerSecond));
+  const rate = median(rates(runs));
+  const baseRate = median(rates(baseline));
   const hours = spread(done.map(cpuHours));
   return [
     `\`${probe.recipe.slice(BASELINE_RECIPE.length + 1)}\``, probe.lever, ...comparisons.map(cell),
@@ -88,14 +90,13 @@ function probeRow(probe: Probe, runs: NamedRun[], baseline: NamedRun[]): (string
 /** The bench that times two recipes side by side, the fair measure of a cost ratio. */
 export const SIDE_BY_SIDE = `npm run bench:train -- --recipes mnv2-hyperclip-lit-px128,${BASELINE_RECIPE}`;
 
-const rates = (runs: NamedRun[]): number[] => runs.filter(isComplete).map((r) => r.imagesPerSecond);
-
 function baselineRow(baseline: NamedRun[]): (string | number)[] {
   const done = baseline.filter(isComplete);
   const hours = median(done.map(cpuHours));
+  const rate = median(rates(baseline));
   return ['baseline (E3)', `${BASELINE_IMAGE_SIZE} px, the last two stages generated, locked (figures: mean over seeds; img/s and CPU-h: median)`,
     ...FIGURES.map((f) => percent(spread(values(baseline, f.key)).mean)),
-    Number.isFinite(median(rates(baseline))) ? `${median(rates(baseline)).toFixed(1)} (1.00×)` : '—', Number.isFinite(hours) ? hours.toFixed(2) : '—', done.length];
+    Number.isFinite(rate) ? `${rate.toFixed(1)} (1.00×)` : '—', Number.isFinite(hours) ? hours.toFixed(2) : '—', done.length];
 }
 
 /**
