@@ -87,9 +87,6 @@ function probeRow(probe: Probe, runs: NamedRun[], baseline: NamedRun[]): (string
   ];
 }
 
-/** The bench that times two recipes side by side, the fair measure of a cost ratio. */
-export const SIDE_BY_SIDE = `npm run bench:train -- --recipes mnv2-hyperclip-lit-px128,${BASELINE_RECIPE}`;
-
 function baselineRow(baseline: NamedRun[]): (string | number)[] {
   const done = baseline.filter(isComplete);
   const hours = median(done.map(cpuHours));
@@ -124,7 +121,8 @@ export function resolutionVerdict(input: ProbeReportInput): string {
   const all = judged.map(describe).join('. ');
   if (faster.length > 0) return `**${faster[0]!.size} px**: it keeps ${BASELINE_IMAGE_SIZE} px's accuracy within noise and trains faster beyond noise (${all}).`;
   return `**${BASELINE_IMAGE_SIZE} px**: no smaller resolution both keeps its accuracy within noise and trains faster beyond the noise of the baseline's rates (${all}). ` +
-    `These rates are wall-clock rates of runs made at different times; \`${SIDE_BY_SIDE}\` times two recipes side by side.`;
+    `These rates are wall-clock rates of runs made at different times. A fair ratio needs both resolutions timed side by side in one run; ` +
+    '`npm run bench:train` only pairs a HyperCLIP recipe with its SigLIP twin at the same resolution, so no command here measures it yet.';
 }
 
 function leverVerdicts(input: ProbeReportInput, question: 'generated stages' | 'locked or tuned'): string[] {
