@@ -1,7 +1,9 @@
 // Training throughput: a HyperCLIP recipe and its SigLIP baseline side by
 // side in one run (tiny-hyperclip and tiny-siglip unless --recipes names
 // others), on the same threads and the same data through the real loader
-// with training augmentation. Each is built as the trainer builds it
+// with training augmentation. Two HyperCLIP recipes on the same data time a
+// lever instead (resolution, generated stages, tuning); --record appends the
+// run's printed lines to runs/bench/train.jsonl. Each is built as the trainer builds it
 // (buildTrainParts: word prior, init from a run or a pretrained file, the
 // objective with its frozen prefix and distillation) and stepped by the
 // trainer's step; a warm start is left out (a one-off before step 0, not
@@ -10,6 +12,7 @@
 // (many short rounds: on a loaded machine single rounds swing by +-50%).
 //   npm run bench:train -- --quick
 //   npm run bench:train -- --recipes mnv1-025-hyperclip-lit,mnv1-025-siglip-lit
+//   npm run bench:train -- --recipes mnv2-hyperclip-lit-px96,mnv2-hyperclip-lit --record
 // --phases adds where each step's wall time goes (bench/lib/step-phases.ts);
 // --batches N decodes N batches before timing and cycles through them, so
 // the steps run on changing batches with no loader beside them (N = 1: one
@@ -22,7 +25,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { integer } from '../src/cli/parse.js';
 import { isEntryPoint } from './lib/cli.js';
 import { PHASES, StepPhaseTimer, type Phase, type Phases } from './lib/step-phases.js';
-import { compareTrainRecords } from './lib/train-compare.js';
+import { appendRecord, host, readRecords } from './lib/records.js';
+import { compareTrainRecords, RECORD } from './lib/train-compare.js';
 import { useAllCores } from '../src/engine/index.js';
 import { createLoader, type Batch, type DataLoader } from '../src/data/index.js';
 import { resolveConfig, type ModelConfig } from '../src/models/index.js';
@@ -56,34 +60,48 @@ interface Round { steps: number; images: number; wait: number; compute: number; 
 /** A contender before the loaders are chosen (one shared or one each). */
 type Built = Omit<Contender, 'loader' | 'next'>;
 
-interface BenchOptions { compare?: [string, string]; quick?: boolean; warmup?: string; rounds?: string; stepsPerRound?: string; batchSize: string; recipes: [string, string]; phases?: boolean; batches?: number }
+interface BenchOptions { compare?: [string, string]; record?: boolean; quick?: boolean; warmup?: string; rounds?: string; stepsPerRound?: string; batchSize: string; recipes: [string, string]; phases?: boolean; batches?: number }
 
 const DEFAULT_RECIPES: [string, string] = ['tiny-hyperclip', 'tiny-siglip'];
 
 interface Pair { name: string; config: TrainConfig; model: ModelConfig }
 
 /**
+ * What a pair of recipes compares: a HyperCLIP recipe against its SigLIP twin
+ * (same image size and data: the ratio is the hypernetwork's cost), or two
+ * HyperCLIP recipes on the same data that differ in a lever such as the
+ * resolution or the generated stages (the ratio is that lever's cost).
+ */
+export type PairKind = 'twin' | 'lever';
+
+const pairOf = (name: string): Pair => {
+  const config = RECIPES[name]!;
+  return { name, config, model: resolveConfig({ ...config.modelOverrides, preset: config.model }) };
+};
+
+/** The kind of a pair recipePair accepted. */
+export const pairKind = (names: [string, string]): PairKind => (pairOf(names[1]).model.hypernet === null ? 'twin' : 'lever');
+
+/**
  * The two recipes of --recipes, checked from their configs alone so that a
- * wrong pair fails before any model, pretrained file or data is read: the
- * HyperCLIP one first, then a SigLIP baseline, on the same images and data
- * (else the ratio would measure something besides the hypernetwork).
+ * wrong pair fails before any model, pretrained file or data is read: a
+ * HyperCLIP one first, then its SigLIP baseline at the same image size, or a
+ * second HyperCLIP recipe; both on the same data (else the ratio would
+ * measure the data besides the model).
  */
 export function recipePair(value: string): [string, string] {
   const names = value.split(',').map((n) => n.trim());
-  if (names.length !== 2 || names.includes('')) throw new InvalidArgumentError(`give two recipes, the HyperCLIP one then its SigLIP baseline (e.g. ${DEFAULT_RECIPES.join(',')}), got "${value}"`);
+  if (names.length !== 2 || names.includes('')) throw new InvalidArgumentError(`give two recipes, a HyperCLIP one then its SigLIP baseline or another HyperCLIP recipe (e.g. ${DEFAULT_RECIPES.join(',')}), got "${value}"`);
   const unknown = names.filter((n) => RECIPES[n] === undefined);
   if (unknown.length > 0) throw new InvalidArgumentError(`unknown recipe ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${listRecipes().join(', ')}`);
-  const [hyper, siglip] = names.map((name) => {
-    const config = RECIPES[name]!;
-    return { name, config, model: resolveConfig({ ...config.modelOverrides, preset: config.model }) };
-  }) as [Pair, Pair];
-  if (hyper.model.hypernet === null) throw new InvalidArgumentError(`${hyper.name} has no hypernetwork: name the HyperCLIP recipe first, then its SigLIP baseline`);
-  if (siglip.model.hypernet !== null) throw new InvalidArgumentError(`${siglip.name} has a hypernetwork: the second recipe is the SigLIP baseline, without one`);
-  if (hyper.model.image.imageSize !== siglip.model.image.imageSize) {
-    throw new InvalidArgumentError(`${hyper.name} trains at ${hyper.model.image.imageSize} px and ${siglip.name} at ${siglip.model.image.imageSize} px: the comparison would not be fair`);
+  const [first, second] = names.map(pairOf) as [Pair, Pair];
+  if (first.model.hypernet === null) throw new InvalidArgumentError(`${first.name} has no hypernetwork: name a HyperCLIP recipe first, then its SigLIP baseline or another HyperCLIP recipe`);
+  if (first.name === second.name) throw new InvalidArgumentError(`${first.name} is named twice: give two different recipes`);
+  if (second.model.hypernet === null && first.model.image.imageSize !== second.model.image.imageSize) {
+    throw new InvalidArgumentError(`${first.name} trains at ${first.model.image.imageSize} px and ${second.name} at ${second.model.image.imageSize} px: against a SigLIP baseline the comparison would not be fair`);
   }
-  if (JSON.stringify(hyper.config.data) !== JSON.stringify(siglip.config.data)) throw new InvalidArgumentError(`${hyper.name} and ${siglip.name} train on different data: the comparison would not be fair`);
-  return [hyper.name, siglip.name];
+  if (JSON.stringify(first.config.data) !== JSON.stringify(second.config.data)) throw new InvalidArgumentError(`${first.name} and ${second.name} train on different data: the comparison would not be fair`);
+  return [first.name, second.name];
 }
 
 /** Built in a folder of its own that nothing is written to: the objective only names its output there. */
@@ -154,7 +172,8 @@ export const cli = (): Command => new Command('bench:train')
   .option('--phases', 'also report where each step\'s wall time goes (frozen prefix, text, hypernetwork, image suffix, teacher, backward, optimiser)')
   .option('--batches <n>', 'decode n batches before timing and cycle through them: no loader beside the steps (1: one fixed batch)', integer('batches', 1, 1000))
   .option('--compare <first,second>', 'run nothing: compare two runs by their lines in runs/bench/train.jsonl (1-based; -1 the last): ratio intervals and a permutation test', recordPair)
-  .addOption(new Option('--recipes <hyper,siglip>', 'the HyperCLIP recipe and its SigLIP baseline (src/train/recipes.ts): same image size and data')
+  .option('--record', 'append this run (command, date, host, every printed line) to runs/bench/train.jsonl, which --compare and the tower probes report read')
+  .addOption(new Option('--recipes <first,second>', 'a HyperCLIP recipe, then its SigLIP baseline (same image size) or another HyperCLIP recipe (a lever: resolution, generated stages, tuning); same data (src/train/recipes.ts)')
     .argParser(recipePair).default(DEFAULT_RECIPES, DEFAULT_RECIPES.join(',')));
 
 /** --compare's two record lines. */
@@ -167,6 +186,34 @@ function recordPair(value: string): [string, string] {
 async function main(): Promise<void> {
   const program = cli().parse();
   const opts = program.opts<BenchOptions>();
+  if (opts.record && opts.compare === undefined) {
+    const printed = capturePrinted();
+    const start = host();
+    try {
+      await bench(program, opts);
+    } finally {
+      printed.restore();
+    }
+    const command = ['npm run bench:train --', ...process.argv.slice(2)].join(' ');
+    const file = appendRecord(RECORD, { event: 'run', command, date: new Date().toISOString(), host: start, output: printed.lines });
+    console.log(`record appended to ${file} (line ${readRecords(RECORD).length})`);
+    return;
+  }
+  await bench(program, opts);
+}
+
+/** Every line console.log prints from now until restore(), still printed. */
+function capturePrinted(): { lines: string[]; restore: () => void } {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => {
+    lines.push(args.map(String).join(' '));
+    log(...args);
+  };
+  return { lines, restore: () => { console.log = log; } };
+}
+
+async function bench(program: Command, opts: BenchOptions): Promise<void> {
   if (opts.compare !== undefined) {
     const others = Object.keys(opts).filter((name) => name !== 'compare' && program.getOptionValueSource(name) === 'cli');
     if (others.length > 0) throw new Error(`--compare runs no benchmark, so ${others.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} cannot take effect: leave them out`);
@@ -198,7 +245,7 @@ async function main(): Promise<void> {
       }
       for (const loader of loaders.splice(0)) await loader.close();
     }
-    const [hyper, siglip] = contenders;
+    const [first, second] = contenders;
     timer = opts.phases ? new StepPhaseTimer(() => performance.now()) : undefined;
     for (const c of contenders) timer?.install(c.parts);
     for (const c of contenders) {
@@ -209,7 +256,7 @@ async function main(): Promise<void> {
       const order = r % 2 === 0 ? contenders : [...contenders].reverse();
       for (const c of order) c.rounds.push(await runSteps(c, perRound, timer));
       const rate = (c: Contender): number => { const x = c.rounds[r]!; return x.images / (x.wait + x.compute); };
-      console.log(`round ${r + 1}/${rounds}: ${hyper.name} ${rate(hyper).toFixed(1)} img/s, ${siglip.name} ${rate(siglip).toFixed(1)} img/s`);
+      console.log(`round ${r + 1}/${rounds}: ${first.name} ${rate(first).toFixed(1)} img/s, ${second.name} ${rate(second).toFixed(1)} img/s`);
     }
   } finally {
     timer?.restore();
@@ -218,12 +265,13 @@ async function main(): Promise<void> {
     for (const loader of loaders) await loader.close();
     rmSync(outDir, { recursive: true, force: true });
   }
-  const [hyper, siglip] = contenders;
-  const shared = hyper.loader === siglip.loader;
-  const skipped = shared ? hyper.loader.skips.summary() : contenders.map((c) => `${c.name}: ${c.loader.skips.summary()}`).join('; ');
-  if (opts.phases) reportPhases(hyper, siglip);
+  const [first, second] = contenders;
+  const kind = pairKind(opts.recipes);
+  const shared = first.loader === second.loader;
+  const skipped = shared ? first.loader.skips.summary() : contenders.map((c) => `${c.name}: ${c.loader.skips.summary()}`).join('; ');
+  if (opts.phases) reportPhases(first, second, kind);
   const source = opts.batches === undefined ? 'the loader running beside the steps' : `${opts.batches} batch(es) decoded before timing, cycled`;
-  report(hyper, siglip, { batchSize, size: hyper.parts.model.config.image.imageSize, threads, shared, skipped, source });
+  report(first, second, kind, { batchSize, threads, shared, skipped, source });
 }
 
 /** A contender whose batches come from its loader (until --batches replaces them). */
@@ -248,42 +296,54 @@ async function decodeBatches(contenders: Contender[], n: number): Promise<Map<Da
   return decoded;
 }
 
+/** Column labels and the key of the final ratio line: a twin pair keeps the names its records have always used. */
+function labels(kind: PairKind): { first: string; second: string; key: string } {
+  return kind === 'twin'
+    ? { first: 'HyperCLIP', second: 'SigLIP', key: 'hyperclip_to_siglip' }
+    : { first: 'first', second: 'second', key: 'first_to_second' };
+}
+
 /** Wall ms per timed step in each phase, both recipes and their difference, and the data wait beside them. */
-function reportPhases(hyper: Contender, siglip: Contender): void {
+function reportPhases(first: Contender, second: Contender, kind: PairKind): void {
   const steps = (c: Contender): number => c.rounds.reduce((a, r) => a + r.steps, 0);
   const perStep = (c: Contender, phase: Phase): number => (c.phases.get(phase) ?? 0) / steps(c);
   const width = Math.max(...PHASES.map((p) => p.length), 'data wait'.length);
   const row = (label: string, a: number, b: number): string => `${label.padEnd(width)} ${a.toFixed(0).padStart(10)} ${b.toFixed(0).padStart(10)} ${(a - b).toFixed(0).padStart(10)}`;
-  console.log(`${'wall ms per step'.padEnd(width)} ${'HyperCLIP'.padStart(10)} ${'SigLIP'.padStart(10)} ${'extra'.padStart(10)}`);
-  for (const phase of PHASES) console.log(row(phase, perStep(hyper, phase), perStep(siglip, phase)));
+  const { first: firstLabel, second: secondLabel } = labels(kind);
+  console.log(`${'wall ms per step'.padEnd(width)} ${firstLabel.padStart(10)} ${secondLabel.padStart(10)} ${'extra'.padStart(10)}`);
+  for (const phase of PHASES) console.log(row(phase, perStep(first, phase), perStep(second, phase)));
   const waitPerStep = (c: Contender): number => 1000 * c.rounds.reduce((a, r) => a + r.wait, 0) / steps(c);
-  console.log(row('data wait', waitPerStep(hyper), waitPerStep(siglip)));
+  console.log(row('data wait', waitPerStep(first), waitPerStep(second)));
 }
 
-function report(hyper: Contender, siglip: Contender, info: { batchSize: number; size: number; threads: number; shared: boolean; skipped: string; source: string }): void {
-  const h = summarise(hyper), s = summarise(siglip);
-  const roundRatios = hyper.rounds.map((r, i) => {
-    const o = siglip.rounds[i]!;
+function report(first: Contender, second: Contender, kind: PairKind, info: { batchSize: number; threads: number; shared: boolean; skipped: string; source: string }): void {
+  const f = summarise(first), s = summarise(second);
+  const roundRatios = first.rounds.map((r, i) => {
+    const o = second.rounds[i]!;
     return (r.images / (r.wait + r.compute)) / (o.images / (o.wait + o.compute));
   });
-  for (const [c, x] of [[hyper, h], [siglip, s]] as const) {
+  for (const [c, x] of [[first, f], [second, s]] as const) {
     console.log(`${c.name}: ${x.images} images in ${x.seconds.toFixed(1)} s timed; ${x.computeRate.toFixed(1)} img/s in the step alone; ` +
       `data wait ${(100 * x.waitShare).toFixed(1)}% of the time; ${(1000 * x.cpuPerImage).toFixed(1)} CPU ms per image`);
   }
-  const data = hyper.config.data.map((d) => d.dataset).join(' + ');
-  console.log(`${hyper.name} vs ${siglip.name}: batch ${info.batchSize}, ${info.size} px, ${info.threads} threads, ${data} with augmentation` +
+  const data = first.config.data.map((d) => d.dataset).join(' + ');
+  const sizes = [...new Set(contenderSizes(first, second))].map((px) => `${px} px`).join(' vs ');
+  console.log(`${first.name} vs ${second.name}: batch ${info.batchSize}, ${sizes}, ${info.threads} threads, ${data} with augmentation` +
     `${info.shared ? '' : ' (a loader each)'}; ${info.source}; ${info.skipped}`);
   console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`ratio over all timed steps: ${(h.rate / s.rate).toFixed(3)}; per-round ratios: ${roundRatios.map((r) => r.toFixed(3)).join(' ')}`);
-  console.log(`data_wait_share=${((hyper.rounds.reduce((a, r) => a + r.wait, 0) + siglip.rounds.reduce((a, r) => a + r.wait, 0)) / (h.seconds + s.seconds)).toFixed(4)}`);
+  console.log(`ratio over all timed steps: ${(f.rate / s.rate).toFixed(3)}; per-round ratios: ${roundRatios.map((r) => r.toFixed(3)).join(' ')}`);
+  console.log(`data_wait_share=${((first.rounds.reduce((a, r) => a + r.wait, 0) + second.rounds.reduce((a, r) => a + r.wait, 0)) / (f.seconds + s.seconds)).toFixed(4)}`);
   // CPU time per image moves less with other processes' load than wall time does (a cross-check, not the target figure).
-  console.log(`cpu_time_ratio=${(s.cpuPerImage / h.cpuPerImage).toFixed(3)}`);
-  console.log(`hyperclip_img_per_s=${h.rate.toFixed(1)}`);
-  console.log(`siglip_img_per_s=${s.rate.toFixed(1)}`);
+  console.log(`cpu_time_ratio=${(s.cpuPerImage / f.cpuPerImage).toFixed(3)}`);
+  const { first: firstLabel, second: secondLabel, key } = labels(kind);
+  console.log(`${firstLabel.toLowerCase()}_img_per_s=${f.rate.toFixed(1)}`);
+  console.log(`${secondLabel.toLowerCase()}_img_per_s=${s.rate.toFixed(1)}`);
   const [low, high] = bootstrapMedianInterval(roundRatios, createRng(1));
   console.log(`ratio_median_95pct_interval=${low.toFixed(3)}-${high.toFixed(3)} (bootstrap over the rounds)`);
-  console.log(`hyperclip_to_siglip_ratio=${median(roundRatios).toFixed(3)}`);
+  console.log(`${key}_ratio=${median(roundRatios).toFixed(3)}`);
 }
+
+const contenderSizes = (...cs: Contender[]): number[] => cs.map((c) => c.parts.model.config.image.imageSize);
 
 if (isEntryPoint(import.meta.url)) main().catch((error: Error) => {
   console.error(`bench:train: ${error.message}`);

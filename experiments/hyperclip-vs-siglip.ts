@@ -15,7 +15,7 @@ import { resolveTrainConfig, TIN_CLASSIFY_RUN, type TrainConfig } from '../src/t
 import { train } from '../src/train/trainer.js';
 import { evaluateRun, existingEval } from './hyperclip-vs-siglip/evaluate.js';
 import { DEFAULT_CONFIGS, DEFAULT_OUT, DEFAULT_SEEDS, parseConfigurations, parseModels, parseSeeds, reportScope, runName, type Configuration, type ModelKind } from './hyperclip-vs-siglip/plan.js';
-import { checkSameConfig, hasSummary, lineReporter, say, writeHost } from './lib/training-run.js';
+import { checkSameConfig, hasSummary, lineReporter, runExperiment, say, writeHost } from './lib/training-run.js';
 import { recordInvocation, writeReport } from './hyperclip-vs-siglip/write-report.js';
 
 interface Options {
@@ -147,15 +147,4 @@ export const cli = (): Command => new Command('hyperclip-vs-siglip')
   .addHelpText('after', '\nExamples:\n  npm run experiment\n  npm run experiment -- --report-only\n' +
     '  npm run experiment -- --configs A --seeds 0 --steps 3 --eval-limit 64 --validation-limit 0 --out /tmp/exp-check');
 
-// Workaround: a data loader can wait on work that holds no reference on the
-// event loop (seen with evaluations that stop at a --limit), and Node then
-// exits silently mid-run with code 0 or 13. A referenced timer keeps the
-// process alive until main() settles.
-if (isEntryPoint(import.meta.url)) {
-  const keepAlive = setInterval(() => undefined, 1 << 30);
-  const program = cli();
-  program.parseAsync(process.argv).then(() => main(program.opts<Options>())).catch((err: Error) => {
-    process.stderr.write(`hyperclip-vs-siglip: ${err.message}\n`);
-    process.exitCode = 1;
-  }).finally(() => clearInterval(keepAlive));
-}
+if (isEntryPoint(import.meta.url)) runExperiment<Options>('hyperclip-vs-siglip', cli(), main);

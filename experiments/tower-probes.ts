@@ -14,7 +14,7 @@ import { resolveTrainConfig, type TrainConfig } from '../src/train/recipes.js';
 import { train } from '../src/train/trainer.js';
 import { isEntryPoint } from '../tools/script-entry.js';
 import { parseSeeds } from './hyperclip-vs-siglip/plan.js';
-import { checkSameConfig, hasSummary, lineReporter, say, writeHost } from './lib/training-run.js';
+import { checkSameConfig, hasSummary, lineReporter, runExperiment, say, writeHost } from './lib/training-run.js';
 import { BASELINE_OUT, DEFAULT_OUT, DEFAULT_SEEDS, PROBES, REPORT_FILE, parseProbes, probeRunName, type Probe } from './tower-probes/plan.js';
 import { buildProbeReport, isComplete, readProbeInput } from './tower-probes/report.js';
 
@@ -114,12 +114,4 @@ export const cli = (): Command => new Command('tower-probes')
   .addHelpText('after', '\nExamples:\n  npm run experiment:tower-probes\n  npm run experiment:tower-probes -- --report-only\n' +
     '  npm run experiment:tower-probes -- --probes px96 --steps 2 --validation-limit 16 --out /tmp/probe-check');
 
-// A referenced timer keeps Node alive while a data loader waits on unreferenced work (see hyperclip-vs-siglip.ts).
-if (isEntryPoint(import.meta.url)) {
-  const keepAlive = setInterval(() => undefined, 1 << 30);
-  const program = cli();
-  program.parseAsync(process.argv).then(() => main(program.opts<Options>())).catch((err: Error) => {
-    process.stderr.write(`tower-probes: ${err.message}\n`);
-    process.exitCode = 1;
-  }).finally(() => clearInterval(keepAlive));
-}
+if (isEntryPoint(import.meta.url)) runExperiment<Options>('tower-probes', cli(), main);

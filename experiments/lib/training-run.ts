@@ -1,6 +1,8 @@
 // What an experiment that trains recipes into run folders needs around
-// src/train's `train`: progress lines, the host record, and the check that a
-// finished run folder was trained with the config asked for now.
+// src/train's `train`: progress lines, the host record, the check that a
+// finished run folder was trained with the config asked for now, and the
+// entry point that runs it from the command line.
+import type { Command, OptionValues } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TrainConfig } from '../../src/train/recipes.js';
@@ -45,4 +47,19 @@ export function checkSameConfig(dir: string, config: TrainConfig, hint: string):
   if (recorded !== JSON.stringify(config, null, 2) + '\n') {
     throw new Error(`${dir} holds a finished run with a different training config: move it away, or ${hint}`);
   }
+}
+
+/**
+ * Parses the command line and runs main; an error is one line on stderr and
+ * exit code 1. Workaround: a data loader can wait on work that holds no
+ * reference on the event loop (seen with evaluations that stop at a --limit),
+ * and Node then exits silently mid-run with code 0 or 13; a referenced timer
+ * keeps the process alive until main() settles.
+ */
+export function runExperiment<Options extends OptionValues>(name: string, program: Command, main: (opts: Options) => Promise<void>): void {
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  program.parseAsync(process.argv).then(() => main(program.opts<Options>())).catch((err: Error) => {
+    process.stderr.write(`${name}: ${err.message}\n`);
+    process.exitCode = 1;
+  }).finally(() => clearInterval(keepAlive));
 }

@@ -4,6 +4,8 @@
 import path from 'node:path';
 import { markdownTable, percent } from '../../src/eval/format.js';
 import { judgeNoise, median, MIN_PAIRS, spread, type NoiseVerdict } from '../../tools/stats.js';
+import { latestSideBySide, RECORD, type SideBySide, type TrainRecord } from '../../bench/lib/train-compare.js';
+import { readRecords } from '../../bench/lib/records.js';
 import { readRunFolder, type RunFolder } from '../hyperclip-vs-siglip/runs.js';
 import { BASELINE_IMAGE_SIZE, BASELINE_RECIPE, PROBES, probeRunName, type Probe } from './plan.js';
 
@@ -26,18 +28,24 @@ export interface ProbeReportInput {
   seeds: number[];
   baseline: NamedRun[];
   probes: { probe: Probe; runs: NamedRun[] }[];
+  /** Each probe's last side-by-side timing against the baseline recipe (bench:train --record), by probe recipe. */
+  sideBySide: Record<string, SideBySide | null>;
 }
+
+/** The bench:train command that times a probe beside the baseline and records it. */
+export const sideBySideCommand = (probe: Probe): string => `npm run bench:train -- --recipes ${probe.recipe},${BASELINE_RECIPE} --steps-per-round 1 --record`;
 
 /** Finished and validated at its last step: a run still training, or one whose last validation is older, is not compared. */
 export const isComplete = (r: RunFolder): boolean =>
   (r.status === 'trained' || r.status === 'evaluated') && r.lastValidation !== null && r.lastValidation.step === r.plannedSteps;
 
-export function readProbeInput(outDir: string, baselineOut: string, seeds: number[], command: string, baselineSeeds = [0, 1, 2]): ProbeReportInput {
+export function readProbeInput(outDir: string, baselineOut: string, seeds: number[], command: string, baselineSeeds = [0, 1, 2], benchRecords: TrainRecord[] = readRecords<TrainRecord>(RECORD)): ProbeReportInput {
   const read = (dir: string, name: string): NamedRun => ({ name, ...readRunFolder(path.join(dir, name)) });
   return {
     generatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), command, baselineOut, outDir, seeds,
     baseline: baselineSeeds.map((s) => read(baselineOut, probeRunName(BASELINE_RECIPE, s))),
     probes: PROBES.map((probe) => ({ probe, runs: seeds.map((s) => read(outDir, probeRunName(probe.recipe, s))) })),
+    sideBySide: Object.fromEntries(PROBES.map((probe) => [probe.recipe, latestSideBySide(benchRecords, probe.recipe, BASELINE_RECIPE)])),
   };
 }
 
@@ -74,7 +82,10 @@ const rates = (runs: NamedRun[]): number[] => runs.filter(isComplete).map((r) =>
 const cell = (c: Comparison): string =>
   !Number.isFinite(c.probe) ? '—' : `${percent(c.probe)} (${percent(c.difference, { sign: true })}, ${c.verdict})`;
 
-function probeRow(probe: Probe, runs: NamedRun[], baseline: NamedRun[]): (string | number)[] {
+/** The probe's side-by-side rate over the baseline's, with its interval: "1.31× (1.22–1.40)". */
+const sideBySideCell = (t: SideBySide | null): string => t === null ? '—' : `${t.ratio.toFixed(2)}× (${t.low.toFixed(2)}–${t.high.toFixed(2)})`;
+
+function probeRow(probe: Probe, runs: NamedRun[], baseline: NamedRun[], timed: SideBySide | null): (string | number)[] {
   const done = runs.filter(isComplete);
   const comparisons = FIGURES.map((f) => compare(values(runs, f.key), values(baseline, f.key)));
   const rate = median(rates(runs));
@@ -83,6 +94,7 @@ function probeRow(probe: Probe, runs: NamedRun[], baseline: NamedRun[]): (string
   return [
     `\`${probe.recipe.slice(BASELINE_RECIPE.length + 1)}\``, probe.lever, ...comparisons.map(cell),
     Number.isFinite(rate) ? `${rate.toFixed(1)} (${Number.isFinite(baseRate) ? `${(rate / baseRate).toFixed(2)}×` : '—'})` : '—',
+    sideBySideCell(timed),
     hours.n > 0 ? hours.mean.toFixed(2) : '—', done.length,
   ];
 }
@@ -93,36 +105,43 @@ function baselineRow(baseline: NamedRun[]): (string | number)[] {
   const rate = median(rates(baseline));
   return ['baseline (E3)', `${BASELINE_IMAGE_SIZE} px, the last two stages generated, locked (figures: mean over seeds; img/s and CPU-h: median)`,
     ...FIGURES.map((f) => percent(spread(values(baseline, f.key)).mean)),
-    Number.isFinite(rate) ? `${rate.toFixed(1)} (1.00×)` : '—', Number.isFinite(hours) ? hours.toFixed(2) : '—', done.length];
+    Number.isFinite(rate) ? `${rate.toFixed(1)} (1.00×)` : '—', '1.00×', Number.isFinite(hours) ? hours.toFixed(2) : '—', done.length];
 }
 
 /**
  * The best resolution per CPU-hour: among the smaller resolutions that lose to
  * 160 px beyond noise on neither Tiny ImageNet val nor the held-out names, the
- * fastest one whose training rate is above 160 px's beyond the noise of the
- * baseline's rates; 160 px when none is. (The first version of this rule took
- * the smallest resolution that kept its accuracy, assuming it was cheaper; the
- * first probe, 128 px, trained no faster than 160 px, so cost is measured too.)
+ * one that trains fastest beside 160 px in one bench:train run, when the 95%
+ * interval of its rate ratio lies above 1; 160 px when none does.
+ * (History: first "the smallest resolution that keeps its accuracy", assuming
+ * smaller is cheaper; then, after 128 px trained no faster, "faster beyond the
+ * noise of the baseline runs' rates", which compared runs made on different
+ * days; now the side-by-side ratio, chosen before any was measured.)
  */
 export function resolutionVerdict(input: ProbeReportInput): string {
   const rows = input.probes.filter((p) => p.probe.question === 'resolution');
   const judged = rows.map(({ probe, runs }) => ({
     probe, size: Number(/px(\d+)$/.exec(probe.recipe)![1]),
     comparisons: FIGURES.filter((f) => f.judged).map((f) => compare(values(runs, f.key), values(input.baseline, f.key))),
-    rate: compare(rates(runs), rates(input.baseline)),
+    shownOnly: FIGURES.filter((f) => !f.judged).map((f) => ({ label: f.label, c: compare(values(runs, f.key), values(input.baseline, f.key)) })),
+    timed: input.sideBySide[probe.recipe] ?? null,
   })).sort((a, b) => a.size - b.size);
   if (judged.some((j) => j.comparisons.some((c) => c.verdict === 'no spread to judge'))) {
     return `**Not judged yet**: a resolution probe has not finished, or the baseline has fewer than ${MIN_PAIRS} finished seeds.`;
   }
   const accurate = judged.filter((j) => j.comparisons.every((c) => !(c.verdict === 'beyond noise' && c.difference < 0)));
-  const faster = accurate.filter((j) => j.rate.verdict === 'beyond noise' && j.rate.difference > 0).sort((a, b) => b.rate.probe - a.rate.probe);
   const describe = (j: typeof judged[number]) => `${j.size} px: ${j.comparisons.map((c, i) => `${FIGURES[i]!.label} ${percent(c.difference, { sign: true })} points, ${c.verdict}`).join('; ')}; ` +
-    `${j.rate.probe.toFixed(1)} img/s against ${j.rate.baseline.toFixed(1)} (mean of the baseline's runs), ${j.rate.verdict}`;
+    (j.timed === null ? 'not timed side by side' : `${sideBySideCell(j.timed)} the rate of ${BASELINE_IMAGE_SIZE} px side by side (${j.timed.rounds} rounds, ${j.timed.date.slice(0, 10)})`) +
+    j.shownOnly.filter(({ c }) => c.verdict === 'beyond noise' && c.difference < 0).map(({ label, c }) => `; ${label} ${percent(c.difference, { sign: true })} points, beyond noise (shown, not in the rule)`).join('');
   const all = judged.map(describe).join('. ');
-  if (faster.length > 0) return `**${faster[0]!.size} px**: it keeps ${BASELINE_IMAGE_SIZE} px's accuracy within noise and trains faster beyond noise (${all}).`;
-  return `**${BASELINE_IMAGE_SIZE} px**: no smaller resolution both keeps its accuracy within noise and trains faster beyond the noise of the baseline's rates (${all}). ` +
-    `These rates are wall-clock rates of runs made at different times. A fair ratio needs both resolutions timed side by side in one run; ` +
-    '`npm run bench:train` only pairs a HyperCLIP recipe with its SigLIP twin at the same resolution, so no command here measures it yet.';
+  const untimed = accurate.filter((j) => j.timed === null);
+  if (untimed.length > 0) {
+    return `**Not judged yet**: ${untimed.map((j) => `${j.size} px`).join(' and ')} keep${untimed.length === 1 ? 's' : ''} the accuracy within noise but ` +
+      `${untimed.length === 1 ? 'has' : 'have'} not been timed beside ${BASELINE_IMAGE_SIZE} px: run ${untimed.map((j) => `\`${sideBySideCommand(j.probe)}\``).join(' and ')} (${all}).`;
+  }
+  const faster = accurate.filter((j) => j.timed!.low > 1).sort((a, b) => b.timed!.ratio - a.timed!.ratio);
+  if (faster.length > 0) return `**${faster[0]!.size} px**: it keeps ${BASELINE_IMAGE_SIZE} px's accuracy within noise and trains faster beside it, the whole 95% interval above 1 (${all}).`;
+  return `**${BASELINE_IMAGE_SIZE} px**: no smaller resolution both keeps its accuracy within noise and trains faster beside it with its whole 95% interval above 1 (${all}).`;
 }
 
 function leverVerdicts(input: ProbeReportInput, question: 'generated stages' | 'locked or tuned'): string[] {
@@ -161,14 +180,16 @@ export function buildProbeReport(input: ProbeReportInput): string {
     `**Noise.** A probe has one seed; the baseline's ${base.length} seeds (${base.map((r) => `\`${r.name}\``).join(', ') || 'none yet'}) give the spread: ` +
     `a difference is beyond noise when it exceeds twice s · √(1/n_baseline + 1/n_probe), s the baseline's seed standard deviation (three seeds estimate s loosely). ` +
     '**Cost.** img/s is the median of the 10-step log windows (ratio to the baseline\'s median run); training CPU-hours are the images trained on ÷ that rate × the host\'s cores (validation and pauses left out). ' +
-    'Both are wall-clock figures on a shared 2-core machine: the baseline runs were trained on other days, one of them beside other jobs.', '',
+    'Both are wall-clock figures on a shared 2-core machine: the baseline runs were trained on other days, one of them beside other jobs. ' +
+    `**Side by side** is the fair cost figure: \`${sideBySideCommand(PROBES.find((p) => p.question === 'resolution')!)}\` (the probe, then the baseline recipe) steps both recipes in alternating rounds on the same threads and data ` +
+    '(each with its own loader), and the column gives the median of the per-round rate ratios with its bootstrap 95% interval, from the last such record in `runs/bench/train.jsonl`.', '',
     '## Status', '', ...statusLines(input), '',
     '## Results', '', `Baseline (mean ± seed std over ${base.length}): ${base.length > 0 ? baseLine : 'no finished run'}.`, '',
-    ...markdownTable(['probe', 'lever', ...FIGURES.map((f) => `${f.label} (difference, verdict)`), 'img/s (× baseline)', 'training CPU-h', 'runs'],
-      [baselineRow(input.baseline), ...input.probes.map(({ probe, runs }) => probeRow(probe, runs, input.baseline))]), '',
+    ...markdownTable(['probe', 'lever', ...FIGURES.map((f) => `${f.label} (difference, verdict)`), 'img/s in training (× baseline)', 'rate × baseline side by side (95% interval)', 'training CPU-h', 'runs'],
+      [baselineRow(input.baseline), ...input.probes.map(({ probe, runs }) => probeRow(probe, runs, input.baseline, input.sideBySide[probe.recipe] ?? null))]), '',
     '## Verdicts', '',
     `**Resolution** (rule: among the smaller resolutions whose Tiny ImageNet val and held-out top-1 each stay within noise of ${BASELINE_IMAGE_SIZE} px or above it, ` +
-    `the fastest that trains faster than ${BASELINE_IMAGE_SIZE} px beyond the noise of the baseline's rates; else ${BASELINE_IMAGE_SIZE} px): ${resolutionVerdict(input)}`, '',
+    `the one that trains fastest beside ${BASELINE_IMAGE_SIZE} px in one \`bench:train\` run, the 95% interval of its rate ratio above 1; else ${BASELINE_IMAGE_SIZE} px): ${resolutionVerdict(input)}`, '',
     '**Generated stages** (against the last two):', '', ...leverVerdicts(input, 'generated stages'), '',
     '**Locked or tuned** (against locked):', '', ...leverVerdicts(input, 'locked or tuned'), '',
     'A probe within noise of the baseline says the lever, at this budget and this seed spread, changes nothing measurable; it does not say the lever does nothing.',

@@ -85,6 +85,12 @@ function writeRun(root: string, name: string, validation: { tin: number; heldOut
   writeFileSync(path.join(dir, 'metrics.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
 }
 
+/** A bench:train record of a probe timed beside the baseline, with these per-round ratios. */
+const timedRecord = (recipe: string, ratios: number[]) => ({
+  command: `npm run bench:train -- --recipes ${recipe},${BASELINE_RECIPE} --steps-per-round 1 --record`, date: '2026-12-06T17:00:00Z',
+  output: [`ratio over all timed steps: 1.000; per-round ratios: ${ratios.map((r) => r.toFixed(3)).join(' ')}`],
+});
+
 describe('tower probes: report', () => {
   let root = '';
   const base = () => path.join(root, 'experiment');
@@ -101,25 +107,33 @@ describe('tower probes: report', () => {
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  it('picks the fastest resolution not beaten beyond noise, and says what is unfinished', () => {
-    const input = readProbeInput(probes(), base(), [0], 'cmd');
-    assert.match(resolutionVerdict(input), /^\*\*128 px\*\*: it keeps 160 px's accuracy within noise and trains faster beyond noise/);
+  it('picks the resolution not beaten beyond noise that trains fastest side by side, and says what is unfinished', () => {
+    const records = [timedRecord(probe('px128').recipe, [1.1, 1.2, 1.3, 1.25, 1.2, 1.15, 1.3, 1.2]), timedRecord(probe('px96').recipe, [2, 2.1, 1.9, 2, 2.2, 1.8, 2, 2])];
+    const input = readProbeInput(probes(), base(), [0], 'cmd', [0, 1, 2], records);
+    // 96 px is faster still, but it loses beyond noise on Tiny ImageNet val.
+    assert.match(resolutionVerdict(input), /^\*\*128 px\*\*: it keeps 160 px's accuracy within noise and trains faster beside it, the whole 95% interval above 1 .*128 px: .*1\.20× \(1\.15–1\.30\) the rate of 160 px side by side \(8 rounds, 2026-12-06\)/);
     const md = buildProbeReport(input);
     assert.match(md, /- `mnv2-hyperclip-lit-tuned-s0` \(probe\): started, logged to step 100 of 350/);
     assert.match(md, /- `mnv2-hyperclip-lit-last5-s0` \(probe\): not started/);
     assert.match(md, /\| `px96` \| [^|]+ \| 9\.00 \(−4\.00, beyond noise\) \| 22\.00 \(−2\.00, within noise\) \|/);
     // 350 × 128 images at 45 img/s on 2 cores: 0.55 CPU-h (its 1800 s of wall time hold validation and pauses too).
-    assert.match(md, /\| `px128` \| .* \| 45\.0 \(1\.50×\) \| 0\.55 \| 1 \|/, 'img/s against the baseline\'s median');
+    assert.match(md, /\| `px128` \| .* \| 45\.0 \(1\.50×\) \| 1\.20× \(1\.15–1\.30\) \| 0\.55 \| 1 \|/, 'img/s against the baseline\'s median, then side by side');
+    assert.match(md, /\| `last1` \| .* \| 31\.0 \(1\.03×\) \| — \| /, 'a probe never timed side by side');
     assert.match(md, /`mnv2-hyperclip-lit-last1`: Tiny ImageNet val top-1 \+7\.00 points \(beyond noise\); held-out names top-1 \+6\.00 points \(beyond noise\)\./);
     assert.match(md, /`mnv2-hyperclip-lit-tuned`: Tiny ImageNet val top-1 not measured \(no spread to judge\)/);
     assert.match(md, /\| baseline \(E3\) \| [^|]+ \| 13\.00 \| 24\.00 \| 3\.00 \| 2\.00 \| 30\.0 \(1\.00×\) \| /);
     assert.match(md, /Baseline \(mean ± seed std over 3\): Tiny ImageNet val top-1 13\.00 ± 1\.00; held-out names top-1 24\.00 ± 2\.00/);
   });
 
-  it('keeps 160 px when no smaller resolution is both as accurate and faster, and judges nothing on two baseline seeds', () => {
-    const verdict = () => resolutionVerdict(readProbeInput(probes(), base(), [0], 'cmd'));
-    writeRun(probes(), probeRunName(probe('px128').recipe, 0), { tin: 0.125, heldOut: 0.23 }, 33); // as accurate, not faster beyond noise
-    assert.match(verdict(), /^\*\*160 px\*\*: no smaller resolution both keeps its accuracy .*128 px: .*33\.0 img\/s against 30\.0 .*within noise.*side by side/);
+  it('keeps 160 px when no smaller resolution is both as accurate and faster side by side, asks for the timing it lacks, and judges nothing on two baseline seeds', () => {
+    let records: ReturnType<typeof timedRecord>[] = [];
+    const verdict = () => resolutionVerdict(readProbeInput(probes(), base(), [0], 'cmd', [0, 1, 2], records));
+    writeRun(probes(), probeRunName(probe('px128').recipe, 0), { tin: 0.125, heldOut: 0.23 }, 33); // as accurate
+    assert.match(verdict(), /^\*\*Not judged yet\*\*: 128 px keeps the accuracy within noise but has not been timed beside 160 px: run `npm run bench:train -- --recipes mnv2-hyperclip-lit-px128,mnv2-hyperclip-lit --steps-per-round 1 --record`/);
+    records = [timedRecord(probe('px128').recipe, [0.9, 1.2, 1.0, 1.3, 0.95, 1.1, 1.05, 0.98])]; // its interval holds 1
+    assert.match(verdict(), /^\*\*160 px\*\*: no smaller resolution both keeps its accuracy within noise and trains faster beside it/);
+    records.push(timedRecord(probe('px128').recipe, [1.1, 1.2, 1.3, 1.25, 1.2, 1.15, 1.3, 1.2])); // the last record counts
+    assert.match(verdict(), /^\*\*128 px\*\*/);
     writeRun(probes(), probeRunName(probe('px128').recipe, 0), { tin: 0.13, heldOut: 0.15 }, 45); // faster, but loses on the held-out names
     assert.match(verdict(), /^\*\*160 px\*\*/);
     rmSync(path.join(base(), probeRunName(BASELINE_RECIPE, 2)), { recursive: true });
