@@ -47,13 +47,14 @@ export function compareTrainRecords(first: string, second: string): void {
 }
 
 /** Two recipes timed side by side: the median of the first's per-round rate over the second's, with its 95% bootstrap interval. */
-export interface SideBySide { command: string; date: string; ratio: number; low: number; high: number; rounds: number }
+export interface SideBySide { command: string; date: string; ratio: number; low: number; high: number; rounds: number; /** Records of this pair, this one the last. */ records: number }
 
 /** The last record of bench:train run with --recipes first,second, or null when that pair was never timed. */
 export function latestSideBySide(records: TrainRecord[], first: string, second: string): SideBySide | null {
-  const record = records.filter((r) => /--recipes[ =](\S+)/.exec(r.command)?.[1] === `${first},${second}`).at(-1);
+  const timed = records.filter((r) => /--recipes[ =](\S+)/.exec(r.command)?.[1] === `${first},${second}`);
+  const record = timed.at(-1);
   if (record === undefined) return null;
   const ratios = roundRatios(record);
   const [low, high] = bootstrapMedianInterval(ratios, createRng(1));
-  return { command: record.command, date: record.date, ratio: median(ratios), low, high, rounds: ratios.length };
+  return { command: record.command, date: record.date, ratio: median(ratios), low, high, rounds: ratios.length, records: timed.length };
 }

@@ -131,7 +131,7 @@ export function resolutionVerdict(input: ProbeReportInput): string {
   }
   const accurate = judged.filter((j) => j.comparisons.every((c) => !(c.verdict === 'beyond noise' && c.difference < 0)));
   const describe = (j: typeof judged[number]) => `${j.size} px: ${j.comparisons.map((c, i) => `${FIGURES[i]!.label} ${percent(c.difference, { sign: true })} points, ${c.verdict}`).join('; ')}; ` +
-    (j.timed === null ? 'not timed side by side' : `${sideBySideCell(j.timed)} the rate of ${BASELINE_IMAGE_SIZE} px side by side (${j.timed.rounds} rounds, ${j.timed.date.slice(0, 10)})`) +
+    (j.timed === null ? 'not timed side by side' : `${sideBySideCell(j.timed)} the rate of ${BASELINE_IMAGE_SIZE} px side by side (${j.timed.rounds} rounds, ${j.timed.date.slice(0, 10)}${j.timed.records > 1 ? `; the last of ${j.timed.records} records of this pair` : ''})`) +
     j.shownOnly.filter(({ c }) => c.verdict === 'beyond noise' && c.difference < 0).map(({ label, c }) => `; ${label} ${percent(c.difference, { sign: true })} points, beyond noise (shown, not in the rule)`).join('');
   const all = judged.map(describe).join('. ');
   const untimed = accurate.filter((j) => j.timed === null);

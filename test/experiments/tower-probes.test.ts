@@ -133,7 +133,7 @@ describe('tower probes: report', () => {
     records = [timedRecord(probe('px128').recipe, [0.9, 1.2, 1.0, 1.3, 0.95, 1.1, 1.05, 0.98])]; // its interval holds 1
     assert.match(verdict(), /^\*\*160 px\*\*: no smaller resolution both keeps its accuracy within noise and trains faster beside it/);
     records.push(timedRecord(probe('px128').recipe, [1.1, 1.2, 1.3, 1.25, 1.2, 1.15, 1.3, 1.2])); // the last record counts
-    assert.match(verdict(), /^\*\*128 px\*\*/);
+    assert.match(verdict(), /^\*\*128 px\*\*.*1\.20× \(1\.15–1\.30\) the rate of 160 px side by side \(8 rounds, 2026-12-06; the last of 2 records of this pair\)/);
     writeRun(probes(), probeRunName(probe('px128').recipe, 0), { tin: 0.13, heldOut: 0.15 }, 45); // faster, but loses on the held-out names
     assert.match(verdict(), /^\*\*160 px\*\*/);
     rmSync(path.join(base(), probeRunName(BASELINE_RECIPE, 2)), { recursive: true });
