@@ -150,7 +150,8 @@ function leverVerdicts(input: ProbeReportInput, question: 'generated stages' | '
       const c = compare(values(runs, f.key), values(input.baseline, f.key));
       return `${f.label} ${Number.isFinite(c.difference) ? `${percent(c.difference, { sign: true })} points` : 'not measured'} (${c.verdict})`;
     });
-    return `- \`${probe.recipe}\`: ${parts.join('; ')}.`;
+    const timed = input.sideBySide[probe.recipe] ?? null;
+    return `- \`${probe.recipe}\`: ${parts.join('; ')}; ${timed === null ? 'not timed side by side' : `${sideBySideCell(timed)} the baseline's rate side by side`}.`;
   });
 }
 

@@ -119,7 +119,7 @@ describe('tower probes: report', () => {
     // 350 × 128 images at 45 img/s on 2 cores: 0.55 CPU-h (its 1800 s of wall time hold validation and pauses too).
     assert.match(md, /\| `px128` \| .* \| 45\.0 \(1\.50×\) \| 1\.20× \(1\.15–1\.30\) \| 0\.55 \| 1 \|/, 'img/s against the baseline\'s median, then side by side');
     assert.match(md, /\| `last1` \| .* \| 31\.0 \(1\.03×\) \| — \| /, 'a probe never timed side by side');
-    assert.match(md, /`mnv2-hyperclip-lit-last1`: Tiny ImageNet val top-1 \+7\.00 points \(beyond noise\); held-out names top-1 \+6\.00 points \(beyond noise\)\./);
+    assert.match(md, /`mnv2-hyperclip-lit-last1`: Tiny ImageNet val top-1 \+7\.00 points \(beyond noise\); held-out names top-1 \+6\.00 points \(beyond noise\); not timed side by side\./);
     assert.match(md, /`mnv2-hyperclip-lit-tuned`: Tiny ImageNet val top-1 not measured \(no spread to judge\)/);
     assert.match(md, /\| baseline \(E3\) \| [^|]+ \| 13\.00 \| 24\.00 \| 3\.00 \| 2\.00 \| 30\.0 \(1\.00×\) \| /);
     assert.match(md, /Baseline \(mean ± seed std over 3\): Tiny ImageNet val top-1 13\.00 ± 1\.00; held-out names top-1 24\.00 ± 2\.00/);
