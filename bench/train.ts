@@ -327,7 +327,7 @@ function report(first: Contender, second: Contender, kind: PairKind, info: { bat
       `data wait ${(100 * x.waitShare).toFixed(1)}% of the time; ${(1000 * x.cpuPerImage).toFixed(1)} CPU ms per image`);
   }
   const data = first.config.data.map((d) => d.dataset).join(' + ');
-  const sizes = [...new Set(contenderSizes(first, second))].map((px) => `${px} px`).join(' vs ');
+  const sizes = [...new Set([first, second].map((c) => c.parts.model.config.image.imageSize))].map((px) => `${px} px`).join(' vs ');
   console.log(`${first.name} vs ${second.name}: batch ${info.batchSize}, ${sizes}, ${info.threads} threads, ${data} with augmentation` +
     `${info.shared ? '' : ' (a loader each)'}; ${info.source}; ${info.skipped}`);
   console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -342,8 +342,6 @@ function report(first: Contender, second: Contender, kind: PairKind, info: { bat
   console.log(`ratio_median_95pct_interval=${low.toFixed(3)}-${high.toFixed(3)} (bootstrap over the rounds)`);
   console.log(`${key}_ratio=${median(roundRatios).toFixed(3)}`);
 }
-
-const contenderSizes = (...cs: Contender[]): number[] => cs.map((c) => c.parts.model.config.image.imageSize);
 
 if (isEntryPoint(import.meta.url)) main().catch((error: Error) => {
   console.error(`bench:train: ${error.message}`);

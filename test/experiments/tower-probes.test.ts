@@ -98,7 +98,7 @@ describe('tower probes: report', () => {
   before(() => {
     root = mkdtempSync(path.join(os.tmpdir(), 'hyperclip-probes-'));
     // Baseline: TIN 0.12 / 0.13 / 0.14 (s = 0.01), held-out 0.22 / 0.24 / 0.26 (s = 0.02).
-    // Rates 30 / 32 / 28 img/s (s = 2: a rate is faster beyond noise above 30 + 2 · 2 · √(4/3) = 34.6).
+    // In-training rates 30 / 32 / 28 img/s: their median, 30, is the 1.00× of the img/s column (the verdict reads side-by-side records instead).
     [[0.12, 0.22, 30], [0.13, 0.24, 32], [0.14, 0.26, 28]].forEach(([tin, heldOut, rate], s) => writeRun(base(), probeRunName(BASELINE_RECIPE, s), { tin: tin!, heldOut: heldOut! }, rate));
     writeRun(probes(), probeRunName(probe('px128').recipe, 0), { tin: 0.125, heldOut: 0.23 }, 45); // within noise on both
     writeRun(probes(), probeRunName(probe('px96').recipe, 0), { tin: 0.09, heldOut: 0.22 }, 60); // TIN beyond noise below
