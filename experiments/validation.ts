@@ -6,8 +6,11 @@
 // prompts every class name with its WordNet hypernym phrases as well,
 // wordnet-imagenet the same from the name's first sense at or above an
 // ImageNet-1k class (src/eval/name-phrases.ts). Reads no test set.
-//   npm run experiment:validation -- --model DIR [--limit N] [--figures tiny-imagenet,held-out,groups] [--name-phrases none|wordnet|wordnet-imagenet] [--out FILE]
-// Writes runs/validation/<model folder name>[.name-phrases-<mode>].json; progress on stderr, one summary line per figure on stdout.
+// --image-size evaluates at another input size than the model's own (test-time
+// resolution: every image family here is a CNN with global pooling, so any size
+// of at least one stride runs; the pretrained towers were trained at 224 px).
+//   npm run experiment:validation -- --model DIR [--limit N] [--figures tiny-imagenet,held-out,groups] [--name-phrases none|wordnet|wordnet-imagenet] [--image-size PX] [--out FILE]
+// Writes runs/validation/<model folder name>[.name-phrases-<mode>][.px<size>].json; progress on stderr, one summary line per figure on stdout.
 import { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +28,7 @@ import { modelRecordPath } from './tin-groups.js';
 export const FIGURES = ['tiny-imagenet', 'held-out', 'groups'] as const;
 export type Figure = typeof FIGURES[number];
 
-interface Options { model: string; limit: number; figures: string; namePhrases: string; threads: number; out?: string }
+interface Options { model: string; limit: number; figures: string; namePhrases: string; threads: number; imageSize?: number; out?: string }
 
 /** One figure of the record. */
 export interface FigureRecord {
@@ -53,6 +56,9 @@ export interface ValidationRecord {
   /** Images asked for per figure: a seeded sample of its val images, as validation reads them. */
   limit: number;
   namePhrases: NamePhrases;
+  /** The input size the images were evaluated at, and the model's own (they differ with --image-size). */
+  imageSize: number;
+  modelImageSize: number;
   figures: FigureRecord[];
   command: string;
   /** When the evaluation finished (ISO 8601), and how long it took. */
@@ -86,17 +92,28 @@ async function figure(bundle: Bundle, which: Figure, limit: number, options: Val
   return { result, classes: result.perClass.length };
 }
 
+/** The smallest input a CNN image encoder here accepts: its total stride. */
+export const MIN_IMAGE_SIZE = 32;
+
+/** The record's default path with a ".px<size>" suffix when the images are evaluated at another size than the model's. */
+export function withImageSizeSuffix(out: string, imageSize: number | undefined): string {
+  return imageSize === undefined ? out : out.replace(/\.json$/, `.px${imageSize}.json`);
+}
+
 async function main(opts: Options): Promise<void> {
   const namePhrases = checkNamePhrases(opts.namePhrases);
   const figures = parseFigures(opts.figures);
-  const out = modelRecordPath(opts.model, 'class names', { folder: 'validation', namePhrases, out: opts.out });
+  const recordPath = modelRecordPath(opts.model, 'class names', { folder: 'validation', namePhrases, out: opts.out });
+  const out = opts.out ?? withImageSizeSuffix(recordPath, opts.imageSize);
   setNumThreads(opts.threads);
   const started = Date.now();
   const bundle = loadBundle(opts.model);
+  const modelImageSize = bundle.preprocess.size;
+  if (opts.imageSize !== undefined) bundle.preprocess = { ...bundle.preprocess, size: opts.imageSize };
   const records: FigureRecord[] = [];
   try {
     for (const which of figures) {
-      say(`${opts.model}: ${DESCRIPTION[which]}, ${opts.limit} images, name phrases: ${namePhrases}`);
+      say(`${opts.model}: ${DESCRIPTION[which]}, ${opts.limit} images at ${bundle.preprocess.size} px (the model's own: ${modelImageSize} px), name phrases: ${namePhrases}`);
       const began = Date.now();
       let reported = 0;
       const { result, classes } = await figure(bundle, which, opts.limit, {
@@ -115,7 +132,7 @@ async function main(opts: Options): Promise<void> {
   }
   const record: ValidationRecord = {
     model: path.relative(projectRoot(), path.resolve(opts.model)) || opts.model, modelName: bundle.config.name, limit: opts.limit, namePhrases,
-    figures: records, command: ['npm run experiment:validation --', ...process.argv.slice(2)].join(' '),
+    imageSize: bundle.preprocess.size, modelImageSize, figures: records, command: ['npm run experiment:validation --', ...process.argv.slice(2)].join(' '),
     time: new Date().toISOString(), seconds: (Date.now() - started) / 1000,
   };
   mkdirSync(path.dirname(out), { recursive: true });
@@ -124,7 +141,7 @@ async function main(opts: Options): Promise<void> {
   say(`wrote ${shown.startsWith('..') || shown === '' ? path.resolve(out) : shown}`);
   for (const f of records) {
     console.log(`${record.model}: ${DESCRIPTION[f.figure]} top-1 ${percent(f.top1, { unit: true })} (SE ${percent(f.top1Se, { unit: true })}), ` +
-      `top-5 ${percent(f.top5, { unit: true })} on ${f.samples} images of ${f.classes} classes, name phrases ${namePhrases}`);
+      `top-5 ${percent(f.top5, { unit: true })} on ${f.samples} images of ${f.classes} classes at ${record.imageSize} px, name phrases ${namePhrases}`);
   }
 }
 
@@ -136,6 +153,7 @@ export const cli = (): Command => new Command()
   .option('--figures <list>', `some of ${FIGURES.join(', ')}`, FIGURES.join(','))
   .option(`--name-phrases <${NAME_PHRASES.join('|')}>`, 'wordnet: each class name with the WordNet hypernym phrases of its first sense; ' +
     'wordnet-imagenet: of its first sense at or above an ImageNet-1k class (src/eval/name-phrases.ts)', 'none')
+  .option('--image-size <px>', 'evaluate at this input size instead of the model\'s own (test-time resolution)', integer('image-size', MIN_IMAGE_SIZE))
   .option('--threads <n>', 'libtorch and decoding threads', integer('threads'), 2)
   .option('--out <file>', 'the JSON record (default runs/validation/<model folder name>[.name-phrases-<mode>].json)');
 
