@@ -79,29 +79,58 @@ export function cpuHours(r: RunFolder): number {
 
 const rates = (runs: NamedRun[]): number[] => runs.filter(isComplete).map((r) => r.imagesPerSecond);
 
+/** A probe with every figure compared to the baseline once, and its side-by-side timing. */
+interface JudgedProbe {
+  probe: Probe;
+  runs: NamedRun[];
+  /** One per FIGURES entry, in its order. */
+  comparisons: Comparison[];
+  timed: SideBySide | null;
+}
+
+function judgeProbes(input: ProbeReportInput): JudgedProbe[] {
+  return input.probes.map(({ probe, runs }) => ({
+    probe, runs,
+    comparisons: FIGURES.map((f) => compare(values(runs, f.key), values(input.baseline, f.key))),
+    timed: input.sideBySide[probe.recipe] ?? null,
+  }));
+}
+
+const judgedOnly = (j: JudgedProbe) => FIGURES.flatMap((f, i) => f.judged ? [{ figure: f, c: j.comparisons[i]! }] : []);
+const shownOnly = (j: JudgedProbe) => FIGURES.flatMap((f, i) => f.judged ? [] : [{ figure: f, c: j.comparisons[i]! }]);
+
 const cell = (c: Comparison): string =>
   !Number.isFinite(c.probe) ? '—' : `${percent(c.probe)} (${percent(c.difference, { sign: true })}, ${c.verdict})`;
 
 /** The probe's side-by-side rate over the baseline's, with its interval: "1.31× (1.22–1.40)". */
 const sideBySideCell = (t: SideBySide | null): string => t === null ? '—' : `${t.ratio.toFixed(2)}× (${t.low.toFixed(2)}–${t.high.toFixed(2)})`;
 
-function probeRow(probe: Probe, runs: NamedRun[], baseline: NamedRun[], timed: SideBySide | null): (string | number)[] {
-  const done = runs.filter(isComplete);
-  const comparisons = FIGURES.map((f) => compare(values(runs, f.key), values(baseline, f.key)));
-  const rate = median(rates(runs));
+/**
+ * A probe's training CPU-hours: the baseline's median over its side-by-side
+ * rate ratio, which one run on the same threads and data measured; a probe
+ * not timed side by side shows its own in-run figure, marked as such.
+ */
+function probeCpuHours(j: JudgedProbe, baselineHours: number): string {
+  if (j.timed !== null && Number.isFinite(baselineHours)) return (baselineHours / j.timed.ratio).toFixed(2);
+  const own = spread(j.runs.filter(isComplete).map(cpuHours));
+  return own.n > 0 ? `${own.mean.toFixed(2)} (in-run)` : '—';
+}
+
+function probeRow(j: JudgedProbe, baseline: NamedRun[]): (string | number)[] {
+  const rate = median(rates(j.runs));
   const baseRate = median(rates(baseline));
-  const hours = spread(done.map(cpuHours));
   return [
-    `\`${probe.recipe.slice(BASELINE_RECIPE.length + 1)}\``, probe.lever, ...comparisons.map(cell),
+    `\`${j.probe.recipe.slice(BASELINE_RECIPE.length + 1)}\``, j.probe.lever, ...j.comparisons.map(cell),
     Number.isFinite(rate) ? `${rate.toFixed(1)} (${Number.isFinite(baseRate) ? `${(rate / baseRate).toFixed(2)}×` : '—'})` : '—',
-    sideBySideCell(timed),
-    hours.n > 0 ? hours.mean.toFixed(2) : '—', done.length,
+    sideBySideCell(j.timed), probeCpuHours(j, baselineCpuHours(baseline)), j.runs.filter(isComplete).length,
   ];
 }
 
+const baselineCpuHours = (baseline: NamedRun[]): number => median(baseline.filter(isComplete).map(cpuHours));
+
 function baselineRow(baseline: NamedRun[]): (string | number)[] {
   const done = baseline.filter(isComplete);
-  const hours = median(done.map(cpuHours));
+  const hours = baselineCpuHours(baseline);
   const rate = median(rates(baseline));
   return ['baseline (E3)', `${BASELINE_IMAGE_SIZE} px, the last two stages generated, locked (figures: mean over seeds; img/s and CPU-h: median)`,
     ...FIGURES.map((f) => percent(spread(values(baseline, f.key)).mean)),
@@ -119,20 +148,17 @@ function baselineRow(baseline: NamedRun[]): (string | number)[] {
  * days; now the side-by-side ratio, chosen before any was measured.)
  */
 export function resolutionVerdict(input: ProbeReportInput): string {
-  const rows = input.probes.filter((p) => p.probe.question === 'resolution');
-  const judged = rows.map(({ probe, runs }) => ({
-    probe, size: Number(/px(\d+)$/.exec(probe.recipe)![1]),
-    comparisons: FIGURES.filter((f) => f.judged).map((f) => compare(values(runs, f.key), values(input.baseline, f.key))),
-    shownOnly: FIGURES.filter((f) => !f.judged).map((f) => ({ label: f.label, c: compare(values(runs, f.key), values(input.baseline, f.key)) })),
-    timed: input.sideBySide[probe.recipe] ?? null,
+  const judged = judgeProbes(input).filter((j) => j.probe.question === 'resolution').map((j) => ({
+    probe: j.probe, size: Number(/px(\d+)$/.exec(j.probe.recipe)![1]),
+    comparisons: judgedOnly(j), shownOnly: shownOnly(j), timed: j.timed,
   })).sort((a, b) => a.size - b.size);
-  if (judged.some((j) => j.comparisons.some((c) => c.verdict === 'no spread to judge'))) {
+  if (judged.some((j) => j.comparisons.some(({ c }) => c.verdict === 'no spread to judge'))) {
     return `**Not judged yet**: a resolution probe has not finished, or the baseline has fewer than ${MIN_PAIRS} finished seeds.`;
   }
-  const accurate = judged.filter((j) => j.comparisons.every((c) => !(c.verdict === 'beyond noise' && c.difference < 0)));
-  const describe = (j: typeof judged[number]) => `${j.size} px: ${j.comparisons.map((c, i) => `${FIGURES[i]!.label} ${percent(c.difference, { sign: true })} points, ${c.verdict}`).join('; ')}; ` +
+  const accurate = judged.filter((j) => j.comparisons.every(({ c }) => !(c.verdict === 'beyond noise' && c.difference < 0)));
+  const describe = (j: typeof judged[number]) => `${j.size} px: ${j.comparisons.map(({ figure, c }) => `${figure.label} ${percent(c.difference, { sign: true })} points, ${c.verdict}`).join('; ')}; ` +
     (j.timed === null ? 'not timed side by side' : `${sideBySideCell(j.timed)} the rate of ${BASELINE_IMAGE_SIZE} px side by side (${j.timed.rounds} rounds, ${j.timed.date.slice(0, 10)}${j.timed.records > 1 ? `; the last of ${j.timed.records} records of this pair` : ''})`) +
-    j.shownOnly.filter(({ c }) => c.verdict === 'beyond noise' && c.difference < 0).map(({ label, c }) => `; ${label} ${percent(c.difference, { sign: true })} points, beyond noise (shown, not in the rule)`).join('');
+    j.shownOnly.filter(({ c }) => c.verdict === 'beyond noise' && c.difference < 0).map(({ figure, c }) => `; ${figure.label} ${percent(c.difference, { sign: true })} points, beyond noise (shown, not in the rule)`).join('');
   const all = judged.map(describe).join('. ');
   const untimed = accurate.filter((j) => j.timed === null);
   if (untimed.length > 0) {
@@ -145,13 +171,9 @@ export function resolutionVerdict(input: ProbeReportInput): string {
 }
 
 function leverVerdicts(input: ProbeReportInput, question: 'generated stages' | 'locked or tuned'): string[] {
-  return input.probes.filter((p) => p.probe.question === question).map(({ probe, runs }) => {
-    const parts = FIGURES.filter((f) => f.judged).map((f) => {
-      const c = compare(values(runs, f.key), values(input.baseline, f.key));
-      return `${f.label} ${Number.isFinite(c.difference) ? `${percent(c.difference, { sign: true })} points` : 'not measured'} (${c.verdict})`;
-    });
-    const timed = input.sideBySide[probe.recipe] ?? null;
-    return `- \`${probe.recipe}\`: ${parts.join('; ')}; ${timed === null ? 'not timed side by side' : `${sideBySideCell(timed)} the baseline's rate side by side`}.`;
+  return judgeProbes(input).filter((j) => j.probe.question === question).map((j) => {
+    const parts = judgedOnly(j).map(({ figure, c }) => `${figure.label} ${Number.isFinite(c.difference) ? `${percent(c.difference, { sign: true })} points` : 'not measured'} (${c.verdict})`);
+    return `- \`${j.probe.recipe}\`: ${parts.join('; ')}; ${j.timed === null ? 'not timed side by side' : `${sideBySideCell(j.timed)} the baseline's rate side by side`}.`;
   });
 }
 
@@ -180,14 +202,14 @@ export function buildProbeReport(input: ProbeReportInput): string {
     '(1000 seeded val images each; the held-out names never enter training), Flickr8k val retrieval (1000 images). No test set and no target task is read. ' +
     `**Noise.** A probe has one seed; the baseline's ${base.length} seeds (${base.map((r) => `\`${r.name}\``).join(', ') || 'none yet'}) give the spread: ` +
     `a difference is beyond noise when it exceeds twice s · √(1/n_baseline + 1/n_probe), s the baseline's seed standard deviation (three seeds estimate s loosely). ` +
-    '**Cost.** img/s is the median of the 10-step log windows (ratio to the baseline\'s median run); training CPU-hours are the images trained on ÷ that rate × the host\'s cores (validation and pauses left out). ' +
-    'Both are wall-clock figures on a shared 2-core machine: the baseline runs were trained on other days, one of them beside other jobs. ' +
+    '**Cost.** img/s is the median of the 10-step log windows (ratio to the baseline\'s median run), a wall-clock figure on a shared 2-core machine: the baseline runs were trained on other days, one of them beside other jobs. ' +
+    'The baseline\'s training CPU-hours are the images trained on ÷ that rate × the host\'s cores (validation and pauses left out; the median over its seeds); a probe\'s are the baseline\'s ÷ its side-by-side rate ratio, or, marked "(in-run)", its own in-run figure where it was not timed side by side. ' +
     `**Side by side** is the fair cost figure: \`${sideBySideCommand(PROBES.find((p) => p.question === 'resolution')!)}\` (the probe, then the baseline recipe) steps both recipes in alternating rounds on the same threads and data ` +
     '(each with its own loader), and the column gives the median of the per-round rate ratios with its bootstrap 95% interval, from the last such record in `runs/bench/train.jsonl`.', '',
     '## Status', '', ...statusLines(input), '',
     '## Results', '', `Baseline (mean ± seed std over ${base.length}): ${base.length > 0 ? baseLine : 'no finished run'}.`, '',
-    ...markdownTable(['probe', 'lever', ...FIGURES.map((f) => `${f.label} (difference, verdict)`), 'img/s in training (× baseline)', 'rate × baseline side by side (95% interval)', 'training CPU-h', 'runs'],
-      [baselineRow(input.baseline), ...input.probes.map(({ probe, runs }) => probeRow(probe, runs, input.baseline, input.sideBySide[probe.recipe] ?? null))]), '',
+    ...markdownTable(['probe', 'lever', ...FIGURES.map((f) => `${f.label} (difference, verdict)`), 'img/s in training (× baseline)', 'rate × baseline side by side (95% interval)', 'training CPU-h (baseline ÷ side-by-side rate)', 'runs'],
+      [baselineRow(input.baseline), ...judgeProbes(input).map((j) => probeRow(j, input.baseline))]), '',
     '## Verdicts', '',
     `**Resolution** (rule: among the smaller resolutions whose Tiny ImageNet val and held-out top-1 each stay within noise of ${BASELINE_IMAGE_SIZE} px or above it, ` +
     `the one that trains fastest beside ${BASELINE_IMAGE_SIZE} px in one \`bench:train\` run, the 95% interval of its rate ratio above 1; else ${BASELINE_IMAGE_SIZE} px): ${resolutionVerdict(input)}`, '',
