@@ -39,6 +39,9 @@ import {
 } from './compression/report.js';
 import { percent } from '../src/eval/format.js';
 import { projectRoot } from '../src/project-root.js';
+import { checked, integer } from '../src/cli/parse.js';
+import { checkFlopsRatio } from '../src/compress/channel-plan.js';
+import { parseSeeds } from './hyperclip-vs-siglip/plan.js';
 
 interface Options {
   model: string;
@@ -166,7 +169,7 @@ function settingsOf(opts: Options): CompressionSettings {
   return {
     seeds: list(opts.seeds), ratios: list(opts.ratios), stepsWarmup: Number(opts.stepsWarmup), stepsFinetune: Number(opts.stepsFinetune),
     batchSize: Number(opts.batchSize), limit: Number(opts.limit), severities: parseSeverities(opts.severities),
-    latencyRounds: list(opts.latencyRounds) as [number, number],
+    latencyRounds: parseLatencyRounds(opts.latencyRounds),
   };
 }
 
@@ -197,24 +200,50 @@ function plannedConfigs(opts: Options): Partial<Record<CompressMethod, CompressC
   })]));
 }
 
+/** "0.7,0.5" -> the FLOPs ratios, each strictly between 0 and 1. */
+export function parseRatios(list: string): number[] {
+  const values = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (values.length === 0) throw new Error('--ratios is empty: give FLOPs ratios between 0 and 1 (e.g. 0.7,0.5)');
+  return values.map((v) => {
+    const ratio = Number(v);
+    try {
+      checkFlopsRatio(ratio);
+    } catch {
+      throw new Error(`--ratios takes FLOPs ratios between 0 and 1 (e.g. 0.7,0.5); got "${v}"`);
+    }
+    return ratio;
+  });
+}
+
+/** "200,30" -> the timed rounds at batch 1 and at batch 64. */
+export function parseLatencyRounds(pair: string): [number, number] {
+  const parts = pair.split(',');
+  if (parts.length !== 2) throw new Error(`--latency-rounds takes two counts, batch 1 then batch 64 (e.g. 200,30); got "${pair}"`);
+  const rounds = parts.map((p) => integer('latency-rounds')(p));
+  return [rounds[0]!, rounds[1]!];
+}
+
+const atLeast = (name: string, min: number) => checked(integer(name, min));
+
 export const cli = (): Command => new Command('compression')
   .option('--model <dir>', 'the trained model folder to compress', 'models/default')
   .option('--out <dir>', 'where compressed models and evaluations are kept', 'runs/compression')
   .option('--doc <file>', 'the report to write', 'docs/compression.md')
-  .option('--seeds <list>', 'seeds', '0,1')
-  .option('--ratios <list>', 'FLOPs ratios', '0.7,0.5')
-  .option('--steps-warmup <n>', 'steps before pruning', '24')
-  .option('--steps-finetune <n>', 'steps after pruning', '24')
-  .option('--batch-size <n>', 'images per step', '64')
-  .option('--limit <n>', 'CIFAR-10 test images per evaluation', '500')
-  .option('--severities <list>', 'corruption severities', '1,3,5')
-  .option('--latency-rounds <b1,b64>', 'timed onnxruntime rounds at batch 1 and 64', '200,30')
-  .option('--checkpoint-every <n>', 'steps between checkpoints of the warm-up and each fine-tune; a rerun resumes from the last one', '20')
+  .option('--seeds <list>', 'seeds', checked(parseSeeds), '0,1')
+  .option('--ratios <list>', 'FLOPs ratios', checked(parseRatios), '0.7,0.5')
+  .option('--steps-warmup <n>', 'steps before pruning', atLeast('steps-warmup', 1), '24')
+  .option('--steps-finetune <n>', 'steps after pruning', atLeast('steps-finetune', 1), '24')
+  .option('--batch-size <n>', 'images per step (at least 2: the loss contrasts the images of a batch)', atLeast('batch-size', 2), '64')
+  .option('--limit <n>', 'CIFAR-10 test images per evaluation', atLeast('limit', 1), '500')
+  .option('--severities <list>', 'corruption severities', checked(parseSeverities), '1,3,5')
+  .option('--latency-rounds <b1,b64>', 'timed onnxruntime rounds at batch 1 and 64', checked(parseLatencyRounds), '200,30')
+  .option('--checkpoint-every <n>', 'steps between checkpoints of the warm-up and each fine-tune; a rerun resumes from the last one', atLeast('checkpoint-every', 1), '20')
   .option('--report-only', 'rewrite the report from the committed record of this model and these settings; run nothing')
   .option('--no-report', 'compress and evaluate only (e.g. one seed per process); a later run without it times the models and writes the record and report');
 
 async function main(): Promise<void> {
   const opts = cli().parse().opts<Options>();
+  if (!existsSync(path.join(opts.model, MODEL_FILES.weights))) throw new Error(`no hyperclip model at ${opts.model} (no ${MODEL_FILES.weights}): pass a model folder, e.g. --model models/default`);
   const key = modelKey(opts.model);
   const settings = settingsOf(opts);
   const file = recordFile(key, settings);
