@@ -5,8 +5,8 @@ import { defaultModelDir, loadBundle } from '../../src/bundle/bundle.js';
 import { evaluateZeroShot } from '../../src/eval/zeroshot.js';
 
 // The shipped model (models/default) on a seeded sample of real CIFAR-10 test
-// images. Its full-test-set top-1 is 37.96% (models/default/MODEL_CARD.md).
-// The floor sits 15 points above chance and about 4.5 standard errors of a
+// images. Its full-test-set top-1 is 42.27% (models/default/MODEL_CARD.md).
+// The floor sits 15 points above chance and about 6 standard errors of a
 // 300-image sample under the full-set figure: a model that guesses, answers
 // one class for everything, or lost its trained weights (an untrained text
 // side scores near 10%) fails it; numeric noise between machines does not.
