@@ -19,11 +19,19 @@
 // The frozen prefix, the teacher's logits and the distillation task depend
 // on the batch only, not on the trained weights: they are computed once per
 // batch and both of SAM's passes use them.
+//
+// With distillation, two losses continue from the prefix: the contrastive one
+// under the batch's generated norms and the distillation one under the task's.
+// The blocks between the prefix and the first generated norm (most of the
+// encoder, since pruning trains from block 1 on) hold the same weights and
+// no generated norm in both, so they run once per pass, with gradients, and
+// both losses continue from their output: the same values and gradients as
+// running them twice, at about half the image encoder's cost.
 import { tensor, tidy, type Tensor } from '../engine/index.js';
 import type { Batch } from '../data/index.js';
 import type { Tokenizer } from '../data/tokenizer/index.js';
 import { samePositives, type HyperClip } from '../models/index.js';
-import type { ImageInput } from '../models/hyperclip.js';
+import type { ImageInput, PrefixFeatures } from '../models/hyperclip.js';
 import { tokenize } from '../eval/text-features.js';
 import { createDistillation } from '../train/distill-setup.js';
 import type { HeadDistillation } from '../train/distill.js';
@@ -41,6 +49,23 @@ export interface PreparedBatch {
 }
 
 export type BatchPreparer = (batch: Batch) => PreparedBatch;
+
+export interface CompressionLossOptions {
+  /** Run the blocks both losses share once per pass (default true); false runs them for each loss, as bench:compress-step compares. */
+  shareTrunk?: boolean;
+}
+
+/**
+ * Where the encoder's shared trunk ends: the first block with a generated
+ * norm, the block count when only the head's are generated or there is no
+ * hypernetwork, 0 when the stem's are.
+ */
+export function sharedTrunkEnd(model: HyperClip): number {
+  const names = model.hypernet?.targets.map((t) => t.name) ?? [];
+  if (names.some((n) => n.startsWith('stem.'))) return 0;
+  const blocks = names.map((n) => /^blocks\.(\d+)\./.exec(n)).filter((m) => m !== null).map((m) => Number(m[1]));
+  return Math.min(model.imageEncoder.blocks.length, ...blocks);
+}
 
 /**
  * The recipe's freeze list for compressing `model`: entries inside the image
@@ -83,16 +108,19 @@ export interface CompressionTraining {
  * that trains, the pruned one included) and returns the recipe's loss over
  * it. `seed` seeds the distillation's task draws.
  */
-export function compressionTraining(model: HyperClip, trained: TrainConfig, tokenizer: Tokenizer, seed: number): CompressionTraining {
+export function compressionTraining(model: HyperClip, trained: TrainConfig, tokenizer: Tokenizer, seed: number, options: CompressionLossOptions = {}): CompressionTraining {
   if (trained.objective === 'classify') throw new Error(`recipe ${trained.name} trains a label head (objective classify): compression needs a contrastive model`);
   const recipe: TrainConfig = { ...trained, freeze: compressionFreeze(model, trained.freeze ?? []) };
   const params = trainableParameters(model, recipe.freeze); // before frozenPrefixBlocks: it reads requiresGrad
   const prefixBlocks = frozenPrefixBlocks(model);
   const distill = recipe.distill === undefined ? null : createDistillation(recipe.distill, model, prefixBlocks, tokenizer, seed);
-  return { recipe, params, prefixBlocks, distill, prepare: (batch) => prepareBatch(model, tokenizer, recipe, prefixBlocks, distill, batch) };
+  return { recipe, params, prefixBlocks, distill, prepare: (batch) => prepareBatch(model, tokenizer, recipe, prefixBlocks, distill, batch, options) };
 }
 
-function prepareBatch(model: HyperClip, tokenizer: Tokenizer, recipe: TrainConfig, prefixBlocks: number | null, distill: HeadDistillation | null, batch: Batch): PreparedBatch {
+/** The batch's tokens, positives, prefix and distillation task, and its loss at any weights. */
+export function prepareBatch(model: HyperClip, tokenizer: Tokenizer, recipe: TrainConfig, prefixBlocks: number | null, distill: HeadDistillation | null, batch: Batch,
+  options: CompressionLossOptions = {}): PreparedBatch {
+  const trunkEnd = (options.shareTrunk ?? true) ? sharedTrunkEnd(model) : 0;
   const kept = tidy(() => {
     const ids = tokenize(tokenizer, batch.captions); // [B, T]
     const positives = recipe.positives === 'same-label' && batch.labels !== null ? samePositives(batch.labels, batch.sources, ids.device) : null; // [B, B]
@@ -105,9 +133,11 @@ function prepareBatch(model: HyperClip, tokenizer: Tokenizer, recipe: TrainConfi
   const { ids, positives, input, task } = kept;
   return {
     loss: () => {
-      const value = model.trainingLoss(input, ids, undefined, positives);
-      if (distill === null || task === null || !('block' in input)) return value;
-      return value.add(distill.taskLoss(model, input, task).mul(distill.config.weight));
+      if (distill === null || task === null || !('block' in input)) return model.trainingLoss(input, ids, undefined, positives);
+      const shared: PrefixFeatures = trunkEnd > input.block
+        ? { prefix: model.imageEncoder.forwardBlocks(input.prefix, input.block, trunkEnd), block: trunkEnd } // [B, C, h, w], with gradients
+        : input;
+      return model.trainingLoss(shared, ids, undefined, positives).add(distill.taskLoss(model, shared, task).mul(distill.config.weight));
     },
     dispose: () => {
       for (const t of [ids, positives, 'block' in input ? input.prefix : input, task?.targets]) if (t != null && !t.disposed) t.dispose();

@@ -14,7 +14,9 @@ import { channelGroups } from '../../src/compress/channel-groups.js';
 import { pruneChannels } from '../../src/compress/channel-surgery.js';
 import { planChannels } from '../../src/compress/channel-plan.js';
 import { classifierCost } from '../../src/compress/flops.js';
-import { compressionFreeze, compressionTraining } from '../../src/compress/compress-loss.js';
+import { compressionFreeze, compressionTraining, prepareBatch, sharedTrunkEnd } from '../../src/compress/compress-loss.js';
+import { LabelClassifier } from '../../src/models/label-classifier.js';
+import { HeadDistillation } from '../../src/train/distill.js';
 import { optimizationStep } from '../../src/compress/sam.js';
 import { TaylorSaliency } from '../../src/compress/saliency.js';
 import { tokenize } from '../../src/eval/text-features.js';
@@ -125,4 +127,46 @@ test('compression of an unlocked model: the loss is the model\'s own training lo
   } finally {
     prepared.dispose();
   }
+});
+
+test('with distillation, the blocks both losses share run once: the same loss and gradients as running them for each loss', () => {
+  const { model, tokenizer } = tinyMobileNet(47);
+  model.train();
+  const recipe = { ...resolveTrainConfig('test-tiny', undefined), freeze: LOCKED, positives: 'same-label' as const };
+  const training = compressionTraining(model, recipe, tokenizer, 0); // no distill in the recipe: freezes, and gives the prefix
+  const trunkEnd = sharedTrunkEnd(model);
+  assert.equal(trunkEnd, Number(/^blocks\.(\d+)\./.exec(model.hypernet!.targets[0]!.name)![1]), 'the first block with a generated norm');
+  assert.ok(trunkEnd > training.prefixBlocks! + 1, `a trunk of several trained blocks (${training.prefixBlocks} to ${trunkEnd})`);
+  // A teacher sharing the encoder has the model's prefix by construction; two with one seed draw the same tasks.
+  const teacher = new LabelClassifier(model.imageEncoder, 12);
+  noGrad(() => tidy(() => teacher.head.bias!.copy_(randn([12]).mul(3))));
+  const names = ['cat', 'dog', 'car', 'truck', 'ship', 'frog', 'bird', 'horse', 'deer', 'plane', 'apple', 'tree'].map((n) => [n]);
+  const distillation = () => new HeadDistillation(teacher, { names, allowed: names.map((_, i) => i), templates: ['a photo of a {}.'] },
+    { teacher: 'test', weight: 0.5, classesPerTask: 6, temperature: 1 }, tokenizer, 3);
+  const batch = batchOf(40, 48);
+  const lossAndGrads = (shareTrunk: boolean) => {
+    const prepared = prepareBatch(model, tokenizer, training.recipe, training.prefixBlocks, distillation(), batch, { shareTrunk });
+    try {
+      for (const [, p] of training.params) p.grad = null;
+      const loss = tidy(() => { const l = prepared.loss(); l.backward(); return l.item(); });
+      return { loss, grads: training.params.map(([n, p]) => [n, p.grad === null ? null : p.grad.toArray() as number[]] as const) };
+    } finally {
+      prepared.dispose();
+    }
+  };
+  const shared = lossAndGrads(true), separate = lossAndGrads(false);
+  assert.ok(Number.isFinite(shared.loss));
+  assert.ok(Math.abs(shared.loss - separate.loss) < 1e-5, `${shared.loss} vs ${separate.loss}`);
+  let compared = 0;
+  for (let i = 0; i < shared.grads.length; i++) {
+    const [name, a] = shared.grads[i]!, b = separate.grads[i]![1];
+    assert.equal(a === null, b === null, name);
+    if (a === null || b === null) continue;
+    const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-3);
+    const diff = a.reduce((m, v, j) => Math.max(m, Math.abs(v - b[j]!)), 0);
+    assert.ok(diff <= 1e-4 * scale, `${name}: gradients differ by ${diff} (largest ${scale})`);
+    compared++;
+  }
+  assert.ok(shared.grads.some(([n, g]) => n === 'imageEncoder.blocks.1.expandConv.conv.weight' && g !== null), 'the trunk gets its gradients');
+  assert.ok(compared > 20, `${compared} gradients compared`);
 });

@@ -32,6 +32,9 @@ test('forwardFrom(forwardPrefix(x, b), b) equals the whole encoder at every spli
     assert.ok(maxAbsDiff(whole, split) < 1e-5, `split after block ${b}`);
   }
   assert.throws(() => model.imageEncoder.forwardPrefix(x, 99), /cannot split it after block 99/);
+  const middle = noGrad(() => model.imageEncoder.forwardBlocks(model.imageEncoder.forwardPrefix(x, 1), 1, 3));
+  assert.ok(maxAbsDiff(middle, noGrad(() => model.imageEncoder.forwardPrefix(x, 3))) < 1e-5, 'blocks 1-2 alone');
+  assert.throws(() => model.imageEncoder.forwardBlocks(x, 3, 1), /cannot go from block 3 back to block 1/);
 });
 
 test('the frozen prefix ends where generated norms or trainable weights begin', () => {

@@ -80,11 +80,19 @@ export abstract class CnnEncoder extends Module implements ImageEncoder {
 
   /** The rest of the network from block `block` on, given forwardPrefix(images, block): [N, featureDim]. */
   forwardFrom(x: Tensor, block: number, normOverrides?: NormOverrides): Tensor {
-    this.checkSplit(block);
-    if (this.channelsLast && block > 0) x = x.contiguous('channels-last');
-    for (let b = block; b < this.blocks.length; b++) x = this.blocks[b]!.forward(x, normOverrides);
+    x = this.forwardBlocks(x, block, this.blocks.length, normOverrides);
     if (this.head !== null) x = this.head.forward(x, normOverrides); // [N, D, h, w]
     return F.adaptiveAvgPool2d(x, 1).flatten(1); // [N, D]
+  }
+
+  /** Blocks from..to-1 on forwardPrefix(images, from)'s output: forwardPrefix(images, to)'s [N, C, h, w]. */
+  forwardBlocks(x: Tensor, from: number, to: number, normOverrides?: NormOverrides): Tensor {
+    this.checkSplit(from);
+    this.checkSplit(to);
+    if (to < from) throw new Error(`the image encoder runs forward: cannot go from block ${from} back to block ${to}`);
+    if (this.channelsLast && from > 0) x = x.contiguous('channels-last');
+    for (let b = from; b < to; b++) x = this.blocks[b]!.forward(x, normOverrides);
+    return x;
   }
 
   /** Maps the project's normalised images to what the family's weights expect; the identity by default. */

@@ -25,6 +25,8 @@ export interface ImageEncoder extends Module {
   forwardPrefix(images: Tensor, blocks: number, normOverrides?: NormOverrides): Tensor;
   /** forwardPrefix's output -> features [N, featureDim]: forwardFrom(forwardPrefix(x, b), b) equals forward(x). */
   forwardFrom(x: Tensor, block: number, normOverrides?: NormOverrides): Tensor;
+  /** forwardPrefix(images, from)'s output -> forwardPrefix(images, to)'s: blocks from..to-1 alone. */
+  forwardBlocks(x: Tensor, from: number, to: number, normOverrides?: NormOverrides): Tensor;
 }
 
 export function createImageEncoder(config: ImageEncoderConfig): ImageEncoder {
