@@ -71,7 +71,8 @@ function methodLines(configs: Partial<Record<CompressMethod, CompressConfig>>, s
     'the blocks between and the head conv), also where the recipe locks the encoder (LiT): otherwise the layers that pruning cuts could not recover. ' +
     'The stem and the blocks before the first prunable one (pruning never touches them) stay frozen where the recipe freezes them; they run once per batch ' +
     'without gradients, and the distillation teacher continues from their output. The recipe\'s other frozen parameters (the word prior\'s token embeddings) stay frozen. ' +
-    'No feature cache is read (a cache of the recipe\'s frozen prefix would hold features of layers that pruning changes).',
+    'No feature cache is read (a cache of the recipe\'s frozen prefix would hold features of layers that pruning changes). ' +
+    'With distillation, the blocks from the prefix to the first generated norm run once per pass and both losses continue from their output (the same values and gradients as running them for each loss; `npm run bench:compress-step` times the two).',
     `- Pruning: expanded (inner) channels of every MBConv block with an expansion conv, and the head conv's channels, in units of ${c.granularity}, ` +
     `at least ${percent(c.minKeepFraction, { digits: 0, unit: true })} of each group kept; price of a unit = its ${c.saliency} saliency (normalised by the group's mean) per multiply-add it saves. ` +
     'The hypernetwork\'s output rows of removed norm channels go with them.',
@@ -173,7 +174,8 @@ export function reportWithoutRecord(model: string, settings: CompressionSettings
   return [
     TITLE, '',
     `**No committed run record yet** for \`${model}\` with these settings: this page has no measured figures. \`${run}\` compresses, evaluates and times ` +
-    'every model (about 30 CPU-hours at 240 + 240 steps, 3 seeds, 5 severities, some 15 hours on 2 cores: on the MobileNet v2 default an AdaSAP warm-up step of 64 images took 9 s at 2 threads and the dense model\'s 46 evaluations 3.5 min, measured 2026-12-06 (record runs/compression/records/step-cost-w4-2026-12-06.json); SAM\'s steps make the same two passes, prune-finetune\'s one; resumable: each warm-up and fine-tune saves a checkpoint every ' +
+    'every model (about 25 CPU-hours at 240 + 240 steps, 3 seeds, 5 severities, some 12 hours on 2 cores: on the MobileNet v2 default an AdaSAP warm-up step of 64 images took 9 s at 2 threads and the dense model\'s 46 evaluations 3.5 min, measured 2026-12-06 (record runs/compression/records/step-cost-w4-2026-12-06.json), ' +
+    'and running the blocks both losses share once made a SAM step 1.25× (95% interval 1.11-1.35) faster since, 6.0 against 7.3 s side by side (`npm run bench:compress-step -- --rounds 6 --record`, record runs/bench/compress-step.jsonl); SAM\'s steps make the same two passes, prune-finetune\'s one; resumable: each warm-up and fine-tune saves a checkpoint every ' +
     '`--checkpoint-every` steps, default 20, under the run\'s folder in `runs/compression/<model hash>/`, and a rerun of the same command goes on from the last one), ' +
     'writes its record to `runs/compression/records/` (commit it) and this page from it; ' +
     `\`${report}\` rebuilds the page from a committed record. (Figures an earlier session measured, whose results were not kept, are in this file's git history; ` +
