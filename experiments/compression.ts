@@ -5,7 +5,7 @@
 // and 64. Writes docs/compression.md.
 //   npm run experiment:compression -- --model models/default
 // The defaults are issue 29's budgets: 3 seeds, 240 + 240 steps (ten times
-// the first runs' 24 + 24), all 5 severities: about 30 CPU-hours on the
+// the first runs' 24 + 24), all 5 severities: about 20 CPU-hours on the
 // MobileNet v2 default. Smaller settings (--steps-warmup 24 ...) give a
 // quick run whose results and record are kept apart by their settings.
 // Resumable: every compressed model and evaluation is kept under
@@ -260,8 +260,9 @@ async function main(): Promise<void> {
   }
   useAllCores();
   const started = host();
-  // Results are reused only for the same model, the same budgets and the same training (t2: a locked encoder trains from its first prunable block on).
-  const root = path.join(opts.out, key, `w${opts.stepsWarmup}-f${opts.stepsFinetune}-b${opts.batchSize}-n${opts.limit}-sev${opts.severities.replaceAll(',', '')}-t2`);
+  // Results are reused only for the same model, the same budgets and the same training (t2: a locked encoder trains from its first prunable block on;
+  // t3: the text encoder frozen, its embeddings computed once per batch).
+  const root = path.join(opts.out, key, `w${opts.stepsWarmup}-f${opts.stepsFinetune}-b${opts.batchSize}-n${opts.limit}-sev${opts.severities.replaceAll(',', '')}-t3`);
   mkdirSync(root, { recursive: true });
   log(`model ${opts.model} (sha256 ${key}), results in ${root}`);
   const dense = await denseResult(root, opts);

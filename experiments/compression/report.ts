@@ -67,10 +67,13 @@ function methodLines(configs: Partial<Record<CompressMethod, CompressConfig>>, s
     '(its recipe\'s objective: the contrastive loss with the recipe\'s positives, plus the pretrained head\'s distillation where the recipe has one; both SAM passes of a step ' +
     'see the same batch and distillation task) and training mixture (its recipe\'s data, tokenizer, weight decay and gradient clip). The warm-up does not depend on the ' +
     'target, so one warm-up per method and seed serves every ratio; the fine-tune data order is the same for every method.',
-    '- What trains: everything the recipe trains, and the image encoder from its first prunable block on (every pruned convolution and its norm, ' +
-    'the blocks between and the head conv), also where the recipe locks the encoder (LiT): otherwise the layers that pruning cuts could not recover. ' +
+    '- What trains: the image side. The image encoder from its first prunable block on (every pruned convolution and its norm, ' +
+    'the blocks between and the head conv), also where the recipe locks the encoder (LiT): otherwise the layers that pruning cuts could not recover; ' +
+    'and what the recipe trains besides the text encoder (the hypernetwork, the image projection, the logit scale and bias). ' +
+    'The text encoder stays as trained: it is not what is compressed, and frozen, its embeddings of a batch\'s captions and task prompts are computed once for both of SAM\'s passes ' +
+    '(the text encoder\'s forward and backward at each pass had been most of a step). ' +
     'The stem and the blocks before the first prunable one (pruning never touches them) stay frozen where the recipe freezes them; they run once per batch ' +
-    'without gradients, and the distillation teacher continues from their output. The recipe\'s other frozen parameters (the word prior\'s token embeddings) stay frozen. ' +
+    'without gradients, and the distillation teacher continues from their output. ' +
     'No feature cache is read (a cache of the recipe\'s frozen prefix would hold features of layers that pruning changes). ' +
     'With distillation, the blocks from the prefix to the first generated norm run once per pass and both losses continue from their output (the same values and gradients as running them for each loss; `npm run bench:compress-step` times the two).',
     `- Pruning: expanded (inner) channels of every MBConv block with an expansion conv, and the head conv's channels, in units of ${c.granularity}, ` +
@@ -174,8 +177,8 @@ export function reportWithoutRecord(model: string, settings: CompressionSettings
   return [
     TITLE, '',
     `**No committed run record yet** for \`${model}\` with these settings: this page has no measured figures. \`${run}\` compresses, evaluates and times ` +
-    'every model (about 25 CPU-hours at 240 + 240 steps, 3 seeds, 5 severities, some 12 hours on 2 cores: on the MobileNet v2 default an AdaSAP warm-up step of 64 images took 9 s at 2 threads and the dense model\'s 46 evaluations 3.5 min, measured 2026-12-06 (record runs/compression/records/step-cost-w4-2026-12-06.json), ' +
-    'and running the blocks both losses share once made a SAM step 1.25× (95% interval 1.11-1.35) faster since, 6.0 against 7.3 s side by side (`npm run bench:compress-step -- --rounds 6 --record`, record runs/bench/compress-step.jsonl); SAM\'s steps make the same two passes, prune-finetune\'s one; resumable: each warm-up and fine-tune saves a checkpoint every ' +
+    'every model (about 20 CPU-hours at 240 + 240 steps, 3 seeds, 5 severities, some 10 hours on 2 cores; an estimate: on the MobileNet v2 default an AdaSAP warm-up step of 64 images took 9 s at 2 threads beside the data loader and the dense model\'s 46 evaluations 3.5 min, measured 2026-12-06 (record runs/compression/records/step-cost-w4-2026-12-06.json), ' +
+    'before two changes: the blocks both losses share run once per pass, and the text encoder is frozen with its embeddings computed once per batch; after both, a SAM step on pre-decoded batches takes 5.8 s, against 7.2 s with the shared blocks run for each loss, side by side (`npm run bench:compress-step -- --rounds 6 --record`, record runs/bench/compress-step.jsonl); SAM\'s steps make the same two passes, prune-finetune\'s one; resumable: each warm-up and fine-tune saves a checkpoint every ' +
     '`--checkpoint-every` steps, default 20, under the run\'s folder in `runs/compression/<model hash>/`, and a rerun of the same command goes on from the last one), ' +
     'writes its record to `runs/compression/records/` (commit it) and this page from it; ' +
     `\`${report}\` rebuilds the page from a committed record. (Figures an earlier session measured, whose results were not kept, are in this file's git history; ` +

@@ -11,14 +11,20 @@
 // stem and leading blocks that pruning never touches): those stay frozen and
 // form the prefix that runs once per batch without gradients and that the
 // distillation teacher shares; every prunable block, everything after it and
-// the head train. Other entries (the word prior's token embeddings) stay as
-// the recipe has them. A feature cache of the frozen prefix is never read:
-// the recipe's cache holds the features of its own, deeper prefix, which
-// pruning invalidates.
+// the head train. The text encoder is frozen: compression is of the image
+// side, whose classifier the text encoder and the hypernetwork generate, and
+// the text side stays as it was trained (the hypernetwork, the image
+// projection and the logit scale train, as the recipe has them). Other
+// entries stay as the recipe has them. A feature cache of the frozen prefix
+// is never read: the recipe's cache holds the features of its own, deeper
+// prefix, which pruning invalidates.
 //
-// The frozen prefix, the teacher's logits and the distillation task depend
-// on the batch only, not on the trained weights: they are computed once per
-// batch and both of SAM's passes use them.
+// The frozen prefix, the teacher's logits, the distillation task and, with
+// the text encoder frozen, the captions' and the task's text embeddings
+// depend on the batch only, not on the trained weights: they are computed
+// once per batch and both of SAM's passes use them. (The text encoder was
+// most of a step's cost: its forward and backward for 64 captions and 128
+// class prompts, at each of SAM's two passes.)
 //
 // With distillation, two losses continue from the prefix: the contrastive one
 // under the batch's generated norms and the distillation one under the task's.
@@ -27,7 +33,7 @@
 // no generated norm in both, so they run once per pass, with gradients, and
 // both losses continue from their output: the same values and gradients as
 // running them twice, at about half the image encoder's cost.
-import { tensor, tidy, type Tensor } from '../engine/index.js';
+import { F, noGrad, tensor, tidy, type Tensor } from '../engine/index.js';
 import type { Batch } from '../data/index.js';
 import type { Tokenizer } from '../data/tokenizer/index.js';
 import { samePositives, type HyperClip } from '../models/index.js';
@@ -70,14 +76,14 @@ export function sharedTrunkEnd(model: HyperClip): number {
 /**
  * The recipe's freeze list for compressing `model`: entries inside the image
  * encoder keep only the stem and the blocks before the first prunable group;
- * everything else is as the recipe has it.
+ * the whole text encoder is frozen; everything else is as the recipe has it.
  */
 export function compressionFreeze(model: HyperClip, frozen: readonly string[]): string[] {
   const groups = channelGroups(model);
   const firstPruned = Math.min(model.imageEncoder.blocks.length, ...groups.filter((g) => g.block >= 0).map((g) => g.block));
   const untouched = ['imageEncoder.stem', ...Array.from({ length: firstPruned }, (_, b) => `imageEncoder.blocks.${b}`)];
   const out: string[] = [];
-  for (const prefix of frozen) {
+  for (const prefix of [...frozen.filter((f) => !matches(f, 'textEncoder')), 'textEncoder']) {
     if (!matches(prefix, 'imageEncoder') && !matches('imageEncoder', prefix)) {
       out.push(prefix);
       continue;
@@ -121,26 +127,34 @@ export function compressionTraining(model: HyperClip, trained: TrainConfig, toke
 export function prepareBatch(model: HyperClip, tokenizer: Tokenizer, recipe: TrainConfig, prefixBlocks: number | null, distill: HeadDistillation | null, batch: Batch,
   options: CompressionLossOptions = {}): PreparedBatch {
   const trunkEnd = (options.shareTrunk ?? true) ? sharedTrunkEnd(model) : 0;
+  const textFrozen = ![...model.textEncoder.parameters()].some((p) => p.requiresGrad);
   const kept = tidy(() => {
     const ids = tokenize(tokenizer, batch.captions); // [B, T]
     const positives = recipe.positives === 'same-label' && batch.labels !== null ? samePositives(batch.labels, batch.sources, ids.device) : null; // [B, B]
     const images = tensor(batch.images, [batch.size, 3, batch.height, batch.width]); // [B, 3, H, W]
     const input: ImageInput = prefixBlocks === null ? images : computePrefix(model, images, prefixBlocks);
-    if (distill === null) return { ids, positives, input, task: null };
+    const captions = textFrozen ? noGrad(() => F.normalize(model.encodeText(ids), -1)) : null; // [B, E]
+    if (distill === null) return { ids, positives, input, captions, task: null, classes: null };
     if (!('block' in input)) throw new Error('distill: the image encoder has no frozen prefix to share with the teacher');
-    return { ids, positives, input, task: distill.drawTaskFor(distill.teacherLogits(input)) };
+    const task = distill.drawTaskFor(distill.teacherLogits(input));
+    const classes = textFrozen ? noGrad(() => distill.classEmbeddings(model, task.prompts, ids.device)) : null; // [K, E]
+    return { ids, positives, input, captions, task, classes };
   });
-  const { ids, positives, input, task } = kept;
+  const { ids, positives, input, captions, task, classes } = kept;
+  const contrastive = (images: ImageInput): Tensor => captions === null
+    ? model.trainingLoss(images, ids, undefined, positives)
+    : model.trainingLossFromText(images, captions, undefined, positives);
   return {
     loss: () => {
-      if (distill === null || task === null || !('block' in input)) return model.trainingLoss(input, ids, undefined, positives);
+      if (distill === null || task === null || !('block' in input)) return contrastive(input);
       const shared: PrefixFeatures = trunkEnd > input.block
         ? { prefix: model.imageEncoder.forwardBlocks(input.prefix, input.block, trunkEnd), block: trunkEnd } // [B, C, h, w], with gradients
         : input;
-      return model.trainingLoss(shared, ids, undefined, positives).add(distill.taskLoss(model, shared, task).mul(distill.config.weight));
+      const distilled = classes === null ? distill.taskLoss(model, shared, task) : distill.taskLossFromText(model, shared, classes, task.targets);
+      return contrastive(shared).add(distilled.mul(distill.config.weight));
     },
     dispose: () => {
-      for (const t of [ids, positives, 'block' in input ? input.prefix : input, task?.targets]) if (t != null && !t.disposed) t.dispose();
+      for (const t of [ids, positives, 'block' in input ? input.prefix : input, captions, task?.targets, classes]) if (t != null && !t.disposed) t.dispose();
     },
   };
 }

@@ -111,15 +111,25 @@ export class HyperClip extends Module {
   trainingLoss(images: ImageInput, ids: Tensor, groupSize = this.config.hypernet?.groupSize ?? 1, positives: Tensor | null = null): Tensor {
     const batch = batchOf(images);
     if (ids.size(0) !== batch) throw new Error(`batch has ${batch} images but ${ids.size(0)} captions`);
+    // The hypernetwork reads normalised embeddings, as zeroShotClassifier gives it at deployment.
+    return this.trainingLossFromText(images, F.normalize(this.encodeText(ids), -1), groupSize, positives);
+  }
+
+  /**
+   * trainingLoss from the captions' normalised embeddings [B, E], already
+   * computed: what a frozen text encoder gives once for several passes over
+   * one batch (SAM's two, in compression).
+   */
+  trainingLossFromText(images: ImageInput, textEmbeddings: Tensor, groupSize = this.config.hypernet?.groupSize ?? 1, positives: Tensor | null = null): Tensor {
+    const batch = batchOf(images);
+    if (textEmbeddings.size(0) !== batch) throw new Error(`batch has ${batch} images but ${textEmbeddings.size(0)} caption embeddings`);
     if (!Number.isInteger(groupSize) || groupSize < 1 || batch % groupSize !== 0) {
       throw new Error(`batch size ${batch} is not divisible by the task group size ${groupSize}`);
     }
-    // The hypernetwork reads normalised embeddings, as zeroShotClassifier gives it at deployment.
-    const textEmbeddings = F.normalize(this.encodeText(ids), -1); // [B, E]
     const normParams = this.hypernet === null ? undefined
       : this.generateNormParams(textEmbeddings.reshape([batch / groupSize, groupSize, this.config.embedDim])); // [B/G, C] per layer
     const imageEmbeddings = F.normalize(this.encodeImage(images, normParams), -1); // [B, E]
-    const mask = this.config.loss.span === 'group' ? sameGroupMask(batch, groupSize, ids.device) : null; // [B, B]
+    const mask = this.config.loss.span === 'group' ? sameGroupMask(batch, groupSize, textEmbeddings.device) : null; // [B, B]
     return this.config.loss.kind === 'siglip'
       ? siglipLoss(imageEmbeddings, textEmbeddings, this.logitScale, this.logitBias, mask, positives)
       : clipLoss(imageEmbeddings, textEmbeddings, this.logitScale, mask, positives);

@@ -101,9 +101,13 @@ export class HeadDistillation {
    * (src/compress/compress-loss.ts).
    */
   taskLoss(model: HyperClip, images: PrefixFeatures, task: { prompts: string[]; targets: Tensor }): Tensor {
-    const text = this.generatedClasses(model, task.prompts, images.prefix.device); // [K, E]
+    return this.taskLossFromText(model, images, this.classEmbeddings(model, task.prompts, images.prefix.device), task.targets);
+  }
+
+  /** taskLoss from the task's class embeddings (classEmbeddings), already computed: a frozen text encoder gives them once for several passes. */
+  taskLossFromText(model: HyperClip, images: PrefixFeatures, text: Tensor, targets: Tensor): Tensor {
     const norms = model.hypernet === null ? undefined : model.generateNormParams(text.unsqueeze(0)); // [1, C] per layer
-    return this.softCrossEntropy(model, F.normalize(model.encodeImage(images, norms), -1), text, task.targets);
+    return this.softCrossEntropy(model, F.normalize(model.encodeImage(images, norms), -1), text, targets);
   }
 
   /**
@@ -113,7 +117,7 @@ export class HeadDistillation {
    */
   lossOnFeatures(model: HyperClip, features: Tensor, teacherLogits: Tensor): Tensor {
     const task = this.drawTaskFor(teacherLogits);
-    const text = this.generatedClasses(model, task.prompts, features.device);
+    const text = this.classEmbeddings(model, task.prompts, features.device);
     return this.softCrossEntropy(model, F.normalize(model.imageProjection.forward(features), -1), text, task.targets);
   }
 
@@ -160,7 +164,7 @@ export class HeadDistillation {
   }
 
   /** The task's class embeddings [K, E], normalised, as deployment generates them from names. */
-  private generatedClasses(model: HyperClip, prompts: string[], device: Device): Tensor {
+  classEmbeddings(model: HyperClip, prompts: string[], device: Device): Tensor {
     return F.normalize(model.encodeText(tokenize(this.tokenizer, prompts).to(device)), -1);
   }
 
