@@ -8,7 +8,7 @@
 // ImageNet-1k class (src/eval/name-phrases.ts). Reads no test set.
 // --image-size evaluates at another input size than the model's own (test-time
 // resolution: every image family here is a CNN with global pooling, so any size
-// of at least one stride runs; the pretrained towers were trained at 224 px).
+// of at least one stride runs; the v2 tower, for one, was pretrained at 224 px).
 //   npm run experiment:validation -- --model DIR [--limit N] [--figures tiny-imagenet,held-out,groups] [--name-phrases none|wordnet|wordnet-imagenet] [--image-size PX] [--out FILE]
 // Writes runs/validation/<model folder name>[.name-phrases-<mode>][.px<size>].json; progress on stderr, one summary line per figure on stdout.
 import { Command } from 'commander';
@@ -56,9 +56,9 @@ export interface ValidationRecord {
   /** Images asked for per figure: a seeded sample of its val images, as validation reads them. */
   limit: number;
   namePhrases: NamePhrases;
-  /** The input size the images were evaluated at, and the model's own (they differ with --image-size). */
-  imageSize: number;
-  modelImageSize: number;
+  /** The input size the images were evaluated at, and the model's own (they differ with --image-size); absent in records written before --image-size, which used the model's own. */
+  imageSize?: number;
+  modelImageSize?: number;
   figures: FigureRecord[];
   command: string;
   /** When the evaluation finished (ISO 8601), and how long it took. */
