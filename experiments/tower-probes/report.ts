@@ -116,17 +116,17 @@ function probeCpuHours(j: JudgedProbe, baselineHours: number): string {
   return own.n > 0 ? `${own.mean.toFixed(2)} (in-run)` : '—';
 }
 
-function probeRow(j: JudgedProbe, baseline: NamedRun[]): (string | number)[] {
+const baselineCpuHours = (baseline: NamedRun[]): number => median(baseline.filter(isComplete).map(cpuHours));
+
+function probeRow(j: JudgedProbe, baseline: NamedRun[], baselineHours: number): (string | number)[] {
   const rate = median(rates(j.runs));
   const baseRate = median(rates(baseline));
   return [
     `\`${j.probe.recipe.slice(BASELINE_RECIPE.length + 1)}\``, j.probe.lever, ...j.comparisons.map(cell),
     Number.isFinite(rate) ? `${rate.toFixed(1)} (${Number.isFinite(baseRate) ? `${(rate / baseRate).toFixed(2)}×` : '—'})` : '—',
-    sideBySideCell(j.timed), probeCpuHours(j, baselineCpuHours(baseline)), j.runs.filter(isComplete).length,
+    sideBySideCell(j.timed), probeCpuHours(j, baselineHours), j.runs.filter(isComplete).length,
   ];
 }
-
-const baselineCpuHours = (baseline: NamedRun[]): number => median(baseline.filter(isComplete).map(cpuHours));
 
 function baselineRow(baseline: NamedRun[]): (string | number)[] {
   const done = baseline.filter(isComplete);
@@ -147,8 +147,8 @@ function baselineRow(baseline: NamedRun[]): (string | number)[] {
  * noise of the baseline runs' rates", which compared runs made on different
  * days; now the side-by-side ratio, chosen before any was measured.)
  */
-export function resolutionVerdict(input: ProbeReportInput): string {
-  const judged = judgeProbes(input).filter((j) => j.probe.question === 'resolution').map((j) => ({
+export function resolutionVerdict(input: ProbeReportInput, probes: JudgedProbe[] = judgeProbes(input)): string {
+  const judged = probes.filter((j) => j.probe.question === 'resolution').map((j) => ({
     probe: j.probe, size: Number(/px(\d+)$/.exec(j.probe.recipe)![1]),
     comparisons: judgedOnly(j), shownOnly: shownOnly(j), timed: j.timed,
   })).sort((a, b) => a.size - b.size);
@@ -170,8 +170,8 @@ export function resolutionVerdict(input: ProbeReportInput): string {
   return `**${BASELINE_IMAGE_SIZE} px**: no smaller resolution both keeps its accuracy within noise and trains faster beside it with its whole 95% interval above 1 (${all}).`;
 }
 
-function leverVerdicts(input: ProbeReportInput, question: 'generated stages' | 'locked or tuned'): string[] {
-  return judgeProbes(input).filter((j) => j.probe.question === question).map((j) => {
+function leverVerdicts(probes: JudgedProbe[], question: 'generated stages' | 'locked or tuned'): string[] {
+  return probes.filter((j) => j.probe.question === question).map((j) => {
     const parts = judgedOnly(j).map(({ figure, c }) => `${figure.label} ${Number.isFinite(c.difference) ? `${percent(c.difference, { sign: true })} points` : 'not measured'} (${c.verdict})`);
     return `- \`${j.probe.recipe}\`: ${parts.join('; ')}; ${j.timed === null ? 'not timed side by side' : `${sideBySideCell(j.timed)} the baseline's rate side by side`}.`;
   });
@@ -186,6 +186,8 @@ function statusLines(input: ProbeReportInput): string[] {
 }
 
 export function buildProbeReport(input: ProbeReportInput): string {
+  const judged = judgeProbes(input);
+  const baselineHours = baselineCpuHours(input.baseline);
   const base = input.baseline.filter(isComplete);
   const baseLine = FIGURES.map((f) => {
     const s = spread(values(input.baseline, f.key));
@@ -209,12 +211,12 @@ export function buildProbeReport(input: ProbeReportInput): string {
     '## Status', '', ...statusLines(input), '',
     '## Results', '', `Baseline (mean ± seed std over ${base.length}): ${base.length > 0 ? baseLine : 'no finished run'}.`, '',
     ...markdownTable(['probe', 'lever', ...FIGURES.map((f) => `${f.label} (difference, verdict)`), 'img/s in training (× baseline)', 'rate × baseline side by side (95% interval)', 'training CPU-h (baseline ÷ side-by-side rate)', 'runs'],
-      [baselineRow(input.baseline), ...judgeProbes(input).map((j) => probeRow(j, input.baseline))]), '',
+      [baselineRow(input.baseline), ...judged.map((j) => probeRow(j, input.baseline, baselineHours))]), '',
     '## Verdicts', '',
     `**Resolution** (rule: among the smaller resolutions whose Tiny ImageNet val and held-out top-1 each stay within noise of ${BASELINE_IMAGE_SIZE} px or above it, ` +
-    `the one that trains fastest beside ${BASELINE_IMAGE_SIZE} px in one \`bench:train\` run, the 95% interval of its rate ratio above 1; else ${BASELINE_IMAGE_SIZE} px): ${resolutionVerdict(input)}`, '',
-    '**Generated stages** (against the last two):', '', ...leverVerdicts(input, 'generated stages'), '',
-    '**Locked or tuned** (against locked):', '', ...leverVerdicts(input, 'locked or tuned'), '',
+    `the one that trains fastest beside ${BASELINE_IMAGE_SIZE} px in one \`bench:train\` run, the 95% interval of its rate ratio above 1; else ${BASELINE_IMAGE_SIZE} px): ${resolutionVerdict(input, judged)}`, '',
+    '**Generated stages** (against the last two):', '', ...leverVerdicts(judged, 'generated stages'), '',
+    '**Locked or tuned** (against locked):', '', ...leverVerdicts(judged, 'locked or tuned'), '',
     'A probe within noise of the baseline says the lever, at this budget and this seed spread, changes nothing measurable; it does not say the lever does nothing.',
   ];
   return lines.join('\n') + '\n';
