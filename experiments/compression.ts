@@ -105,9 +105,9 @@ async function denseResult(root: string, opts: Options): Promise<RunResult> {
 
 /** One warm-up per method and seed, then every ratio still missing. */
 async function compressedResults(root: string, opts: Options): Promise<RunResult[]> {
-  const ratios = opts.ratios.split(',').map(Number);
+  const ratios = parseRatios(opts.ratios);
   const out: RunResult[] = [];
-  for (const seed of opts.seeds.split(',').map(Number)) {
+  for (const seed of parseSeeds(opts.seeds)) {
     for (const method of COMPRESS_METHODS) {
       const folder = (ratio: number) => path.join(root, `${method}-f${ratio}-s${seed}`);
       const missing = ratios.filter((r) => !existsSync(path.join(folder(r), 'result.json')));
@@ -169,9 +169,8 @@ async function deployments(runs: RunResult[], rounds: [number, number]): Promise
 const evalRecord = (e: CorruptionResult): EvalRecord => ({ samples: e.samples, clean: e.clean, meanCorrupted: e.meanCorrupted, perCorruption: e.perCorruption });
 
 function settingsOf(opts: Options): CompressionSettings {
-  const list = (v: string) => v.split(',').map(Number);
   return {
-    seeds: list(opts.seeds), ratios: list(opts.ratios), stepsWarmup: Number(opts.stepsWarmup), stepsFinetune: Number(opts.stepsFinetune),
+    seeds: parseSeeds(opts.seeds), ratios: parseRatios(opts.ratios), stepsWarmup: Number(opts.stepsWarmup), stepsFinetune: Number(opts.stepsFinetune),
     batchSize: Number(opts.batchSize), limit: Number(opts.limit), severities: parseSeverities(opts.severities),
     latencyRounds: parseLatencyRounds(opts.latencyRounds),
   };
@@ -200,7 +199,7 @@ function buildRecord(opts: Options, key: string, started: ReturnType<typeof host
 /** The configs the command resolves for these settings (for a page without a record). */
 function plannedConfigs(opts: Options): Partial<Record<CompressMethod, CompressConfig>> {
   return Object.fromEntries(COMPRESS_METHODS.map((method) => [method, resolveCompressConfig({
-    method, flopsRatio: Number(opts.ratios.split(',')[0]), warmupSteps: Number(opts.stepsWarmup), finetuneSteps: Number(opts.stepsFinetune), batchSize: Number(opts.batchSize),
+    method, flopsRatio: parseRatios(opts.ratios)[0]!, warmupSteps: Number(opts.stepsWarmup), finetuneSteps: Number(opts.stepsFinetune), batchSize: Number(opts.batchSize),
   })]));
 }
 
