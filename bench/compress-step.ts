@@ -27,6 +27,7 @@ import { createOptimizer } from '../src/train/optimizer.js';
 import { bootstrapMedianInterval, median } from '../tools/stats.js';
 import { isEntryPoint, QUICK } from './lib/cli.js';
 import { appendRecord } from './lib/records.js';
+import { reportingErrors } from '../tools/script-entry.js';
 
 export const RECORD = 'compress-step';
 
@@ -133,8 +134,5 @@ export const cli = (): Command => new Command('bench:compress-step')
   .option('--record', `append the run to runs/bench/${RECORD}.jsonl`);
 
 if (isEntryPoint(import.meta.url)) {
-  cli().action((opts: CliOptions) => Promise.resolve().then(() => main(resolveOptions(opts))).catch((err) => {
-    process.stderr.write(`bench:compress-step: ${(err as Error).message}\n`);
-    process.exit(1);
-  })).parseAsync();
+  cli().action(reportingErrors('bench:compress-step', (opts: CliOptions) => main(resolveOptions(opts)))).parseAsync();
 }
