@@ -68,7 +68,8 @@ interface RunResult { method: CompressMethod | 'dense'; ratio: number; seed: num
 
 const log = (text: string) => process.stderr.write(`[compression ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 
-function modelKey(dir: string): string {
+/** The first 12 hex digits of the sha256 of a model folder's weights: what keys its results and records. */
+export function modelKey(dir: string): string {
   return createHash('sha256').update(readFileSync(path.join(dir, MODEL_FILES.weights))).digest('hex').slice(0, 12);
 }
 
@@ -260,8 +261,9 @@ async function main(): Promise<void> {
   useAllCores();
   const started = host();
   // Results are reused only for the same model, the same budgets and the same training (t2: a locked encoder trains from its first prunable block on;
-  // t3: the text encoder frozen, its embeddings computed once per batch).
-  const root = path.join(opts.out, key, `w${opts.stepsWarmup}-f${opts.stepsFinetune}-b${opts.batchSize}-n${opts.limit}-sev${opts.severities.replaceAll(',', '')}-t3`);
+  // t3: the text encoder frozen, its embeddings computed once per batch; t4: saliencies compared across layers as they are, and the
+  // layers reading pruned channels solved by least squares on calibration images after pruning).
+  const root = path.join(opts.out, key, `w${opts.stepsWarmup}-f${opts.stepsFinetune}-b${opts.batchSize}-n${opts.limit}-sev${opts.severities.replaceAll(',', '')}-t4`);
   mkdirSync(root, { recursive: true });
   log(`model ${opts.model} (sha256 ${key}), results in ${root}`);
   const dense = await denseResult(root, opts);

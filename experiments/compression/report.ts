@@ -77,8 +77,12 @@ function methodLines(configs: Partial<Record<CompressMethod, CompressConfig>>, s
     'No feature cache is read (a cache of the recipe\'s frozen prefix would hold features of layers that pruning changes). ' +
     'With distillation, the blocks from the prefix to the first generated norm run once per pass and both losses continue from their output (the same values and gradients as running them for each loss; `npm run bench:compress-step` times the two).',
     `- Pruning: expanded (inner) channels of every MBConv block with an expansion conv, and the head conv's channels, in units of ${c.granularity}, ` +
-    `at least ${percent(c.minKeepFraction, { digits: 0, unit: true })} of each group kept; price of a unit = its ${c.saliency} saliency (normalised by the group's mean) per multiply-add it saves. ` +
-    'The hypernetwork\'s output rows of removed norm channels go with them.',
+    `at least ${percent(c.minKeepFraction, { digits: 0, unit: true })} of each group kept; price of a unit = its ${c.saliency} saliency ${(c.saliencyScale ?? 'group') === 'group' ? '(normalised by the group\'s mean)' : '(as it is: a Taylor score estimates the loss change, comparable across layers)'} per multiply-add it saves. ` +
+    'The hypernetwork\'s output rows of removed norm channels go with them. ' +
+    ((c.calibrationImages ?? 0) > 0 // configs recorded before these settings existed: group scale, no reconstruction
+      ? `Then, block by block on the pruned model's own inputs, each block's project conv (and the image projection after the head) is solved by least squares to reproduce the dense model's output on ${c.calibrationImages} training images (src/compress/reconstruct.ts; docs/prune-recovery.md measures on validation what a pruned model keeps with and without it, ` +
+        'and under either saliency scale). All three methods share this step.'
+      : 'No reconstruction after pruning.'),
     `- Evaluation: CIFAR-10 test, the first ${s.limit} images of the seeded shuffle \`hyperclip eval --limit\` reads, zero-shot with the CLIP templates; ` +
     `corrupted: ${CORRUPTION_NAMES.length} corruptions (${CORRUPTION_NAMES.join(', ')}) at severities ${s.severities.join(',')}, applied at the native 32 px before the evaluation preprocessing, corruption seed 0.`,
     '- FLOPs are multiply-adds of the convolutions and the image projection at the model\'s resolution and its feature-map sizes (TensorFlow SAME padding where the encoder has it; src/compress/flops.ts); parameters are those layers\' weights. ' +

@@ -4,7 +4,7 @@
 // training recipe the model was trained with (its folder names it), so the
 // objective is the model's own pre-training loss on its own mixture.
 import { SALIENCY_KINDS, type SaliencyKind } from './saliency.js';
-import { checkFlopsRatio } from './channel-plan.js';
+import { SALIENCY_SCALES, checkFlopsRatio, type SaliencyScale } from './channel-plan.js';
 import type { DataSourceConfig } from '../train/recipes.js';
 
 export const COMPRESS_METHODS = ['adasap', 'prune-finetune', 'sam'] as const;
@@ -37,6 +37,10 @@ export interface CompressConfig {
   asamRho: number;
   asamEta: number;
   saliency: SaliencyKind;
+  /** How the plan compares saliencies across groups (channel-plan.ts). */
+  saliencyScale: SaliencyScale;
+  /** Images of the training mixture on which the pruned layers' successors are solved to reproduce the dense model (reconstruct.ts); 0: none. */
+  calibrationImages: number;
   /** Channels removed together, and the fraction of each group that always stays. */
   granularity: number;
   minKeepFraction: number;
@@ -57,6 +61,8 @@ export const COMPRESS_DEFAULTS: Omit<CompressConfig, 'method' | 'flopsRatio' | '
   asamRho: 0.5,
   asamEta: 0.01,
   saliency: 'taylor',
+  saliencyScale: 'global',
+  calibrationImages: 256,
   granularity: 8,
   minKeepFraction: 0.25,
 };
@@ -66,8 +72,9 @@ export function resolveCompressConfig(partial: Partial<CompressConfig> & Pick<Co
   const c = { ...COMPRESS_DEFAULTS, ...defined } as CompressConfig;
   if (!COMPRESS_METHODS.includes(c.method)) throw new Error(`unknown compression method "${c.method}": expected ${COMPRESS_METHODS.join(', ')}`);
   checkFlopsRatio(c.flopsRatio);
+  if (!SALIENCY_SCALES.includes(c.saliencyScale)) throw new Error(`unknown saliency scale "${c.saliencyScale}": expected ${SALIENCY_SCALES.join(', ')}`);
   if (!SALIENCY_KINDS.includes(c.saliency)) throw new Error(`unknown saliency "${c.saliency}": expected ${SALIENCY_KINDS.join(', ')}`);
-  for (const f of ['warmupSteps', 'finetuneSteps', 'lrWarmupSteps', 'seed'] as const) {
+  for (const f of ['warmupSteps', 'finetuneSteps', 'lrWarmupSteps', 'seed', 'calibrationImages'] as const) {
     if (!Number.isInteger(c[f]) || c[f] < 0) throw new Error(`expected a non-negative integer for ${f} but received ${c[f]}`);
   }
   for (const f of ['batchSize', 'radiusRefreshSteps', 'granularity'] as const) {

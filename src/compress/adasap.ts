@@ -9,8 +9,8 @@
 //      plain steps).
 // With a checkpoint folder both training phases save their state every few
 // steps and a run resumes from it exactly (src/compress/compress-checkpoint.ts).
-import { createLoader, trainPreprocess } from '../data/index.js';
-import { getRngState, manualSeed, setRngState } from '../engine/index.js';
+import { createLoader, evalPreprocess, trainPreprocess } from '../data/index.js';
+import { getRngState, manualSeed, setRngState, tensor, type Tensor } from '../engine/index.js';
 import type { Bundle } from '../bundle/bundle.js';
 import type { HyperClip } from '../models/index.js';
 import { loaderSources } from '../train/data-sources.js';
@@ -22,6 +22,7 @@ import { channelGroups } from './channel-groups.js';
 import { ChannelRadii } from './channel-radii.js';
 import { CompressCheckpoints, prefixed, unprefixed, type CompressCheckpointOption, type PhaseCheckpoint, type PhaseExtras, type PhaseName } from './compress-checkpoint.js';
 import { planChannels } from './channel-plan.js';
+import { reconstructPruned } from './reconstruct.js';
 import { pruneChannels } from './channel-surgery.js';
 import { compressionTraining } from './compress-loss.js';
 import { classifierCost } from './flops.js';
@@ -146,9 +147,20 @@ export async function pruneAndFinetune(bundle: Bundle, warmed: WarmedModel, conf
   const started = Date.now();
   // Every target starts from the random state the warm-up left, so none depends on the targets fine-tuned before it.
   setRngState(warmed.rngState);
-  const plan = planChannels(warmed.model, warmed.scores, { flopsRatio: config.flopsRatio, granularity: config.granularity, minKeepFraction: config.minKeepFraction });
+  const plan = planChannels(warmed.model, warmed.scores, { flopsRatio: config.flopsRatio, granularity: config.granularity, minKeepFraction: config.minKeepFraction,
+    saliencyScale: config.saliencyScale });
   const pruned = pruneChannels(warmed.model, plan.keep).train();
   reporter.message(`pruned to ${(plan.macs / plan.denseMacs).toFixed(3)} of the FLOPs (${plan.macs} of ${plan.denseMacs} multiply-adds)`);
+  if (config.calibrationImages > 0) {
+    const images = await calibrationImages(bundle, warmed.recipe, config);
+    try {
+      const { layers } = reconstructPruned(warmed.model, pruned, images);
+      const mean = (k: 'before' | 'after') => layers.reduce((s, l) => s + l[k], 0) / layers.length;
+      reporter.message(`reconstructed ${layers.length} layers on ${images.size(0)} images: mean relative error ${mean('before').toFixed(3)} -> ${mean('after').toFixed(3)}`);
+    } finally {
+      images.dispose();
+    }
+  }
   const checkpoints = options.checkpoint === undefined ? null : new CompressCheckpoints(options.checkpoint, bundle.config);
   reporter.phase('fine-tune', config.finetuneSteps);
   let finetune: PhaseResult;
@@ -173,6 +185,29 @@ export async function pruneAndFinetune(bundle: Bundle, warmed: WarmedModel, conf
       recipe: warmed.recipe.name,
     },
   };
+}
+
+/** config.calibrationImages distinct images of the recipe's training mixture, eval-preprocessed, in a fixed draw: [N, 3, H, W]. */
+async function calibrationImages(bundle: Bundle, recipe: TrainConfig, config: CompressConfig): Promise<Tensor> {
+  const size = bundle.config.image.imageSize;
+  const loader = createLoader({
+    sources: loaderSources(recipe.data), batchSize: Math.min(config.batchSize, config.calibrationImages), seed: config.seed + 2000, shuffle: true, epochs: 1, dropLast: false,
+    preprocess: evalPreprocess(size),
+  });
+  const data = new Float32Array(config.calibrationImages * 3 * size * size);
+  let count = 0;
+  try {
+    for await (const batch of loader) {
+      const take = Math.min(batch.size, config.calibrationImages - count);
+      data.set(batch.images.subarray(0, take * 3 * size * size), count * 3 * size * size);
+      count += take;
+      if (count === config.calibrationImages) break;
+    }
+  } finally {
+    await loader.close();
+  }
+  if (count < config.calibrationImages) throw new Error(`the training data holds only ${count} images, fewer than the ${config.calibrationImages} calibration images asked for: pass --calibration-images ${count} or fewer (0: no reconstruction)`);
+  return tensor(data, [count, 3, size, size]);
 }
 
 /** All three phases. */

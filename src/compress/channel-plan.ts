@@ -1,8 +1,13 @@
 // Which channels to keep for a FLOPs target: channels leave in units of a
 // few at a time, cheapest to lose first, where the price of a unit is its
-// saliency (normalised within its group, so groups of different scale
-// compare) per multiply-add it saves. Every group keeps a floor of its
-// channels, so no layer collapses.
+// saliency per multiply-add it saves. Every group keeps a floor of its
+// channels, so no layer collapses. Saliencies compare across groups either
+// as they are ('global': a Taylor score estimates the loss change of
+// removing the channel, a quantity every group shares) or normalised by
+// their group's mean ('group': for scores whose scale differs by layer, as
+// BN scales do; it treats every group as equally important on average, so
+// the groups with the most multiply-adds per channel, the high-resolution
+// early blocks, go to their floor first).
 import type { HyperClip } from '../models/index.js';
 import { channelGroups, type ChannelGroup } from './channel-groups.js';
 import type { KeepPlan } from './channel-surgery.js';
@@ -15,7 +20,12 @@ export interface PlanOptions {
   granularity?: number;
   /** Smallest fraction of a group's channels that stays. */
   minKeepFraction?: number;
+  /** How saliencies of different groups compare (default 'group'). */
+  saliencyScale?: SaliencyScale;
 }
+
+export const SALIENCY_SCALES = ['group', 'global'] as const;
+export type SaliencyScale = typeof SALIENCY_SCALES[number];
 
 export interface ChannelPlan {
   keep: KeepPlan;
@@ -52,6 +62,8 @@ export function planChannels(model: HyperClip, scores: Map<string, Float32Array>
   checkFlopsRatio(options.flopsRatio);
   const granularity = options.granularity ?? 8;
   const minKeep = options.minKeepFraction ?? 0.25;
+  const scale = options.saliencyScale ?? 'group';
+  if (!SALIENCY_SCALES.includes(scale)) throw new Error(`unknown saliency scale "${scale}": expected ${SALIENCY_SCALES.join(', ')}`);
   const groups = channelGroups(model);
   const cost = macsPerChannel(model, groups);
   const denseMacs = classifierCost(model).macs;
@@ -59,7 +71,7 @@ export function planChannels(model: HyperClip, scores: Map<string, Float32Array>
   const state = groups.map((g) => {
     const s = scores.get(g.id);
     if (s === undefined || s.length !== g.channels) throw new Error(`saliency of group ${g.id} must hold ${g.channels} scores`);
-    const mean = s.reduce((a, b) => a + b, 0) / g.channels || 1;
+    const mean = scale === 'global' ? 1 : s.reduce((a, b) => a + b, 0) / g.channels || 1;
     const order = Array.from({ length: g.channels }, (_, c) => c).sort((a, b) => s[a]! - s[b]!); // least important first
     return { group: g, order, removed: 0, floor: Math.max(1, Math.ceil(minKeep * g.channels)), normalized: (c: number) => s[c]! / mean };
   });

@@ -52,7 +52,7 @@ export interface PhaseProgress {
 }
 
 /** Settings of the fine-tune alone: the warm-up is the same for every value of these. */
-const FINETUNE_ONLY: readonly string[] = ['flopsRatio', 'finetuneSteps', 'asamRho', 'asamEta', 'granularity', 'minKeepFraction'] satisfies (keyof CompressConfig)[];
+const FINETUNE_ONLY: readonly string[] = ['flopsRatio', 'finetuneSteps', 'asamRho', 'asamEta', 'granularity', 'minKeepFraction', 'saliencyScale', 'calibrationImages'] satisfies (keyof CompressConfig)[];
 
 interface Settings { phase: PhaseName; config: Record<string, unknown>; model: unknown }
 

@@ -10,6 +10,7 @@ import { useAllCores } from '../../engine/index.js';
 import { compress, type CompressReporter } from '../../compress/adasap.js';
 import { COMPRESS_DEFAULTS, COMPRESS_METHODS, resolveCompressConfig, type CompressMethod } from '../../compress/adasap-recipe.js';
 import { SALIENCY_KINDS, type SaliencyKind } from '../../compress/saliency.js';
+import { SALIENCY_SCALES, type SaliencyScale } from '../../compress/channel-plan.js';
 import { MODEL_FILES } from '../../models/folder-layout.js';
 import { createProgress, printSummary, type Progress } from '../progress.js';
 import { integer, number } from '../parse.js';
@@ -28,6 +29,8 @@ interface CompressOptions extends CsvCliOptions {
   lr?: number;
   seed?: number;
   saliency?: string;
+  saliencyScale?: string;
+  calibrationImages?: number;
   json?: boolean;
   resume?: boolean;
   checkpointEvery: number;
@@ -57,6 +60,8 @@ export function registerCompress(program: Command): void {
     .option('--lr <x>', `peak learning rate of each phase (default ${COMPRESS_DEFAULTS.lr})`, number('lr'))
     .option('--seed <n>', 'seed of the data order and the phases (default 0)', integer('seed', 0))
     .option('--saliency <kind>', `channel saliency: ${SALIENCY_KINDS.join(', ')} (default ${COMPRESS_DEFAULTS.saliency})`)
+    .option('--saliency-scale <scale>', `how saliencies of different layers compare when choosing what goes: ${SALIENCY_SCALES.join(', ')} (default ${COMPRESS_DEFAULTS.saliencyScale}; group divides each layer's by its mean)`)
+    .option('--calibration-images <n>', `after pruning, the layers reading pruned channels are solved by least squares to reproduce the dense model on this many training images; 0: no reconstruction (default ${COMPRESS_DEFAULTS.calibrationImages})`, integer('calibration-images', 0))
     .option('--checkpoint-every <n>', 'steps between checkpoints of each phase, kept in <out>/checkpoints until the model is saved', integer('checkpoint-every'), 20)
     .option('--resume', 'continue the compression in --out from its last checkpoint (same settings; a finished warm-up is not redone)')
     .option('--data <dataset>', 'train on this instead of the model\'s training mixture: a named split, shards, a CSV/TSV of image paths and captions, or class folders')
@@ -72,6 +77,7 @@ export function registerCompress(program: Command): void {
       const config = resolveCompressConfig({
         method: opts.method as CompressMethod, flopsRatio: opts.flops, seed: opts.seed, warmupSteps: opts.stepsWarmup,
         finetuneSteps: opts.stepsFinetune, batchSize: opts.batchSize, lr: opts.lr, saliency: opts.saliency as SaliencyKind | undefined,
+        saliencyScale: opts.saliencyScale as SaliencyScale | undefined, calibrationImages: opts.calibrationImages,
         data: opts.data === undefined ? undefined : { dataset: opts.data, weight: 1, csvImgKey: opts.csvImgKey, csvCaptionKey: opts.csvCaptionKey, csvSeparator: opts.csvSeparator },
       });
       if (config.data !== undefined) loaderSources([config.data]); // bad data fails here, in one line, before the model loads
