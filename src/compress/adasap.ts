@@ -4,7 +4,9 @@
 //      (adasap: SAM whose per-channel radius grows as importance falls, so
 //      the channels about to go are already the ones the loss is flat in;
 //      sam: plain SAM; prune-finetune: plain steps);
-//   2. prune whole channels to the target (channel-plan, channel-surgery);
+//   2. prune whole channels to the target (channel-plan, channel-surgery),
+//      then re-solve the layers that read the pruned channels to reproduce
+//      the dense model on a few training images (reconstruct; optional);
 //   3. fine-tune the smaller model (adasap: ASAM; sam: SAM; prune-finetune:
 //      plain steps).
 // With a checkpoint folder both training phases save their state every few
