@@ -112,11 +112,27 @@ export function buildRecoveryReport(r: RecoveryRecord): string {
     '(src/compress/reconstruct.ts).',
     '',
     `Dense model: ${percent(r.dense.top1, { unit: true })}. A difference of two rows is beyond noise when it exceeds twice its standard error ` +
-    `(about ${percent(2 * Math.SQRT2 * se(0.2), { digits: 1, unit: true })} near 20%, as independent samples of ${s.limit} images).`,
+    `(two accuracies on ${s.limit} images each, as independent samples; about ${(200 * Math.SQRT2 * se(0.2)).toFixed(1)} points near 20%).`,
     '',
     '| setting | FLOPs | fine-tune steps | Tiny ImageNet val top-1 | fine-tune loss (last quarter) |',
     '|---|---|---|---|---|',
     ...r.rows.map((row) => `| ${label(row)} | ${row.ratio} | ${row.finetuneSteps} | ${percent(row.top1, { digits: 1, unit: true })} | ${row.finetuneLoss === null ? '–' : row.finetuneLoss.toFixed(3)} |`),
+    '',
+    'Each lever at each ratio, without fine-tuning (points, with twice the standard error):',
+    '',
+    '| FLOPs | reconstruction, group scale | reconstruction, global scale | global − group, no reconstruction | global − group, reconstructed |',
+    '|---|---|---|---|---|',
+    ...s.ratios.map((ratio) => {
+      const at = (scale: SaliencyScale, calibrated: boolean) => r.rows.find((row) => row.ratio === ratio && row.finetuneSteps === 0 &&
+        row.saliencyScale === scale && (row.calibrationImages > 0) === calibrated)?.top1;
+      const cell = (a: number | undefined, b: number | undefined) => {
+        if (a === undefined || b === undefined) return 'n/a';
+        const d = 100 * (a - b), twoSe = 200 * Math.sqrt(se(a) ** 2 + se(b) ** 2);
+        return `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(1)} (${twoSe.toFixed(1)}), ${Math.abs(d) > twoSe ? '**beyond noise**' : 'within noise'}`;
+      };
+      return `| ${ratio} | ${cell(at('group', true), at('group', false))} | ${cell(at('global', true), at('global', false))} | ` +
+        `${cell(at('global', false), at('group', false))} | ${cell(at('global', true), at('group', true))} |`;
+    }),
     '',
     `The dense model's pre-training loss over the warm-up's last quarter: ${r.dense.warmupLoss.toFixed(3)}. ` +
     'The compression comparison (docs/compression.md) uses the global scale and reconstruction for all three methods.',
