@@ -21,6 +21,7 @@ import { percent } from '../src/eval/format.js';
 import { projectRoot } from '../src/project-root.js';
 import { tinyImagenetValZeroShot } from '../src/train/validate.js';
 import { describeHost, host, type Host } from '../tools/host.js';
+import { accuracyDifferenceError, judgeNoise } from '../tools/stats.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 import { modelKey, parseRatios } from './compression.js';
 
@@ -53,10 +54,9 @@ async function valTop1(bundle: Bundle, limit: number): Promise<number> {
   return (await tinyImagenetValZeroShot(bundle, limit)).top1;
 }
 
-async function run(opts: Options): Promise<RecoveryRecord> {
+async function run(opts: Options, key: string): Promise<RecoveryRecord> {
   const started = host();
   const ratios = parseRatios(opts.ratios);
-  const key = modelKey(opts.model);
   const bundle = loadBundle(opts.model);
   const denseTop1 = await valTop1(bundle, opts.limit);
   log(`dense ${opts.model}: Tiny ImageNet val ${percent(denseTop1, { unit: true })} on ${opts.limit} images`);
@@ -94,7 +94,6 @@ async function run(opts: Options): Promise<RecoveryRecord> {
 /** The page: one table of the rows, with the noise rule stated. */
 export function buildRecoveryReport(r: RecoveryRecord): string {
   const s = r.settings;
-  const se = (p: number) => Math.sqrt(p * (1 - p) / s.limit);
   const label = (row: RecoveryRow) => `${row.saliencyScale}, ${row.calibrationImages === 0 ? 'no reconstruction' : `reconstructed on ${row.calibrationImages} images`}`;
   const lines = [
     '# Pruning without collapse: saliency scale and reconstruction',
@@ -112,7 +111,7 @@ export function buildRecoveryReport(r: RecoveryRecord): string {
     '(src/compress/reconstruct.ts).',
     '',
     `Dense model: ${percent(r.dense.top1, { unit: true })}. A difference of two rows is beyond noise when it exceeds twice its standard error ` +
-    `(two accuracies on ${s.limit} images each, as independent samples; about ${(200 * Math.SQRT2 * se(0.2)).toFixed(1)} points near 20%).`,
+    `(two accuracies on ${s.limit} images each, as independent samples; about ${(200 * accuracyDifferenceError(0.2, 0.2, s.limit)).toFixed(1)} points near 20%).`,
     '',
     '| setting | FLOPs | fine-tune steps | Tiny ImageNet val top-1 | fine-tune loss (last quarter) |',
     '|---|---|---|---|---|',
@@ -127,8 +126,8 @@ export function buildRecoveryReport(r: RecoveryRecord): string {
         row.saliencyScale === scale && (row.calibrationImages > 0) === calibrated)?.top1;
       const cell = (a: number | undefined, b: number | undefined) => {
         if (a === undefined || b === undefined) return 'n/a';
-        const d = 100 * (a - b), twoSe = 200 * Math.sqrt(se(a) ** 2 + se(b) ** 2);
-        return `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(1)} (${twoSe.toFixed(1)}), ${Math.abs(d) > twoSe ? '**beyond noise**' : 'within noise'}`;
+        const d = 100 * (a - b), error = accuracyDifferenceError(a, b, s.limit), verdict = judgeNoise(a - b, error);
+        return `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(1)} (${(200 * error).toFixed(1)}), ${verdict === 'beyond noise' ? `**${verdict}**` : verdict}`;
       };
       return `| ${ratio} | ${cell(at('group', true), at('group', false))} | ${cell(at('global', true), at('global', false))} | ` +
         `${cell(at('global', false), at('group', false))} | ${cell(at('global', true), at('group', true))} |`;
@@ -151,7 +150,7 @@ async function main(opts: Options): Promise<void> {
     return;
   }
   useAllCores();
-  const record = await run(opts);
+  const record = await run(opts, key);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(record, null, 1) + '\n');
   writeFileSync(opts.doc, buildRecoveryReport(record));
