@@ -4,7 +4,7 @@
 // training recipe the model was trained with (its folder names it), so the
 // objective is the model's own pre-training loss on its own mixture.
 import { SALIENCY_KINDS, type SaliencyKind } from './saliency.js';
-import { SALIENCY_SCALES, checkFlopsRatio, type SaliencyScale } from './channel-plan.js';
+import { checkFlopsRatio, checkSaliencyScale, type SaliencyScale } from './channel-plan.js';
 import type { DataSourceConfig } from '../train/recipes.js';
 
 export const COMPRESS_METHODS = ['adasap', 'prune-finetune', 'sam'] as const;
@@ -72,7 +72,7 @@ export function resolveCompressConfig(partial: Partial<CompressConfig> & Pick<Co
   const c = { ...COMPRESS_DEFAULTS, ...defined } as CompressConfig;
   if (!COMPRESS_METHODS.includes(c.method)) throw new Error(`unknown compression method "${c.method}": expected ${COMPRESS_METHODS.join(', ')}`);
   checkFlopsRatio(c.flopsRatio);
-  if (!SALIENCY_SCALES.includes(c.saliencyScale)) throw new Error(`unknown saliency scale "${c.saliencyScale}": expected ${SALIENCY_SCALES.join(', ')}`);
+  checkSaliencyScale(c.saliencyScale);
   if (!SALIENCY_KINDS.includes(c.saliency)) throw new Error(`unknown saliency "${c.saliency}": expected ${SALIENCY_KINDS.join(', ')}`);
   for (const f of ['warmupSteps', 'finetuneSteps', 'lrWarmupSteps', 'seed', 'calibrationImages'] as const) {
     if (!Number.isInteger(c[f]) || c[f] < 0) throw new Error(`expected a non-negative integer for ${f} but received ${c[f]}`);

@@ -51,6 +51,10 @@ export function macsPerChannel(model: HyperClip, groups: ChannelGroup[] = channe
   return out;
 }
 
+export function checkSaliencyScale(scale: string): asserts scale is SaliencyScale {
+  if (!(SALIENCY_SCALES as readonly string[]).includes(scale)) throw new Error(`unknown saliency scale "${scale}": expected ${SALIENCY_SCALES.join(', ')}`);
+}
+
 export function checkFlopsRatio(ratio: number): void {
   if (!(typeof ratio === 'number' && ratio > 0 && ratio < 1)) {
     throw new Error(`expected a FLOPs ratio between 0 and 1 (e.g. 0.5 keeps half the multiply-adds) but received ${ratio}`);
@@ -63,7 +67,7 @@ export function planChannels(model: HyperClip, scores: Map<string, Float32Array>
   const granularity = options.granularity ?? 8;
   const minKeep = options.minKeepFraction ?? 0.25;
   const scale = options.saliencyScale ?? 'group';
-  if (!SALIENCY_SCALES.includes(scale)) throw new Error(`unknown saliency scale "${scale}": expected ${SALIENCY_SCALES.join(', ')}`);
+  checkSaliencyScale(scale);
   const groups = channelGroups(model);
   const cost = macsPerChannel(model, groups);
   const denseMacs = classifierCost(model).macs;
