@@ -66,19 +66,27 @@ interface Options {
 
 interface RunResult { method: CompressMethod | 'dense'; ratio: number; seed: number; dir: string; summary: CompressSummary | null; eval: CorruptionResult; config?: CompressConfig }
 
-const log = (text: string) => process.stderr.write(`[compression ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+/** Timestamped lines on stderr under `name`, and a compression reporter that writes its phases and every tenth step's loss with them. */
+export function stderrLog(name: string): { log: (text: string) => void; reporter: CompressReporter } {
+  const log = (text: string) => process.stderr.write(`[${name} ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+  return {
+    log,
+    reporter: {
+      phase: (phase, steps) => log(`${phase}: ${steps} steps`),
+      step: (step, loss) => { if (step % 10 === 0) log(`  step ${step} loss ${loss.toFixed(4)}`); },
+      done: () => undefined,
+      message: log,
+    },
+  };
+}
+
+const { log, reporter } = stderrLog('compression');
 
 /** The first 12 hex digits of the sha256 of a model folder's weights: what keys its results and records. */
 export function modelKey(dir: string): string {
   return createHash('sha256').update(readFileSync(path.join(dir, MODEL_FILES.weights))).digest('hex').slice(0, 12);
 }
 
-const reporter: CompressReporter = {
-  phase: (name, steps) => log(`${name}: ${steps} steps`),
-  step: (step, loss) => { if (step % 10 === 0) log(`  step ${step} loss ${loss.toFixed(4)}`); },
-  done: () => undefined,
-  message: log,
-};
 
 async function evaluate(bundle: Bundle, opts: Options): Promise<CorruptionResult> {
   const source = resolveDataset('cifar10', 'test');

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadBundle, type Bundle } from '../src/bundle/bundle.js';
-import { pruneAndFinetune, warmUp, type CompressReporter } from '../src/compress/adasap.js';
+import { pruneAndFinetune, warmUp } from '../src/compress/adasap.js';
 import { resolveCompressConfig } from '../src/compress/adasap-recipe.js';
 import type { SaliencyScale } from '../src/compress/channel-plan.js';
 import { checked, integer } from '../src/cli/parse.js';
@@ -23,7 +23,7 @@ import { tinyImagenetValZeroShot } from '../src/train/validate.js';
 import { describeHost, host, type Host } from '../tools/host.js';
 import { accuracyDifferenceError, judgeNoise } from '../tools/stats.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
-import { modelKey, parseRatios } from './compression.js';
+import { modelKey, parseRatios, stderrLog } from './compression.js';
 
 interface Options { model: string; warmup: number; ratios: string; finetune: number; calibrationImages: number; limit: number; doc: string; reportOnly?: boolean }
 
@@ -40,13 +40,7 @@ export interface RecoveryRecord {
   rows: RecoveryRow[];
 }
 
-const log = (text: string) => process.stderr.write(`[prune-recovery ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
-const reporter: CompressReporter = {
-  phase: (name, steps) => log(`${name}: ${steps} steps`),
-  step: (step, loss) => { if (step % 10 === 0) log(`  step ${step} loss ${loss.toFixed(4)}`); },
-  done: () => undefined,
-  message: log,
-};
+const { log, reporter } = stderrLog('prune-recovery');
 
 const recordFile = (key: string) => path.join(projectRoot(), 'runs', 'compression', 'records', `prune-recovery-${key}.json`);
 
