@@ -1,5 +1,6 @@
-// docs/compression.md from the compression experiment's record
-// (runs/compression/records/*.json, committed): the setting read from the
+// docs/compression.md from the compression experiment's record (assembled
+// from the results committed in runs/compression/records/<model>-<budgets>/,
+// experiments/compression/store.ts): the setting read from the
 // recorded configs and host, every table from the recorded results, each
 // target judged by the reports' one noise rule. Without a record it says
 // so, and lists the settings the command would use, labelled as such.
@@ -12,6 +13,7 @@ import { accuracyDifferenceError, accuracyError, judgeNoise, MIN_PAIRS, pairedDi
 import { medianStandardError, type Timing } from '../../tools/timing.js';
 
 export interface CompressionSettings {
+  methods: CompressMethod[];
   seeds: number[];
   ratios: number[];
   stepsWarmup: number;
@@ -24,7 +26,8 @@ export interface CompressionSettings {
 
 export interface EvalRecord { samples: number; clean: number; meanCorrupted: number; perCorruption: { corruption: string; top1: number }[] }
 export interface DeploymentRecord { kb: number; batch1: Timing; batch64: Timing }
-export interface CompressedRun { method: CompressMethod; ratio: number; seed: number; config: CompressConfig; summary: CompressSummary; eval: EvalRecord; deploy: DeploymentRecord }
+/** deploy: the compressed classifier's timing; denseDeploy: the dense classifier's, timed in the same interleaved rounds right after. */
+export interface CompressedRun { method: CompressMethod; ratio: number; seed: number; config: CompressConfig; summary: CompressSummary; eval: EvalRecord; deploy: DeploymentRecord; denseDeploy: DeploymentRecord }
 
 export interface CompressionRecord {
   command: string;
@@ -35,7 +38,10 @@ export interface CompressionRecord {
   settings: CompressionSettings;
   host: Host;
   loadAverageAtEnd: number[];
-  dense: { macs: number; params: number; eval: EvalRecord; deploy: DeploymentRecord };
+  /** The folder of runs/compression/records/ that holds the stored results this record was assembled from. */
+  folder: string;
+  /** deploy: the dense classifier's timings pooled over every run's rounds (null before any run). */
+  dense: { macs: number; params: number; eval: EvalRecord; deploy: DeploymentRecord | null };
   runs: CompressedRun[];
 }
 
@@ -45,7 +51,8 @@ const ms = (seconds: number, digits: number) => (1000 * seconds).toFixed(digits)
 
 /** The command that rebuilds this page from the record, and the one that measures it. */
 export function commands(model: string, s: CompressionSettings): { run: string; report: string } {
-  const run = ['npm run experiment:compression --', '--model', model, '--seeds', s.seeds.join(','), '--ratios', s.ratios.join(','),
+  const methods = COMPRESS_METHODS.every((m) => s.methods.includes(m)) ? [] : ['--methods', s.methods.join(',')];
+  const run = ['npm run experiment:compression --', '--model', model, ...methods, '--seeds', s.seeds.join(','), '--ratios', s.ratios.join(','),
     '--steps-warmup', String(s.stepsWarmup), '--steps-finetune', String(s.stepsFinetune), '--batch-size', String(s.batchSize), '--limit', String(s.limit),
     '--severities', s.severities.join(','), '--latency-rounds', s.latencyRounds.join(',')].join(' ');
   return { run, report: `${run} --report-only` };
@@ -86,7 +93,8 @@ function methodLines(configs: Partial<Record<CompressMethod, CompressConfig>>, s
     `- Evaluation: CIFAR-10 test, the first ${s.limit} images of the seeded shuffle \`hyperclip eval --limit\` reads, zero-shot with the CLIP templates; ` +
     `corrupted: ${CORRUPTION_NAMES.length} corruptions (${CORRUPTION_NAMES.join(', ')}) at severities ${s.severities.join(',')}, applied at the native 32 px before the evaluation preprocessing, corruption seed 0.`,
     '- FLOPs are multiply-adds of the convolutions and the image projection at the model\'s resolution and its feature-map sizes (TensorFlow SAME padding where the encoder has it; src/compress/flops.ts); parameters are those layers\' weights. ' +
-    `Latency: the generated 10-class CIFAR-10 classifier (ONNX, norms folded) in onnxruntime-node, median of interleaved rounds (${s.latencyRounds[0]} at batch 1, ${s.latencyRounds[1]} at batch 64) over all models at once, so machine load hits all alike.`,
+    `Latency: the generated 10-class CIFAR-10 classifier (ONNX, norms folded) in onnxruntime-node, median of ${s.latencyRounds[0]} rounds at batch 1 and ${s.latencyRounds[1]} at batch 64; ` +
+    'each compressed classifier is timed right after its evaluation in rounds interleaved with the dense classifier, so machine load hits both alike and each speed-up is a ratio of one run\'s two medians.',
     `- Seeds: ${s.seeds.join(',')}; figures are mean ± sample standard deviation over seeds.`,
     '- Noise: the reports\' one rule, a difference is beyond noise when it is more than twice its standard error: for accuracies, of the seed-paired difference ' +
     `(with one seed, of two accuracies on ${s.limit} images); for latencies, of the difference of two medians (from their interquartile ranges).`,
@@ -116,40 +124,43 @@ function accuracyTarget(runs: CompressedRun[], ratio: number, limit: number): st
     `${judged.map((j) => `${percent(j.difference, { sign: true })} points vs ${j.m} (${j.noise})`).join(', ')}.`;
 }
 
-function pooled(timings: Timing[]): Timing {
+export function pooledTiming(timings: Timing[]): Timing {
   // Medians of classifiers of one ratio: their median, and the widest interquartile range (conservative).
   const median = [...timings.map((t) => t.median)].sort((a, b) => a - b)[Math.floor(timings.length / 2)]!;
   const widest = timings.reduce((w, t) => (t.q3 - t.q1 > w.q3 - w.q1 ? t : w));
   return { median, q1: median - (widest.median - widest.q1), q3: median + (widest.q3 - widest.median), n: Math.min(...timings.map((t) => t.n)) };
 }
 
+/** One run's speed-up: the dense classifier's median over the compressed one's, both from the same interleaved rounds. */
+const speedUp = (r: CompressedRun, key: 'batch1' | 'batch64') => r.denseDeploy[key].median / r.deploy[key].median;
+
 function speedTarget(record: CompressionRecord, ratio: number, goal: number): string | null {
   const mine = record.runs.filter((r) => r.ratio === ratio);
   if (mine.length === 0) return null;
   const parts = (['batch1', 'batch64'] as const).map((key) => {
-    const dense = record.dense.deploy[key], pruned = pooled(mine.map((r) => r.deploy[key]));
-    const speedUp = dense.median / pruned.median;
-    // Against the goal: is the pruned median below dense / goal, by more than twice the standard error of that difference?
-    const margin = dense.median / goal - pruned.median;
-    const se = Math.hypot(medianStandardError(dense) / goal, medianStandardError(pruned));
-    return { batch: key === 'batch1' ? 1 : 64, speedUp, met: speedUp >= goal, noise: judgeNoise(margin, se) };
+    const ratios = mine.map((r) => speedUp(r, key));
+    const mid = ratios.reduce((a, b) => a + b, 0) / ratios.length;
+    // Against the goal: with enough runs, the spread of their paired speed-ups; else one run's two medians' standard errors carried into its ratio.
+    const one = mine[0]!, d = one.denseDeploy[key], p = one.deploy[key];
+    const se = ratios.length >= MIN_PAIRS ? spread(ratios).std / Math.sqrt(ratios.length)
+      : (d.median / p.median) * Math.hypot(medianStandardError(d) / d.median, medianStandardError(p) / p.median);
+    return { batch: key === 'batch1' ? 1 : 64, speedUp: mid, met: mid >= goal, noise: judgeNoise(mid - goal, se) };
   });
-  return `- Speed at FLOPs ${ratio} (median over the ${ratio} classifiers) against the dense classifier, target ${goal}x: ` +
+  return `- Speed at FLOPs ${ratio} (mean over the ${mine.length} classifiers of that ratio of each one's speed-up over the dense classifier timed beside it), target ${goal}x: ` +
     parts.map((p) => `batch ${p.batch}: ${p.speedUp.toFixed(2)}x, **${p.met ? 'met' : 'missed'}, ${p.noise}**`).join('; ') + '.';
 }
 
 function resultRows(record: CompressionRecord): string[] {
-  const dense = record.dense;
   const rows: (string | number)[][] = [];
   for (const ratio of record.settings.ratios) {
     for (const method of COMPRESS_METHODS) {
       const rs = record.runs.filter((r) => r.method === method && r.ratio === ratio);
       if (rs.length === 0) continue;
-      const b1 = pooled(rs.map((r) => r.deploy.batch1)).median, b64 = pooled(rs.map((r) => r.deploy.batch64)).median;
+      const b1 = pooledTiming(rs.map((r) => r.deploy.batch1)).median, b64 = pooledTiming(rs.map((r) => r.deploy.batch64)).median;
       rows.push([ratio, method, rs.length, meanSd(rs.map((r) => r.eval.clean)), meanSd(rs.map((r) => r.eval.meanCorrupted)),
         (mean(rs.map((r) => r.summary.macs)) / 1e6).toFixed(2), (mean(rs.map((r) => r.summary.params)) / 1e3).toFixed(0),
         mean(rs.map((r) => r.deploy.kb)).toFixed(0), ms(b1, 2), ms(b64, 1),
-        `${(dense.deploy.batch1.median / b1).toFixed(2)}x / ${(dense.deploy.batch64.median / b64).toFixed(2)}x`]);
+        `${mean(rs.map((r) => speedUp(r, 'batch1'))).toFixed(2)}x / ${mean(rs.map((r) => speedUp(r, 'batch64'))).toFixed(2)}x`]);
     }
   }
   return markdownTable(['FLOPs target', 'method', 'seeds', 'clean top-1 %', 'mean corrupted top-1 %', 'FLOPs (M)', 'params (k)', 'classifier KB', 'batch 1 ms', 'batch 64 ms', 'speed-up b1 / b64'], rows);
@@ -184,12 +195,24 @@ export function reportWithoutRecord(model: string, settings: CompressionSettings
     'every model (about 20 CPU-hours at 240 + 240 steps, 3 seeds, 5 severities, some 10 hours on 2 cores; an estimate: on the MobileNet v2 default an AdaSAP warm-up step of 64 images took 9 s at 2 threads beside the data loader and the dense model\'s 46 evaluations 3.5 min, measured 2026-12-06 (record runs/compression/records/step-cost-w4-2026-12-06.json), ' +
     'before two changes: the blocks both losses share run once per pass, and the text encoder is frozen with its embeddings computed once per batch; after both, a SAM step on pre-decoded batches takes 5.8 s, against 7.2 s with the shared blocks run for each loss, side by side (`npm run bench:compress-step -- --rounds 6 --record`, record runs/bench/compress-step.jsonl); SAM\'s steps make the same two passes, prune-finetune\'s one; resumable: each warm-up and fine-tune saves a checkpoint every ' +
     '`--checkpoint-every` steps, default 20, under the run\'s folder in `runs/compression/<model hash>/`, and a rerun of the same command goes on from the last one), ' +
-    'writes its record to `runs/compression/records/` (commit it) and this page from it; ' +
+    'writes each finished model\'s result to `runs/compression/records/<model hash>-<budgets>/` (commit them: a later session goes on from them) and this page from them; ' +
     `\`${report}\` rebuilds the page from a committed record. (Figures an earlier session measured, whose results were not kept, are in this file's git history; ` +
     'they cannot be rebuilt from the repository and are not repeated here.)', '',
     '## Setting (the command\'s settings: no run recorded)', '',
     ...methodLines(configs, settings), '',
   ].join('\n');
+}
+
+/** Which planned runs (methods × ratios × seeds of the settings) have no stored result yet. */
+function partialNote(record: CompressionRecord): string[] {
+  const s = record.settings;
+  const missing = s.ratios.flatMap((ratio) => s.methods.flatMap((method) => s.seeds
+    .filter((seed) => !record.runs.some((r) => r.method === method && r.ratio === ratio && r.seed === seed))
+    .map((seed) => `${method} ${ratio} seed ${seed}`)));
+  if (missing.length === 0) return [];
+  const planned = s.ratios.length * s.methods.length * s.seeds.length;
+  return ['', `**Partial.** ${planned - missing.length} of the ${planned} planned runs are measured; not yet: ${missing.join(', ')}. ` +
+    'Every figure below is from the measured runs only; the same command goes on with the rest.'];
 }
 
 export function buildCompressionReport(record: CompressionRecord): string {
@@ -199,7 +222,7 @@ export function buildCompressionReport(record: CompressionRecord): string {
   const denseSe = accuracyError(dense.eval.clean, s.limit);
   const lines = [
     TITLE, '',
-    `Generated from the committed record \`runs/compression/records/${record.modelKey}-${settingsKey(s)}.json\` by \`${report}\`; \`${run}\` measures it again. Do not edit by hand.`,
+    `Generated from the committed results in \`runs/compression/records/${record.folder}/\` by \`${report}\`; \`${run}\` measures what is missing (a result is measured again once its file is deleted). Do not edit by hand.`,
     `Model: \`${record.model}\` (weights sha256 ${record.modelKey}…). Host (recorded): ${describeHost(h)}, ` +
     `${describeLoad(h.loadAverage, record.loadAverageAtEnd)} of the run (finished ${record.finished.slice(0, 10)}).`,
     '',
@@ -210,9 +233,11 @@ export function buildCompressionReport(record: CompressionRecord): string {
       ? ['', `**Budget note.** These budgets (${s.stepsWarmup} + ${s.stepsFinetune} steps, ${s.limit} test images) are below the command's defaults: ` +
         'a pruned model barely recovers in so few steps.']
       : []),
+    ...partialNote(record),
     '', '## Results', '',
     `Dense model: clean ${percent(dense.eval.clean)}%, mean corrupted ${percent(dense.eval.meanCorrupted)}%, ${(dense.macs / 1e6).toFixed(2)}M multiply-adds, ` +
-    `${(dense.params / 1e3).toFixed(0)}k parameters, classifier ${dense.deploy.kb.toFixed(0)} KB, ${ms(dense.deploy.batch1.median, 2)} ms at batch 1, ${ms(dense.deploy.batch64.median, 1)} ms at batch 64.`,
+    `${(dense.params / 1e3).toFixed(0)}k parameters` + (dense.deploy === null ? '.'
+      : `, classifier ${dense.deploy.kb.toFixed(0)} KB, ${ms(dense.deploy.batch1.median, 2)} ms at batch 1, ${ms(dense.deploy.batch64.median, 1)} ms at batch 64 (median over the rounds beside every run).`),
     '', ...resultRows(record), '',
     '## Targets', '',
     ...s.ratios.map((ratio) => accuracyTarget(record.runs, ratio, s.limit)).filter((l): l is string => l !== null),
@@ -228,5 +253,6 @@ export function buildCompressionReport(record: CompressionRecord): string {
 }
 
 /** The part of a record's name that says which budgets it measured. */
-export const settingsKey = (s: CompressionSettings): string =>
-  `w${s.stepsWarmup}-f${s.stepsFinetune}-b${s.batchSize}-n${s.limit}-sev${s.severities.join('')}-s${s.seeds.join('')}-r${s.ratios.join('_')}`;
+/** The budgets that make results comparable, naming their folder (t4: the training as of issue 29's reconstruction; seeds, ratios and methods are files within). */
+export const budgetKey = (s: CompressionSettings): string =>
+  `w${s.stepsWarmup}-f${s.stepsFinetune}-b${s.batchSize}-n${s.limit}-sev${s.severities.join('')}-t4`;

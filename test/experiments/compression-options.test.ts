@@ -2,7 +2,7 @@
 // when the command line is parsed, before any model is read or trained.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cli, parseLatencyRounds, parseRatios } from '../../experiments/compression.js';
+import { cli, parseLatencyRounds, parseMethods, parseRatios } from '../../experiments/compression.js';
 
 const parse = (args: string[]) => cli().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined }).parse(args, { from: 'user' }).opts();
 
@@ -13,6 +13,9 @@ test('compression: ratios and latency rounds parse to what the run uses', () => 
   assert.deepEqual(parseLatencyRounds('200,30'), [200, 30]);
   assert.throws(() => parseLatencyRounds('200'), /two counts/);
   assert.throws(() => parseLatencyRounds('200,0'), /expected an integer >= 1 for --latency-rounds/);
+  assert.deepEqual(parseMethods('prune-finetune, adasap,adasap'), ['prune-finetune', 'adasap']);
+  assert.throws(() => parseMethods('adasap,asam'), /--methods takes adasap, prune-finetune, sam; got "asam"/);
+  assert.throws(() => parseMethods(' , '), /--methods is empty/);
 });
 
 test('compression: bad values are refused at parse time, good ones kept as typed (the results folder is named from them)', () => {

@@ -7,7 +7,7 @@ import { buildCompressionReport, reportWithoutRecord, type CompressedRun, type C
 import { resolveCompressConfig, type CompressMethod } from '../../src/compress/adasap-recipe.js';
 import { CORRUPTION_NAMES } from '../../src/eval/corruptions/corruptions.js';
 
-const settings: CompressionSettings = { seeds: [0, 1], ratios: [0.5], stepsWarmup: 24, stepsFinetune: 24, batchSize: 64, limit: 500, severities: [1, 3, 5], latencyRounds: [200, 30] };
+const settings: CompressionSettings = { methods: ['adasap', 'prune-finetune', 'sam'], seeds: [0, 1], ratios: [0.5], stepsWarmup: 24, stepsFinetune: 24, batchSize: 64, limit: 500, severities: [1, 3, 5], latencyRounds: [200, 30] };
 const timingMs = (median: number, spread = 0.02) => ({ median: median / 1000, q1: (median - spread) / 1000, q3: (median + spread) / 1000, n: 200 });
 const evalOf = (clean: number, corrupted: number) => ({ samples: 500, clean, meanCorrupted: corrupted, perCorruption: CORRUPTION_NAMES.map((corruption) => ({ corruption, top1: corrupted })) });
 
@@ -16,6 +16,7 @@ function run(method: CompressMethod, seed: number, corrupted: number, batch1Ms: 
   const config = resolveCompressConfig({ method, flopsRatio: 0.5, seed, warmupSteps: 24, finetuneSteps: 24, rhoMax: 0.3, rhoMin: 0.02, lr: 7e-4, rho: 0.08 });
   return {
     method, ratio: 0.5, seed, config, eval: evalOf(0.2, corrupted), deploy: { kb: 1100, batch1: timingMs(batch1Ms), batch64: timingMs(8, 0.1) },
+    denseDeploy: { kb: 1895, batch1: timingMs(0.6), batch64: timingMs(13, 0.1) },
     summary: { method, flopsRatio: 0.5, denseMacs: 4.3e6, macs: 2.15e6, denseParams: 472e3, params: 273e3, widths: { a: 8, head: 336 }, warmupLoss: 4.1, finetuneLoss: 4.8, seconds: 90, recipe: 'tiny-hyperclip-d' },
   };
 }
@@ -25,7 +26,7 @@ function record(adasap: number[], baseline: number[]): CompressionRecord {
   const seeds = adasap.map((_, seed) => seed);
   return {
     command: 'npm run experiment:compression -- --model models/default', finished: '2026-12-01T00:00:00Z', model: 'models/default', modelKey: 'abc123def456',
-    settings: { ...settings, seeds }, host: { cpus: 16, cpuModel: 'Test CPU', platform: 'linux x64', node: 'v20', loadAverage: [0.5] }, loadAverageAtEnd: [0.7],
+    settings: { ...settings, seeds }, host: { cpus: 16, cpuModel: 'Test CPU', platform: 'linux x64', node: 'v20', loadAverage: [0.5] }, loadAverageAtEnd: [0.7], folder: 'abc123def456-w24-f24-b64-n500-sev135-t4',
     dense: { macs: 4.3e6, params: 472e3, eval: evalOf(0.22, 0.18), deploy: { kb: 1895, batch1: timingMs(0.6), batch64: timingMs(13, 0.1) } },
     runs: (['adasap', 'prune-finetune', 'sam'] as const).flatMap((method) => seeds.map((seed) => run(method, seed, (method === 'adasap' ? adasap : baseline)[seed]!, 0.48))),
   };
