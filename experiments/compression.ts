@@ -42,7 +42,7 @@ import { timeInterleavedSamples, timing } from '../tools/timing.js';
 import {
   budgetKey, buildCompressionReport, reportWithoutRecord, type CompressionSettings, type DeploymentRecord, type EvalRecord,
 } from './compression/report.js';
-import { assembleRecord, DENSE_FILE, readStored, runFile, writeStored, type StoredDense, type StoredRun } from './compression/store.js';
+import { assembleRecord, currentRun, DENSE_FILE, readStored, runFile, writeStored, type ExpectedConfig, type StoredDense, type StoredRun } from './compression/store.js';
 import { percent } from '../src/eval/format.js';
 import { projectRoot } from '../src/project-root.js';
 import { checked, integer } from '../src/cli/parse.js';
@@ -117,16 +117,18 @@ async function compressRuns(root: string, store: string, opts: Options): Promise
   for (const seed of settings.seeds) {
     for (const method of settings.methods) {
       const folder = (ratio: number) => path.join(root, `${method}-f${ratio}-s${seed}`);
-      const missing = settings.ratios.filter((r) => !existsSync(path.join(store, runFile(method, r, seed))));
+      const missing = settings.ratios.filter((r) => currentRun(store, method, r, seed, expectedConfig(settings)) === null);
       if (missing.length === 0) continue;
+      const stale = missing.filter((r) => existsSync(path.join(store, runFile(method, r, seed))));
+      if (stale.length > 0) log(`${method} seed ${seed}: the stored result at ratio ${stale.join(', ')} was made under other settings (an earlier default): measuring it again`);
       log(`${method} seed ${seed}: warm-up, then ratios ${missing.join(', ')}`);
       const started = host();
       const bundle = loadBundle(opts.model);
-      const base = { method, seed, warmupSteps: settings.stepsWarmup, finetuneSteps: settings.stepsFinetune, batchSize: settings.batchSize };
+      const base = budgetOf(settings, method, seed);
       const checkpoint = { dir: path.join(root, 'checkpoints', `${method}-s${seed}`), everySteps: Number(opts.checkpointEvery) };
       const warmed = await warmUp(bundle, resolveCompressConfig({ ...base, flopsRatio: missing[0]! }), reporter, { checkpoint });
       for (const ratio of missing) {
-        const config = resolveCompressConfig({ ...base, flopsRatio: ratio });
+        const config = expectedConfig(settings)(method, ratio, seed);
         const { model, summary } = await pruneAndFinetune(bundle, warmed, config, reporter, { checkpoint });
         saveBundle(folder(ratio), model, bundle.tokenizer, { recipe: summary.recipe, compressedFrom: opts.model, compress: { ...config, ...summary } });
         const pruned = { ...bundle, dir: folder(ratio), model, config: model.config };
@@ -183,6 +185,12 @@ function settingsOf(opts: Options): CompressionSettings {
     latencyRounds: parseLatencyRounds(opts.latencyRounds),
   };
 }
+
+const budgetOf = (s: CompressionSettings, method: CompressMethod, seed: number) =>
+  ({ method, seed, warmupSteps: s.stepsWarmup, finetuneSteps: s.stepsFinetune, batchSize: s.batchSize });
+
+/** The config each run of these settings resolves to (what a stored result must have been made under). */
+const expectedConfig = (s: CompressionSettings): ExpectedConfig => (method, ratio, seed) => resolveCompressConfig({ ...budgetOf(s, method, seed), flopsRatio: ratio });
 
 /** The committed folder of this model's results under these budgets. */
 const storeFolder = (key: string, settings: CompressionSettings) => path.join(projectRoot(), 'runs', 'compression', 'records', `${key}-${budgetKey(settings)}`);
@@ -253,7 +261,7 @@ async function main(): Promise<void> {
   const settings = settingsOf(opts);
   const store = storeFolder(key, settings);
   const writeReport = (): string => {
-    const record = assembleRecord(store, settings, path.relative(projectRoot(), path.resolve(opts.model)) || opts.model, key);
+    const record = assembleRecord(store, settings, path.relative(projectRoot(), path.resolve(opts.model)) || opts.model, key, expectedConfig(settings));
     mkdirSync(path.dirname(opts.doc), { recursive: true });
     const measured = record === null || record.runs.length === 0 ? null : record;
     writeFileSync(opts.doc, measured === null ? reportWithoutRecord(opts.model, settings, plannedConfigs(opts)) : buildCompressionReport(measured));

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../src/engine/atomic-write.js';
 import type { Host } from '../../tools/host.js';
-import { COMPRESS_METHODS } from '../../src/compress/adasap-recipe.js';
+import { COMPRESS_METHODS, sameResultSettings, type CompressConfig, type CompressMethod } from '../../src/compress/adasap-recipe.js';
 import type { CompressedRun, CompressionRecord, CompressionSettings, DeploymentRecord, EvalRecord } from './report.js';
 import { pooledTiming } from './report.js';
 
@@ -36,14 +36,24 @@ export function readStored<T>(dir: string, name: string): T | null {
   }
 }
 
-/** Every stored run of these settings' seeds, ratios and methods, in the settings' order. */
-export function storedRuns(dir: string, s: CompressionSettings): StoredRun[] {
+/** The config a run of these settings resolves to: a stored run made under another (an earlier default) is not current. */
+export type ExpectedConfig = (method: CompressMethod, ratio: number, seed: number) => CompressConfig;
+
+/** The stored run of one method, ratio and seed, if there is one made under the expected config. */
+export function currentRun(dir: string, method: CompressMethod, ratio: number, seed: number, expected: ExpectedConfig): StoredRun | null {
+  const run = readStored<StoredRun>(dir, runFile(method, ratio, seed));
+  return run !== null && sameResultSettings(run.config, expected(method, ratio, seed)) ? run : null;
+}
+
+/** Every current stored run of these settings' seeds, ratios and methods, in the settings' order. */
+export function storedRuns(dir: string, s: CompressionSettings, expected: ExpectedConfig): StoredRun[] {
   const present = new Set(existsSync(dir) ? readdirSync(dir) : []);
   const out: StoredRun[] = [];
   for (const ratio of s.ratios) {
     for (const method of COMPRESS_METHODS.filter((m) => s.methods.includes(m))) {
       for (const seed of s.seeds) {
-        if (present.has(runFile(method, ratio, seed))) out.push(readStored<StoredRun>(dir, runFile(method, ratio, seed))!);
+        const run = present.has(runFile(method, ratio, seed)) ? currentRun(dir, method, ratio, seed, expected) : null;
+        if (run !== null) out.push(run);
       }
     }
   }
@@ -51,10 +61,10 @@ export function storedRuns(dir: string, s: CompressionSettings): StoredRun[] {
 }
 
 /** The record of whatever is stored (null without the dense model's result): the page says how many of the planned runs it holds. */
-export function assembleRecord(dir: string, s: CompressionSettings, model: string, modelKey: string): CompressionRecord | null {
+export function assembleRecord(dir: string, s: CompressionSettings, model: string, modelKey: string, expected: ExpectedConfig): CompressionRecord | null {
   const dense = readStored<StoredDense>(dir, DENSE_FILE);
   if (dense === null) return null;
-  const stored = storedRuns(dir, s);
+  const stored = storedRuns(dir, s, expected);
   const runs: CompressedRun[] = stored.map(({ host: _h, loadAverageAtEnd: _l, finished: _f, command: _c, ...run }) => run);
   const denseDeploy: DeploymentRecord | null = runs.length === 0 ? null : {
     kb: runs[0]!.denseDeploy.kb,

@@ -58,7 +58,8 @@ export const COMPRESS_DEFAULTS: Omit<CompressConfig, 'method' | 'flopsRatio' | '
   rhoMin: 0.01,
   rhoMax: 0.1,
   radiusRefreshSteps: 10,
-  asamRho: 0.5,
+  // Chosen on Tiny ImageNet val (docs/asam-radius.md): at 0.5 the pruned model's fine-tune collapsed to chance.
+  asamRho: 0.02,
   asamEta: 0.01,
   saliency: 'taylor',
   saliencyScale: 'global',
@@ -88,4 +89,19 @@ export function resolveCompressConfig(partial: Partial<CompressConfig> & Pick<Co
   if (!(c.minKeepFraction > 0 && c.minKeepFraction <= 1)) throw new Error(`expected minKeepFraction in (0, 1] but received ${c.minKeepFraction}`);
   if (c.saliency === 'taylor' && c.warmupSteps === 0) throw new Error('the Taylor saliency needs training batches: give --steps-warmup > 0, or --saliency bn');
   return c;
+}
+
+/** The perturbation settings each method reads; the others leave its result unchanged. */
+const PERTURBATION_FIELDS = ['rho', 'rhoMin', 'rhoMax', 'radiusRefreshSteps', 'asamRho', 'asamEta'] as const satisfies readonly (keyof CompressConfig)[];
+const PERTURBATION_READ: Record<CompressMethod, readonly string[]> = { adasap: PERTURBATION_FIELDS, sam: ['rho'], 'prune-finetune': [] };
+
+/**
+ * Whether two configs give the same result: equal in every field their method
+ * reads (a prune-finetune run stays valid when AdaSAP's radius changes).
+ */
+export function sameResultSettings(a: CompressConfig, b: CompressConfig): boolean {
+  const read = (c: CompressConfig) => JSON.stringify(Object.entries(c)
+    .filter(([key]) => !(PERTURBATION_FIELDS as readonly string[]).includes(key) || PERTURBATION_READ[c.method].includes(key))
+    .sort(([x], [y]) => x.localeCompare(y)));
+  return read(a) === read(b);
 }

@@ -134,7 +134,7 @@ test('a checkpoint written under other settings is refused in one line that says
   checkpoints.phase('fine-tune', { ...CONFIG, asamRho: 0.3 }).save(bundle.model, optimizer, progress(2));
   const real = await warmUp(loadBundle(tinyFolder()), { ...CONFIG, warmupSteps: 1 }, recorder().reporter);
   assert.match(await refusal(pruneAndFinetune(bundle, real, CONFIG, recorder().reporter, { checkpoint })),
-    /fine-tune-f0\.6\.safetensors was written under other settings \(asamRho 0\.3 there, 0\.5 now\)/);
+    /fine-tune-f0\.6\.safetensors was written under other settings \(asamRho 0\.3 there, 0\.02 now\)/);
 });
 
 test('a checkpoint file is only ever seen whole while it is rewritten, and a writer killed mid-write leaves nothing the next save keeps', async () => {
@@ -203,4 +203,10 @@ test('hyperclip compress: a leftover checkpoint folder needs --resume, which goe
   const again = hyperclip(...args, '--resume');
   assert.equal(again.status, 1);
   assert.match(again.stderr, /already holds a model: the compression there is finished, nothing to resume/);
+});
+
+test('hyperclip compress: --asam-rho, which only AdaSAP reads, is refused with a baseline before any model loads', () => {
+  const refused = hyperclip('compress', '--model', 'no-such-folder', '--method', 'prune-finetune', '--flops', '0.5', '--asam-rho', '0.1', '--out', path.join(tempDir(), 'pf'));
+  assert.equal(refused.status, 1, refused.stderr);
+  assert.equal(refused.stderr.trim(), 'hyperclip: --asam-rho is AdaSAP\'s fine-tune radius; prune-finetune does not use it: leave it out, or pass --method adasap');
 });

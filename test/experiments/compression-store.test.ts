@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { buildCompressionReport, type CompressionSettings } from '../../experiments/compression/report.js';
-import { assembleRecord, DENSE_FILE, readStored, runFile, storedRuns, writeStored, type StoredDense, type StoredRun } from '../../experiments/compression/store.js';
-import { resolveCompressConfig, type CompressMethod } from '../../src/compress/adasap-recipe.js';
+import { assembleRecord, currentRun, DENSE_FILE, readStored, runFile, storedRuns, writeStored, type StoredDense, type StoredRun } from '../../experiments/compression/store.js';
+import { resolveCompressConfig, sameResultSettings, type CompressMethod } from '../../src/compress/adasap-recipe.js';
 import { CORRUPTION_NAMES } from '../../src/eval/corruptions/corruptions.js';
 
 const settings: CompressionSettings = { methods: ['adasap', 'prune-finetune'], seeds: [0, 1, 2], ratios: [0.5], stepsWarmup: 240, stepsFinetune: 240, batchSize: 64, limit: 500, severities: [1, 2, 3, 4, 5], latencyRounds: [200, 30] };
@@ -26,6 +26,8 @@ function storedRun(method: CompressMethod, seed: number, prunedMs: number, dense
   };
 }
 
+const expected = (method: CompressMethod, ratio: number, seed: number) => resolveCompressConfig({ method, flopsRatio: ratio, seed });
+
 function storeWith(runs: StoredRun[]): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'compression-store-'));
   const dense: StoredDense = { macs: 300e6, params: 2e6, eval: evalOf(0.4), host: hostOf(0.5), finished: '2026-12-07T00:00:00Z' };
@@ -35,11 +37,11 @@ function storeWith(runs: StoredRun[]): string {
 }
 
 test('without the dense result there is no record; with it, the stored runs of the settings in their order', () => {
-  assert.equal(assembleRecord(mkdtempSync(path.join(os.tmpdir(), 'compression-empty-')), settings, 'models/default', 'abc'), null);
+  assert.equal(assembleRecord(mkdtempSync(path.join(os.tmpdir(), 'compression-empty-')), settings, 'models/default', 'abc', expected), null);
   const dir = storeWith([storedRun('prune-finetune', 0, 10, 20), storedRun('adasap', 1, 10, 20), storedRun('sam', 0, 10, 20)]);
   // sam is stored but not among the settings' methods: left out.
-  assert.deepEqual(storedRuns(dir, settings).map((r) => `${r.method}-${r.seed}`), ['adasap-1', 'prune-finetune-0']);
-  const record = assembleRecord(dir, settings, 'models/default', 'abc')!;
+  assert.deepEqual(storedRuns(dir, settings, expected).map((r) => `${r.method}-${r.seed}`), ['adasap-1', 'prune-finetune-0']);
+  const record = assembleRecord(dir, settings, 'models/default', 'abc', expected)!;
   assert.equal(record.runs.length, 2);
   assert.equal(record.finished, '2026-12-07T01:00:00Z');
   assert.equal(record.folder, path.basename(dir));
@@ -48,7 +50,7 @@ test('without the dense result there is no record; with it, the stored runs of t
 
 test('a partial store gives a page that names every planned run still missing', () => {
   const dir = storeWith([storedRun('adasap', 0, 10, 20), storedRun('prune-finetune', 0, 10, 20)]);
-  const md = buildCompressionReport(assembleRecord(dir, settings, 'models/default', 'abc')!);
+  const md = buildCompressionReport(assembleRecord(dir, settings, 'models/default', 'abc', expected)!);
   assert.match(md, /\*\*Partial\.\*\* 2 of the 6 planned runs are measured; not yet: adasap 0\.5 seed 1, adasap 0\.5 seed 2, prune-finetune 0\.5 seed 1, prune-finetune 0\.5 seed 2\./);
   assert.match(md, /--methods adasap,prune-finetune --seeds 0,1,2 --ratios 0\.5/);
 });
@@ -56,7 +58,7 @@ test('a partial store gives a page that names every planned run still missing', 
 test('each speed-up is the ratio of one run\'s own two medians, not of timings from different rounds', () => {
   // The machine was twice as loaded during the second run: both of its medians doubled, its speed-up did not change.
   const dir = storeWith([storedRun('adasap', 0, 10, 20), storedRun('prune-finetune', 0, 20, 40), storedRun('adasap', 1, 10, 20)]);
-  const md = buildCompressionReport(assembleRecord(dir, settings, 'models/default', 'abc')!);
+  const md = buildCompressionReport(assembleRecord(dir, settings, 'models/default', 'abc', expected)!);
   assert.match(md, /\| 0\.5 \| prune-finetune \| 1 \|.*\| 2\.00x \/ 2\.00x \|/);
   assert.match(md, /batch 1: 2\.00x, \*\*met, beyond noise\*\*/);
 });
@@ -65,4 +67,26 @@ test('a damaged stored result is named with what to do, not read as missing', ()
   const dir = storeWith([]);
   writeFileSync(path.join(dir, runFile('adasap', 0.5, 0)), '{"method": "ada');
   assert.throws(() => readStored(dir, runFile('adasap', 0.5, 0)), /adasap-f0\.5-s0\.json is not readable JSON .*restore it with git checkout, or delete it/);
+});
+
+test('a stored run made under another default is not current: it is measured again and left out of the page; a method that never reads the changed setting keeps its run', () => {
+  const dir = storeWith([storedRun('adasap', 0, 10, 20), storedRun('prune-finetune', 0, 10, 20)]);
+  const smallerRadius = (method: CompressMethod, ratio: number, seed: number) => resolveCompressConfig({ method, flopsRatio: ratio, seed, asamRho: 0.1 });
+  assert.equal(currentRun(dir, 'adasap', 0.5, 0, smallerRadius), null);
+  assert.notEqual(currentRun(dir, 'prune-finetune', 0.5, 0, smallerRadius), null);
+  const md = buildCompressionReport(assembleRecord(dir, settings, 'models/default', 'abc', smallerRadius)!);
+  assert.match(md, /1 of the 6 planned runs are measured; not yet: adasap 0\.5 seed 0,/);
+});
+
+test('configs compare by what their method reads', () => {
+  const adasap = resolveCompressConfig({ method: 'adasap', flopsRatio: 0.5 });
+  assert.ok(sameResultSettings(adasap, resolveCompressConfig({ method: 'adasap', flopsRatio: 0.5 })));
+  assert.ok(!sameResultSettings(adasap, { ...adasap, asamRho: adasap.asamRho / 5 }));
+  assert.ok(!sameResultSettings(adasap, { ...adasap, finetuneSteps: 24 }));
+  const sam = resolveCompressConfig({ method: 'sam', flopsRatio: 0.5 });
+  assert.ok(sameResultSettings(sam, { ...sam, asamRho: 7 }));
+  assert.ok(!sameResultSettings(sam, { ...sam, rho: 0.5 }));
+  // Key order does not matter.
+  const reordered = Object.fromEntries(Object.entries(adasap).reverse()) as typeof adasap;
+  assert.ok(sameResultSettings(adasap, reordered));
 });

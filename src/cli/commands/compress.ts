@@ -27,6 +27,7 @@ interface CompressOptions extends CsvCliOptions {
   stepsFinetune?: number;
   batchSize?: number;
   lr?: number;
+  asamRho?: number;
   seed?: number;
   saliency?: string;
   saliencyScale?: string;
@@ -58,6 +59,7 @@ export function registerCompress(program: Command): void {
     .option('--steps-finetune <n>', `steps after pruning (default ${COMPRESS_DEFAULTS.finetuneSteps})`, integer('steps-finetune', 0))
     .option('--batch-size <n>', `images per step (default ${COMPRESS_DEFAULTS.batchSize})`, integer('batch-size'))
     .option('--lr <x>', `peak learning rate of each phase (default ${COMPRESS_DEFAULTS.lr})`, number('lr'))
+    .option('--asam-rho <x>', `AdaSAP's fine-tune radius, relative to each weight's size (default ${COMPRESS_DEFAULTS.asamRho}, chosen on validation: docs/asam-radius.md)`, number('asam-rho'))
     .option('--seed <n>', 'seed of the data order and the phases (default 0)', integer('seed', 0))
     .option('--saliency <kind>', `channel saliency: ${SALIENCY_KINDS.join(', ')} (default ${COMPRESS_DEFAULTS.saliency})`)
     .option('--saliency-scale <scale>', `how saliencies of different layers compare when choosing what goes: ${SALIENCY_SCALES.join(', ')} (default ${COMPRESS_DEFAULTS.saliencyScale}; group divides each layer's by its mean)`)
@@ -74,9 +76,10 @@ export function registerCompress(program: Command): void {
       'with --resume goes on from the last checkpoint to the result an uninterrupted run gives. A checkpoint written under\n' +
       'other settings is refused. The folder is removed once the compressed model is saved.')
     .action(async (opts: CompressOptions) => {
+      if (opts.asamRho !== undefined && opts.method !== 'adasap') throw new Error(`--asam-rho is AdaSAP's fine-tune radius; ${opts.method} does not use it: leave it out, or pass --method adasap`);
       const config = resolveCompressConfig({
         method: opts.method as CompressMethod, flopsRatio: opts.flops, seed: opts.seed, warmupSteps: opts.stepsWarmup,
-        finetuneSteps: opts.stepsFinetune, batchSize: opts.batchSize, lr: opts.lr, saliency: opts.saliency as SaliencyKind | undefined,
+        finetuneSteps: opts.stepsFinetune, batchSize: opts.batchSize, lr: opts.lr, asamRho: opts.asamRho, saliency: opts.saliency as SaliencyKind | undefined,
         saliencyScale: opts.saliencyScale as SaliencyScale | undefined, calibrationImages: opts.calibrationImages,
         data: opts.data === undefined ? undefined : { dataset: opts.data, weight: 1, csvImgKey: opts.csvImgKey, csvCaptionKey: opts.csvCaptionKey, csvSeparator: opts.csvSeparator },
       });
