@@ -9,20 +9,20 @@
 //   npm run experiment:asam-radius -- --model models/default
 // Writes runs/compression/records/asam-radius-<model hash>.json and
 // docs/asam-radius.md from it; --report-only rebuilds the page.
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadBundle } from '../src/bundle/bundle.js';
 import { pruneAndFinetune, warmUp } from '../src/compress/adasap.js';
 import { resolveCompressConfig } from '../src/compress/adasap-recipe.js';
 import { checked, integer } from '../src/cli/parse.js';
-import { useAllCores } from '../src/engine/index.js';
 import { percent } from '../src/eval/format.js';
 import { projectRoot } from '../src/project-root.js';
 import { tinyImagenetValZeroShot } from '../src/train/validate.js';
 import { describeHost, host, type Host } from '../tools/host.js';
 import { accuracyDifferenceError, judgeNoise } from '../tools/stats.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
+import { recordThenPage } from './record-page.js';
 import { modelKey, parseRatios, stderrLog } from './compression.js';
 
 interface Options { model: string; warmup: number; ratio: string; finetune: number; radii: string; limit: number; warmedFrom?: string; doc: string; reportOnly?: boolean }
@@ -137,17 +137,8 @@ export function buildRadiusReport(r: RadiusRecord): string {
 async function main(opts: Options): Promise<void> {
   const key = modelKey(opts.model);
   const file = recordFile(key);
-  if (opts.reportOnly) {
-    if (!existsSync(file)) throw new Error(`no record ${path.relative(projectRoot(), file)}: run the command without --report-only first`);
-    writeFileSync(opts.doc, buildRadiusReport(JSON.parse(readFileSync(file, 'utf8')) as RadiusRecord));
-    console.log(`wrote ${opts.doc} from ${path.relative(projectRoot(), file)}`);
-    return;
-  }
-  useAllCores();
-  const record = await run(opts, key);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(record, null, 1) + '\n');
-  writeFileSync(opts.doc, buildRadiusReport(record));
+  const record = await recordThenPage({ file, doc: opts.doc, reportOnly: opts.reportOnly }, () => run(opts, key), buildRadiusReport);
+  if (record === null) return;
   const best = chosenRadius(record);
   console.log(`wrote ${opts.doc} and its record ${path.relative(projectRoot(), file)}: ${record.rows.length} radii; best on validation ${best === null ? 'none' : `${best.asamRho} (${percent(best.top1, { unit: true })})`}`);
 }

@@ -86,6 +86,7 @@ const { log, reporter } = stderrLog('compression');
 
 /** The first 12 hex digits of the sha256 of a model folder's weights: what keys its results and records. */
 export function modelKey(dir: string): string {
+  if (!existsSync(path.join(dir, MODEL_FILES.weights))) throw new Error(`no hyperclip model at ${dir} (no ${MODEL_FILES.weights}): pass a model folder, e.g. --model models/default`);
   return createHash('sha256').update(readFileSync(path.join(dir, MODEL_FILES.weights))).digest('hex').slice(0, 12);
 }
 
@@ -256,7 +257,6 @@ export const cli = (): Command => new Command('compression')
 
 async function main(): Promise<void> {
   const opts = cli().parse().opts<Options>();
-  if (!existsSync(path.join(opts.model, MODEL_FILES.weights))) throw new Error(`no hyperclip model at ${opts.model} (no ${MODEL_FILES.weights}): pass a model folder, e.g. --model models/default`);
   const key = modelKey(opts.model);
   const settings = settingsOf(opts);
   const store = storeFolder(key, settings);

@@ -8,7 +8,6 @@
 //   npm run experiment:prune-recovery -- --model models/default
 // Writes runs/compression/records/prune-recovery-<model hash>.json and
 // docs/prune-recovery.md from it; --report-only rebuilds the page.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadBundle, type Bundle } from '../src/bundle/bundle.js';
@@ -16,13 +15,13 @@ import { pruneAndFinetune, warmUp } from '../src/compress/adasap.js';
 import { resolveCompressConfig } from '../src/compress/adasap-recipe.js';
 import type { SaliencyScale } from '../src/compress/channel-plan.js';
 import { checked, integer } from '../src/cli/parse.js';
-import { useAllCores } from '../src/engine/index.js';
 import { percent } from '../src/eval/format.js';
 import { projectRoot } from '../src/project-root.js';
 import { tinyImagenetValZeroShot } from '../src/train/validate.js';
 import { describeHost, host, type Host } from '../tools/host.js';
 import { accuracyDifferenceError, judgeNoise } from '../tools/stats.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
+import { recordThenPage } from './record-page.js';
 import { modelKey, parseRatios, stderrLog } from './compression.js';
 
 interface Options { model: string; warmup: number; ratios: string; finetune: number; calibrationImages: number; limit: number; doc: string; reportOnly?: boolean }
@@ -137,17 +136,8 @@ export function buildRecoveryReport(r: RecoveryRecord): string {
 async function main(opts: Options): Promise<void> {
   const key = modelKey(opts.model);
   const file = recordFile(key);
-  if (opts.reportOnly) {
-    if (!existsSync(file)) throw new Error(`no record ${path.relative(projectRoot(), file)}: run the command without --report-only first`);
-    writeFileSync(opts.doc, buildRecoveryReport(JSON.parse(readFileSync(file, 'utf8')) as RecoveryRecord));
-    console.log(`wrote ${opts.doc} from ${path.relative(projectRoot(), file)}`);
-    return;
-  }
-  useAllCores();
-  const record = await run(opts, key);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(record, null, 1) + '\n');
-  writeFileSync(opts.doc, buildRecoveryReport(record));
+  const record = await recordThenPage({ file, doc: opts.doc, reportOnly: opts.reportOnly }, () => run(opts, key), buildRecoveryReport);
+  if (record === null) return;
   console.log(`wrote ${opts.doc} and its record ${path.relative(projectRoot(), file)}: ${record.rows.length} pruned models against the dense ${record.model} (${percent(record.dense.top1, { unit: true })})`);
 }
 
