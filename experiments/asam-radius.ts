@@ -68,7 +68,8 @@ async function run(opts: Options, key: string): Promise<RadiusRecord> {
     mkdirSync(checkpointDir, { recursive: true });
     cpSync(path.join(opts.warmedFrom, 'warmed.safetensors'), path.join(checkpointDir, 'warmed.safetensors'));
   }
-  const warmed = await warmUp(bundle, resolveCompressConfig(base), reporter, { checkpoint: { dir: checkpointDir, everySteps: 20 } });
+  const warmConfig = resolveCompressConfig(base);
+  const warmed = await warmUp(bundle, warmConfig, reporter, { checkpoint: { dir: checkpointDir, everySteps: 20 } });
   const rows: RadiusRow[] = [];
   for (const asamRho of parseRadii(opts.radii)) {
     const config = asamRho === 0 ? resolveCompressConfig({ ...base, method: 'prune-finetune' }) : resolveCompressConfig({ ...base, asamRho });
@@ -79,11 +80,10 @@ async function run(opts: Options, key: string): Promise<RadiusRecord> {
     log(`radius ${asamRho}: Tiny ImageNet val ${percent(top1, { unit: true })}, fine-tune loss ${summary.finetuneLoss.toFixed(3)}`);
   }
   warmed.model.dispose();
-  const c = resolveCompressConfig(base);
   return {
     command: ['npm run experiment:asam-radius --', ...process.argv.slice(2)].join(' '), finished: new Date().toISOString(),
     model: path.relative(projectRoot(), path.resolve(opts.model)) || opts.model, modelKey: key, host: started,
-    settings: { warmupSteps: opts.warmup, ratio, finetuneSteps: opts.finetune, limit: opts.limit, batchSize: base.batchSize, seed: base.seed, lr: c.lr, asamEta: c.asamEta },
+    settings: { warmupSteps: opts.warmup, ratio, finetuneSteps: opts.finetune, limit: opts.limit, batchSize: base.batchSize, seed: base.seed, lr: warmConfig.lr, asamEta: warmConfig.asamEta },
     dense: { top1: denseTop1 }, rows,
   };
 }

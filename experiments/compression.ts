@@ -40,7 +40,7 @@ import { host } from '../tools/host.js';
 import { isEntryPoint } from '../tools/script-entry.js';
 import { timeInterleavedSamples, timing } from '../tools/timing.js';
 import {
-  budgetKey, buildCompressionReport, reportWithoutRecord, type CompressionSettings, type DeploymentRecord, type EvalRecord,
+  budgetKey, buildCompressionReport, reportWithoutRecord, speedUp, type CompressionSettings, type DeploymentRecord, type EvalRecord,
 } from './compression/report.js';
 import { assembleRecord, currentRun, DENSE_FILE, readStored, runFile, writeStored, type ExpectedConfig, type StoredDense, type StoredRun } from './compression/store.js';
 import { percent } from '../src/eval/format.js';
@@ -115,21 +115,21 @@ async function denseResult(store: string, opts: Options): Promise<StoredDense> {
 /** One warm-up per method and seed, then every ratio without a stored result: each compressed, evaluated, timed beside the dense classifier and stored at once. */
 async function compressRuns(root: string, store: string, opts: Options): Promise<void> {
   const settings = settingsOf(opts);
+  const expected = expectedConfig(settings);
   for (const seed of settings.seeds) {
     for (const method of settings.methods) {
       const folder = (ratio: number) => path.join(root, `${method}-f${ratio}-s${seed}`);
-      const missing = settings.ratios.filter((r) => currentRun(store, method, r, seed, expectedConfig(settings)) === null);
+      const missing = settings.ratios.filter((r) => currentRun(store, method, r, seed, expected) === null);
       if (missing.length === 0) continue;
       const stale = missing.filter((r) => existsSync(path.join(store, runFile(method, r, seed))));
       if (stale.length > 0) log(`${method} seed ${seed}: the stored result at ratio ${stale.join(', ')} was made under other settings (an earlier default): measuring it again`);
       log(`${method} seed ${seed}: warm-up, then ratios ${missing.join(', ')}`);
       const started = host();
       const bundle = loadBundle(opts.model);
-      const base = budgetOf(settings, method, seed);
       const checkpoint = { dir: path.join(root, 'checkpoints', `${method}-s${seed}`), everySteps: Number(opts.checkpointEvery) };
-      const warmed = await warmUp(bundle, resolveCompressConfig({ ...base, flopsRatio: missing[0]! }), reporter, { checkpoint });
+      const warmed = await warmUp(bundle, expected(method, missing[0]!, seed), reporter, { checkpoint });
       for (const ratio of missing) {
-        const config = expectedConfig(settings)(method, ratio, seed);
+        const config = expected(method, ratio, seed);
         const { model, summary } = await pruneAndFinetune(bundle, warmed, config, reporter, { checkpoint });
         saveBundle(folder(ratio), model, bundle.tokenizer, { recipe: summary.recipe, compressedFrom: opts.model, compress: { ...config, ...summary } });
         const pruned = { ...bundle, dir: folder(ratio), model, config: model.config };
@@ -144,7 +144,7 @@ async function compressRuns(root: string, store: string, opts: Options): Promise
         writeStored(store, runFile(method, ratio, seed), run);
         removeFinetuneCheckpoint(checkpoint.dir, config);
         log(`${method} ${ratio} seed ${seed}: clean ${percent(evaluated.clean, { unit: true })}, corrupted ${percent(evaluated.meanCorrupted, { unit: true })}, ` +
-          `speed-up ${(run.denseDeploy.batch1.median / run.deploy.batch1.median).toFixed(2)}x at batch 1, ${(run.denseDeploy.batch64.median / run.deploy.batch64.median).toFixed(2)}x at batch 64; stored ${runFile(method, ratio, seed)}`);
+          `speed-up ${speedUp(run, 'batch1').toFixed(2)}x at batch 1, ${speedUp(run, 'batch64').toFixed(2)}x at batch 64; stored ${runFile(method, ratio, seed)}`);
       }
       bundle.model.dispose();
     }
@@ -187,11 +187,9 @@ function settingsOf(opts: Options): CompressionSettings {
   };
 }
 
-const budgetOf = (s: CompressionSettings, method: CompressMethod, seed: number) =>
-  ({ method, seed, warmupSteps: s.stepsWarmup, finetuneSteps: s.stepsFinetune, batchSize: s.batchSize });
-
-/** The config each run of these settings resolves to (what a stored result must have been made under). */
-const expectedConfig = (s: CompressionSettings): ExpectedConfig => (method, ratio, seed) => resolveCompressConfig({ ...budgetOf(s, method, seed), flopsRatio: ratio });
+/** The config each run of these settings resolves to (what a stored result must have been made under; the warm-up reads it too). */
+const expectedConfig = (s: CompressionSettings): ExpectedConfig => (method, ratio, seed) =>
+  resolveCompressConfig({ method, seed, flopsRatio: ratio, warmupSteps: s.stepsWarmup, finetuneSteps: s.stepsFinetune, batchSize: s.batchSize });
 
 /** The committed folder of this model's results under these budgets. */
 const storeFolder = (key: string, settings: CompressionSettings) => path.join(projectRoot(), 'runs', 'compression', 'records', `${key}-${budgetKey(settings)}`);

@@ -133,7 +133,7 @@ export function pooledTiming(timings: Timing[]): Timing {
 }
 
 /** One run's speed-up: the dense classifier's median over the compressed one's, both from the same interleaved rounds. */
-const speedUp = (r: CompressedRun, key: 'batch1' | 'batch64') => r.denseDeploy[key].median / r.deploy[key].median;
+export const speedUp = (r: CompressedRun, key: 'batch1' | 'batch64') => r.denseDeploy[key].median / r.deploy[key].median;
 
 function speedTarget(record: CompressionRecord, ratio: number, goal: number): string | null {
   const mine = record.runs.filter((r) => r.ratio === ratio);
