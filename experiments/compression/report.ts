@@ -126,10 +126,11 @@ const errorNote = (c: BaselineComparison) => c.pairs >= MIN_PAIRS
 /** The accuracy target: met when the difference reaches the margin; beyond noise when its distance from the margin exceeds twice its standard error. */
 function accuracyTarget(runs: CompressedRun[], limit: number): string | null {
   const { ratio, baseline, margin } = ACCURACY_TARGET;
-  if (!runs.some((r) => r.method === 'adasap' && r.ratio === ratio)) return null;
+  const ada = runs.filter((r) => r.method === 'adasap' && r.ratio === ratio);
+  if (ada.length === 0) return null;
   const head = `- Accuracy at FLOPs ${ratio}, target AdaSAP's mean corrupted top-1 at least ${margin * 100} point${margin === 0.01 ? '' : 's'} above ${baseline}'s, paired over seeds: `;
   const c = compareWithBaseline(runs, ratio, limit, baseline);
-  if (c === null) return `${head}**not established**: no ${baseline} result yet.`;
+  if (c === null) return `${head}AdaSAP ${percent(mean(ada.map((r) => r.eval.meanCorrupted)))}%; **not established**: no ${baseline} result yet.`;
   const gap = c.difference - margin;
   const noise = judgeNoise(gap, c.standardError);
   const verdict = gap >= 0 ? (noise === 'beyond noise' ? 'met, beyond noise' : 'met on the means, within noise')
@@ -143,10 +144,11 @@ function baselineComparisons(runs: CompressedRun[], ratio: number, limit: number
   const baselines = methods.filter((m) => m !== 'adasap');
   const compared = baselines.map((m) => compareWithBaseline(runs, ratio, limit, m)).filter((c): c is BaselineComparison => c !== null);
   const absent = baselines.filter((m) => !compared.some((c) => c.method === m));
-  return `- FLOPs ${ratio}, AdaSAP's mean corrupted top-1 minus each baseline's: ` +
-    (compared.length === 0 ? 'none measured yet' : compared.map((c) =>
-      `${percent(c.difference, { sign: true })} points vs ${c.method} (${percent(c.adasap)}% vs ${percent(c.baseline)}%; ${errorNote(c)}; ${judgeNoise(c.difference, c.standardError)})`).join('; ')) +
-    (absent.length > 0 ? `; no ${absent.join(', ')} result yet` : '') + '.';
+  const missing = absent.length > 0 ? `no ${absent.join(', ')} result yet` : '';
+  if (compared.length === 0) return `- FLOPs ${ratio}: ${missing} to compare AdaSAP with.`;
+  return `- FLOPs ${ratio}, AdaSAP's mean corrupted top-1 minus each baseline's: ` + compared.map((c) =>
+    `${percent(c.difference, { sign: true })} points vs ${c.method} (${percent(c.adasap)}% vs ${percent(c.baseline)}%; ${errorNote(c)}; ${judgeNoise(c.difference, c.standardError)})`).join('; ') +
+    (missing === '' ? '' : `; ${missing}`) + '.';
 }
 
 export function pooledTiming(timings: Timing[]): Timing {

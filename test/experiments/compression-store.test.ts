@@ -94,6 +94,7 @@ test('configs compare by what their method reads', () => {
 test('AdaSAP with no baseline result yet is not judged', () => {
   const dir = storeWith([storedRun('adasap', 0, 10, 20)]);
   const md = buildCompressionReport(assembleRecord(dir, settings, 'models/default', 'abc', expected)!);
-  assert.match(md, /- FLOPs 0\.5: AdaSAP's mean corrupted top-1 20\.00%; \*\*not established\*\*: no prune-finetune result yet to compare with\./);
-  assert.doesNotMatch(md, /FLOPs 0\.5: AdaSAP.*\*\*met/);
+  assert.match(md, /- Accuracy at FLOPs 0\.5, .*: AdaSAP 20\.00%; \*\*not established\*\*: no prune-finetune result yet\./);
+  assert.match(md, /- FLOPs 0\.5: no prune-finetune result yet to compare AdaSAP with\./);
+  assert.doesNotMatch(md, /Accuracy at FLOPs 0\.5.*\*\*met/);
 });
