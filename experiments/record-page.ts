@@ -4,6 +4,7 @@
 // page from it.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../src/engine/atomic-write.js';
 import { projectRoot } from '../src/project-root.js';
 import { useAllCores } from '../src/engine/index.js';
 
@@ -21,7 +22,8 @@ export async function recordThenPage<R>(where: RecordPage, run: () => Promise<R>
   useAllCores();
   const record = await run();
   mkdirSync(path.dirname(where.file), { recursive: true });
-  writeFileSync(where.file, JSON.stringify(record, null, 1) + '\n');
+  // Hours of measurement: a write cut short must leave the last record whole.
+  writeFileAtomic(where.file, [JSON.stringify(record, null, 1) + '\n']);
   writeFileSync(where.doc, page(record));
   return record;
 }
