@@ -8,7 +8,7 @@
 // finished dataset of the same model and plan.
 import { Command } from 'commander';
 import { isEntryPoint } from '../tools/script-entry.js';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadBundle } from '../src/bundle/bundle.js';
@@ -20,6 +20,7 @@ import { parseShots } from '../src/fewshot/shots.js';
 import { projectRoot } from '../src/project-root.js';
 import { runDataset, type DatasetResult, type RunPlan } from './fewshot/dataset-run.js';
 import { writeFewShotReport, type FewShotRecord } from './fewshot/report.js';
+import { writeFileAtomic } from '../src/engine/atomic-write.js';
 
 interface Options { model: string; shots: string; draws: number; limit: number; folds: number; datasets: string; threads: number; report: string; reportOnly?: boolean; note?: string }
 
@@ -58,7 +59,7 @@ async function main(opts: Options): Promise<void> {
       if (dataset !== 'cifar10' && dataset !== 'cifar100') throw new Error(`--datasets takes cifar10 and/or cifar100, got ${dataset}`);
       const result = await runDataset(bundle, dataset, descriptionsFor(dataset), plan, say);
       const file: DatasetFile = { model, modelName: bundle.config.name, plan, command, host, finished: new Date().toISOString(), result };
-      writeFileSync(path.join(RUN_DIR, `${dataset}.json`), JSON.stringify(file, null, 2) + '\n');
+      writeFileAtomic(path.join(RUN_DIR, `${dataset}.json`), [JSON.stringify(file, null, 2) + '\n']);
     }
   }
   const done = finishedDatasets(model, plan);

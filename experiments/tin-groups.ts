@@ -8,7 +8,7 @@
 // Writes runs/groups/<model folder name>.json (with WordNet name phrases:
 // <name>.name-phrases-<mode>.json); progress on stderr, a one-line summary last on stdout.
 import { Command } from 'commander';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadBundle } from '../src/bundle/bundle.js';
 import { isPretrainedFolder } from '../src/bundle/pretrained.js';
@@ -20,6 +20,7 @@ import { checkNamePhrases, NAME_PHRASES, type NamePhrases } from '../src/eval/na
 import { projectRoot } from '../src/project-root.js';
 import { groupsZeroShot } from '../src/train/validate.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
+import { writeFileAtomic } from '../src/engine/atomic-write.js';
 
 interface Options { model: string; limit: number; threads: number; namePhrases: string; out?: string }
 
@@ -69,7 +70,7 @@ async function main(opts: Options): Promise<void> {
     bundle.model.dispose();
   }
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(record, null, 2) + '\n');
+  writeFileAtomic(out, [JSON.stringify(record, null, 2) + '\n']);
   const shown = path.relative(process.cwd(), out);
   say(`wrote ${shown.startsWith('..') || shown === '' ? path.resolve(out) : shown}`);
   console.log(`${record.model}: tiny-imagenet val WordNet groups zero-shot top-1 ${percent(record.top1, { unit: true })}, ` +

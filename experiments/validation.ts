@@ -12,7 +12,7 @@
 //   npm run experiment:validation -- --model DIR [--limit N] [--figures tiny-imagenet,held-out,groups] [--name-phrases none|wordnet|wordnet-imagenet] [--image-size PX] [--out FILE]
 // Writes runs/validation/<model folder name>[.name-phrases-<mode>][.px<size>].json; progress on stderr, one summary line per figure on stdout.
 import { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadBundle, type Bundle } from '../src/bundle/bundle.js';
 import { integer } from '../src/cli/parse.js';
@@ -24,6 +24,7 @@ import { projectRoot } from '../src/project-root.js';
 import { groupsZeroShot, heldOutZeroShot, tinyImagenetValZeroShot, type PromptedZeroShotResult, type ValidationZeroShotOptions } from '../src/train/validate.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 import { modelRecordPath } from './tin-groups.js';
+import { writeFileAtomic } from '../src/engine/atomic-write.js';
 
 export const FIGURES = ['tiny-imagenet', 'held-out', 'groups'] as const;
 export type Figure = typeof FIGURES[number];
@@ -136,7 +137,7 @@ async function main(opts: Options): Promise<void> {
     time: new Date().toISOString(), seconds: (Date.now() - started) / 1000,
   };
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(record, null, 2) + '\n');
+  writeFileAtomic(out, [JSON.stringify(record, null, 2) + '\n']);
   const shown = path.relative(process.cwd(), out);
   say(`wrote ${shown.startsWith('..') || shown === '' ? path.resolve(out) : shown}`);
   for (const f of records) {

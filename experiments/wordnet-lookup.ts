@@ -7,7 +7,7 @@
 // Writes runs/wordnet-lookup/NETWORK-SIZE.json; one summary line per dataset on stdout, progress on stderr.
 import { Command } from 'commander';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { integer } from '../src/cli/parse.js';
 import { heldOutClasses } from '../src/data/held-out.js';
@@ -20,6 +20,7 @@ import { ImagenetHierarchy, lookupRanking, type SenseChoice } from '../src/eval/
 import { importMobileNetFile, pretrainedFile } from '../src/models/import/pretrained-ref.js';
 import type { LabelClassifier } from '../src/models/label-classifier.js';
 import { projectRoot } from '../src/project-root.js';
+import { writeFileAtomic } from '../src/engine/atomic-write.js';
 
 interface Options { network: string; size?: number; datasets: string; limit?: number; senses: string; threads: number; out?: string }
 
@@ -101,7 +102,7 @@ async function main(opts: Options): Promise<void> {
   }
   mkdirSync(path.dirname(out), { recursive: true });
   const record = { network: opts.network, size, senses: opts.senses, limit: opts.limit ?? null, command, trainedOn: 'ImageNet-1k (1.28M labelled images)', datasets };
-  writeFileSync(out, JSON.stringify(record, null, 2) + '\n');
+  writeFileAtomic(out, [JSON.stringify(record, null, 2) + '\n']);
   say(`wrote ${path.relative(process.cwd(), out)}`);
 }
 
