@@ -19,7 +19,9 @@
 // --checkpoint-every steps under <folder>/checkpoints/<method>-s<seed>/ (the
 // finished warm-up stays there for every ratio), so a run killed mid-phase
 // goes on from its last checkpoint to the same result. The doc is built from
-// the stored results alone, and --report-only rebuilds it from them.
+// the stored results alone (all of this model's and budgets', so a run of one
+// method or seed keeps the others on the page), and --report-only rebuilds it
+// from them.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -42,7 +44,7 @@ import { timeInterleavedSamples, timing } from '../tools/timing.js';
 import {
   budgetKey, buildCompressionReport, reportWithoutRecord, speedUp, type CompressionSettings, type DeploymentRecord, type EvalRecord,
 } from './compression/report.js';
-import { assembleRecord, currentRun, DENSE_FILE, readStored, runFile, writeStored, type ExpectedConfig, type StoredDense, type StoredRun } from './compression/store.js';
+import { assembleRecord, currentRun, DENSE_FILE, readStored, runFile, widenedByStored, writeStored, type ExpectedConfig, type StoredDense, type StoredRun } from './compression/store.js';
 import { percent } from '../src/eval/format.js';
 import { projectRoot } from '../src/project-root.js';
 import { checked, integer } from '../src/cli/parse.js';
@@ -250,7 +252,7 @@ export const cli = (): Command => new Command('compression')
   .option('--severities <list>', 'corruption severities', checked(parseSeverities), '1,2,3,4,5')
   .option('--latency-rounds <b1,b64>', 'timed onnxruntime rounds at batch 1 and 64', checked(parseLatencyRounds), '200,30')
   .option('--checkpoint-every <n>', 'steps between checkpoints of the warm-up and each fine-tune; a rerun resumes from the last one', atLeast('checkpoint-every', 1), '20')
-  .option('--report-only', 'rewrite the report from the committed results of this model and these settings; run nothing')
+  .option('--report-only', 'rewrite the report from the committed results of this model and these budgets (all their stored methods, ratios and seeds, besides those asked for); run nothing')
   .option('--no-report', 'compress, evaluate, time and store only (e.g. one seed per process); leave the report as it is');
 
 async function main(): Promise<void> {
@@ -259,11 +261,12 @@ async function main(): Promise<void> {
   const settings = settingsOf(opts);
   const store = storeFolder(key, settings);
   const writeReport = (): string => {
-    const record = assembleRecord(store, settings, path.relative(projectRoot(), path.resolve(opts.model)) || opts.model, key, expectedConfig(settings));
+    const page = widenedByStored(store, settings, expectedConfig(settings));
+    const record = assembleRecord(store, page, path.relative(projectRoot(), path.resolve(opts.model)) || opts.model, key, expectedConfig(settings));
     mkdirSync(path.dirname(opts.doc), { recursive: true });
     const measured = record === null || record.runs.length === 0 ? null : record;
     writeFileSync(opts.doc, measured === null ? reportWithoutRecord(opts.model, settings, plannedConfigs(opts)) : buildCompressionReport(measured));
-    const planned = settings.methods.length * settings.seeds.length * settings.ratios.length;
+    const planned = page.methods.length * page.seeds.length * page.ratios.length;
     return measured === null ? `no stored results in ${path.relative(projectRoot(), store)}: wrote ${opts.doc} saying so`
       : `wrote ${opts.doc} from ${measured.runs.length} of ${planned} planned runs stored in ${path.relative(projectRoot(), store)}`;
   };

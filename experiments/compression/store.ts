@@ -5,7 +5,7 @@
 // working session far less; checkpoints and compressed weights are not
 // committed, so these files are what carries finished work from one session
 // to the next, and the page is assembled from them alone.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../src/engine/atomic-write.js';
 import type { Host } from '../../tools/host.js';
@@ -57,6 +57,27 @@ export function storedRuns(dir: string, s: CompressionSettings, expected: Expect
     }
   }
   return out;
+}
+
+/** The method, ratio and seed a stored run's file name gives, or null for any other file. */
+export function parseRunFile(name: string): { method: CompressMethod; ratio: number; seed: number } | null {
+  const match = /^(.+)-f(0\.\d+)-s(\d+)\.json$/.exec(name);
+  if (match === null || !(COMPRESS_METHODS as readonly string[]).includes(match[1]!)) return null;
+  return { method: match[1] as CompressMethod, ratio: Number(match[2]), seed: Number(match[3]) };
+}
+
+/**
+ * These settings widened by every method, ratio and seed that has a current
+ * stored result: the page covers the whole store, so a run of one method or
+ * seed rewrites it without dropping what the others measured.
+ */
+export function widenedByStored(dir: string, s: CompressionSettings, expected: ExpectedConfig): CompressionSettings {
+  const found = existsSync(dir) ? readdirSync(dir).map(parseRunFile)
+    .filter((r): r is NonNullable<typeof r> => r !== null && currentRun(dir, r.method, r.ratio, r.seed, expected) !== null) : [];
+  const methods = COMPRESS_METHODS.filter((m) => s.methods.includes(m) || found.some((r) => r.method === m));
+  const seeds = [...new Set([...s.seeds, ...found.map((r) => r.seed)])].sort((a, b) => a - b);
+  const ratios = [...new Set([...s.ratios, ...found.map((r) => r.ratio)])].sort((a, b) => b - a);
+  return { ...s, methods, seeds, ratios };
 }
 
 /** The record of whatever is stored (null without the dense model's result): the page says how many of the planned runs it holds. */

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { buildCompressionReport, type CompressionSettings } from '../../experiments/compression/report.js';
-import { assembleRecord, currentRun, DENSE_FILE, readStored, runFile, storedRuns, writeStored, type StoredDense, type StoredRun } from '../../experiments/compression/store.js';
+import { assembleRecord, currentRun, DENSE_FILE, parseRunFile, readStored, runFile, storedRuns, widenedByStored, writeStored, type StoredDense, type StoredRun } from '../../experiments/compression/store.js';
 import { resolveCompressConfig, sameResultSettings, type CompressMethod } from '../../src/compress/adasap-recipe.js';
 import { CORRUPTION_NAMES } from '../../src/eval/corruptions/corruptions.js';
 
@@ -61,6 +61,24 @@ test('each speed-up is the ratio of one run\'s own two medians, not of timings f
   const md = buildCompressionReport(assembleRecord(dir, settings, 'models/default', 'abc', expected)!);
   assert.match(md, /\| 0\.5 \| prune-finetune \| 1 \|.*\| 2\.00x \/ 2\.00x \|/);
   assert.match(md, /batch 1: 2\.00x, \*\*met, beyond noise\*\*/);
+});
+
+test('a run of one method and seed rewrites the page with every current stored result, not only its own', () => {
+  const dir = storeWith([storedRun('adasap', 1, 10, 20), storedRun('prune-finetune', 2, 10, 20), storedRun('sam', 0, 10, 20)]);
+  writeFileSync(path.join(dir, 'notes.json'), '{}');
+  writeFileSync(path.join(dir, runFile('unknown-method', 0.5, 4)), '{}');
+  const samOnly: CompressionSettings = { ...settings, methods: ['sam'], seeds: [0], ratios: [0.7] };
+  const page = widenedByStored(dir, samOnly, expected);
+  assert.deepEqual([page.methods, page.seeds, page.ratios], [['adasap', 'prune-finetune', 'sam'], [0, 1, 2], [0.7, 0.5]]);
+  const md = buildCompressionReport(assembleRecord(dir, page, 'models/default', 'abc', expected)!);
+  assert.match(md, /\*\*Partial\.\*\* 3 of the 18 planned runs are measured/);
+  assert.match(md, /\| 0\.5 \| adasap \| 1 \|/);
+  // Runs stored under another default widen nothing: with SAM's rho changed, the adasap and sam runs are not current (both read it), prune-finetune's is.
+  const otherRho = (method: CompressMethod, ratio: number, seed: number) => resolveCompressConfig({ method, flopsRatio: ratio, seed, rho: 0.2 });
+  const stale = widenedByStored(dir, samOnly, otherRho);
+  assert.deepEqual([stale.methods, stale.seeds, stale.ratios], [['prune-finetune', 'sam'], [0, 2], [0.7, 0.5]]);
+  assert.deepEqual(parseRunFile('prune-finetune-f0.7-s12.json'), { method: 'prune-finetune', ratio: 0.7, seed: 12 });
+  assert.equal(parseRunFile(DENSE_FILE), null);
 });
 
 test('a damaged stored result is named with what to do, not read as missing', () => {
