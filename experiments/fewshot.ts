@@ -20,7 +20,7 @@ import { parseShots } from '../src/fewshot/shots.js';
 import { projectRoot } from '../src/project-root.js';
 import { runDataset, type DatasetResult, type RunPlan } from './fewshot/dataset-run.js';
 import { writeFewShotReport, type FewShotRecord } from './fewshot/report.js';
-import { writeFileAtomic } from '../src/engine/atomic-write.js';
+import { writeJsonAtomic } from '../src/engine/atomic-write.js';
 
 interface Options { model: string; shots: string; draws: number; limit: number; folds: number; datasets: string; threads: number; report: string; reportOnly?: boolean; note?: string }
 
@@ -59,7 +59,7 @@ async function main(opts: Options): Promise<void> {
       if (dataset !== 'cifar10' && dataset !== 'cifar100') throw new Error(`--datasets takes cifar10 and/or cifar100, got ${dataset}`);
       const result = await runDataset(bundle, dataset, descriptionsFor(dataset), plan, say);
       const file: DatasetFile = { model, modelName: bundle.config.name, plan, command, host, finished: new Date().toISOString(), result };
-      writeFileAtomic(path.join(RUN_DIR, `${dataset}.json`), [JSON.stringify(file, null, 2) + '\n']);
+      writeJsonAtomic(path.join(RUN_DIR, `${dataset}.json`), file);
     }
   }
   const done = finishedDatasets(model, plan);

@@ -21,7 +21,7 @@ import { noGrad, setNumThreads, tensor, tidy } from '../src/engine/index.js';
 import { importMobileNetFile, pretrainedFile } from '../src/models/import/pretrained-ref.js';
 import { projectRoot } from '../src/project-root.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
-import { writeFileAtomic } from '../src/engine/atomic-write.js';
+import { writeJsonAtomic } from '../src/engine/atomic-write.js';
 
 interface Options { network: string; size: number; limit: number; threads: number; python: string; out?: string }
 
@@ -67,7 +67,7 @@ async function main(opts: Options): Promise<void> {
     const out = opts.out ?? path.join(projectRoot(), 'runs', 'head-capacity', `${opts.network}-${opts.size}.json`);
     mkdirSync(path.dirname(out), { recursive: true });
     const command = ['npm run experiment:head-capacity --', ...process.argv.slice(2)].join(' ');
-    writeFileAtomic(out, [JSON.stringify({ network: opts.network, size: opts.size, images: labels.length, classes: imagenetIndexOfClass.length, top1: rows, command, seconds: (Date.now() - started) / 1000 }, null, 2) + '\n']);
+    writeJsonAtomic(out, { network: opts.network, size: opts.size, images: labels.length, classes: imagenetIndexOfClass.length, top1: rows, command, seconds: (Date.now() - started) / 1000 });
     for (const [name, value] of Object.entries(rows)) console.log(`${(100 * value).toFixed(2)}%  ${name}`);
     console.log(`head-capacity: ${opts.network} at ${opts.size} px, ${labels.length} Tiny ImageNet val images, ${imagenetIndexOfClass.length} classes: full head ${(100 * rows['full head']!).toFixed(2)}%; record ${path.relative(process.cwd(), out)}`);
   } finally {

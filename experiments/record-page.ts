@@ -4,7 +4,7 @@
 // page from it.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../src/engine/atomic-write.js';
+import { writeJsonAtomic } from '../src/engine/atomic-write.js';
 import { projectRoot } from '../src/project-root.js';
 import { useAllCores } from '../src/engine/index.js';
 
@@ -23,7 +23,7 @@ export async function recordThenPage<R>(where: RecordPage, run: () => Promise<R>
   const record = await run();
   mkdirSync(path.dirname(where.file), { recursive: true });
   // Hours of measurement: a write cut short must leave the last record whole.
-  writeFileAtomic(where.file, [JSON.stringify(record, null, 1) + '\n']);
+  writeJsonAtomic(where.file, record, 1);
   writeFileSync(where.doc, page(record));
   return record;
 }

@@ -15,14 +15,14 @@
 // It reads validation and training splits only.
 //   npm run experiment:text-gap -- --model models/default [--fit 4000] [--val 2000]
 import { Command, InvalidArgumentError } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { integer, number } from '../src/cli/parse.js';
 import { loadBundle } from '../src/bundle/bundle.js';
 import { createLoader, resolveDataset, type DatasetSource } from '../src/data/index.js';
 import { heldOutClasses } from '../src/data/held-out.js';
 import { imagenetIndexOfTinyImagenetClasses } from '../src/data/imagenet-classes.js';
-import { F, keep, noGrad, setNumThreads, tensor, tidy, type Tensor } from '../src/engine/index.js';
+import { F, keep, noGrad, setNumThreads, tensor, tidy, writeJsonAtomic, type Tensor } from '../src/engine/index.js';
 import { buildClassifier, disposeClassifier } from '../src/eval/zeroshot.js';
 import { importMobileNetFile, pretrainedFile } from '../src/models/import/pretrained-ref.js';
 import { projectRoot } from '../src/project-root.js';
@@ -113,12 +113,12 @@ async function main(opts: Options): Promise<void> {
   const out = opts.out ?? path.join(projectRoot(), 'runs', 'text-gap', `${path.basename(path.resolve(opts.model))}.json`);
   mkdirSync(path.dirname(out), { recursive: true });
   const command = ['npm run experiment:text-gap --', ...process.argv.slice(2)].join(' ');
-  writeFileSync(out, JSON.stringify({
+  writeJsonAtomic(out, {
     command, date: new Date().toISOString(), model: opts.model, network: opts.network, classes: headClassOf.length,
     fitImages: fitSet.labels.length, valImages: valSet.labels.length, fitSteps: opts.steps, modelScale: scale,
     top1: { model, head: headTop1 }, fits: fitRows,
     seconds: (Date.now() - started) / 1000,
-  }, null, 2) + '\n');
+  });
   const line = (name: string, r: Top1) => console.log(`${name}: all ${(100 * r.all).toFixed(2)}%, seen classes ${(100 * r.seen).toFixed(2)}%, held-out classes ${(100 * r.heldOut).toFixed(2)}%`);
   line('model text embeddings', model);
   for (const f of fitRows) line(`${f.name} (${f.scale.toFixed(1)}), mean cosine to the text embedding ${f.textToFittedCosine.all.toFixed(3)}`, f.top1);

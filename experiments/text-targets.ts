@@ -29,14 +29,14 @@
 // (npm run experiment:validation, hyperclip eval --dataset flickr8k --split val).
 //   npm run experiment:text-targets -- --model models/default -o runs/probes/DIR/model
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { loadBundle, saveBundle } from '../src/bundle/bundle.js';
 import { integer, number } from '../src/cli/parse.js';
 import { createLoader, imagenetTemplates, labelPhrases, WordNet } from '../src/data/index.js';
 import { heldOutClasses } from '../src/data/held-out.js';
 import { imagenetClasses } from '../src/data/imagenet-classes.js';
-import { AdamW, F, keep, noGrad, setNumThreads, tensor, tidy, type Tensor } from '../src/engine/index.js';
+import { AdamW, F, keep, noGrad, setNumThreads, tensor, tidy, writeJsonAtomic, type Tensor } from '../src/engine/index.js';
 import { encodeTexts } from '../src/eval/text-features.js';
 import { buildClassifier, disposeClassifier } from '../src/eval/zeroshot.js';
 import { MODEL_FILES } from '../src/models/index.js';
@@ -227,12 +227,12 @@ async function main(opts: Options): Promise<void> {
   const record = opts.record ?? path.join(projectRoot(), 'runs', 'text-targets', `${path.basename(path.dirname(path.resolve(opts.output)))}.json`);
   mkdirSync(path.dirname(record), { recursive: true });
   const every = Math.max(1, Math.floor(history.length / 40));
-  writeFileSync(record, JSON.stringify({
+  writeJsonAtomic(record, {
     command: commandLine(), date: new Date().toISOString(), model: opts.model, output: opts.output, recipe: recipeName,
     classes: allowed.length, targetClasses: targetClasses.length, minMass: opts.minMass, keptNodePrompts: nodePrompts.length, evidence, images: { fit: fitCount, keptBack: checkCount }, fit: { steps: opts.fitSteps, initialLoss: fit.initialLoss, loss: fit.loss, modelScale, scale: fit.scale },
     agreementWithHead: { before, after }, tuning: { ...config, ...distillSettings, seconds: tuneSeconds, resumedAfter: startStep, history: history.filter((_, i) => i % every === 0 || i === history.length - 1) },
     seconds: (Date.now() - started) / 1000,
-  }, null, 2) + '\n');
+  });
   console.log(`text-targets: ${opts.steps - startStep} steps${startStep > 0 ? ` (resumed after step ${startStep})` : ''} in ${tuneSeconds.toFixed(0)} s; head agreement on ${checkCount} kept-back images: model text ${(100 * before.modelText).toFixed(2)}% -> tuned ${(100 * after.tunedText).toFixed(2)}% (fitted vectors ${(100 * before.fitted).toFixed(2)}%); model ${opts.output}; record ${path.relative(process.cwd(), record)}`);
   disposeClassifier(classifier); disposeClassifier(tuned);
   for (const t of [allowedIndex, targetIndex, targetVectors, targetTeacher, allEmbeddings, allTeacher, checkPixels, fitEmbeddings, fitTeacher, checkEmbeddings, checkTeacher, recheckEmbeddings, fit.vectors, captionEmbeddings]) t.dispose();

@@ -20,7 +20,7 @@ import { checkNamePhrases, NAME_PHRASES, type NamePhrases } from '../src/eval/na
 import { projectRoot } from '../src/project-root.js';
 import { groupsZeroShot } from '../src/train/validate.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
-import { writeFileAtomic } from '../src/engine/atomic-write.js';
+import { writeJsonAtomic } from '../src/engine/atomic-write.js';
 
 interface Options { model: string; limit: number; threads: number; namePhrases: string; out?: string }
 
@@ -70,7 +70,7 @@ async function main(opts: Options): Promise<void> {
     bundle.model.dispose();
   }
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileAtomic(out, [JSON.stringify(record, null, 2) + '\n']);
+  writeJsonAtomic(out, record);
   const shown = path.relative(process.cwd(), out);
   say(`wrote ${shown.startsWith('..') || shown === '' ? path.resolve(out) : shown}`);
   console.log(`${record.model}: tiny-imagenet val WordNet groups zero-shot top-1 ${percent(record.top1, { unit: true })}, ` +

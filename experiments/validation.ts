@@ -24,7 +24,7 @@ import { projectRoot } from '../src/project-root.js';
 import { groupsZeroShot, heldOutZeroShot, tinyImagenetValZeroShot, type PromptedZeroShotResult, type ValidationZeroShotOptions } from '../src/train/validate.js';
 import { isEntryPoint, reportingErrors } from '../tools/script-entry.js';
 import { modelRecordPath } from './tin-groups.js';
-import { writeFileAtomic } from '../src/engine/atomic-write.js';
+import { writeJsonAtomic } from '../src/engine/atomic-write.js';
 
 export const FIGURES = ['tiny-imagenet', 'held-out', 'groups'] as const;
 export type Figure = typeof FIGURES[number];
@@ -137,7 +137,7 @@ async function main(opts: Options): Promise<void> {
     time: new Date().toISOString(), seconds: (Date.now() - started) / 1000,
   };
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileAtomic(out, [JSON.stringify(record, null, 2) + '\n']);
+  writeJsonAtomic(out, record);
   const shown = path.relative(process.cwd(), out);
   say(`wrote ${shown.startsWith('..') || shown === '' ? path.resolve(out) : shown}`);
   for (const f of records) {

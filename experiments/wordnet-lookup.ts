@@ -20,7 +20,7 @@ import { ImagenetHierarchy, lookupRanking, type SenseChoice } from '../src/eval/
 import { importMobileNetFile, pretrainedFile } from '../src/models/import/pretrained-ref.js';
 import type { LabelClassifier } from '../src/models/label-classifier.js';
 import { projectRoot } from '../src/project-root.js';
-import { writeFileAtomic } from '../src/engine/atomic-write.js';
+import { writeJsonAtomic } from '../src/engine/atomic-write.js';
 
 interface Options { network: string; size?: number; datasets: string; limit?: number; senses: string; threads: number; out?: string }
 
@@ -102,7 +102,7 @@ async function main(opts: Options): Promise<void> {
   }
   mkdirSync(path.dirname(out), { recursive: true });
   const record = { network: opts.network, size, senses: opts.senses, limit: opts.limit ?? null, command, trainedOn: 'ImageNet-1k (1.28M labelled images)', datasets };
-  writeFileAtomic(out, [JSON.stringify(record, null, 2) + '\n']);
+  writeJsonAtomic(out, record);
   say(`wrote ${path.relative(process.cwd(), out)}`);
 }
 

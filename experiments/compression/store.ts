@@ -7,7 +7,7 @@
 // to the next, and the page is assembled from them alone.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../../src/engine/atomic-write.js';
+import { writeJsonAtomic } from '../../src/engine/atomic-write.js';
 import type { Host } from '../../tools/host.js';
 import { COMPRESS_METHODS, sameResultSettings, type CompressConfig, type CompressMethod } from '../../src/compress/adasap-recipe.js';
 import type { CompressedRun, CompressionRecord, CompressionSettings, DeploymentRecord, EvalRecord } from './report.js';
@@ -23,7 +23,7 @@ export const DENSE_FILE = 'dense.json';
 export const runFile = (method: string, ratio: number, seed: number): string => `${method}-f${ratio}-s${seed}.json`;
 
 export function writeStored(dir: string, name: string, value: StoredDense | StoredRun): void {
-  writeFileAtomic(path.join(dir, name), [JSON.stringify(value, null, 1) + '\n']);
+  writeJsonAtomic(path.join(dir, name), value, 1);
 }
 
 export function readStored<T>(dir: string, name: string): T | null {

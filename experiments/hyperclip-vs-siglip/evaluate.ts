@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadBundle, type Bundle } from '../../src/bundle/bundle.js';
 import { resolveDataset, type CaptionSource } from '../../src/data/index.js';
-import { writeFileAtomic } from '../../src/engine/atomic-write.js';
+import { writeJsonAtomic } from '../../src/engine/atomic-write.js';
 import { releaseMemory } from '../../src/engine/index.js';
 import { percent } from '../../src/eval/format.js';
 import { evaluateRetrieval } from '../../src/eval/retrieval.js';
@@ -65,7 +65,7 @@ export async function evaluateRun(runDir: string, recipe: string, seed: number, 
       recipe, seed, evalLimit: limit, evaluatedAt: new Date().toISOString(), seconds: (Date.now() - started) / 1000,
       cifar10, cifar100, tinyImagenet, flickr8k: { images: r.images, captions: r.captions, imageToText: r.imageToText, textToImage: r.textToImage, skipped: r.skipped },
     };
-    writeFileAtomic(path.join(runDir, EVAL_FILE), [JSON.stringify(record, null, 2) + '\n']);
+    writeJsonAtomic(path.join(runDir, EVAL_FILE), record);
     return record;
   } finally {
     bundle.model.dispose();

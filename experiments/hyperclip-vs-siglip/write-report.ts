@@ -1,6 +1,7 @@
 // Rebuilds the report and its plots from whatever the output folder holds.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeJsonAtomic } from '../../src/engine/atomic-write.js';
 import type { Configuration } from './plan.js';
 import { writePlots } from './plots.js';
 import { buildReport } from './report.js';
@@ -20,7 +21,7 @@ export interface ReportTarget {
 
 export function recordInvocation(outDir: string, command: string): void {
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, INVOCATION_FILE), JSON.stringify({ command, at: new Date().toISOString() }, null, 2) + '\n');
+  writeJsonAtomic(path.join(outDir, INVOCATION_FILE), { command, at: new Date().toISOString() });
 }
 
 function lastInvocation(outDir: string): string | null {

@@ -3,8 +3,9 @@
 // finished run folder was trained with the config asked for now, and the
 // entry point that runs it from the command line.
 import type { Command, OptionValues } from 'commander';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeJsonAtomic } from '../../src/engine/atomic-write.js';
 import type { TrainConfig } from '../../src/train/recipes.js';
 import type { TrainReporter } from '../../src/train/reporter.js';
 import { host } from '../../tools/host.js';
@@ -31,7 +32,7 @@ export function writeHost(dir: string): void {
   const file = path.join(dir, HOST_FILE);
   if (existsSync(file)) return;
   const { cpus, cpuModel, platform, node } = host(); // the machine without its load: a run's host.json has no load average
-  writeFileSync(file, JSON.stringify({ cpus, cpuModel, platform, node, started: new Date().toISOString() }, null, 2) + '\n');
+  writeJsonAtomic(file, { cpus, cpuModel, platform, node, started: new Date().toISOString() });
 }
 
 /** True once the run's metrics log holds its summary record. */

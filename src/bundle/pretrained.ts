@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { dataRoot } from '../data/datasets.js';
 import { evalPreprocess, type PreprocessSpec } from '../data/preprocess.js';
-import { loadSafetensors, saveSafetensors, writeFileAtomic, type Tensor } from '../engine/index.js';
+import { loadSafetensors, saveSafetensors, writeFileAtomic, writeJsonAtomic, type Tensor } from '../engine/index.js';
 import { MODEL_FILES, createImageEncoder, resolveConfig, type ImageEncoderConfig } from '../models/index.js';
 import { LabelClassifier } from '../models/label-classifier.js';
 
@@ -78,7 +78,7 @@ export function savePretrainedFolder(dir: string, image: ImageEncoderConfig, cla
   const info: PretrainedInfo = { format: FORMAT, version: VERSION, image, ...labels, source, preprocess: evalPreprocess(image.imageSize) };
   const state = new Map<string, Tensor>([...classifier.stateDict()].map(([name, t]) => [`model.${name}`, t]));
   saveSafetensors(path.join(dir, PRETRAINED_CHECKPOINT), state, { format: FORMAT, source: source.file });
-  writeFileAtomic(path.join(dir, PRETRAINED_FILE), [JSON.stringify(info, null, 2) + '\n']);
+  writeJsonAtomic(path.join(dir, PRETRAINED_FILE), info);
   const written = [PRETRAINED_FILE, PRETRAINED_CHECKPOINT];
   if (licenceFile !== undefined && existsSync(licenceFile)) {
     writeFileAtomic(path.join(dir, PRETRAINED_LICENCE), [readFileSync(licenceFile)]);

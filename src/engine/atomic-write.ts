@@ -26,6 +26,11 @@ export function writeFileAtomic(file: string, chunks: (Uint8Array | string)[]): 
   renameSync(tmp, file);
 }
 
+/** A JSON record written atomically, indented, with a final newline (records are committed and diffed). */
+export function writeJsonAtomic(file: string, value: unknown, indent = 2): void {
+  writeFileAtomic(file, [JSON.stringify(value, null, indent) + '\n']);
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

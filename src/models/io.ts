@@ -3,7 +3,7 @@
 // Both writes are atomic, so a crash leaves the old files or the new ones.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadSafetensors, saveSafetensors, writeFileAtomic, type Tensor } from '../engine/index.js';
+import { loadSafetensors, saveSafetensors, writeJsonAtomic, type Tensor } from '../engine/index.js';
 import { validateConfig, type ModelConfig } from './config.js';
 import { HyperClip } from './hyperclip.js';
 import { decodeSparseTensors, encodeSparseTensors } from '../engine/sparse-tensors.js';
@@ -50,8 +50,7 @@ export function saveModel(dir: string, model: HyperClip, config: ModelConfig = m
   } finally {
     for (const t of created) t.dispose();
   }
-  const json = JSON.stringify({ format: FORMAT, version: VERSION, config, ...(pretrained ? { pretrained } : {}), extra }, null, 2) + '\n';
-  writeFileAtomic(path.join(dir, MODEL_FILES.config), [json]);
+  writeJsonAtomic(path.join(dir, MODEL_FILES.config), { format: FORMAT, version: VERSION, config, ...(pretrained ? { pretrained } : {}), extra });
 }
 
 export function loadModel(dir: string): SavedModel {

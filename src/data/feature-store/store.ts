@@ -13,7 +13,7 @@
 // again like any other miss.
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { removeStaleTemporaries, writeFileAtomic } from '../../engine/atomic-write.js';
+import { removeStaleTemporaries, writeFileAtomic, writeJsonAtomic } from '../../engine/atomic-write.js';
 import type { ViewFeatureReader } from '../fixed-views.js';
 import { DamagedChunkError, encodeChunk, readChunkIndex, readEntry, type ChunkEntry, type EntryLocation } from './chunk-file.js';
 
@@ -96,7 +96,7 @@ export class FeatureStore implements ViewFeatureReader {
     if (readdirSync(this.dir).some((f) => CHUNK.test(f))) {
       throw new Error(`feature cache ${this.dir} holds chunks but no ${KEY_FILE}, so what they hold is unknown: delete the folder or use another cache folder`);
     }
-    writeFileAtomic(keyFile, [JSON.stringify(key, null, 2) + '\n']);
+    writeJsonAtomic(keyFile, key);
   }
 
   private loadIndex(): void {
