@@ -261,8 +261,9 @@ async function main(): Promise<void> {
   const settings = settingsOf(opts);
   const store = storeFolder(key, settings);
   const writeReport = (): string => {
-    const page = widenedByStored(store, settings, expectedConfig(settings));
-    const record = assembleRecord(store, page, path.relative(projectRoot(), path.resolve(opts.model)) || opts.model, key, expectedConfig(settings));
+    const expected = expectedConfig(settings);
+    const page = widenedByStored(store, settings, expected);
+    const record = assembleRecord(store, page, path.relative(projectRoot(), path.resolve(opts.model)) || opts.model, key, expected);
     mkdirSync(path.dirname(opts.doc), { recursive: true });
     const measured = record === null || record.runs.length === 0 ? null : record;
     writeFileSync(opts.doc, measured === null ? reportWithoutRecord(opts.model, settings, plannedConfigs(opts)) : buildCompressionReport(measured));
