@@ -24,9 +24,15 @@ export const nodeOrt = ort as unknown as OrtLike;
  * uint8 and use its exact uint8 x uint8 kernels there; it changes nothing for
  * float graphs or other CPUs.
  */
-export const openRunner: OpenRunner = runnerFactory(nodeOrt, {
-  executionProviders: ['cpu'], graphOptimizationLevel: 'all', extra: { session: { x64quantprecision: '1' } },
-});
+const SESSION_OPTIONS = { executionProviders: ['cpu'], graphOptimizationLevel: 'all', extra: { session: { x64quantprecision: '1' } } };
+export const openRunner: OpenRunner = runnerFactory(nodeOrt, SESSION_OPTIONS);
+
+/**
+ * Opens sessions as openRunner does, with onnxruntime's profiler on: each
+ * session writes a Chrome-trace JSON file named `<prefix>_<time>.json` when
+ * it is released (the profile of everything run in it, warm-up included).
+ */
+export const profiledRunner = (prefix: string): OpenRunner => runnerFactory(nodeOrt, { ...SESSION_OPTIONS, enableProfiling: true, profileFilePrefix: prefix });
 
 /** An .onnx file's bytes, with a one-line error when it cannot be read. */
 export async function readClassifierFile(file: string): Promise<Uint8Array> {

@@ -1,0 +1,178 @@
+// Where a generated CIFAR-10 classifier spends its onnxruntime time, by layer
+// kind, for the dense model and channel-pruned ones (experiment:compression's
+// models), at batch 1 and batch 64. docs/compression.md measures that a
+// classifier pruned to half the multiply-adds runs about 2.3x faster at batch
+// 1 but only 1.75x at batch 64; this bench shows which layers make the
+// difference. onnxruntime's profiler times every kernel call (it adds a
+// little time of its own: the whole-run figures here are not the latency
+// figures of docs/compression.md). All sessions run interleaved, round by
+// round, so load drift hits every model alike. Appends one JSON line to
+// runs/bench/classifier-profile.jsonl and rewrites the generated section of
+// docs/compression-profile.md from it.
+//   npm run bench:classifier-profile -- --compressed runs/compression/ecfb9cb87efe/w240-f240-b64-n500-sev12345-t4/adasap-f0.5-s0
+//   npm run bench:classifier-profile -- --report-only
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { isEntryPoint, QUICK } from './lib/cli.js';
+import { rewriteSection } from './lib/doc-section.js';
+import { appendRecord, host, readRecords, type Host } from './lib/records.js';
+import { LAYER_KINDS, summarizeTrace, type TraceSummary } from './lib/ort-trace.js';
+import { defaultModelDir, loadBundle } from '../src/bundle/bundle.js';
+import { resolveDataset, type CaptionSource } from '../src/data/index.js';
+import { generateClassifier } from '../src/deploy/generate.js';
+import { profiledRunner } from '../src/deploy/runtime/node.js';
+import type { InferenceRunner } from '../src/deploy/runtime/session.js';
+import { useAllCores } from '../src/engine/index.js';
+import { projectRoot } from '../src/project-root.js';
+import { describeHost } from '../tools/host.js';
+
+const RECORD = 'classifier-profile';
+const COMMAND = 'npm run bench:classifier-profile -- --report-only';
+const BATCHES = [1, 64] as const;
+
+interface Options { model?: string; compressed?: string; runs: string; quick?: boolean; reportOnly?: boolean; doc: string }
+
+export interface ProfiledModel { name: string; dir: string; kb: number; batch1: TraceSummary; batch64: TraceSummary }
+export interface ProfileRecord { date: string; command: string; host: Host; classes: number; inputSize: number; runs: [number, number]; warmup: [number, number]; models: ProfiledModel[] }
+
+export const cli = (): Command => new Command('bench:classifier-profile')
+  .description('time a dense and channel-pruned classifiers kernel by kernel in onnxruntime, summed by layer kind')
+  .option('--model <dir>', 'the dense model folder (default: models/default)')
+  .option('--compressed <dirs>', 'comma-separated folders of the same model compressed (hyperclip compress or npm run experiment:compression)')
+  .option('--runs <b1,b64>', 'profiled runs per model at batch 1 and at batch 64', '100,20')
+  .option('--quick', `${QUICK}; prints the table and records nothing`)
+  .option('--report-only', `rewrite the doc's section from the last record; run nothing`)
+  .option('--doc <file>', 'the doc whose generated section is rewritten', path.join('docs', 'compression-profile.md'));
+
+export function parseRuns(pair: string): [number, number] {
+  const parts = pair.split(',').map((p) => Number(p.trim()));
+  if (parts.length !== 2 || parts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--runs takes two positive counts, batch 1 then batch 64 (e.g. 100,20); got "${pair}"`);
+  return parts as [number, number];
+}
+
+/** The folders to profile, each checked to hold a model, with a one-line error otherwise. */
+export function parseFolders(list: string | undefined): string[] {
+  if (list === undefined || list.trim() === '') throw new Error('give --compressed with one or more compressed model folders (e.g. those npm run experiment:compression writes under runs/compression/), or --report-only');
+  const dirs = list.split(',').map((d) => d.trim()).filter((d) => d !== '');
+  for (const dir of dirs) if (!existsSync(path.join(dir, 'config.json'))) throw new Error(`${dir} is not a model folder (no config.json): give folders that hyperclip compress wrote`);
+  return dirs;
+}
+
+interface Session { runner: InferenceRunner; traceDir: string }
+
+async function profileModels(dirs: string[], runs: [number, number], warmup: [number, number]): Promise<{ models: ProfiledModel[]; classes: number; inputSize: number }> {
+  const caption = resolveDataset('cifar10', 'test').caption as Extract<CaptionSource, { kind: 'label' }>;
+  const sessions: { dir: string; kb: number; byBatch: Map<number, Session> }[] = [];
+  let inputSize = 0;
+  for (const dir of dirs) {
+    const bundle = loadBundle(dir);
+    const { bytes } = generateClassifier(bundle, { classNames: caption.classnames, templates: caption.templates });
+    bundle.model.dispose();
+    inputSize = bundle.preprocess.size;
+    const byBatch = new Map<number, Session>();
+    for (const n of BATCHES) {
+      const traceDir = mkdtempSync(path.join(tmpdir(), 'hyperclip-profile-'));
+      byBatch.set(n, { runner: await profiledRunner(path.join(traceDir, 'trace'))(bytes), traceDir });
+    }
+    sessions.push({ dir, kb: bytes.byteLength / 1024, byBatch });
+  }
+  const input = (n: number) => ({ data: new Float32Array(n * 3 * inputSize * inputSize).map((_, i) => Math.sin(i)), dims: [n, 3, inputSize, inputSize] });
+  for (const [b, n] of BATCHES.entries()) {
+    const feed = input(n);
+    const total = runs[b]! + warmup[b]!;
+    for (let round = 0; round < total; round++) {
+      for (const s of sessions) {
+        const { runner } = s.byBatch.get(n)!;
+        await runner.run({ [runner.inputNames[0]!]: feed });
+      }
+      if ((round + 1) % Math.max(1, Math.ceil(total / 5)) === 0) console.log(`  batch ${n}: round ${round + 1} of ${total}`);
+    }
+  }
+  const models: ProfiledModel[] = [];
+  for (const s of sessions) {
+    const summaries: TraceSummary[] = [];
+    for (const [b, n] of BATCHES.entries()) {
+      const { runner, traceDir } = s.byBatch.get(n)!;
+      await runner.release(); // writes the trace
+      const files = readdirSync(traceDir).filter((f) => f.endsWith('.json'));
+      if (files.length !== 1) throw new Error(`onnxruntime wrote ${files.length} trace files in ${traceDir}, expected one`);
+      summaries.push(summarizeTrace(JSON.parse(readFileSync(path.join(traceDir, files[0]!), 'utf8')), warmup[b]!));
+      rmSync(traceDir, { recursive: true, force: true });
+    }
+    models.push({ name: path.basename(path.resolve(s.dir)), dir: path.relative(projectRoot(), path.resolve(s.dir)), kb: s.kb, batch1: summaries[0]!, batch64: summaries[1]! });
+  }
+  return { models, classes: caption.classnames.length, inputSize };
+}
+
+const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}×` : '–');
+const share = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(0)}%`;
+
+/** The generated section: one table per batch size, dense against each compressed model, by layer kind. */
+export function profileLines(record: ProfileRecord): string[] {
+  const [dense, ...compressed] = record.models;
+  if (dense === undefined) throw new Error('the record holds no models');
+  const lines = [
+    `Measured ${record.date.slice(0, 10)} on ${describeHost(record.host)}: CIFAR-10 classifiers (${record.classes} classes, ${record.inputSize}×${record.inputSize} input), onnxruntime-node with its profiler on; medians of ${record.runs[0]} runs at batch 1 and ${record.runs[1]} at batch 64, after ${record.warmup[0]} and ${record.warmup[1]} warm-up runs.`,
+    '',
+    `Dense: \`${dense.dir}\`. Compressed: ${compressed.map((m) => `\`${m.dir}\``).join(', ')}.`,
+  ];
+  for (const key of ['batch1', 'batch64'] as const) {
+    const batch = key === 'batch1' ? 1 : 64;
+    const denseSum = LAYER_KINDS.reduce((a, k) => a + dense[key].kinds[k].ms, 0);
+    lines.push('', `### Batch ${batch}`, '',
+      `| layer kind | dense ms | dense share | ${compressed.map((m) => `${m.name} ms | speed-up | multiply-adds ratio`).join(' | ')} |`,
+      `|---|---|---|${compressed.map(() => '---|---|---|').join('')}`);
+    for (const kind of LAYER_KINDS) {
+      const d = dense[key].kinds[kind];
+      lines.push(`| ${kind} | ${ms(d.ms)} | ${share(d.ms, denseSum)} | ${compressed.map((m) => {
+        const c = m[key].kinds[kind];
+        return `${ms(c.ms)} | ${ratio(d.ms, c.ms)} | ${d.macs > 0 ? ratio(d.macs, c.macs) : '–'}`;
+      }).join(' | ')} |`);
+    }
+    const sums = compressed.map((m) => LAYER_KINDS.reduce((a, k) => a + m[key].kinds[k].ms, 0));
+    const macs = (m: ProfiledModel) => LAYER_KINDS.reduce((a, k) => a + m[key].kinds[k].macs, 0);
+    lines.push(`| all kernels | ${ms(denseSum)} | 100% | ${compressed.map((m, i) => `${ms(sums[i]!)} | ${ratio(denseSum, sums[i]!)} | ${ratio(macs(dense), macs(m))}`).join(' | ')} |`);
+    lines.push(`| whole run | ${ms(dense[key].runMs)} | | ${compressed.map((m) => `${ms(m[key].runMs)} | ${ratio(dense[key].runMs, m[key].runMs)} |`).join(' | ')} |`);
+  }
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const opts = cli().parse().opts<Options>();
+  if (opts.reportOnly) {
+    if (opts.compressed !== undefined || opts.quick) throw new Error('--report-only runs nothing: drop --compressed and --quick');
+    const last = readRecords<ProfileRecord>(RECORD).at(-1);
+    if (last === undefined) throw new Error(`no record in runs/bench/${RECORD}.jsonl: run the bench with --compressed first`);
+    rewriteSection(opts.doc, COMMAND, profileLines(last));
+    console.log(`bench:classifier-profile: wrote ${opts.doc} from the record of ${last.date}`);
+    return;
+  }
+  const runs = opts.quick ? [3, 2] as [number, number] : parseRuns(opts.runs);
+  const warmup: [number, number] = [Math.ceil(runs[0] / 10), Math.ceil(runs[1] / 10)];
+  const dirs = [opts.model ?? defaultModelDir(), ...parseFolders(opts.compressed)];
+  useAllCores();
+  const started = host();
+  console.log(`bench:classifier-profile: ${dirs.length} classifiers, ${runs[0]} runs at batch 1 and ${runs[1]} at batch 64 (load average ${started.loadAverage[0]})`);
+  const { models, classes, inputSize } = await profileModels(dirs, runs, warmup);
+  const record: ProfileRecord = {
+    date: new Date().toISOString(), command: ['npm run bench:classifier-profile --', ...process.argv.slice(2)].join(' '), host: started, classes, inputSize, runs, warmup, models,
+  };
+  const lines = profileLines(record);
+  if (opts.quick) {
+    console.log(lines.join('\n'));
+    console.log('bench:classifier-profile: --quick run, nothing recorded');
+    return;
+  }
+  const file = appendRecord(RECORD, record);
+  rewriteSection(opts.doc, COMMAND, lines);
+  const [dense, first] = [models[0]!, models[1]!];
+  console.log(`bench:classifier-profile: ${first.name} against dense: whole run ${ratio(dense.batch1.runMs, first.batch1.runMs)} faster at batch 1, ${ratio(dense.batch64.runMs, first.batch64.runMs)} at batch 64; record ${path.relative(process.cwd(), file)}, doc ${opts.doc}`);
+}
+
+if (isEntryPoint(import.meta.url)) main().catch((error: Error) => {
+  console.error(`bench:classifier-profile: ${error.message}`);
+  process.exit(1);
+});
