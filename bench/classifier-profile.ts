@@ -3,10 +3,11 @@
 // models), at batch 1 and batch 64. docs/compression.md measures that a
 // classifier pruned to half the multiply-adds runs about 2.3x faster at batch
 // 1 but only 1.75x at batch 64; this bench shows which layers make the
-// difference. onnxruntime's profiler times every kernel call (it adds a
-// little time of its own: the whole-run figures here are not the latency
-// figures of docs/compression.md). All sessions run interleaved, round by
-// round, so load drift hits every model alike. Appends one JSON line to
+// difference. onnxruntime's profiler times every kernel call and adds time
+// of its own, so each profiled run has beside it a run of the same
+// classifier in a session without the profiler, timed by the wall clock.
+// All sessions run interleaved, round by round, so load drift hits every
+// model alike. Appends one JSON line to
 // runs/bench/classifier-profile.jsonl and rewrites the generated section of
 // docs/compression-profile.md from it.
 //   npm run bench:classifier-profile -- --compressed runs/compression/ecfb9cb87efe/w240-f240-b64-n500-sev12345-t4/adasap-f0.5-s0
@@ -22,11 +23,12 @@ import { LAYER_KINDS, summarizeTrace, type TraceSummary } from './lib/ort-trace.
 import { defaultModelDir, loadBundle } from '../src/bundle/bundle.js';
 import { resolveDataset, type CaptionSource } from '../src/data/index.js';
 import { generateClassifier } from '../src/deploy/generate.js';
-import { profiledRunner } from '../src/deploy/runtime/node.js';
+import { openRunner, profiledRunner } from '../src/deploy/runtime/node.js';
 import type { InferenceRunner } from '../src/deploy/runtime/session.js';
 import { useAllCores } from '../src/engine/index.js';
 import { projectRoot } from '../src/project-root.js';
 import { describeHost } from '../tools/host.js';
+import { median } from '../tools/stats.js';
 
 const RECORD = 'classifier-profile';
 const COMMAND = 'npm run bench:classifier-profile -- --report-only';
@@ -34,7 +36,11 @@ const BATCHES = [1, 64] as const;
 
 interface Options { model?: string; compressed?: string; runs: string; quick?: boolean; reportOnly?: boolean; doc: string }
 
-export interface ProfiledModel { name: string; dir: string; kb: number; batch1: TraceSummary; batch64: TraceSummary }
+export interface ProfiledModel {
+  name: string; dir: string; kb: number; batch1: TraceSummary; batch64: TraceSummary;
+  /** Median wall-clock ms of a run in a session without the profiler, timed in the same rounds: the latency the profile is read against. */
+  unprofiledMs: { batch1: number; batch64: number };
+}
 export interface ProfileRecord { date: string; command: string; host: Host; classes: number; inputSize: number; runs: [number, number]; warmup: [number, number]; models: ProfiledModel[] }
 
 export const cli = (): Command => new Command('bench:classifier-profile')
@@ -60,7 +66,7 @@ export function parseFolders(list: string | undefined): string[] {
   return dirs;
 }
 
-interface Session { runner: InferenceRunner; traceDir: string }
+interface Session { runner: InferenceRunner; plain: InferenceRunner; traceDir: string; wallMs: number[] }
 
 async function profileModels(dirs: string[], runs: [number, number], warmup: [number, number]): Promise<{ models: ProfiledModel[]; classes: number; inputSize: number }> {
   const caption = resolveDataset('cifar10', 'test').caption as Extract<CaptionSource, { kind: 'label' }>;
@@ -74,7 +80,7 @@ async function profileModels(dirs: string[], runs: [number, number], warmup: [nu
     const byBatch = new Map<number, Session>();
     for (const n of BATCHES) {
       const traceDir = mkdtempSync(path.join(tmpdir(), 'hyperclip-profile-'));
-      byBatch.set(n, { runner: await profiledRunner(path.join(traceDir, 'trace'))(bytes), traceDir });
+      byBatch.set(n, { runner: await profiledRunner(path.join(traceDir, 'trace'))(bytes), plain: await openRunner(bytes), traceDir, wallMs: [] });
     }
     sessions.push({ dir, kb: bytes.byteLength / 1024, byBatch });
   }
@@ -84,8 +90,11 @@ async function profileModels(dirs: string[], runs: [number, number], warmup: [nu
     const total = runs[b]! + warmup[b]!;
     for (let round = 0; round < total; round++) {
       for (const s of sessions) {
-        const { runner } = s.byBatch.get(n)!;
-        await runner.run({ [runner.inputNames[0]!]: feed });
+        const session = s.byBatch.get(n)!;
+        const started = performance.now();
+        await session.plain.run({ [session.plain.inputNames[0]!]: feed });
+        if (round >= warmup[b]!) session.wallMs.push(performance.now() - started);
+        await session.runner.run({ [session.runner.inputNames[0]!]: feed });
       }
       if ((round + 1) % Math.max(1, Math.ceil(total / 5)) === 0) console.log(`  batch ${n}: round ${round + 1} of ${total}`);
     }
@@ -94,14 +103,16 @@ async function profileModels(dirs: string[], runs: [number, number], warmup: [nu
   for (const s of sessions) {
     const summaries: TraceSummary[] = [];
     for (const [b, n] of BATCHES.entries()) {
-      const { runner, traceDir } = s.byBatch.get(n)!;
+      const { runner, plain, traceDir } = s.byBatch.get(n)!;
+      await plain.release();
       await runner.release(); // writes the trace
       const files = readdirSync(traceDir).filter((f) => f.endsWith('.json'));
       if (files.length !== 1) throw new Error(`onnxruntime wrote ${files.length} trace files in ${traceDir}, expected one`);
       summaries.push(summarizeTrace(JSON.parse(readFileSync(path.join(traceDir, files[0]!), 'utf8')), warmup[b]!));
       rmSync(traceDir, { recursive: true, force: true });
     }
-    models.push({ name: path.basename(path.resolve(s.dir)), dir: path.relative(projectRoot(), path.resolve(s.dir)), kb: s.kb, batch1: summaries[0]!, batch64: summaries[1]! });
+    const wall = (n: number) => median(s.byBatch.get(n)!.wallMs);
+    models.push({ name: path.basename(path.resolve(s.dir)), dir: path.relative(projectRoot(), path.resolve(s.dir)), kb: s.kb, batch1: summaries[0]!, batch64: summaries[1]!, unprofiledMs: { batch1: wall(1), batch64: wall(64) } });
   }
   return { models, classes: caption.classnames.length, inputSize };
 }
@@ -115,7 +126,7 @@ export function profileLines(record: ProfileRecord): string[] {
   const [dense, ...compressed] = record.models;
   if (dense === undefined) throw new Error('the record holds no models');
   const lines = [
-    `Measured ${record.date.slice(0, 10)} on ${describeHost(record.host)}: CIFAR-10 classifiers (${record.classes} classes, ${record.inputSize}×${record.inputSize} input), onnxruntime-node with its profiler on; medians of ${record.runs[0]} runs at batch 1 and ${record.runs[1]} at batch 64, after ${record.warmup[0]} and ${record.warmup[1]} warm-up runs.`,
+    `Measured ${record.date.slice(0, 10)} on ${describeHost(record.host)}: CIFAR-10 classifiers (${record.classes} classes, ${record.inputSize}×${record.inputSize} input), onnxruntime-node with its profiler on, and beside each profiled run one in a session without it (the last row); medians of ${record.runs[0]} runs at batch 1 and ${record.runs[1]} at batch 64, after ${record.warmup[0]} and ${record.warmup[1]} warm-up runs.`,
     '',
     `Dense: \`${dense.dir}\`. Compressed: ${compressed.map((m) => `\`${m.dir}\``).join(', ')}.`,
   ];
@@ -136,6 +147,7 @@ export function profileLines(record: ProfileRecord): string[] {
     const macs = (m: ProfiledModel) => LAYER_KINDS.reduce((a, k) => a + m[key].kinds[k].macs, 0);
     lines.push(`| all kernels | ${ms(denseSum)} | 100% | ${compressed.map((m, i) => `${ms(sums[i]!)} | ${ratio(denseSum, sums[i]!)} | ${ratio(macs(dense), macs(m))}`).join(' | ')} |`);
     lines.push(`| whole run | ${ms(dense[key].runMs)} | | ${compressed.map((m) => `${ms(m[key].runMs)} | ${ratio(dense[key].runMs, m[key].runMs)} |`).join(' | ')} |`);
+    lines.push(`| whole run, profiler off (wall clock) | ${ms(dense.unprofiledMs[key])} | | ${compressed.map((m) => `${ms(m.unprofiledMs[key])} | ${ratio(dense.unprofiledMs[key], m.unprofiledMs[key])} |`).join(' | ')} |`);
   }
   return lines;
 }
@@ -169,7 +181,7 @@ async function main(): Promise<void> {
   const file = appendRecord(RECORD, record);
   rewriteSection(opts.doc, COMMAND, lines);
   const [dense, first] = [models[0]!, models[1]!];
-  console.log(`bench:classifier-profile: ${first.name} against dense: whole run ${ratio(dense.batch1.runMs, first.batch1.runMs)} faster at batch 1, ${ratio(dense.batch64.runMs, first.batch64.runMs)} at batch 64; record ${path.relative(process.cwd(), file)}, doc ${opts.doc}`);
+  console.log(`bench:classifier-profile: ${first.name} against dense: ${ratio(dense.unprofiledMs.batch1, first.unprofiledMs.batch1)} faster at batch 1, ${ratio(dense.unprofiledMs.batch64, first.unprofiledMs.batch64)} at batch 64 without the profiler (${ratio(dense.batch1.runMs, first.batch1.runMs)} and ${ratio(dense.batch64.runMs, first.batch64.runMs)} with it); record ${path.relative(process.cwd(), file)}, doc ${opts.doc}`);
 }
 
 if (isEntryPoint(import.meta.url)) main().catch((error: Error) => {

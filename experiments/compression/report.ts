@@ -94,7 +94,8 @@ function methodLines(configs: Partial<Record<CompressMethod, CompressConfig>>, s
     `corrupted: ${CORRUPTION_NAMES.length} corruptions (${CORRUPTION_NAMES.join(', ')}) at severities ${s.severities.join(',')}, applied at the native 32 px before the evaluation preprocessing, corruption seed 0.`,
     '- FLOPs are multiply-adds of the convolutions and the image projection at the model\'s resolution and its feature-map sizes (TensorFlow SAME padding where the encoder has it; src/compress/flops.ts); parameters are those layers\' weights. ' +
     `Latency: the generated 10-class CIFAR-10 classifier (ONNX, norms folded) in onnxruntime-node, median of ${s.latencyRounds[0]} rounds at batch 1 and ${s.latencyRounds[1]} at batch 64; ` +
-    'each compressed classifier is timed right after its evaluation in rounds interleaved with the dense classifier, so machine load hits both alike and each speed-up is a ratio of one run\'s two medians.',
+    'each compressed classifier is timed right after its evaluation in rounds interleaved with the dense classifier, so machine load hits both alike and each speed-up is a ratio of one run\'s two medians. ' +
+    'The batch-1 speed-ups hold for this setting (two classifiers taking turns): timed among more open classifiers, the compressed ones lose part of their batch-1 gain while the dense one keeps its time, and kernel by kernel their gain follows the multiply-adds at both batch sizes (docs/compression-profile.md).',
     `- Seeds: ${s.seeds.join(',')}; figures are mean ± sample standard deviation over seeds.`,
     '- Noise: the reports\' one rule, a difference is beyond noise when it is more than twice its standard error: for accuracies, of the seed-paired difference ' +
     `(with one seed, of two accuracies on ${s.limit} images); for a speed-up against its target, of the mean of the runs' speed-ups (with fewer than ${MIN_PAIRS} runs, of one run's ratio of two medians, from their interquartile ranges).`,

@@ -72,13 +72,18 @@ test('the page compares each kind with dense: speed-up and multiply-adds ratio',
   const record: ProfileRecord = {
     date: '2026-12-07T12:00:00.000Z', command: 'x', host: { cpus: 2, cpuModel: 'AMD EPYC', platform: 'linux x64', node: 'v20', loadAverage: [0] }, classes: 10, inputSize: 160,
     runs: [100, 20], warmup: [10, 2],
-    models: [{ name: 'default', dir: 'models/default', kb: 1, batch1: summary(1), batch64: summary(1) }, { name: 'half', dir: 'runs/half', kb: 1, batch1: summary(0.5), batch64: summary(0.5) }],
+    models: [
+      { name: 'default', dir: 'models/default', kb: 1, batch1: summary(1), batch64: summary(1), unprofiledMs: { batch1: 9, batch64: 300 } },
+      { name: 'half', dir: 'runs/half', kb: 1, batch1: summary(0.5), batch64: summary(0.5), unprofiledMs: { batch1: 4, batch64: 200 } },
+    ],
   };
   const text = profileLines(record).join('\n');
   assert.match(text, /\| depthwise conv \| 2\.00 \| 20% \| 1\.00 \| 2\.00× \| 2\.00× \|/);
   assert.match(text, /\| stem conv \| 1\.00 \| 10% \| 1\.00 \| 1\.00× \| 1\.00× \|/);
   assert.match(text, /\| other \| 0\.50 \| 5% \| 0\.50 \| 1\.00× \| – \|/);
   assert.match(text, /\| all kernels \| 10\.0 \| 100% \| 6\.00 \| 1\.67× \| 1\.75× \|/);
+  assert.match(text, /\| whole run, profiler off \(wall clock\) \| 9\.00 \| \| 4\.00 \| 2\.25× \|/);
+  assert.match(text, /\| whole run, profiler off \(wall clock\) \| 300 \| \| 200 \| 1\.50× \|/);
   assert.equal(text.match(/### Batch (1|64)\n/g)?.length, 2);
 });
 
@@ -90,5 +95,6 @@ test('a short real profile of the shipped classifier finds every MobileNet layer
     assert.match(run.stdout, new RegExp(`\\| ${kind} \\| [0-9.]+ \\| [0-9]+% \\| [0-9.]+ \\| [0-9.]+× \\| 1\\.00× \\|`), kind);
   }
   assert.doesNotMatch(run.stdout, /\| (stem|depthwise|pointwise)[^|]*\| 0\.00 \|/);
+  assert.match(run.stdout, /\| whole run, profiler off \(wall clock\) \| [0-9.]+ \| \| [0-9.]+ \| [0-9.]+× \|/);
   assert.match(run.stdout, /--quick run, nothing recorded\n$/);
 });
