@@ -40,6 +40,8 @@ export interface ProfiledModel {
   name: string; dir: string; kb: number; batch1: TraceSummary; batch64: TraceSummary;
   /** Median wall-clock ms of a run in a session without the profiler, timed in the same rounds: the latency the profile is read against. */
   unprofiledMs: { batch1: number; batch64: number };
+  /** Median wall-clock ms with this classifier's session the only one open (absent in records before it was measured). */
+  aloneMs?: { batch1: number; batch64: number };
 }
 export interface ProfileRecord { date: string; command: string; host: Host; classes: number; inputSize: number; runs: [number, number]; warmup: [number, number]; models: ProfiledModel[] }
 
@@ -70,7 +72,7 @@ interface Session { runner: InferenceRunner; plain: InferenceRunner; traceDir: s
 
 async function profileModels(dirs: string[], runs: [number, number], warmup: [number, number]): Promise<{ models: ProfiledModel[]; classes: number; inputSize: number }> {
   const caption = resolveDataset('cifar10', 'test').caption as Extract<CaptionSource, { kind: 'label' }>;
-  const sessions: { dir: string; kb: number; byBatch: Map<number, Session> }[] = [];
+  const sessions: { dir: string; bytes: Uint8Array; kb: number; byBatch: Map<number, Session> }[] = [];
   let inputSize = 0;
   for (const dir of dirs) {
     const bundle = loadBundle(dir);
@@ -82,7 +84,7 @@ async function profileModels(dirs: string[], runs: [number, number], warmup: [nu
       const traceDir = mkdtempSync(path.join(tmpdir(), 'hyperclip-profile-'));
       byBatch.set(n, { runner: await profiledRunner(path.join(traceDir, 'trace'))(bytes), plain: await openRunner(bytes), traceDir, wallMs: [] });
     }
-    sessions.push({ dir, kb: bytes.byteLength / 1024, byBatch });
+    sessions.push({ dir, bytes, kb: bytes.byteLength / 1024, byBatch });
   }
   const input = (n: number) => ({ data: new Float32Array(n * 3 * inputSize * inputSize).map((_, i) => Math.sin(i)), dims: [n, 3, inputSize, inputSize] });
   for (const [b, n] of BATCHES.entries()) {
@@ -114,7 +116,38 @@ async function profileModels(dirs: string[], runs: [number, number], warmup: [nu
     const wall = (n: number) => median(s.byBatch.get(n)!.wallMs);
     models.push({ name: path.basename(path.resolve(s.dir)), dir: path.relative(projectRoot(), path.resolve(s.dir)), kb: s.kb, batch1: summaries[0]!, batch64: summaries[1]!, unprofiledMs: { batch1: wall(1), batch64: wall(64) } });
   }
+  const alone = await timeAlone(sessions.map((s) => s.bytes), inputSize, runs, warmup);
+  models.forEach((m, i) => { m.aloneMs = alone[i]; });
   return { models, classes: caption.classnames.length, inputSize };
+}
+
+const ALONE_PASSES = 4;
+
+/**
+ * Each classifier timed with its session the only one open: a process that
+ * holds several onnxruntime sessions runs each of them slower at batch 1 on
+ * few cores, in any order of calls. The classifiers take turns in passes
+ * (open, warm up, time, release), so load drift still hits all alike.
+ */
+async function timeAlone(models: Uint8Array[], inputSize: number, runs: [number, number], warmup: [number, number]): Promise<{ batch1: number; batch64: number }[]> {
+  const samples = models.map(() => BATCHES.map(() => [] as number[]));
+  for (let pass = 0; pass < ALONE_PASSES; pass++) {
+    for (const [m, bytes] of models.entries()) {
+      const runner = await openRunner(bytes);
+      for (const [b, n] of BATCHES.entries()) {
+        const feed = { data: new Float32Array(n * 3 * inputSize * inputSize).map((_, i) => Math.sin(i)), dims: [n, 3, inputSize, inputSize] };
+        const count = Math.ceil(runs[b]! / ALONE_PASSES);
+        for (let i = 0; i < warmup[b]! + count; i++) {
+          const started = performance.now();
+          await runner.run({ [runner.inputNames[0]!]: feed });
+          if (i >= warmup[b]!) samples[m]![b]!.push(performance.now() - started);
+        }
+      }
+      await runner.release();
+    }
+    console.log(`  alone: pass ${pass + 1} of ${ALONE_PASSES}`);
+  }
+  return samples.map(([b1, b64]) => ({ batch1: median(b1!), batch64: median(b64!) }));
 }
 
 const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
@@ -126,7 +159,7 @@ export function profileLines(record: ProfileRecord): string[] {
   const [dense, ...compressed] = record.models;
   if (dense === undefined) throw new Error('the record holds no models');
   const lines = [
-    `Measured ${record.date.slice(0, 10)} on ${describeHost(record.host)}: CIFAR-10 classifiers (${record.classes} classes, ${record.inputSize}×${record.inputSize} input), onnxruntime-node with its profiler on, and beside each profiled run one in a session without it (the last row); medians of ${record.runs[0]} runs at batch 1 and ${record.runs[1]} at batch 64, after ${record.warmup[0]} and ${record.warmup[1]} warm-up runs.`,
+    `Measured ${record.date.slice(0, 10)} on ${describeHost(record.host)}: CIFAR-10 classifiers (${record.classes} classes, ${record.inputSize}×${record.inputSize} input), onnxruntime-node with its profiler on, and beside each profiled run one in a session without it (the row "profiler off")${record.models.every((m) => m.aloneMs !== undefined) ? `; then each classifier timed again with its session the only one open, in ${ALONE_PASSES} passes (the row "its session alone")` : ''}; medians of ${record.runs[0]} runs at batch 1 and ${record.runs[1]} at batch 64, after ${record.warmup[0]} and ${record.warmup[1]} warm-up runs.`,
     '',
     `Dense: \`${dense.dir}\`. Compressed: ${compressed.map((m) => `\`${m.dir}\``).join(', ')}.`,
   ];
@@ -148,6 +181,9 @@ export function profileLines(record: ProfileRecord): string[] {
     lines.push(`| all kernels | ${ms(denseSum)} | 100% | ${compressed.map((m, i) => `${ms(sums[i]!)} | ${ratio(denseSum, sums[i]!)} | ${ratio(macs(dense), macs(m))}`).join(' | ')} |`);
     lines.push(`| whole run | ${ms(dense[key].runMs)} | | ${compressed.map((m) => `${ms(m[key].runMs)} | ${ratio(dense[key].runMs, m[key].runMs)} |`).join(' | ')} |`);
     lines.push(`| whole run, profiler off (wall clock) | ${ms(dense.unprofiledMs[key])} | | ${compressed.map((m) => `${ms(m.unprofiledMs[key])} | ${ratio(dense.unprofiledMs[key], m.unprofiledMs[key])} |`).join(' | ')} |`);
+    if (dense.aloneMs !== undefined && compressed.every((m) => m.aloneMs !== undefined)) {
+      lines.push(`| whole run, its session alone (wall clock) | ${ms(dense.aloneMs[key])} | | ${compressed.map((m) => `${ms(m.aloneMs![key])} | ${ratio(dense.aloneMs![key], m.aloneMs![key])} |`).join(' | ')} |`);
+    }
   }
   return lines;
 }
@@ -181,7 +217,7 @@ async function main(): Promise<void> {
   const file = appendRecord(RECORD, record);
   rewriteSection(opts.doc, COMMAND, lines);
   const [dense, first] = [models[0]!, models[1]!];
-  console.log(`bench:classifier-profile: ${first.name} against dense: ${ratio(dense.unprofiledMs.batch1, first.unprofiledMs.batch1)} faster at batch 1, ${ratio(dense.unprofiledMs.batch64, first.unprofiledMs.batch64)} at batch 64 without the profiler (${ratio(dense.batch1.runMs, first.batch1.runMs)} and ${ratio(dense.batch64.runMs, first.batch64.runMs)} with it); record ${path.relative(process.cwd(), file)}, doc ${opts.doc}`);
+  console.log(`bench:classifier-profile: ${first.name} against dense, each session alone: ${ratio(dense.aloneMs!.batch1, first.aloneMs!.batch1)} faster at batch 1, ${ratio(dense.aloneMs!.batch64, first.aloneMs!.batch64)} at batch 64 (whole runs under the profiler: ${ratio(dense.batch1.runMs, first.batch1.runMs)} and ${ratio(dense.batch64.runMs, first.batch64.runMs)}); record ${path.relative(process.cwd(), file)}, doc ${opts.doc}`);
 }
 
 if (isEntryPoint(import.meta.url)) main().catch((error: Error) => {

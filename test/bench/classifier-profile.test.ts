@@ -73,8 +73,8 @@ test('the page compares each kind with dense: speed-up and multiply-adds ratio',
     date: '2026-12-07T12:00:00.000Z', command: 'x', host: { cpus: 2, cpuModel: 'AMD EPYC', platform: 'linux x64', node: 'v20', loadAverage: [0] }, classes: 10, inputSize: 160,
     runs: [100, 20], warmup: [10, 2],
     models: [
-      { name: 'default', dir: 'models/default', kb: 1, batch1: summary(1), batch64: summary(1), unprofiledMs: { batch1: 9, batch64: 300 } },
-      { name: 'half', dir: 'runs/half', kb: 1, batch1: summary(0.5), batch64: summary(0.5), unprofiledMs: { batch1: 4, batch64: 200 } },
+      { name: 'default', dir: 'models/default', kb: 1, batch1: summary(1), batch64: summary(1), unprofiledMs: { batch1: 9, batch64: 300 }, aloneMs: { batch1: 6, batch64: 300 } },
+      { name: 'half', dir: 'runs/half', kb: 1, batch1: summary(0.5), batch64: summary(0.5), unprofiledMs: { batch1: 4, batch64: 200 }, aloneMs: { batch1: 3, batch64: 150 } },
     ],
   };
   const text = profileLines(record).join('\n');
@@ -84,6 +84,11 @@ test('the page compares each kind with dense: speed-up and multiply-adds ratio',
   assert.match(text, /\| all kernels \| 10\.0 \| 100% \| 6\.00 \| 1\.67× \| 1\.75× \|/);
   assert.match(text, /\| whole run, profiler off \(wall clock\) \| 9\.00 \| \| 4\.00 \| 2\.25× \|/);
   assert.match(text, /\| whole run, profiler off \(wall clock\) \| 300 \| \| 200 \| 1\.50× \|/);
+  assert.match(text, /\| whole run, its session alone \(wall clock\) \| 6\.00 \| \| 3\.00 \| 2\.00× \|/);
+  assert.match(text, /\| whole run, its session alone \(wall clock\) \| 300 \| \| 150 \| 2\.00× \|/);
+  // Records from before the alone timing have no such row.
+  const older = { ...record, models: record.models.map(({ aloneMs: _, ...m }) => m) };
+  assert.doesNotMatch(profileLines(older).join('\n'), /its session alone/);
   assert.equal(text.match(/### Batch (1|64)\n/g)?.length, 2);
 });
 
@@ -96,5 +101,6 @@ test('a short real profile of the shipped classifier finds every MobileNet layer
   }
   assert.doesNotMatch(run.stdout, /\| (stem|depthwise|pointwise)[^|]*\| 0\.00 \|/);
   assert.match(run.stdout, /\| whole run, profiler off \(wall clock\) \| [0-9.]+ \| \| [0-9.]+ \| [0-9.]+× \|/);
+  assert.match(run.stdout, /\| whole run, its session alone \(wall clock\) \| [0-9.]+ \| \| [0-9.]+ \| [0-9.]+× \|/);
   assert.match(run.stdout, /--quick run, nothing recorded\n$/);
 });
