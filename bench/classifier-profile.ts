@@ -7,7 +7,9 @@
 // of its own, so each profiled run has beside it a run of the same
 // classifier in a session without the profiler, timed by the wall clock.
 // All sessions run interleaved, round by round, so load drift hits every
-// model alike. Appends one JSON line to
+// model alike. Then each classifier is timed with its session the only one
+// open, as a deployment runs it (open sessions slow each other on few
+// cores). Appends one JSON line to
 // runs/bench/classifier-profile.jsonl and rewrites the generated section of
 // docs/compression-profile.md from it.
 //   npm run bench:classifier-profile -- --compressed runs/compression/ecfb9cb87efe/w240-f240-b64-n500-sev12345-t4/adasap-f0.5-s0
@@ -68,6 +70,9 @@ export function parseFolders(list: string | undefined): string[] {
   return dirs;
 }
 
+/** The same synthetic images for every classifier: only their time is read. */
+const syntheticInput = (n: number, size: number) => ({ data: new Float32Array(n * 3 * size * size).map((_, i) => Math.sin(i)), dims: [n, 3, size, size] });
+
 interface Session { runner: InferenceRunner; plain: InferenceRunner; traceDir: string; wallMs: number[] }
 
 async function profileModels(dirs: string[], runs: [number, number], warmup: [number, number]): Promise<{ models: ProfiledModel[]; classes: number; inputSize: number }> {
@@ -86,9 +91,8 @@ async function profileModels(dirs: string[], runs: [number, number], warmup: [nu
     }
     sessions.push({ dir, bytes, kb: bytes.byteLength / 1024, byBatch });
   }
-  const input = (n: number) => ({ data: new Float32Array(n * 3 * inputSize * inputSize).map((_, i) => Math.sin(i)), dims: [n, 3, inputSize, inputSize] });
   for (const [b, n] of BATCHES.entries()) {
-    const feed = input(n);
+    const feed = syntheticInput(n, inputSize);
     const total = runs[b]! + warmup[b]!;
     for (let round = 0; round < total; round++) {
       for (const s of sessions) {
@@ -135,7 +139,7 @@ async function timeAlone(models: Uint8Array[], inputSize: number, runs: [number,
     for (const [m, bytes] of models.entries()) {
       const runner = await openRunner(bytes);
       for (const [b, n] of BATCHES.entries()) {
-        const feed = { data: new Float32Array(n * 3 * inputSize * inputSize).map((_, i) => Math.sin(i)), dims: [n, 3, inputSize, inputSize] };
+        const feed = syntheticInput(n, inputSize);
         const count = Math.ceil(runs[b]! / ALONE_PASSES);
         for (let i = 0; i < warmup[b]! + count; i++) {
           const started = performance.now();
