@@ -2,8 +2,8 @@
 // kind, for the dense model and channel-pruned ones (experiment:compression's
 // models), at batch 1 and batch 64. docs/compression.md measures that a
 // classifier pruned to half the multiply-adds runs about 2.3x faster at batch
-// 1 but only 1.75x at batch 64; this bench shows which layers make the
-// difference. onnxruntime's profiler times every kernel call and adds time
+// 1 but only 1.75x at batch 64; this bench shows where the time goes and
+// whether that difference is the model's or the timing's. onnxruntime's profiler times every kernel call and adds time
 // of its own, so each profiled run has beside it a run of the same
 // classifier in a session without the profiler, timed by the wall clock.
 // All sessions run interleaved, round by round, so load drift hits every
@@ -72,6 +72,7 @@ export function parseFolders(list: string | undefined): string[] {
 
 /** The same synthetic images for every classifier: only their time is read. */
 const syntheticInput = (n: number, size: number) => ({ data: new Float32Array(n * 3 * size * size).map((_, i) => Math.sin(i)), dims: [n, 3, size, size] });
+type Feed = ReturnType<typeof syntheticInput>;
 
 interface Session { runner: InferenceRunner; plain: InferenceRunner; traceDir: string; wallMs: number[] }
 
@@ -91,8 +92,9 @@ async function profileModels(dirs: string[], runs: [number, number], warmup: [nu
     }
     sessions.push({ dir, bytes, kb: bytes.byteLength / 1024, byBatch });
   }
+  const feeds = BATCHES.map((n) => syntheticInput(n, inputSize));
   for (const [b, n] of BATCHES.entries()) {
-    const feed = syntheticInput(n, inputSize);
+    const feed = feeds[b]!;
     const total = runs[b]! + warmup[b]!;
     for (let round = 0; round < total; round++) {
       for (const s of sessions) {
@@ -120,7 +122,7 @@ async function profileModels(dirs: string[], runs: [number, number], warmup: [nu
     const wall = (n: number) => median(s.byBatch.get(n)!.wallMs);
     models.push({ name: path.basename(path.resolve(s.dir)), dir: path.relative(projectRoot(), path.resolve(s.dir)), kb: s.kb, batch1: summaries[0]!, batch64: summaries[1]!, unprofiledMs: { batch1: wall(1), batch64: wall(64) } });
   }
-  const alone = await timeAlone(sessions.map((s) => s.bytes), inputSize, runs, warmup);
+  const alone = await timeAlone(sessions.map((s) => s.bytes), feeds, runs, warmup);
   models.forEach((m, i) => { m.aloneMs = alone[i]; });
   return { models, classes: caption.classnames.length, inputSize };
 }
@@ -133,13 +135,12 @@ const ALONE_PASSES = 4;
  * few cores, in any order of calls. The classifiers take turns in passes
  * (open, warm up, time, release), so load drift still hits all alike.
  */
-async function timeAlone(models: Uint8Array[], inputSize: number, runs: [number, number], warmup: [number, number]): Promise<{ batch1: number; batch64: number }[]> {
+async function timeAlone(models: Uint8Array[], feeds: Feed[], runs: [number, number], warmup: [number, number]): Promise<{ batch1: number; batch64: number }[]> {
   const samples = models.map(() => BATCHES.map(() => [] as number[]));
   for (let pass = 0; pass < ALONE_PASSES; pass++) {
     for (const [m, bytes] of models.entries()) {
       const runner = await openRunner(bytes);
-      for (const [b, n] of BATCHES.entries()) {
-        const feed = syntheticInput(n, inputSize);
+      for (const [b, feed] of feeds.entries()) {
         const count = Math.ceil(runs[b]! / ALONE_PASSES);
         for (let i = 0; i < warmup[b]! + count; i++) {
           const started = performance.now();
